@@ -1,0 +1,160 @@
+import { SessionConfigError } from './errors.js'
+
+/** Longest `Max-Age` a browser honours (RFC 6265bis caps cookie lifetimes at 400 days). */
+export const MAX_COOKIE_AGE = 400 * 24 * 60 * 60
+
+/**
+ * Options of the session cookie.
+ */
+export interface CookieOptions {
+  /** Cookie name; a `__Host-` or `__Secure-` prefix is validated. @default 'session' */
+  name?: string
+  /** @default true */
+  httpOnly?: boolean
+  /** Sent with exactly this value whatever the request scheme. @default true */
+  secure?: boolean
+  /** @default 'lax' */
+  sameSite?: 'lax' | 'strict' | 'none'
+  /** @default '/' */
+  path?: string
+  /** @default undefined (host-only cookie) */
+  domain?: string
+  /** Whole seconds; the session's initial lifetime and the default field TTL. @default 86400 */
+  maxAge?: number
+  /** Adds the `Partitioned` attribute (CHIPS); requires `secure`. @default false */
+  partitioned?: boolean
+}
+
+/** Cookie options after defaults and validation. */
+export interface ResolvedCookieOptions {
+  readonly name: string
+  readonly httpOnly: boolean
+  readonly secure: boolean
+  readonly sameSite: 'lax' | 'strict' | 'none'
+  readonly path: string
+  readonly domain: string | undefined
+  readonly maxAge: number
+  readonly partitioned: boolean
+  /** The attributes after `Max-Age`, serialized once: `; Path=/; HttpOnly; …`. */
+  readonly attributes: string
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+// RFC 6265 path-value: any CHAR except CTLs or ";".
+const PATH_VALUE = /^[\x20-\x3a\x3c-\x7e]+$/
+const DOMAIN_VALUE = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/
+const SAME_SITE = { lax: 'Lax', strict: 'Strict', none: 'None' } as const
+
+/**
+ * Apply defaults and reject every cookie configuration a browser would silently refuse.
+ *
+ * @param options - user options
+ * @returns the resolved options
+ * @throws SessionConfigError for an invalid name, attribute value, lifetime or prefix rule
+ */
+export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCookieOptions {
+  const name = options.name ?? 'session'
+  const httpOnly = options.httpOnly ?? true
+  const secure = options.secure ?? true
+  const sameSite = options.sameSite ?? 'lax'
+  const path = options.path ?? '/'
+  const domain = options.domain
+  const maxAge = options.maxAge ?? 86_400
+  const partitioned = options.partitioned ?? false
+
+  if (!TOKEN.test(name)) throw new SessionConfigError('cookie.name must be a non-empty HTTP token')
+  if (!Number.isSafeInteger(maxAge) || maxAge < 1 || maxAge > MAX_COOKIE_AGE) {
+    throw new SessionConfigError(`cookie.maxAge must be a whole number of seconds from 1 to ${MAX_COOKIE_AGE}`)
+  }
+  if (!(sameSite in SAME_SITE)) throw new SessionConfigError("cookie.sameSite must be 'lax', 'strict' or 'none'")
+  if (sameSite === 'none' && !secure) throw new SessionConfigError("cookie.sameSite 'none' requires secure: true")
+  if (partitioned && !secure) throw new SessionConfigError('cookie.partitioned requires secure: true')
+  if (!PATH_VALUE.test(path) || !path.startsWith('/')) {
+    throw new SessionConfigError('cookie.path must start with "/" and contain no ";" or control characters')
+  }
+  if (domain !== undefined && !DOMAIN_VALUE.test(domain)) {
+    throw new SessionConfigError('cookie.domain must be a host name without ";", spaces or control characters')
+  }
+  if (name.startsWith('__Host-')) {
+    if (!secure) throw new SessionConfigError('a __Host- cookie requires secure: true')
+    if (domain !== undefined) throw new SessionConfigError('a __Host- cookie must not set a domain')
+    if (path !== '/') throw new SessionConfigError('a __Host- cookie requires path "/"')
+  } else if (name.startsWith('__Secure-') && !secure) {
+    throw new SessionConfigError('a __Secure- cookie requires secure: true')
+  }
+
+  let attributes = `; Path=${path}`
+  if (domain !== undefined) attributes += `; Domain=${domain}`
+  if (httpOnly) attributes += '; HttpOnly'
+  if (secure) attributes += '; Secure'
+  attributes += `; SameSite=${SAME_SITE[sameSite]}`
+  if (partitioned) attributes += '; Partitioned'
+  return { name, httpOnly, secure, sameSite, path, domain, maxAge, partitioned, attributes }
+}
+
+/**
+ * Serialize the session cookie.
+ *
+ * @param options - resolved options
+ * @param value - the (signed) id
+ * @param maxAge - whole seconds, already clamped to 1..400 days
+ * @returns a `Set-Cookie` header value
+ */
+export function serializeSessionCookie(options: ResolvedCookieOptions, value: string, maxAge: number): string {
+  return `${options.name}=${value}; Max-Age=${maxAge}${options.attributes}`
+}
+
+/**
+ * Serialize a removal cookie with the same `Path` and `Domain` as the session cookie, so the
+ * browser really drops it.
+ *
+ * @param options - resolved options
+ * @returns a `Set-Cookie` header value
+ */
+export function serializeRemovalCookie(options: ResolvedCookieOptions): string {
+  return `${options.name}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT${options.attributes}`
+}
+
+/**
+ * Every value of the cookie called exactly `name`, in header order, across one or several
+ * `Cookie` headers. Never throws: malformed pairs are skipped. Names match byte for byte (no case
+ * folding); only spaces and tabs around pairs are trimmed, as RFC 6265 allows.
+ *
+ * @param header - the `Cookie` header value(s)
+ * @param name - the cookie name
+ * @returns the values, possibly empty
+ */
+export function parseCookieHeader(header: string | readonly string[] | null | undefined, name: string): string[] {
+  if (header == null) return []
+  if (typeof header !== 'string') {
+    const values: string[] = []
+    for (const one of header) if (typeof one === 'string') values.push(...parseCookieHeader(one, name))
+    return values
+  }
+  const values: string[] = []
+  // Fast path: most requests carry no session cookie at all.
+  let at = header.indexOf(name)
+  if (at === -1) return values
+  at = 0
+  while (at < header.length) {
+    let end = header.indexOf(';', at)
+    if (end === -1) end = header.length
+    const eq = header.indexOf('=', at)
+    if (eq !== -1 && eq < end) {
+      const key = trimOws(header, at, eq)
+      if (key === name) values.push(trimOws(header, eq + 1, end))
+    }
+    at = end + 1
+  }
+  return values
+}
+
+function trimOws(text: string, start: number, end: number): string {
+  while (start < end && isOws(text.charCodeAt(start))) start++
+  while (end > start && isOws(text.charCodeAt(end - 1))) end--
+  return text.slice(start, end)
+}
+
+function isOws(code: number): boolean {
+  return code === 0x20 || code === 0x09
+}

@@ -1,0 +1,77 @@
+/**
+ * Stable error codes. Callers branch on `code`, never on the message text.
+ */
+export type SessionErrorCode =
+  | 'ERR_SESSION_CONFIG'
+  | 'ERR_SESSION_VALUE'
+  | 'ERR_SESSION_ARGUMENT'
+  | 'ERR_SESSION_OPTION'
+  | 'ERR_SESSION_HEADERS_SENT'
+  | 'ERR_SESSION_STORE'
+  | 'ERR_SESSION_STORE_TIMEOUT'
+  | 'ERR_SESSION_COLLISION'
+
+/**
+ * Base class of every error ruts throws.
+ *
+ * Messages never contain a raw session id, a store key or a secret.
+ *
+ * @example
+ * ```ts
+ * try { await session.update('user', value) }
+ * catch (err) { if (err instanceof SessionError && err.code === 'ERR_SESSION_VALUE') … }
+ * ```
+ */
+export class SessionError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: SessionErrorCode
+  /** HTTP status a framework error handler should answer with. */
+  readonly status: number
+
+  /**
+   * @param code - the stable code
+   * @param message - a human-readable description (no secrets, no ids)
+   * @param options - `cause` and the HTTP `status` (default 500)
+   */
+  constructor(code: SessionErrorCode, message: string, options: { cause?: unknown; status?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'SessionError'
+    this.code = code
+    this.status = options.status ?? 500
+  }
+
+  /** Alias of `status`, read by Express, Koa and Fastify error handlers. */
+  get statusCode(): number {
+    return this.status
+  }
+}
+
+/**
+ * Invalid layer or store options, thrown at construction time, never per request.
+ */
+export class SessionConfigError extends SessionError {
+  /** @param message - what is wrong with the configuration */
+  constructor(message: string) {
+    super('ERR_SESSION_CONFIG', message)
+    this.name = 'SessionConfigError'
+  }
+}
+
+/**
+ * The store could not answer (down, timed out, failed). The backend's error is the `cause`.
+ * Frameworks answer it with status 503: a request that carries a session cookie fails closed
+ * instead of silently continuing as anonymous.
+ */
+export class SessionStoreError extends SessionError {
+  /**
+   * @param message - what failed, e.g. `"redis: get failed"`
+   * @param options - the backend error as `cause`; `timeout` when the operation timed out
+   */
+  constructor(message: string, options: { cause?: unknown; timeout?: boolean } = {}) {
+    super(options.timeout ? 'ERR_SESSION_STORE_TIMEOUT' : 'ERR_SESSION_STORE', message, {
+      cause: options.cause,
+      status: 503,
+    })
+    this.name = 'SessionStoreError'
+  }
+}

@@ -1,0 +1,135 @@
+import { type Codec, type CodecOption, resolveCodec } from './codec.js'
+import { type CookieOptions, MAX_COOKIE_AGE, type ResolvedCookieOptions, resolveCookieOptions } from './cookie.js'
+import { SessionConfigError } from './errors.js'
+import { Session } from './session.js'
+import { CookieSigner } from './signing.js'
+import type { SessionStore, TouchOptions } from './store.js'
+
+/**
+ * Options of {@link SessionLayer}.
+ */
+export interface SessionLayerOptions {
+  /** Where sessions live. */
+  store: SessionStore
+  /** Session cookie attributes; see {@link CookieOptions} for the defaults. */
+  cookie?: CookieOptions
+  /**
+   * Sign the cookie with HMAC-SHA256. With a list, the first secret signs and every secret
+   * verifies; a cookie signed by an older secret is re-issued with the first.
+   * @default undefined (ids are unguessable on their own; signing adds defence in depth)
+   */
+  secret?: string | readonly string[]
+  /** Field value encoding. @default 'msgpack' */
+  codec?: CodecOption
+  /**
+   * Rolling inactivity timeout in seconds: the session lives this long after its last activity.
+   * Reads refresh it in the same round trip, throttled by `touchAfter`.
+   * @default undefined (lifetime follows `cookie.maxAge` and field TTLs)
+   */
+  idleTimeout?: number
+  /** With `idleTimeout`: refresh only when this many seconds passed since the last refresh. @default ceil(idleTimeout / 10) */
+  touchAfter?: number
+  /** Hard cap on a session's lifetime from its creation, in seconds. @default undefined */
+  absoluteTimeout?: number
+  /** Receives one-time configuration warnings (e.g. Secure cookies over plain HTTP). @default console.warn */
+  onWarning?: (message: string) => void
+}
+
+/** Where the request came from, for the one-time plain-HTTP `Secure` warning. */
+export interface RequestTransport {
+  protocol: 'http' | 'https'
+  hostname: string
+}
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]'])
+
+function assertSeconds(name: string, value: number | undefined, max = Number.MAX_SAFE_INTEGER): void {
+  if (value === undefined) return
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new SessionConfigError(`${name} must be a whole number of seconds from 1 to ${max}`)
+  }
+}
+
+/**
+ * The framework-neutral core: holds the store, cookie policy and codec, and opens one
+ * {@link Session} handle per request. Adapters (`ruts/express`, `ruts/fastify`, …) only translate
+ * between a framework's request/response and {@link SessionLayer.open} / {@link Session.commit}.
+ *
+ * @typeParam Data - the shape of a session: field names to value types
+ *
+ * @example
+ * ```ts
+ * import { SessionLayer, MemoryStore } from 'ruts'
+ *
+ * type Data = { count: number; user: { id: string } }
+ * const layer = new SessionLayer<Data>({ store: new MemoryStore(), cookie: { maxAge: 3600 } })
+ * ```
+ */
+export class SessionLayer<Data extends object = Record<string, unknown>> {
+  /** The store sessions live in. */
+  readonly store: SessionStore
+  /** Resolved cookie attributes. */
+  readonly cookie: ResolvedCookieOptions
+  /** The field codec. */
+  readonly codec: Codec
+  /** Signer when `secret` is set. */
+  readonly signer: CookieSigner | undefined
+  /** Lifetime policy in seconds. */
+  readonly idleTimeout: number | undefined
+  readonly absoluteTimeout: number | undefined
+  /** Read-time refresh for `idleTimeout`, or `undefined`. */
+  readonly touch: TouchOptions | undefined
+  readonly #onWarning: (message: string) => void
+  #warnedInsecure = false
+
+  /**
+   * @param options - store, cookie, secret, codec and lifetime policy
+   * @throws SessionConfigError when an option is invalid (checked here, never per request)
+   */
+  constructor(options: SessionLayerOptions) {
+    if (!options || typeof options.store?.write !== 'function') {
+      throw new SessionConfigError('SessionLayer needs a store, e.g. { store: new MemoryStore() }')
+    }
+    this.store = options.store
+    this.cookie = resolveCookieOptions(options.cookie)
+    this.codec = resolveCodec(options.codec)
+    this.signer = options.secret === undefined ? undefined : new CookieSigner(options.secret)
+    assertSeconds('idleTimeout', options.idleTimeout, MAX_COOKIE_AGE)
+    assertSeconds('absoluteTimeout', options.absoluteTimeout)
+    assertSeconds('touchAfter', options.touchAfter)
+    this.idleTimeout = options.idleTimeout
+    this.absoluteTimeout = options.absoluteTimeout
+    if (options.idleTimeout !== undefined) {
+      const threshold = options.touchAfter ?? Math.ceil(options.idleTimeout / 10)
+      if (threshold >= options.idleTimeout) throw new SessionConfigError('touchAfter must be below idleTimeout')
+      this.touch = { ttl: options.idleTimeout, threshold }
+    } else {
+      if (options.touchAfter !== undefined) throw new SessionConfigError('touchAfter needs idleTimeout')
+      this.touch = undefined
+    }
+    this.#onWarning = options.onWarning ?? ((message) => console.warn(message))
+  }
+
+  /**
+   * Open the session handle of one request. Costs nothing until the handler touches it: no
+   * parsing beyond a substring check, no store call, no cookie.
+   *
+   * @param cookieHeader - the request's `Cookie` header value(s)
+   * @param transport - scheme and host, for the plain-HTTP `Secure` warning
+   * @returns the request's session handle
+   */
+  open(cookieHeader: string | readonly string[] | null | undefined, transport?: RequestTransport): Session<Data> {
+    return new Session<Data>(this, cookieHeader, transport)
+  }
+
+  /** @internal Report once that a `Secure` cookie went out over plain HTTP to a non-local host. */
+  warnIfInsecure(transport: RequestTransport | undefined): void {
+    if (this.#warnedInsecure || !this.cookie.secure || transport?.protocol !== 'http') return
+    if (LOCAL_HOSTS.has(transport.hostname)) return
+    this.#warnedInsecure = true
+    this.#onWarning(
+      `ruts: the session cookie is Secure but this request came over plain HTTP to ${transport.hostname}; ` +
+        'browsers will not send it back. Serve over HTTPS, trust your proxy (X-Forwarded-Proto), or set cookie.secure: false for local development.',
+    )
+  }
+}

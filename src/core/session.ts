@@ -1,0 +1,438 @@
+import { MAX_COOKIE_AGE, parseCookieHeader, serializeRemovalCookie, serializeSessionCookie } from './cookie.js'
+import { SessionError, SessionStoreError } from './errors.js'
+import { createSessionId, isSessionId, sessionKeyOf } from './ids.js'
+import type { RequestTransport, SessionLayer } from './layer.js'
+import { SessionMap } from './session-map.js'
+import type { FieldValue, LiveSession, SessionKey, WriteOptions as StoreWriteOptions } from './store.js'
+
+/** Per-call options of `insert` and `update`. */
+export interface SessionWriteOptions {
+  /** The field's TTL in whole seconds. @default the cookie `maxAge` */
+  ttl?: number
+  /** `LayeredStore` only: which tier(s) to write. @default 'write-through' */
+  strategy?: 'write-through' | 'hot-only' | 'cold-only'
+  /** `LayeredStore` only: shorter TTL for the hot copy, never above `ttl`. */
+  hotTtl?: number
+}
+
+/** A session id the request presented, with its store key. */
+interface Candidate {
+  readonly id: string
+  readonly key: SessionKey
+  /** Signed by an older secret: re-issue the cookie once the session proves live. */
+  readonly stale: boolean
+}
+
+const MAX_COLLISION_RETRIES = 3
+const MAX_FIELD_LENGTH = 1024
+
+/**
+ * The session of one request. Every method goes straight to the store for the one field it names
+ * (no load/save of the whole session), so concurrent requests touching different fields never lose
+ * each other's writes. Operations on one handle run in call order.
+ *
+ * Obtain it from an adapter (`req.session`, `ctx.session`, `c.get('session')`, …) or
+ * {@link SessionLayer.open}.
+ *
+ * @typeParam Data - field names to value types
+ */
+export class Session<Data extends object = Record<string, unknown>> {
+  readonly #layer: SessionLayer<Data>
+  readonly #header: string | readonly string[] | null | undefined
+  readonly #transport: RequestTransport | undefined
+  /** Presented ids in cookie order; the first is the current session. `undefined` until parsed. */
+  #candidates: Candidate[] | undefined
+  /** The first candidate is known to be live (confirmed by the store or created here). */
+  #confirmed = false
+  #presentedCookie = false
+  #prepared: string | undefined
+  /** What the response must say about the cookie. */
+  #outgoing: 'none' | 'set' | 'clear' = 'none'
+  #ttl = 0
+  readonly #cache = new Map<string, FieldValue | undefined>()
+  #queue: Promise<unknown> = Promise.resolve()
+  #sealed = false
+  #commit: Promise<string | undefined> | undefined
+
+  /** @internal Use {@link SessionLayer.open}. */
+  constructor(
+    layer: SessionLayer<Data>,
+    header: string | readonly string[] | null | undefined,
+    transport?: RequestTransport,
+  ) {
+    this.#layer = layer
+    this.#header = header
+    this.#transport = transport
+  }
+
+  /**
+   * The id this request refers to: the presented id until a store call shows it is not live, or
+   * the id created, regenerated or prepared in this request; `undefined` after `delete()`.
+   */
+  get id(): string | undefined {
+    return this.#prepared ?? this.#parse()[0]?.id
+  }
+
+  /**
+   * @param field - field name
+   * @returns the decoded value, or `undefined` when the field is missing or expired or there is no
+   *   session. Repeated reads of a field in one request cost one store call.
+   */
+  get<K extends keyof Data & string>(field: K): Promise<Data[K] | undefined> {
+    checkField(field)
+    return this.#run(async () => {
+      if (this.#cache.has(field)) return this.#decode(this.#cache.get(field)) as Data[K] | undefined
+      const read = await this.#onLive((key) => this.#layer.store.get(key, field, this.#readOptions()))
+      if (read === undefined) return undefined
+      this.#cache.set(field, read.value)
+      return this.#decode(read.value) as Data[K] | undefined
+    })
+  }
+
+  /**
+   * @returns every live field, decoded lazily, or `undefined` when there is no session
+   */
+  getAll(): Promise<SessionMap<Data> | undefined> {
+    return this.#run(async () => {
+      const read = await this.#onLive((key) => this.#layer.store.getAll(key, this.#readOptions()))
+      if (read === undefined) return undefined
+      for (const [field, bytes] of read.fields) this.#cache.set(field, bytes)
+      return new SessionMap<Data>(read.fields, this.#layer.codec)
+    })
+  }
+
+  /**
+   * Write only if the field does not exist. Creates the session when there is none.
+   *
+   * @param field - field name
+   * @param value - a value the codec can round-trip
+   * @param options - field TTL (and layered-store options)
+   * @returns `true` if written, `false` if the field already existed (nothing changed)
+   */
+  insert<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
+    return this.#write(field, value, options, 'insert')
+  }
+
+  /**
+   * Write whether or not the field exists (upsert). Creates the session when there is none.
+   *
+   * @param field - field name
+   * @param value - a value the codec can round-trip
+   * @param options - field TTL (and layered-store options)
+   * @returns `true` on success
+   */
+  update<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
+    return this.#write(field, value, options, 'update')
+  }
+
+  /**
+   * Delete one field. A missing field is a no-op and never ends the session.
+   *
+   * @param field - field name
+   * @returns `true` if the field existed
+   */
+  remove(field: keyof Data & string): Promise<boolean> {
+    checkField(field)
+    return this.#run(async () => {
+      const result = await this.#onLive((key) => this.#layer.store.remove(key, field))
+      this.#cache.set(field, undefined)
+      return result?.removed ?? false
+    })
+  }
+
+  /**
+   * Delete the whole session, send a removal cookie and forget the id. A later write in the same
+   * request starts a fresh session with a fresh id.
+   *
+   * @returns `true` if a live session was deleted
+   */
+  delete(): Promise<boolean> {
+    const sealed = this.#sealed
+    return this.#run(async () => {
+      if (sealed && this.#parse().length > 0) throw headersSent('delete()')
+      let deleted = false
+      for (const candidate of this.#parse()) {
+        if (await this.#call(() => this.#layer.store.delete(candidate.key))) {
+          deleted = true
+          break
+        }
+        if (this.#confirmed) break
+      }
+      this.#forget()
+      if (this.#presentedCookie || this.#outgoing === 'set') this.#outgoing = 'clear'
+      return deleted
+    })
+  }
+
+  /**
+   * Move all data and TTLs to a fresh id atomically and re-issue the cookie (do it on login).
+   *
+   * @returns the new id, or `undefined` when there is no session
+   */
+  regenerate(): Promise<string | undefined> {
+    const sealed = this.#sealed
+    return this.#run(async () => {
+      if (sealed && this.#parse().length > 0) throw headersSent('regenerate()')
+      this.#prepared = undefined
+      return this.#moveTo(createSessionId())
+    })
+  }
+
+  /**
+   * Choose the next id now: the next `insert`/`update` in this request writes under it, moving the
+   * existing data in the same atomic step. If no write consumes it, the move happens when the
+   * response is sent.
+   *
+   * @returns the id the session will have
+   */
+  prepareRegenerate(): string {
+    if (this.#sealed) throw headersSent('prepareRegenerate()')
+    this.#prepared = createSessionId()
+    return this.#prepared
+  }
+
+  /**
+   * Set the session's remaining lifetime (shorten or lengthen); `0` deletes the session.
+   *
+   * @param seconds - whole seconds, ≥ 0
+   * @returns `true` if the session exists
+   */
+  expire(seconds: number): Promise<boolean> {
+    if (!Number.isSafeInteger(seconds) || seconds < 0) {
+      return Promise.reject(new SessionError('ERR_SESSION_ARGUMENT', 'expire() takes a whole number of seconds ≥ 0'))
+    }
+    if (seconds === 0) return this.delete()
+    const sealed = this.#sealed
+    return this.#run(async () => {
+      if (sealed) throw headersSent('expire()')
+      const result = await this.#onLive((key) => this.#layer.store.expire(key, seconds))
+      if (result !== undefined) this.#outgoing = 'set'
+      return result !== undefined
+    })
+  }
+
+  /**
+   * @internal Called by adapters once, when the response headers are about to go out: waits for
+   * the operations started so far, applies an unconsumed `prepareRegenerate()`, and seals the
+   * handle (a later write that would need a new cookie fails with `ERR_SESSION_HEADERS_SENT`).
+   *
+   * @returns the `Set-Cookie` value to send, or `undefined` when nothing changed
+   */
+  commit(): Promise<string | undefined> {
+    this.#commit ??= this.#finish()
+    return this.#commit
+  }
+
+  async #finish(): Promise<string | undefined> {
+    this.#sealed = true
+    await this.#queue
+    if (this.#prepared !== undefined) {
+      const prepared = this.#prepared
+      await this.#run(() => this.#moveTo(prepared))
+      this.#prepared = undefined
+    }
+    const layer = this.#layer
+    if (this.#outgoing === 'clear') return serializeRemovalCookie(layer.cookie)
+    const current = this.#candidates?.[0]
+    if (this.#outgoing !== 'set' || current === undefined || !this.#confirmed) return undefined
+    layer.warnIfInsecure(this.#transport)
+    const value = layer.signer ? layer.signer.sign(current.id) : current.id
+    const maxAge = Math.min(MAX_COOKIE_AGE, Math.max(1, Math.floor(this.#ttl / 1000)))
+    return serializeSessionCookie(layer.cookie, value, maxAge)
+  }
+
+  async #write(
+    field: string,
+    value: unknown,
+    options: SessionWriteOptions | undefined,
+    mode: 'insert' | 'update',
+  ): Promise<boolean> {
+    checkField(field)
+    const layer = this.#layer
+    const fieldTtl = options?.ttl ?? layer.cookie.maxAge
+    if (!Number.isSafeInteger(fieldTtl) || fieldTtl < 1) {
+      throw new SessionError('ERR_SESSION_ARGUMENT', 'ttl must be a whole number of seconds ≥ 1')
+    }
+    const extra = layeredOptions(options)
+    if (extra !== undefined && !layer.store.supportsWriteStrategies) {
+      throw new SessionError(
+        'ERR_SESSION_OPTION',
+        `strategy and hotTtl need a LayeredStore, not the ${layer.store.name} store`,
+      )
+    }
+    const bytes = this.#encode(value)
+    const sealed = this.#sealed
+    const base = { mode, fieldTtl, ...(extra === undefined ? {} : { extra }) }
+    return this.#run(async () => {
+      for (let collisions = 0; collisions <= MAX_COLLISION_RETRIES; ) {
+        const candidate = this.#parse()[0]
+        const target = candidate === undefined ? (this.#prepared ?? createSessionId()) : this.#prepared
+        if (sealed && target !== undefined) throw headersSent('a write that creates or renames the session')
+        const key = target === undefined ? (candidate as Candidate).key : sessionKeyOf(target)
+        const write: StoreWriteOptions =
+          candidate === undefined
+            ? { ...base, session: 'create', sessionTtl: layer.idleTimeout ?? Math.max(layer.cookie.maxAge, fieldTtl) }
+            : { ...base, session: 'existing', sessionTtl: layer.idleTimeout ?? fieldTtl }
+        if (candidate !== undefined && target !== undefined) write.renameFrom = candidate.key
+        if (write.session === 'create' && layer.absoluteTimeout !== undefined) write.maxLifetime = layer.absoluteTimeout
+        const result = await this.#call(() => layer.store.write(key, field, bytes, write))
+        if (result.status === 'missing') {
+          this.#drop()
+          continue
+        }
+        if (result.status === 'collision') {
+          collisions++
+          if (this.#prepared !== undefined) this.#prepared = createSessionId()
+          continue
+        }
+        if (target === undefined) this.#confirm(result)
+        else this.#adopt(target, key, result)
+        this.#cache.set(field, result.status === 'written' ? bytes : undefined)
+        if (result.status === 'exists') this.#cache.delete(field)
+        return result.status === 'written'
+      }
+      throw new SessionError('ERR_SESSION_COLLISION', 'could not find a free session id')
+    })
+  }
+
+  /** Rename the current session to `id` (regenerate or a prepared id), trying candidates in order. */
+  async #moveTo(id: string): Promise<string | undefined> {
+    let target = id
+    for (let collisions = 0; collisions <= MAX_COLLISION_RETRIES; ) {
+      const candidate = this.#parse()[0]
+      if (candidate === undefined) return undefined
+      const key = sessionKeyOf(target)
+      const result = await this.#call(() => this.#layer.store.rename(candidate.key, key))
+      if (result.status === 'missing') {
+        this.#drop()
+      } else if (result.status === 'collision') {
+        collisions++
+        target = createSessionId()
+      } else {
+        this.#adopt(target, key, result)
+        return target
+      }
+    }
+    throw new SessionError('ERR_SESSION_COLLISION', 'could not find a free session id')
+  }
+
+  /** Run `operation` against the current candidate, falling through dead candidates in order. */
+  async #onLive<R extends { live: boolean }>(
+    operation: (key: SessionKey) => Promise<R>,
+  ): Promise<(R & LiveSession) | undefined> {
+    for (;;) {
+      const candidate = this.#parse()[0]
+      if (candidate === undefined) return undefined
+      const result = await this.#call(() => operation(candidate.key))
+      if (result.live) {
+        this.#confirm(result as R & LiveSession)
+        return result as R & LiveSession
+      }
+      this.#drop()
+    }
+  }
+
+  #confirm(session: LiveSession): void {
+    if (!this.#confirmed && this.#candidates?.[0]?.stale) this.#outgoing = 'set'
+    this.#confirmed = true
+    this.#ttl = session.ttl
+    if (session.touched) this.#outgoing = 'set'
+  }
+
+  #adopt(id: string, key: SessionKey, session: LiveSession): void {
+    this.#candidates = [{ id, key, stale: false }]
+    this.#prepared = undefined
+    this.#confirmed = true
+    this.#ttl = session.ttl
+    this.#outgoing = 'set'
+  }
+
+  /** The current candidate is not live: a confirmed session that died takes the others with it. */
+  #drop(): void {
+    const candidates = this.#parse()
+    if (this.#confirmed) candidates.length = 0
+    else candidates.shift()
+    this.#confirmed = false
+    this.#cache.clear()
+  }
+
+  #forget(): void {
+    this.#candidates = []
+    this.#confirmed = false
+    this.#prepared = undefined
+    this.#cache.clear()
+  }
+
+  #parse(): Candidate[] {
+    if (this.#candidates !== undefined) return this.#candidates
+    const layer = this.#layer
+    const values = parseCookieHeader(this.#header, layer.cookie.name)
+    const candidates: Candidate[] = []
+    this.#presentedCookie = values.length > 0
+    for (const value of values) {
+      const verified = layer.signer ? layer.signer.verify(value) : { id: value, secretIndex: 0 }
+      if (verified === undefined || !isSessionId(verified.id)) continue
+      if (candidates.some((candidate) => candidate.id === verified.id)) continue
+      candidates.push({ id: verified.id, key: sessionKeyOf(verified.id), stale: verified.secretIndex > 0 })
+    }
+    this.#candidates = candidates
+    return candidates
+  }
+
+  #readOptions() {
+    return this.#layer.touch === undefined ? undefined : { touch: this.#layer.touch }
+  }
+
+  #run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(task)
+    this.#queue = result.catch(() => undefined)
+    return result
+  }
+
+  async #call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation()
+    } catch (error) {
+      if (error instanceof SessionError) throw error
+      throw new SessionStoreError(`${this.#layer.store.name}: operation failed`, { cause: error })
+    }
+  }
+
+  #encode(value: unknown): Uint8Array {
+    const codec = this.#layer.codec
+    codec.validate?.(value)
+    try {
+      return codec.encode(value)
+    } catch (error) {
+      throw new SessionError('ERR_SESSION_VALUE', `session value cannot be encoded as ${codec.name}`, { cause: error })
+    }
+  }
+
+  #decode(bytes: FieldValue | undefined): unknown {
+    return bytes === undefined ? undefined : this.#layer.codec.decode(bytes)
+  }
+}
+
+function checkField(field: unknown): void {
+  if (typeof field !== 'string' || field.length === 0 || field.length > MAX_FIELD_LENGTH) {
+    throw new SessionError('ERR_SESSION_ARGUMENT', `a field name is a string of 1 to ${MAX_FIELD_LENGTH} characters`)
+  }
+  if (field.includes('\0') || !field.isWellFormed()) {
+    throw new SessionError('ERR_SESSION_ARGUMENT', 'a field name must be well-formed Unicode without NUL')
+  }
+}
+
+function layeredOptions(options: SessionWriteOptions | undefined): Record<string, unknown> | undefined {
+  if (options?.strategy === undefined && options?.hotTtl === undefined) return undefined
+  const extra: Record<string, unknown> = {}
+  if (options.strategy !== undefined) extra.strategy = options.strategy
+  if (options.hotTtl !== undefined) extra.hotTtl = options.hotTtl
+  return extra
+}
+
+function headersSent(what: string): SessionError {
+  return new SessionError(
+    'ERR_SESSION_HEADERS_SENT',
+    `${what} after the response headers were sent cannot deliver its cookie; await session calls before responding`,
+  )
+}

@@ -1,0 +1,66 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { SessionConfigError } from './errors.js'
+import { ID_LENGTH } from './ids.js'
+
+/** Length of a base64url HMAC-SHA256 without padding. */
+const SIGNATURE_LENGTH = 43
+const SIGNED_LENGTH = ID_LENGTH + 1 + SIGNATURE_LENGTH
+
+/** An id read back from a signed cookie, and which secret verified it (0 = the current one). */
+export interface VerifiedId {
+  id: string
+  secretIndex: number
+}
+
+/**
+ * HMAC-SHA256 signing of session ids with secret rotation: the first secret signs, every secret
+ * verifies. The cookie value is `<id>.<signature>`.
+ */
+export class CookieSigner {
+  readonly #secrets: readonly string[]
+
+  /**
+   * @param secrets - one secret or a list, newest first
+   * @throws SessionConfigError for an empty list or a secret shorter than 32 characters
+   */
+  constructor(secrets: string | readonly string[]) {
+    const list = typeof secrets === 'string' ? [secrets] : [...secrets]
+    if (list.length === 0) throw new SessionConfigError('secret must not be an empty list')
+    for (const secret of list) {
+      if (typeof secret !== 'string' || secret.length < 32) {
+        throw new SessionConfigError('every secret must be a string of at least 32 characters')
+      }
+    }
+    this.#secrets = list
+  }
+
+  /**
+   * @param id - a session id
+   * @returns `<id>.<signature>` signed with the first secret
+   */
+  sign(id: string): string {
+    return `${id}.${this.#mac(this.#secrets[0] as string, id)}`
+  }
+
+  /**
+   * Verify a whole cookie value: exactly `<22-char id>.<43-char signature>`, nothing trailing.
+   * The comparison is constant-time over equal-length buffers.
+   *
+   * @param value - the cookie value
+   * @returns the id and the index of the secret that verified it, or `undefined`
+   */
+  verify(value: string): VerifiedId | undefined {
+    if (value.length !== SIGNED_LENGTH || value.charCodeAt(ID_LENGTH) !== 0x2e) return undefined
+    const id = value.slice(0, ID_LENGTH)
+    const given = Buffer.from(value.slice(ID_LENGTH + 1), 'latin1')
+    for (let index = 0; index < this.#secrets.length; index++) {
+      const expected = Buffer.from(this.#mac(this.#secrets[index] as string, id), 'latin1')
+      if (expected.length === given.length && timingSafeEqual(expected, given)) return { id, secretIndex: index }
+    }
+    return undefined
+  }
+
+  #mac(secret: string, id: string): string {
+    return createHmac('sha256', secret).update(id).digest('base64url')
+  }
+}

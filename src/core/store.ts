@@ -1,0 +1,169 @@
+import { SessionStoreError } from './errors.js'
+
+/**
+ * The key a store files a session under: the base64url SHA-256 of the session id (43 chars).
+ * Stores never see the raw id, so a dump of a store cannot be replayed as cookies.
+ */
+export type SessionKey = string
+
+/** Encoded field value as produced by the layer's codec. Stores treat it as opaque bytes. */
+export type FieldValue = Uint8Array
+
+/**
+ * Sliding-lifetime refresh that a read may carry (`idleTimeout`). When the session's remaining
+ * lifetime is below `ttl - threshold` seconds, the store extends it to `ttl` (never beyond the
+ * session's absolute deadline) in the same round trip as the read.
+ */
+export interface TouchOptions {
+  /** Target remaining lifetime in seconds. */
+  ttl: number
+  /** Skip the refresh while at least `ttl - threshold` seconds remain. */
+  threshold: number
+}
+
+/** Options of the read operations. */
+export interface ReadOptions {
+  touch?: TouchOptions
+}
+
+/**
+ * What a store reports about a session after an operation: `ttl` is the session's remaining
+ * lifetime in milliseconds measured by the store's own clock, `touched` whether this very
+ * operation moved the session's expiry.
+ */
+export interface LiveSession {
+  live: true
+  ttl: number
+  touched: boolean
+}
+
+/** No live session under the key (never created, expired, or deleted). */
+export interface NoSession {
+  live: false
+}
+
+/** Result of {@link SessionStore.get}. `value` is `undefined` when the field is missing or expired. */
+export type FieldRead = NoSession | (LiveSession & { value: FieldValue | undefined })
+
+/** Result of {@link SessionStore.getAll}: every live field. */
+export type SessionRead = NoSession | (LiveSession & { fields: Map<string, FieldValue> })
+
+/** Result of {@link SessionStore.remove}. */
+export type RemoveResult = NoSession | (LiveSession & { removed: boolean })
+
+/** Result of {@link SessionStore.expire}. */
+export type ExpireResult = NoSession | LiveSession
+
+/**
+ * Options of {@link SessionStore.write}.
+ *
+ * - `mode: 'insert'` writes only when the field is absent (or expired); `'update'` always writes.
+ * - `session: 'existing'` writes only into a live session (never resurrects a deleted or expired
+ *   one); `'create'` creates the session and fails with `collision` when the key is already live.
+ * - `renameFrom` (with `session: 'existing'`) first moves the live session at `renameFrom`, all
+ *   fields and TTLs, to `key`, then writes; both in one atomic step. The move happens even when an
+ *   `insert` finds the field present.
+ */
+export interface WriteOptions {
+  mode: 'insert' | 'update'
+  session: 'existing' | 'create'
+  /** The field's own TTL in seconds (whole, ≥ 1). */
+  fieldTtl: number
+  /** Extend the session's lifetime to at least this many seconds from now (never shorten). */
+  sessionTtl: number
+  /** With `session: 'create'`: hard cap on the session's lifetime in seconds from creation. */
+  maxLifetime?: number
+  renameFrom?: SessionKey
+  /** Store-specific options (e.g. the layered store's `strategy`/`hotTtl`). */
+  extra?: Readonly<Record<string, unknown>>
+}
+
+/**
+ * Result of {@link SessionStore.write}:
+ * - `written`: the field was written (`LiveSession` describes the session afterwards);
+ * - `exists`: `insert` found the field present; nothing written (a `renameFrom` move still happened);
+ * - `missing`: `session: 'existing'` and no live session at the key (or at `renameFrom`);
+ * - `collision`: the target key is already live (`create`, or the target of `renameFrom`).
+ */
+export type WriteResult =
+  | (LiveSession & { status: 'written' | 'exists' })
+  | { status: 'missing' }
+  | { status: 'collision' }
+
+/** Result of {@link SessionStore.rename}. */
+export type RenameResult = (LiveSession & { status: 'renamed' }) | { status: 'missing' } | { status: 'collision' }
+
+/**
+ * The contract every session store implements. Third parties can implement it and run the shared
+ * conformance suite from `ruts/testing` against their store.
+ *
+ * Rules every implementation keeps:
+ * - Each operation is **one atomic step and one round trip** to the backend.
+ * - An expired session is absent: it is never returned, and creating over it is not a collision.
+ * - An expired field is never returned, even before the backend has physically removed it.
+ * - A field never outlives its session.
+ * - Every operation is bounded by the store's own timeout and fails with `SessionStoreError`.
+ * - The store never closes or reconfigures a client or pool it was given; `close()` stops only what
+ *   the store started itself (timers, background tasks).
+ */
+export interface SessionStore {
+  /** Short name used in error messages, e.g. `"redis"`. */
+  readonly name: string
+  /** `true` only for stores that understand per-call write strategies (`extra.strategy`). */
+  readonly supportsWriteStrategies?: boolean
+  /** One field of a live session. */
+  get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead>
+  /** Every live field of a live session. */
+  getAll(key: SessionKey, options?: ReadOptions): Promise<SessionRead>
+  /** Write one field (see {@link WriteOptions}). */
+  write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult>
+  /** Delete one field. Removing a missing field is a no-op and never ends the session. */
+  remove(key: SessionKey, field: string): Promise<RemoveResult>
+  /** Delete the whole session. `true` when a live session was deleted. */
+  delete(key: SessionKey): Promise<boolean>
+  /**
+   * Set the session's remaining lifetime to `seconds` (shorten or lengthen, capped by its absolute
+   * deadline); `0` deletes it.
+   */
+  expire(key: SessionKey, seconds: number): Promise<ExpireResult>
+  /** Move a live session, all fields and TTLs, to a new key that must not be live. */
+  rename(from: SessionKey, to: SessionKey): Promise<RenameResult>
+  /** Stop timers and background work the store started. Never closes a user's client. */
+  close?(): Promise<void>
+}
+
+/** Default per-operation timeout of the bundled stores, in milliseconds. */
+export const DEFAULT_STORE_TIMEOUT = 2000
+
+/**
+ * Run a backend call under a deadline. Any failure, including the deadline, becomes a
+ * {@link SessionStoreError} with the backend error as `cause`.
+ *
+ * @param store - store name for the message
+ * @param operation - operation name for the message
+ * @param timeoutMs - deadline in milliseconds
+ * @param work - the backend call
+ * @returns the call's result
+ */
+export async function runWithTimeout<T>(
+  store: string,
+  operation: string,
+  timeoutMs: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new SessionStoreError(`${store}: ${operation} timed out after ${timeoutMs} ms`, { timeout: true })),
+      timeoutMs,
+    )
+  })
+  try {
+    return await Promise.race([work(), deadline])
+  } catch (error) {
+    if (error instanceof SessionStoreError) throw error
+    throw new SessionStoreError(`${store}: ${operation} failed`, { cause: error })
+  } finally {
+    clearTimeout(timer)
+  }
+}

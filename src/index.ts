@@ -1,0 +1,26 @@
+export { type Codec, type CodecOption, jsonCodec, msgpackCodec } from './core/codec.js'
+export { type CookieOptions, parseCookieHeader, type ResolvedCookieOptions } from './core/cookie.js'
+export { SessionConfigError, SessionError, type SessionErrorCode, SessionStoreError } from './core/errors.js'
+export { createSessionId, isSessionId, sessionKeyOf } from './core/ids.js'
+export { type RequestTransport, SessionLayer, type SessionLayerOptions } from './core/layer.js'
+export { Session, type SessionWriteOptions } from './core/session.js'
+export { SessionMap } from './core/session-map.js'
+export {
+  DEFAULT_STORE_TIMEOUT,
+  type ExpireResult,
+  type FieldRead,
+  type FieldValue,
+  type LiveSession,
+  type NoSession,
+  type ReadOptions,
+  type RemoveResult,
+  type RenameResult,
+  runWithTimeout,
+  type SessionKey,
+  type SessionRead,
+  type SessionStore,
+  type TouchOptions,
+  type WriteOptions,
+  type WriteResult,
+} from './core/store.js'
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js'

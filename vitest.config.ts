@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Services (redis-server, a Redis Cluster, a fresh Postgres database) are started once per run
+    // by these files and torn down after; each reports how to reach it through `inject()`.
+    globalSetup: ['test/setup/redis.ts', 'test/setup/postgres.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+})
