@@ -34,7 +34,7 @@ const existing = (fieldTtl = HOUR, sessionTtl = fieldTtl, extra: Partial<WriteOp
   sessionTtl,
   ...extra,
 })
-const valueOf = (read: FieldRead): string | undefined => (read.live ? text(read.value) : undefined)
+const fieldText = (read: FieldRead): string | undefined => (read.live ? text(read.value) : undefined)
 
 /**
  * The store contract as one suite: run it against every `SessionStore` implementation. Each test
@@ -74,7 +74,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       const created = await s.write(key, 'user', bytes('ada'), create(HOUR, HOUR))
       expect(created).toMatchObject({ status: 'written', live: true, touched: true })
       const read = await s.get(key, 'user')
-      expect(valueOf(read)).toBe('ada')
+      expect(fieldText(read)).toBe('ada')
       expect(read.live && read.ttl).toBeGreaterThan((HOUR - 5) * 1000)
       expect(read.live && read.ttl).toBeLessThanOrEqual(HOUR * 1000)
       expect(await s.get(key, 'other')).toMatchObject({ live: true, value: undefined })
@@ -102,7 +102,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       expect(results.filter((result) => result.status === 'written')).toHaveLength(1)
       expect(results.filter((result) => result.status === 'collision')).toHaveLength(4)
       const winner = results.findIndex((result) => result.status === 'written')
-      expect(valueOf(await s.get(key, 'owner'))).toBe(`w${winner}`)
+      expect(fieldText(await s.get(key, 'owner'))).toBe(`w${winner}`)
     })
 
     it('insert writes only when the field is absent; update always writes', async () => {
@@ -110,12 +110,12 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       const key = newKey()
       await s.write(key, 'a', bytes('1'), create())
       expect(await s.write(key, 'a', bytes('2'), { ...existing(), mode: 'insert' })).toMatchObject({ status: 'exists' })
-      expect(valueOf(await s.get(key, 'a'))).toBe('1')
+      expect(fieldText(await s.get(key, 'a'))).toBe('1')
       expect(await s.write(key, 'b', bytes('3'), { ...existing(), mode: 'insert' })).toMatchObject({
         status: 'written',
       })
       expect(await s.write(key, 'a', bytes('4'), existing())).toMatchObject({ status: 'written' })
-      expect(valueOf(await s.get(key, 'a'))).toBe('4')
+      expect(fieldText(await s.get(key, 'a'))).toBe('4')
     })
 
     it('returns every live field from getAll, byte-exact', async () => {
@@ -158,13 +158,13 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       ]
       await s.write(key, 'seed', bytes('seed'), create())
       for (const name of names) await s.write(key, name, bytes(`value of ${name}`), existing(HOUR))
-      for (const name of names) expect(valueOf(await s.get(key, name))).toBe(`value of ${name}`)
+      for (const name of names) expect(fieldText(await s.get(key, name))).toBe(`value of ${name}`)
       const all = await s.getAll(key)
       if (!all.live) throw new Error('expected a live session')
       expect(all.fields.size).toBe(names.length + 1)
       expect(Object.getPrototypeOf(all.fields)).toBe(Map.prototype)
       expect(await s.remove(key, '__proto__')).toMatchObject({ live: true, removed: true })
-      expect(valueOf(await s.get(key, 'constructor'))).toBe('value of constructor')
+      expect(fieldText(await s.get(key, 'constructor'))).toBe('value of constructor')
     })
 
     it('expires a field on its own TTL while the session and other fields stay', async () => {
@@ -172,13 +172,13 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       const key = newKey()
       await s.write(key, 'keep', bytes('k'), create(HOUR, HOUR))
       await s.write(key, 'flash', bytes('f'), existing(1, 1))
-      expect(valueOf(await s.get(key, 'flash'))).toBe('f')
+      expect(fieldText(await s.get(key, 'flash'))).toBe('f')
       await sleep(1_300)
       expect(await s.get(key, 'flash')).toMatchObject({ live: true, value: undefined })
       const all = await s.getAll(key)
       expect(all.live && [...all.fields.keys()]).toEqual(['keep'])
       const read = await s.get(key, 'keep')
-      expect(valueOf(read)).toBe('k')
+      expect(fieldText(read)).toBe('k')
       expect(read.live && read.ttl).toBeGreaterThan((HOUR - 10) * 1000)
       // An expired field counts as absent: insert succeeds, remove reports it missing.
       expect(await s.remove(key, 'flash')).toMatchObject({ live: true, removed: false })
@@ -197,8 +197,8 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       expect(await s.write(key, 'a', bytes('2'), existing())).toEqual({ status: 'missing' })
       expect(await s.rename(key, newKey())).toEqual({ status: 'missing' })
       expect(await s.write(key, 'b', bytes('3'), create())).toMatchObject({ status: 'written' })
-      expect(valueOf(await s.get(key, 'a'))).toBeUndefined()
-      expect(valueOf(await s.get(key, 'b'))).toBe('3')
+      expect(fieldText(await s.get(key, 'a'))).toBeUndefined()
+      expect(fieldText(await s.get(key, 'b'))).toBe('3')
     })
 
     it('extends the session lifetime on writes, never shortens it, and says when it moved', async () => {
@@ -251,7 +251,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       expect(await s.delete(key)).toBe(false)
       expect(await s.get(key, 'a')).toEqual({ live: false })
       expect(await s.write(key, 'a', bytes('x'), existing())).toEqual({ status: 'missing' })
-      expect(valueOf(await s.get(other, 'a'))).toBe('other')
+      expect(fieldText(await s.get(other, 'a'))).toBe('other')
     })
 
     it('sets the remaining lifetime with expire (shorter or longer); 0 deletes', async () => {
@@ -284,10 +284,10 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       expect(renamed.status === 'renamed' && renamed.ttl).toBeLessThanOrEqual(600_000)
       expect(renamed.status === 'renamed' && renamed.ttl).toBeGreaterThan(590_000)
       expect(await s.get(from, 'a')).toEqual({ live: false })
-      expect(valueOf(await s.get(to, 'a'))).toBe('1')
+      expect(fieldText(await s.get(to, 'a'))).toBe('1')
       await sleep(1_300)
       expect(await s.get(to, 'flash')).toMatchObject({ live: true, value: undefined })
-      expect(valueOf(await s.get(to, 'a'))).toBe('1')
+      expect(fieldText(await s.get(to, 'a'))).toBe('1')
     })
 
     it('refuses to rename onto a live session, and renames onto an expired one', async () => {
@@ -297,14 +297,14 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       await s.write(from, 'a', bytes('mine'), create())
       await s.write(taken, 'a', bytes('theirs'), create())
       expect(await s.rename(from, taken)).toEqual({ status: 'collision' })
-      expect(valueOf(await s.get(taken, 'a'))).toBe('theirs')
-      expect(valueOf(await s.get(from, 'a'))).toBe('mine')
+      expect(fieldText(await s.get(taken, 'a'))).toBe('theirs')
+      expect(fieldText(await s.get(from, 'a'))).toBe('mine')
       const stale = newKey()
       await s.write(stale, 'old', bytes('x'), create(1, 1))
       await sleep(1_300)
       expect(await s.rename(from, stale)).toMatchObject({ status: 'renamed' })
-      expect(valueOf(await s.get(stale, 'a'))).toBe('mine')
-      expect(valueOf(await s.get(stale, 'old'))).toBeUndefined()
+      expect(fieldText(await s.get(stale, 'a'))).toBe('mine')
+      expect(fieldText(await s.get(stale, 'old'))).toBeUndefined()
     })
 
     it('moves and writes in one step with renameFrom, also when insert finds the field present', async () => {
@@ -315,13 +315,13 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       const moved = await s.write(to, 'user', bytes('ada'), { ...existing(), mode: 'insert', renameFrom: from })
       expect(moved).toMatchObject({ status: 'exists', live: true })
       expect(await s.get(from, 'user')).toEqual({ live: false })
-      expect(valueOf(await s.get(to, 'user'))).toBe('guest')
+      expect(fieldText(await s.get(to, 'user'))).toBe('guest')
       const next = newKey()
       expect(await s.write(next, 'role', bytes('admin'), existing(HOUR, HOUR, { renameFrom: to }))).toMatchObject({
         status: 'written',
       })
-      expect(valueOf(await s.get(next, 'user'))).toBe('guest')
-      expect(valueOf(await s.get(next, 'role'))).toBe('admin')
+      expect(fieldText(await s.get(next, 'user'))).toBe('guest')
+      expect(fieldText(await s.get(next, 'role'))).toBe('admin')
       expect(await s.write(newKey(), 'x', bytes('1'), existing(HOUR, HOUR, { renameFrom: from }))).toEqual({
         status: 'missing',
       })
@@ -330,8 +330,8 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       expect(await s.write(taken, 'x', bytes('1'), existing(HOUR, HOUR, { renameFrom: next }))).toEqual({
         status: 'collision',
       })
-      expect(valueOf(await s.get(next, 'role'))).toBe('admin')
-      expect(valueOf(await s.get(taken, 'x'))).toBeUndefined()
+      expect(fieldText(await s.get(next, 'role'))).toBe('admin')
+      expect(fieldText(await s.get(taken, 'x'))).toBeUndefined()
     })
 
     it('refreshes a sliding lifetime on read only below the threshold', async () => {
@@ -373,7 +373,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       )
       expect(results.filter((result) => result.status === 'written')).toHaveLength(1)
       const winner = results.findIndex((result) => result.status === 'written')
-      expect(valueOf(await s.get(key, 'once'))).toBe(`${winner}`)
+      expect(fieldText(await s.get(key, 'once'))).toBe(`${winner}`)
     })
 
     it('never resurrects a session deleted while writes race it', async () => {
