@@ -52,6 +52,7 @@ export class Session<Data extends object = Record<string, unknown>> {
   readonly #cache = new Map<string, FieldValue | undefined>()
   #queue: Promise<unknown> = Promise.resolve()
   #sealed = false
+  #active = false
   #commit: Promise<string | undefined> | undefined
 
   /** @internal Use {@link SessionLayer.open}. */
@@ -187,6 +188,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   prepareRegenerate(): string {
     if (this.#sealed) throw headersSent('prepareRegenerate()')
+    this.#active = true
     this.#prepared = createSessionId()
     return this.#prepared
   }
@@ -209,6 +211,23 @@ export class Session<Data extends object = Record<string, unknown>> {
       if (result !== undefined) this.#outgoing = 'set'
       return result !== undefined
     })
+  }
+
+  /**
+   * @internal `false` while the handler has not called any method: adapters then skip
+   * {@link Session.commit} and just {@link Session.seal} the handle, so an untouched session costs
+   * nothing.
+   */
+  get active(): boolean {
+    return this.#active
+  }
+
+  /**
+   * @internal The response headers went out without a commit: from now on a write that would
+   * need a new cookie fails with `ERR_SESSION_HEADERS_SENT` instead of silently losing the session.
+   */
+  seal(): void {
+    this.#sealed = true
   }
 
   /**
@@ -287,8 +306,8 @@ export class Session<Data extends object = Record<string, unknown>> {
         }
         if (target === undefined) this.#confirm(result)
         else this.#adopt(target, key, result)
-        this.#cache.set(field, result.status === 'written' ? bytes : undefined)
-        if (result.status === 'exists') this.#cache.delete(field)
+        if (result.status === 'written') this.#cache.set(field, bytes)
+        else this.#cache.delete(field)
         return result.status === 'written'
       }
       throw new SessionError('ERR_SESSION_COLLISION', 'could not find a free session id')
@@ -384,6 +403,7 @@ export class Session<Data extends object = Record<string, unknown>> {
   }
 
   #run<T>(task: () => Promise<T>): Promise<T> {
+    this.#active = true
     const result = this.#queue.then(task)
     this.#queue = result.catch(() => undefined)
     return result

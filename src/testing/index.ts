@@ -1,1 +1,11 @@
+export type { SuiteHandler, SuiteResponse } from './adapter-routes.js'
+export { suiteHandler } from './adapter-routes.js'
+export {
+  type AdapterSuiteOptions,
+  describeAdapterBehaviour,
+  type RunningServer,
+  type StartServer,
+} from './adapter-suite.js'
+export { type CountingStore, countingStore } from './counting-store.js'
+export { type ClientResponse, CookieClient, maxAgeOf } from './http-client.js'
 export { describeStoreConformance, type StoreConformanceOptions } from './store-conformance.js'

@@ -1,0 +1,73 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { SessionLayer } from '../core/layer.js'
+import type { Session } from '../core/session.js'
+import { deferHeadersUntilCommitted, nodeTransport } from './node.js'
+
+/** An Express request after `session(layer)` ran: `req.session` is typed by the layer's `Data`. */
+export type SessionRequest<Data extends object = Record<string, unknown>> = Request & { session: Session<Data> }
+
+/** A route handler that receives a {@link SessionRequest}. */
+export type SessionHandler<Data extends object> = (
+  req: SessionRequest<Data>,
+  res: Response,
+  next: NextFunction,
+) => unknown
+
+/** The middleware returned by {@link session}. */
+export interface SessionMiddleware<Data extends object> extends RequestHandler {
+  /**
+   * Wrap a handler so `req.session` is typed without declaration merging, and a rejected promise
+   * goes to `next(err)` (Express 4 does not do that on its own).
+   *
+   * @param handler - the route handler
+   * @returns an Express handler
+   */
+  route(handler: SessionHandler<Data>): RequestHandler
+}
+
+/**
+ * Express 4 and 5 middleware: puts the request's {@link Session} on `req.session`. The cookie is
+ * decided when the headers are flushed, after the session's pending writes settle. Store failures
+ * reach Express's error path as `SessionStoreError` (status 503).
+ *
+ * @param layer - the session layer
+ * @returns the middleware, with a typed `route()` helper
+ *
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { SessionLayer, MemoryStore } from 'ruts'
+ * import { session } from 'ruts/express'
+ *
+ * const layer = new SessionLayer<{ count: number }>({ store: new MemoryStore() })
+ * const sessions = session(layer)
+ * const app = express()
+ * app.use(sessions)
+ * app.get('/', sessions.route(async (req, res) => {
+ *   const count = ((await req.session.get('count')) ?? 0) + 1
+ *   await req.session.update('count', count)
+ *   res.send(`You've visited this page ${count} times`)
+ * }))
+ * ```
+ */
+export function session<Data extends object = Record<string, unknown>>(
+  layer: SessionLayer<Data>,
+): SessionMiddleware<Data> {
+  const middleware = ((req: Request, res: Response, next: NextFunction) => {
+    const handle = layer.open(req.headers.cookie, {
+      protocol: req.protocol === 'https' ? 'https' : 'http',
+      hostname: req.hostname ?? nodeTransport(req).hostname,
+    })
+    ;(req as SessionRequest<Data>).session = handle
+    deferHeadersUntilCommitted(handle, res)
+    next()
+  }) as SessionMiddleware<Data>
+  middleware.route = (handler) => (req, res, next) => {
+    try {
+      Promise.resolve(handler(req as SessionRequest<Data>, res, next)).catch(next)
+    } catch (error) {
+      next(error)
+    }
+  }
+  return middleware
+}

@@ -1,0 +1,108 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Session } from '../core/session.js'
+
+/** What a bridge needs of a session handle. */
+export type CommittableSession = Pick<Session, 'active' | 'seal' | 'commit'>
+
+type Deferrable = 'writeHead' | 'write' | 'end' | 'flushHeaders'
+const DEFERRED: readonly Deferrable[] = ['writeHead', 'write', 'end', 'flushHeaders']
+
+/**
+ * The shared Node bridge: the session cookie is computed when the response headers are about to be
+ * flushed, not when the middleware runs. The first `writeHead`/`write`/`end`/`flushHeaders` waits for
+ * the session's in-flight operations (so a handler that starts a write and responds at once still
+ * sends the right cookie), appends `Set-Cookie` next to any cookie the handler set, then replays the
+ * calls in order.
+ *
+ * An untouched session costs nothing: the calls pass straight through and the handle is sealed.
+ *
+ * @param session - the request's session handle
+ * @param response - the Node response
+ * @param onCommitError - called when the commit itself fails (the response becomes a 503)
+ */
+export function deferHeadersUntilCommitted(
+  session: CommittableSession,
+  response: ServerResponse,
+  onCommitError?: (error: unknown) => void,
+): void {
+  const target = response as unknown as Record<Deferrable, (...args: unknown[]) => unknown>
+  const originals = Object.fromEntries(DEFERRED.map((name) => [name, target[name]])) as Record<
+    Deferrable,
+    (...args: unknown[]) => unknown
+  >
+  const queued: Array<[Deferrable, unknown[]]> = []
+  let waiting = false
+  const restore = () => {
+    for (const name of DEFERRED) target[name] = originals[name]
+  }
+  const replay = () => {
+    restore()
+    for (const [name, args] of queued) originals[name].apply(response, args)
+  }
+  for (const name of DEFERRED) {
+    target[name] = function deferred(this: ServerResponse, ...args: unknown[]) {
+      if (!waiting && (response.headersSent || !session.active)) {
+        session.seal()
+        restore()
+        return originals[name].apply(response, args)
+      }
+      queued.push([name, args])
+      if (!waiting) {
+        waiting = true
+        session.commit().then(
+          (cookie) => {
+            if (cookie !== undefined) applySessionCookie(response, cookie)
+            replay()
+          },
+          (error: unknown) => {
+            queued.length = 0
+            restore()
+            failResponse(response)
+            onCommitError?.(error)
+          },
+        )
+      }
+      return name === 'write' ? true : name === 'flushHeaders' ? undefined : response
+    }
+  }
+}
+
+/**
+ * Add the session cookie to the response, keeping every cookie the handler set (never comma-joined,
+ * never duplicated), and mark the response `Cache-Control: no-store`.
+ *
+ * @param response - the Node response, headers not yet sent
+ * @param cookie - the `Set-Cookie` value
+ */
+export function applySessionCookie(response: ServerResponse, cookie: string): void {
+  const existing = response.getHeader('set-cookie')
+  const cookies = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]
+  response.setHeader('Set-Cookie', [...cookies, cookie])
+  response.setHeader('Cache-Control', 'no-store')
+}
+
+function failResponse(response: ServerResponse): void {
+  if (response.headersSent) {
+    response.destroy()
+    return
+  }
+  for (const name of response.getHeaderNames()) response.removeHeader(name)
+  response.statusCode = 503
+  response.setHeader('Content-Type', 'text/plain; charset=utf-8')
+  response.setHeader('Cache-Control', 'no-store')
+  response.end('Service Unavailable')
+}
+
+/**
+ * Scheme and host of a Node request, for the one-time plain-HTTP `Secure` warning. Trusts
+ * `X-Forwarded-Proto` only when the caller says so (a framework's trust-proxy setting).
+ *
+ * @param request - the Node request
+ * @returns protocol and hostname
+ */
+export function nodeTransport(request: IncomingMessage): { protocol: 'http' | 'https'; hostname: string } {
+  const encrypted = (request.socket as { encrypted?: boolean }).encrypted === true
+  const host = request.headers.host ?? ''
+  const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '')
+  return { protocol: encrypted ? 'https' : 'http', hostname }
+}

@@ -1,0 +1,98 @@
+import { SessionConfigError } from '../../core/errors.js'
+
+/** PostgreSQL truncates identifiers longer than this many bytes (NAMEDATALEN - 1) without an error. */
+const MAX_IDENTIFIER_BYTES = 63
+
+/** Suffixes of the tables derived from the sessions table name. */
+const FIELDS_SUFFIX = '_fields'
+const VERSIONS_SUFFIX = '_schema_version'
+
+/** Quoted, schema-qualified names of every object the store owns. */
+export interface TableNames {
+  /** The schema, quoted. */
+  schema: string
+  /** `schema.table`, quoted: one row per session. */
+  sessions: string
+  /** `schema.table_fields`, quoted: one row per field. */
+  fields: string
+  /** `schema.table_schema_version`, quoted: applied migrations. */
+  versions: string
+  /** Raw (unquoted) schema and table, for catalog lookups and lock keys. */
+  raw: { schema: string; table: string }
+}
+
+/**
+ * Quote an identifier for PostgreSQL: wrap in double quotes and double any embedded quote, so any
+ * name (spaces, quotes, capitals, unicode) is taken literally and can never inject SQL.
+ *
+ * @param name - the raw identifier
+ * @returns the quoted identifier
+ */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`
+}
+
+function validate(label: string, name: unknown, reservedBytes: number): string {
+  if (typeof name !== 'string' || name.length === 0)
+    throw new SessionConfigError(`postgres: ${label} must be a non-empty string`)
+  // NUL cannot be stored in a PostgreSQL identifier; lone surrogates cannot be encoded as UTF-8.
+  if (name.includes('\0') || !name.isWellFormed())
+    throw new SessionConfigError(`postgres: ${label} contains invalid characters`)
+  const bytes = Buffer.byteLength(name, 'utf8')
+  // Longer names would be silently truncated by the server, and two stores could then share tables.
+  if (bytes + reservedBytes > MAX_IDENTIFIER_BYTES) {
+    throw new SessionConfigError(`postgres: ${label} must be at most ${MAX_IDENTIFIER_BYTES - reservedBytes} bytes`)
+  }
+  return name
+}
+
+/**
+ * Validate the configured schema and table and derive every quoted name the store uses.
+ *
+ * @param schema - schema holding the tables
+ * @param table - name of the sessions table; the others get suffixes
+ * @returns the quoted names
+ * @throws SessionConfigError for empty, over-long or unencodable names
+ */
+export function tableNames(schema: string, table: string): TableNames {
+  const rawSchema = validate('schema', schema, 0)
+  const rawTable = validate('table', table, Math.max(FIELDS_SUFFIX.length, VERSIONS_SUFFIX.length))
+  const qualify = (name: string): string => `${quoteIdentifier(rawSchema)}.${quoteIdentifier(name)}`
+  return {
+    schema: quoteIdentifier(rawSchema),
+    sessions: qualify(rawTable),
+    fields: qualify(rawTable + FIELDS_SUFFIX),
+    versions: qualify(rawTable + VERSIONS_SUFFIX),
+    raw: { schema: rawSchema, table: rawTable },
+  }
+}
+
+/** First half of the advisory lock key that serialises migrations ("rutm"). */
+const MIGRATION_LOCK_CLASS = 0x7275746d
+/** First half of the advisory lock key that elects the cleaning instance ("rutc"). */
+const CLEANUP_LOCK_CLASS = 0x72757463
+
+/** A two-part advisory lock key, as taken by `pg_advisory_lock(int4, int4)`. */
+export type AdvisoryLockKey = readonly [number, number]
+
+/**
+ * The advisory lock keys of one store's tables. The second half is a hash of the qualified table
+ * name, so stores on different tables never wait for each other.
+ *
+ * @param names - the store's table names
+ * @returns the migration and cleanup lock keys
+ */
+export function advisoryLockKeys(names: TableNames): { migration: AdvisoryLockKey; cleanup: AdvisoryLockKey } {
+  const id = fnv1a(`${names.raw.schema}\0${names.raw.table}`)
+  return { migration: [MIGRATION_LOCK_CLASS, id], cleanup: [CLEANUP_LOCK_CLASS, id] }
+}
+
+/** 32-bit FNV-1a over UTF-8, as a signed int4. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5
+  for (const byte of Buffer.from(text, 'utf8')) {
+    hash ^= byte
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return hash | 0
+}
