@@ -1,0 +1,129 @@
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+
+// Helpers that run private redis-server processes on loopback for the tests. They never talk to a
+// server they did not start (in particular not to a shared one on 127.0.0.1:6379).
+
+const run = promisify(execFile)
+
+/** A redis-server process this test run started. */
+export interface RedisProcess {
+  readonly port: number
+  readonly dir: string
+  /** Stop the process (SIGKILL when `hard`) and wait until it has exited. */
+  stop(hard?: boolean): Promise<void>
+}
+
+/** `undefined` when redis-server and redis-cli are installed, else why not. */
+export function missingRedisBinaries(): string | undefined {
+  for (const binary of ['redis-server', 'redis-cli']) {
+    const probe = spawnSync(binary, ['--version'], { stdio: 'ignore' })
+    if (probe.error !== undefined || probe.status !== 0) return `${binary} is not installed`
+  }
+  return undefined
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+/** A free loopback port whose cluster bus port (+10000) is free too. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 30_000)
+    if ((await portIsFree(port)) && (await portIsFree(port + 10_000))) return port
+  }
+  throw new Error('no free port pair found')
+}
+
+/** Run redis-cli against one of our servers. */
+export async function cli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args])
+  return stdout.trim()
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (await check().catch(() => false)) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+/**
+ * Start `redis-server` on `port` (a free one by default) with persistence off, in its own
+ * directory under the OS temp dir (reused when `dir` is given, e.g. for a restart).
+ */
+export async function startRedis(
+  options: { port?: number; dir?: string; cluster?: boolean } = {},
+): Promise<RedisProcess> {
+  const port = options.port ?? (await freePort())
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'ruts-redis-')))
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]
+  args.push('--enable-debug-command', 'local', '--loglevel', 'warning')
+  if (options.cluster) {
+    args.push(
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
+      '--cluster-node-timeout',
+      '3000',
+    )
+  }
+  const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  await waitFor(async () => (await cli(port, 'PING')) === 'PONG', `redis-server on port ${port}`)
+  return {
+    port,
+    dir,
+    async stop(hard = false) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(hard ? 'SIGKILL' : 'SIGTERM')
+      await exited
+    },
+  }
+}
+
+/** Three masters in cluster mode, slots assigned, `cluster_state:ok` on every node. */
+export async function startCluster(): Promise<RedisProcess[]> {
+  const nodes = await startEach([{ cluster: true }, { cluster: true }, { cluster: true }])
+  try {
+    const addresses = nodes.map((node) => `127.0.0.1:${node.port}`)
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes'])
+    for (const node of nodes) {
+      await waitFor(
+        async () => (await cli(node.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'),
+        'cluster_state:ok',
+      )
+    }
+    return nodes
+  } catch (error) {
+    await stopAll(nodes)
+    throw error
+  }
+}
+
+/** Start several servers in parallel; if one fails, stop the others and rethrow. */
+export async function startEach(options: Parameters<typeof startRedis>[0][]): Promise<RedisProcess[]> {
+  const results = await Promise.allSettled(options.map((each) => startRedis(each)))
+  const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+  const failure = results.find((result) => result.status === 'rejected')
+  if (failure === undefined) return started
+  await stopAll(started)
+  throw failure.reason
+}
+
+/** Stop servers and remove their directories. */
+export async function stopAll(processes: readonly RedisProcess[]): Promise<void> {
+  await Promise.all(processes.map((server) => server.stop()))
+  await Promise.all(processes.map((server) => rm(server.dir, { recursive: true, force: true })))
+}
