@@ -1,0 +1,265 @@
+import { describe, expect, expectTypeOf, it, vi } from 'vitest'
+import { MemoryStore } from '../stores/memory.js'
+import { countingStore } from '../testing/counting-store.js'
+import { maxAgeOf } from '../testing/http-client.js'
+import { MAX_COOKIE_AGE } from './cookie.js'
+import { createSessionId, sessionKeyOf } from './ids.js'
+import { SessionLayer, type SessionLayerOptions } from './layer.js'
+import type { SessionStore } from './store.js'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const cookieValue = (setCookie: string | undefined) =>
+  setCookie?.slice(setCookie.indexOf('=') + 1, setCookie.indexOf(';'))
+const codeOf = async (promise: Promise<unknown> | (() => unknown)) => {
+  try {
+    await (typeof promise === 'function' ? promise() : promise)
+  } catch (error) {
+    return (error as { code?: string }).code
+  }
+  return 'resolved'
+}
+
+function setup(options: Partial<SessionLayerOptions> = {}) {
+  const store = countingStore(new MemoryStore())
+  const layer = new SessionLayer({ store, cookie: { maxAge: 3600 }, ...options })
+  /** Run one "request": open, act, commit; returns the Set-Cookie and the session's final id. */
+  const request = async (
+    cookie: string | undefined,
+    act: (session: ReturnType<typeof layer.open>) => Promise<unknown>,
+  ) => {
+    const session = layer.open(cookie === undefined ? undefined : `session=${cookie}`)
+    const result = await act(session)
+    const setCookie = await session.commit()
+    return { result, setCookie, id: session.id, session }
+  }
+  return { store, layer, request }
+}
+
+describe('Session', () => {
+  it('costs nothing to open, and reading its id parses but never calls the store', async () => {
+    const { store, request } = setup()
+    const id = createSessionId()
+    const { result, setCookie } = await request(id, async (session) => session.id)
+    expect(result).toBe(id)
+    expect(setCookie).toBeUndefined()
+    expect(store.total()).toBe(0)
+  })
+
+  it('forgets an unknown id after the store says so, and writes nothing for a read', async () => {
+    const { store, request } = setup()
+    const { result, id, setCookie } = await request(createSessionId(), (session) => session.get('a'))
+    expect(result).toBeUndefined()
+    expect(id).toBeUndefined()
+    expect(setCookie).toBeUndefined()
+    expect(store.calls.write).toBe(0)
+  })
+
+  it('files sessions under a hash of the id, never the raw id', async () => {
+    const keys: string[] = []
+    const inner = new MemoryStore()
+    const spy: SessionStore = Object.assign(Object.create(inner) as SessionStore, {
+      write: (key: string, ...rest: Parameters<SessionStore['write']> extends [string, ...infer R] ? R : never) => {
+        keys.push(key)
+        return inner.write(key, ...rest)
+      },
+    })
+    const layer = new SessionLayer({ store: spy })
+    const session = layer.open(undefined)
+    await session.update('a', 1)
+    expect(keys).toEqual([sessionKeyOf(session.id ?? '')])
+    expect(keys[0]).not.toContain(session.id)
+  })
+
+  it('refuses a write that would need a new cookie after the headers went out', async () => {
+    const { request, layer } = setup()
+    const { setCookie } = await request(undefined, (session) => session.update('a', 1))
+    const id = cookieValue(setCookie)
+    const late = layer.open(undefined)
+    await late.commit()
+    expect(await codeOf(late.update('a', 1))).toBe('ERR_SESSION_HEADERS_SENT')
+    expect(await codeOf(() => late.prepareRegenerate())).toBe('ERR_SESSION_HEADERS_SENT')
+    const existing = layer.open(`session=${id}`)
+    await existing.commit()
+    // Writing into a session the cookie already names needs no new cookie: allowed.
+    expect(await existing.update('b', 2)).toBe(true)
+    expect(await codeOf(existing.regenerate())).toBe('ERR_SESSION_HEADERS_SENT')
+    expect(await codeOf(existing.delete())).toBe('ERR_SESSION_HEADERS_SENT')
+  })
+
+  it('starts a fresh session when a write follows delete() in the same request', async () => {
+    const { request } = setup()
+    const first = await request(undefined, (session) => session.update('a', 1))
+    const old = cookieValue(first.setCookie)
+    const { setCookie, id } = await request(old, async (session) => {
+      await session.delete()
+      expect(session.id).toBeUndefined()
+      await session.update('b', 2)
+    })
+    expect(id).toBeDefined()
+    expect(id).not.toBe(old)
+    expect(cookieValue(setCookie)).toBe(id)
+    expect((await request(id, (session) => session.get('a'))).result).toBeUndefined()
+  })
+
+  it('regenerate() without a session returns undefined and does not throw', async () => {
+    const { request, store } = setup()
+    expect((await request(undefined, (session) => session.regenerate())).result).toBeUndefined()
+    expect((await request(createSessionId(), (session) => session.regenerate())).result).toBeUndefined()
+    expect(store.calls.rename).toBe(1)
+  })
+
+  it('retries creation under another id when the first one collides', async () => {
+    const inner = new MemoryStore()
+    let collisions = 1
+    const store: SessionStore = Object.assign(Object.create(inner) as SessionStore, {
+      write: (...args: Parameters<SessionStore['write']>) =>
+        collisions-- > 0 ? Promise.resolve({ status: 'collision' as const }) : inner.write(...args),
+    })
+    const session = new SessionLayer({ store }).open(undefined)
+    expect(await session.update('a', 1)).toBe(true)
+    expect(await session.get('a')).toBe(1)
+  })
+
+  it('derives Max-Age from the server-side lifetime, capped at 400 days', async () => {
+    const { request } = setup()
+    const long = await request(undefined, (session) => session.update('a', 1, { ttl: MAX_COOKIE_AGE + 86_400 }))
+    expect(maxAgeOf(long.setCookie)).toBe(MAX_COOKIE_AGE)
+    const short = await request(undefined, (session) => session.update('a', 1, { ttl: 5 }))
+    // The session lives maxAge (3600 s); the cookie never outlives it.
+    expect(maxAgeOf(short.setCookie)).toBeLessThanOrEqual(3600)
+    expect(maxAgeOf(short.setCookie)).toBeGreaterThanOrEqual(3599)
+  })
+
+  it('rejects bad arguments with typed errors before any store call', async () => {
+    const { request, store } = setup()
+    await request(undefined, async (session) => {
+      expect(await codeOf(session.update('', 1))).toBe('ERR_SESSION_ARGUMENT')
+      expect(await codeOf(() => session.get('a\0b'))).toBe('ERR_SESSION_ARGUMENT')
+      expect(await codeOf(session.update('a', 1, { ttl: 0 }))).toBe('ERR_SESSION_ARGUMENT')
+      expect(await codeOf(session.update('a', 1, { ttl: 1.5 }))).toBe('ERR_SESSION_ARGUMENT')
+      expect(await codeOf(session.expire(-1))).toBe('ERR_SESSION_ARGUMENT')
+      expect(await codeOf(session.update('a', () => 1))).toBe('ERR_SESSION_VALUE')
+      expect(await codeOf(session.update('a', 1, { strategy: 'hot-only' }))).toBe('ERR_SESSION_OPTION')
+    })
+    expect(store.total()).toBe(0)
+  })
+
+  it('stores __proto__ and constructor as ordinary fields', async () => {
+    const { request } = setup()
+    const { setCookie } = await request(undefined, async (session) => {
+      await session.update('__proto__', { admin: true })
+      await session.update('constructor', 'c')
+    })
+    const { result } = await request(cookieValue(setCookie), async (session) => (await session.getAll())?.toObject())
+    const all = result as Record<string, unknown>
+    expect(Object.keys(all).sort()).toEqual(['__proto__', 'constructor'])
+    expect(Object.getPrototypeOf(all)).toBeNull()
+    expect(all.__proto__).toEqual({ admin: true })
+    expect(all.constructor).toBe('c')
+    expect(({} as Record<string, unknown>).admin).toBeUndefined()
+  })
+
+  it('reads a field from the store once per request', async () => {
+    const { request, store } = setup()
+    const { setCookie } = await request(undefined, (session) => session.update('a', { n: 1 }))
+    store.reset()
+    await request(cookieValue(setCookie), async (session) => {
+      expect(await session.get('a')).toEqual({ n: 1 })
+      expect(await session.get('a')).toEqual({ n: 1 })
+      await session.update('a', { n: 2 })
+      expect(await session.get('a')).toEqual({ n: 2 })
+    })
+    expect(store.calls.get).toBe(1)
+  })
+})
+
+describe('lifetimes', () => {
+  it('slides an idle timeout on reads, throttled by touchAfter, and re-sends the cookie then', async () => {
+    const { request } = setup({ idleTimeout: 3, touchAfter: 1 })
+    const created = await request(undefined, (session) => session.update('a', 1))
+    expect(maxAgeOf(created.setCookie)).toBeLessThanOrEqual(3)
+    const id = cookieValue(created.setCookie)
+    const soon = await request(id, (session) => session.get('a'))
+    expect(soon.setCookie).toBeUndefined()
+    await sleep(1_200)
+    const later = await request(id, (session) => session.get('a'))
+    expect(later.result).toBe(1)
+    expect(maxAgeOf(later.setCookie)).toBeGreaterThanOrEqual(2)
+    await sleep(2_000)
+    // Still alive: the read above moved the deadline.
+    expect((await request(id, (session) => session.get('a'))).result).toBe(1)
+    await sleep(3_200)
+    expect((await request(id, (session) => session.get('a'))).result).toBeUndefined()
+  }, 15_000)
+
+  it('caps the lifetime at absoluteTimeout however often it is extended', async () => {
+    const { request } = setup({ absoluteTimeout: 2 })
+    const created = await request(undefined, (session) => session.update('a', 1, { ttl: 3600 }))
+    expect(maxAgeOf(created.setCookie)).toBeLessThanOrEqual(2)
+    const id = cookieValue(created.setCookie)
+    await request(id, (session) => session.expire(3600))
+    await sleep(2_200)
+    expect((await request(id, (session) => session.get('a'))).result).toBeUndefined()
+  })
+})
+
+describe('signed cookies', () => {
+  const current = 'n'.repeat(32)
+  const previous = 'o'.repeat(32)
+
+  it('accepts only correctly signed ids and re-issues old-secret cookies with the current secret', async () => {
+    const old = setup({ secret: previous })
+    const created = await old.request(undefined, (session) => session.update('a', 1))
+    const signedOld = cookieValue(created.setCookie) ?? ''
+    expect(signedOld).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/)
+
+    const rotated = new SessionLayer({ store: old.store, secret: [current, previous] })
+    const session = rotated.open(`session=${signedOld}`)
+    expect(await session.get('a')).toBe(1)
+    const reissued = cookieValue(await session.commit())
+    expect(reissued?.slice(0, 22)).toBe(signedOld.slice(0, 22))
+    expect(reissued).not.toBe(signedOld)
+
+    const bare = rotated.open(`session=${signedOld.slice(0, 22)}`)
+    expect(await bare.get('a')).toBeUndefined()
+    const tampered = rotated.open(`session=${signedOld.slice(0, 22)}.${'A'.repeat(43)}`)
+    expect(await tampered.get('a')).toBeUndefined()
+  })
+})
+
+describe('transport warning', () => {
+  it('warns once when a Secure cookie goes out over plain HTTP to a non-local host', async () => {
+    const onWarning = vi.fn()
+    const layer = new SessionLayer({ store: new MemoryStore(), onWarning })
+    const send = async (hostname: string, protocol: 'http' | 'https') => {
+      const session = layer.open(undefined, { protocol, hostname })
+      await session.update('a', 1)
+      return session.commit()
+    }
+    expect(await send('localhost', 'http')).toContain('Secure')
+    expect(await send('example.com', 'https')).toContain('Secure')
+    expect(onWarning).not.toHaveBeenCalled()
+    expect(await send('example.com', 'http')).toContain('Secure')
+    await send('example.org', 'http')
+    expect(onWarning).toHaveBeenCalledOnce()
+    expect(onWarning.mock.calls[0]?.[0]).toContain('plain HTTP')
+  })
+})
+
+describe('types', () => {
+  it('types every field through SessionLayer<Data> with no declaration merging', () => {
+    type Data = { count: number; user: { id: string } }
+    const session = new SessionLayer<Data>({ store: new MemoryStore() }).open(undefined)
+    expectTypeOf(session.get('count')).toEqualTypeOf<Promise<number | undefined>>()
+    expectTypeOf(session.get('user')).toEqualTypeOf<Promise<{ id: string } | undefined>>()
+    expectTypeOf(session.update<'count'>)
+      .parameter(1)
+      .toEqualTypeOf<number>()
+    // @ts-expect-error unknown field names are type errors
+    void session.get('nope').catch(() => undefined)
+    // @ts-expect-error values are checked against the field's type
+    void session.update('count', 'one').catch(() => undefined)
+    const untyped = new SessionLayer({ store: new MemoryStore() }).open(undefined)
+    expectTypeOf(untyped.get('anything')).toEqualTypeOf<Promise<unknown>>()
+  })
+})

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest'
+import { createSessionId } from './ids.js'
+import { CookieSigner } from './signing.js'
+
+const current = 'c'.repeat(32)
+const previous = 'p'.repeat(32)
+
+describe('CookieSigner', () => {
+  it('signs with the first secret and verifies the whole value', () => {
+    const signer = new CookieSigner([current, previous])
+    const id = createSessionId()
+    const signed = signer.sign(id)
+    expect(signed).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/)
+    expect(signer.verify(signed)).toEqual({ id, secretIndex: 0 })
+  })
+
+  it('verifies with older secrets and says which one matched (for rotation)', () => {
+    const old = new CookieSigner(previous).sign(createSessionId())
+    expect(new CookieSigner([current, previous]).verify(old)?.secretIndex).toBe(1)
+    expect(new CookieSigner([current]).verify(old)).toBeUndefined()
+  })
+
+  it('rejects tampering, trailing data, truncation and a swapped id', () => {
+    const signer = new CookieSigner(current)
+    const id = createSessionId()
+    const signed = signer.sign(id)
+    const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1)
+    expect(signer.verify(`${signed}x`)).toBeUndefined()
+    expect(signer.verify(signed.slice(0, -1))).toBeUndefined()
+    expect(signer.verify(flip(signed, signed.length - 2))).toBeUndefined()
+    expect(signer.verify(flip(signed, 3))).toBeUndefined()
+    expect(signer.verify(`${createSessionId()}${signed.slice(22)}`)).toBeUndefined()
+    expect(signer.verify(id)).toBeUndefined()
+    expect(signer.verify(signed.replace('.', '-'))).toBeUndefined()
+  })
+
+  it('refuses short or missing secrets at construction', () => {
+    expect(() => new CookieSigner('short')).toThrow(expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }))
+    expect(() => new CookieSigner([])).toThrow(expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }))
+  })
+})
