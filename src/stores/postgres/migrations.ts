@@ -56,7 +56,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length
  */
 export async function migrate(pool: Pool, names: TableNames, lock: AdvisoryLockKey): Promise<number[]> {
   const client = await pool.connect()
-  let failed: unknown
+  let broken: Error | undefined
   try {
     await client.query('BEGIN')
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...lock])
@@ -88,12 +88,14 @@ export async function migrate(pool: Pool, names: TableNames, lock: AdvisoryLockK
     await client.query('COMMIT')
     return applied
   } catch (error) {
-    failed = error
-    await client.query('ROLLBACK').catch(() => {})
+    // The migration error is the one worth reporting; a failed ROLLBACK only means this
+    // connection is unusable, so it is destroyed instead of going back to the pool.
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))
+    })
     throw error
   } finally {
-    // A client whose rollback state is unknown must not go back to the pool for reuse.
-    client.release(failed instanceof SessionConfigError ? undefined : (failed as Error | undefined))
+    client.release(broken)
   }
 }
 
@@ -115,10 +117,9 @@ async function ensureSchema(client: PoolClient, names: TableNames): Promise<void
  */
 export async function assertSchemaVersion(pool: Pool, names: TableNames): Promise<void> {
   const table = `${names.raw.table}_schema_version`
-  const { rows } = await pool.query<{ version: number | null; present: boolean }>(
-    `SELECT to_regclass($1) IS NOT NULL AS present, NULL::int AS version`,
-    [`${quoteIdentifier(names.raw.schema)}.${quoteIdentifier(table)}`],
-  )
+  const { rows } = await pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
+    `${quoteIdentifier(names.raw.schema)}.${quoteIdentifier(table)}`,
+  ])
   if (rows[0]?.present !== true) throw new SessionConfigError('postgres: tables missing; run with migrate: true once')
   const current = await pool.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${names.versions}`)
   const version = current.rows[0]?.version ?? 0

@@ -1,0 +1,254 @@
+import type { Pool } from 'pg'
+import { SessionConfigError } from '../../core/errors.js'
+import {
+  DEFAULT_STORE_TIMEOUT,
+  type ExpireResult,
+  type FieldRead,
+  type FieldValue,
+  type ReadOptions,
+  type RemoveResult,
+  type RenameResult,
+  runWithTimeout,
+  type SessionKey,
+  type SessionRead,
+  type SessionStore,
+  type WriteOptions,
+  type WriteResult,
+} from '../../core/store.js'
+import { type CleanupResult, CleanupTask } from './cleanup.js'
+import { advisoryLockKeys, type TableNames, tableNames } from './identifiers.js'
+import { assertSchemaVersion, migrate } from './migrations.js'
+import { type GetAllRow, type GetRow, lifetimeStatements, type RemoveRow, readStatements } from './statements/sql.js'
+import { type WriteRow, writeStatements } from './statements/writes.js'
+
+export type { CleanupResult } from './cleanup.js'
+
+/** Options of {@link PostgresStore.create}. */
+export interface PostgresStoreOptions {
+  /** A `pg` Pool you built; the store borrows it and never ends or reconfigures it. */
+  pool: Pool
+  /** Schema holding the tables; created when missing. @default 'public' */
+  schema?: string
+  /** Sessions table; the store also owns `<table>_fields` and `<table>_schema_version`. @default 'ruts_sessions' */
+  table?: string
+  /** Apply pending migrations on start; with `false`, start fails unless the schema is current. @default true */
+  migrate?: boolean
+  /** Mean milliseconds between cleanup runs (± 25 % jitter); `0` turns the timer off. @default 300000 */
+  cleanupInterval?: number
+  /** Rows deleted per cleanup statement, so a run never holds long locks. @default 1000 */
+  cleanupBatchSize?: number
+  /** Per-operation deadline in milliseconds; a slower call fails with `SessionStoreError`. @default 2000 */
+  timeout?: number
+  /** Receives failures of the background cleanup. @default logs with `console.error` */
+  onError?: (error: unknown) => void
+}
+
+/** Deadline for migrations on start: they may wait on another process's migration lock. */
+const MIGRATION_TIMEOUT = 30_000
+/** Most batches one cleanup run deletes, so a run stays bounded after a long outage. */
+const MAX_CLEANUP_BATCHES = 100
+/** SQLSTATE unique_violation: a key became live concurrently with a create or rename. */
+const UNIQUE_VIOLATION = '23505'
+
+/**
+ * A session store on PostgreSQL: one row per session and one row per field, every operation a
+ * single SQL statement (one round trip, one atomic step), every expiry decided by the database
+ * clock. Expired rows are deleted in bounded batches by a jittered background task that one
+ * instance runs at a time.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg'
+ * import { SessionLayer } from 'ruts'
+ * import { PostgresStore } from 'ruts/postgres'
+ *
+ * const pool = new pg.Pool({ connectionString, connectionTimeoutMillis: 2000, statement_timeout: 5000 })
+ * const store = await PostgresStore.create({ pool, schema: 'auth', table: 'sessions' })
+ * const layer = new SessionLayer({ store })
+ * // on shutdown: await store.close(); await pool.end()
+ * ```
+ */
+export class PostgresStore implements SessionStore {
+  readonly name = 'postgres'
+  readonly #pool: Pool
+  readonly #timeout: number
+  readonly #cleanup: CleanupTask
+  readonly #read: ReturnType<typeof readStatements>
+  readonly #lifetime: ReturnType<typeof lifetimeStatements>
+  readonly #write: ReturnType<typeof writeStatements>
+
+  private constructor(pool: Pool, names: TableNames, timeout: number, cleanup: CleanupTask) {
+    this.#pool = pool
+    this.#timeout = timeout
+    this.#cleanup = cleanup
+    this.#read = readStatements(names)
+    this.#lifetime = lifetimeStatements(names)
+    this.#write = writeStatements(names)
+  }
+
+  /**
+   * Validate the options, bring the schema up to date (unless `migrate: false`) and start the
+   * cleanup timer.
+   *
+   * @param options - the pool, names, migration, cleanup and timeout settings
+   * @returns a ready store
+   * @throws SessionConfigError for invalid options or, with `migrate: false`, a schema that is not current
+   * @throws SessionStoreError when the database cannot be reached
+   */
+  static async create(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const timeout = positive('timeout', options.timeout ?? DEFAULT_STORE_TIMEOUT)
+    const batchSize = positive('cleanupBatchSize', options.cleanupBatchSize ?? 1000)
+    const interval = options.cleanupInterval ?? 300_000
+    if (!Number.isFinite(interval) || interval < 0)
+      throw new SessionConfigError('postgres: cleanupInterval must be ≥ 0')
+    if (!Number.isSafeInteger(batchSize)) throw new SessionConfigError('postgres: cleanupBatchSize must be an integer')
+    if (typeof options.pool?.query !== 'function') throw new SessionConfigError('postgres: pool must be a pg Pool')
+    const names = tableNames(options.schema ?? 'public', options.table ?? 'ruts_sessions')
+    const locks = advisoryLockKeys(names)
+    const prepare =
+      options.migrate === false
+        ? () => assertSchemaVersion(options.pool, names)
+        : () => migrate(options.pool, names, locks.migration)
+    await keepConfigErrors(() =>
+      runWithTimeout<unknown>('postgres', 'migrate', Math.max(timeout, MIGRATION_TIMEOUT), prepare),
+    )
+    const cleanup = new CleanupTask({
+      pool: options.pool,
+      names,
+      lock: locks.cleanup,
+      batchSize,
+      maxBatches: MAX_CLEANUP_BATCHES,
+      timeout,
+    })
+    if (interval > 0)
+      cleanup.start(interval, options.onError ?? ((error) => console.error('ruts/postgres: cleanup failed', error)))
+    return new PostgresStore(options.pool, names, timeout, cleanup)
+  }
+
+  async get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead> {
+    const touch = options?.touch
+    const rows = await this.#query<GetRow>(
+      'get',
+      touch === undefined ? this.#read.get : this.#read.getTouch,
+      touch === undefined ? [key, field] : [key, field, touch.ttl, touch.threshold],
+    )
+    const row = rows[0]
+    if (row === undefined) return { live: false }
+    return { live: true, ttl: row.ttl, touched: row.touched, value: row.value ?? undefined }
+  }
+
+  async getAll(key: SessionKey, options?: ReadOptions): Promise<SessionRead> {
+    const touch = options?.touch
+    const rows = await this.#query<GetAllRow>(
+      'getAll',
+      touch === undefined ? this.#read.getAll : this.#read.getAllTouch,
+      touch === undefined ? [key] : [key, touch.ttl, touch.threshold],
+    )
+    const first = rows[0]
+    if (first === undefined) return { live: false }
+    const fields = new Map<string, FieldValue>()
+    for (const row of rows) if (row.field !== null && row.value !== null) fields.set(row.field, row.value)
+    return { live: true, ttl: first.ttl, touched: first.touched, fields }
+  }
+
+  async write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult> {
+    const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    const params: unknown[] = [key, field, bytes, options.fieldTtl, options.sessionTtl]
+    const insertOnly = options.mode === 'insert'
+    let sql: string
+    if (options.session === 'create') {
+      sql = this.#write.create
+      params.push(options.maxLifetime ?? null)
+    } else if (options.renameFrom !== undefined) {
+      sql = insertOnly ? this.#write.renameInsert : this.#write.renameUpdate
+      params.push(options.renameFrom)
+    } else {
+      sql = insertOnly ? this.#write.insert : this.#write.update
+    }
+    const row = await this.#writeQuery('write', sql, params)
+    if (row.status === 'written' || row.status === 'exists') return { status: row.status, ...live(row) }
+    return { status: row.status === 'missing' ? 'missing' : 'collision' }
+  }
+
+  async remove(key: SessionKey, field: string): Promise<RemoveResult> {
+    const row = (await this.#query<RemoveRow>('remove', this.#lifetime.remove, [key, field]))[0]
+    if (row === undefined) return { live: false }
+    return { live: true, ttl: row.ttl, touched: false, removed: row.removed }
+  }
+
+  async delete(key: SessionKey): Promise<boolean> {
+    const rows = await this.#query<{ live: boolean }>('delete', this.#lifetime.delete, [key])
+    return rows[0]?.live === true
+  }
+
+  async expire(key: SessionKey, seconds: number): Promise<ExpireResult> {
+    if (seconds <= 0) {
+      await this.#query('expire', this.#lifetime.delete, [key])
+      return { live: false }
+    }
+    const row = (await this.#query<{ ttl: number }>('expire', this.#lifetime.expire, [key, seconds]))[0]
+    return row === undefined ? { live: false } : { live: true, ttl: row.ttl, touched: true }
+  }
+
+  async rename(from: SessionKey, to: SessionKey): Promise<RenameResult> {
+    const row = await this.#writeQuery('rename', this.#write.rename, [from, to])
+    if (row.status === 'renamed') return { status: 'renamed', ...live(row) }
+    return { status: row.status === 'missing' ? 'missing' : 'collision' }
+  }
+
+  /**
+   * Delete expired sessions and fields now, in bounded batches (the timer calls this too).
+   *
+   * @returns how many rows went, or `skipped: true` when another instance holds the cleanup lock
+   * @throws SessionStoreError when the database fails or a batch exceeds the timeout
+   */
+  cleanup(): Promise<CleanupResult> {
+    return this.#cleanup.run()
+  }
+
+  /** Stop the cleanup timer and wait for a run in progress. The pool is left open: it is yours. */
+  async close(): Promise<void> {
+    await this.#cleanup.stop()
+  }
+
+  async #query<Row extends object>(operation: string, sql: string, params: unknown[]): Promise<Row[]> {
+    const result = await runWithTimeout(this.name, operation, this.#timeout, () => this.#pool.query<Row>(sql, params))
+    return result.rows
+  }
+
+  /** A write or rename; a key that became live concurrently surfaces as a unique violation. */
+  async #writeQuery(operation: string, sql: string, params: unknown[]): Promise<WriteRow> {
+    const rows = await runWithTimeout(this.name, operation, this.#timeout, async () => {
+      try {
+        return (await this.#pool.query<WriteRow>(sql, params)).rows
+      } catch (error) {
+        if ((error as { code?: unknown }).code === UNIQUE_VIOLATION)
+          return [{ status: 'collision', ttl: null, touched: false } satisfies WriteRow]
+        throw error
+      }
+    })
+    const row = rows[0]
+    if (row === undefined) throw new Error('postgres: write statement returned no row')
+    return row
+  }
+}
+
+function live(row: WriteRow): { live: true; ttl: number; touched: boolean } {
+  return { live: true, ttl: row.ttl ?? 0, touched: row.touched }
+}
+
+function positive(label: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new SessionConfigError(`postgres: ${label} must be > 0`)
+  return value
+}
+
+/** runWithTimeout wraps every failure as a store error; a configuration error must stay one. */
+async function keepConfigErrors(work: () => Promise<unknown>): Promise<void> {
+  let configError: SessionConfigError | undefined
+  await work().catch((error: unknown) => {
+    const cause = (error as { cause?: unknown }).cause
+    if (cause instanceof SessionConfigError) configError = cause
+    else throw error
+  })
+  if (configError !== undefined) throw configError
+}

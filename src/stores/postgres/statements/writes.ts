@@ -1,0 +1,142 @@
+import type { TableNames } from '../identifiers.js'
+import { cap, remainingMs, seconds } from './sql.js'
+
+/** Row of every write and rename statement. `ttl` is null unless the session is live afterwards. */
+export interface WriteRow {
+  status: 'written' | 'exists' | 'missing' | 'collision' | 'renamed'
+  ttl: number | null
+  touched: boolean
+}
+
+// Parameters shared by the write statements: $1 key, $2 field, $3 value, $4 field TTL (s),
+// $5 session TTL (s); then $6 maxLifetime (create) or renameFrom (rename).
+
+/**
+ * Upsert the field into session CTE `target`. In insert mode an existing field blocks the write only
+ * while it is live: an expired row is overwritten as if absent. Distinct fields are distinct rows, so
+ * concurrent writers of different fields never conflict.
+ */
+function writeField(n: TableNames, insertOnly: boolean): string {
+  return `ins AS (
+    INSERT INTO ${n.fields} AS f (session_id, field, value, expires_at)
+    SELECT id, $2::text, $3::bytea, now() + ${seconds('$4')} FROM target
+    ON CONFLICT (session_id, field) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+    ${insertOnly ? 'WHERE f.expires_at <= now()' : ''}
+    RETURNING 1
+  )`
+}
+
+/** The session expiry a write asks for: now + session TTL, never past the deadline. */
+const EXTENDED = `least(now() + ${seconds('$5')}, ${cap('u')})`
+
+/**
+ * Write into an existing live session. `FOR KEY SHARE` pins the session row: a concurrent delete or
+ * rename waits for this statement (or, if it committed first, the row drops out and the write reports
+ * `missing`), so a write never resurrects a deleted session, while other writers, which take the
+ * same lock, run in parallel. The expiry only ever moves forward, and only when the field was written.
+ */
+function existing(n: TableNames, insertOnly: boolean): string {
+  return `
+    WITH target AS MATERIALIZED (
+      SELECT id, expires_at FROM ${n.sessions} WHERE key = $1::text AND expires_at > now() FOR KEY SHARE
+    ),
+    ${writeField(n, insertOnly)},
+    ext AS (
+      UPDATE ${n.sessions} AS u SET expires_at = ${EXTENDED}
+      FROM target
+      WHERE u.id = target.id AND EXISTS (SELECT 1 FROM ins) AND ${EXTENDED} > u.expires_at
+      RETURNING u.expires_at
+    )
+    SELECT
+      CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'missing'
+           WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ELSE 'exists' END AS status,
+      ${remainingMs('coalesce((SELECT expires_at FROM ext), (SELECT expires_at FROM target))')} AS ttl,
+      EXISTS (SELECT 1 FROM ext) AS touched`
+}
+
+/**
+ * Create a session and write its first field. An expired session at the key is deleted first (the
+ * INSERT reads from that DELETE, which forces the order); the new row gets a new `id`, so the
+ * cascade removing the old fields at the end of the statement cannot reach the new field. A live
+ * session at the key, including one created concurrently, makes `ON CONFLICT DO NOTHING` skip:
+ * `collision`. `$6` is the absolute lifetime in seconds, or NULL.
+ */
+function create(n: TableNames): string {
+  return `
+    WITH gone AS (DELETE FROM ${n.sessions} WHERE key = $1::text AND expires_at <= now() RETURNING id),
+    target AS (
+      INSERT INTO ${n.sessions} (key, expires_at, deadline)
+      SELECT $1::text,
+        least(now() + ${seconds('$5')}, coalesce(now() + ${seconds('$6')}, 'infinity'::timestamptz)),
+        now() + ${seconds('$6')}
+      FROM (SELECT count(*) FROM gone) AS forced_order
+      ON CONFLICT (key) DO NOTHING
+      RETURNING id, expires_at
+    ),
+    ${writeField(n, false)}
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ELSE 'collision' END AS status,
+      ${remainingMs('(SELECT expires_at FROM target)')} AS ttl,
+      EXISTS (SELECT 1 FROM ins) AS touched`
+}
+
+/**
+ * Move the live session at `fromParam` to `toParam` as CTEs `src` (the session, locked FOR UPDATE so
+ * writers and a second rename wait), `target` (it, when `to` is not live), `occupant` (an expired
+ * session at `to`, deleted first) and `moved`. The move changes one row's key: fields reference the
+ * surrogate id, so they follow without being rewritten. A session created at `to` concurrently
+ * fails the statement with a unique violation, which the store reports as `collision`.
+ */
+function move(n: TableNames, fromParam: string, toParam: string, write?: { insertOnly: boolean }): string {
+  const expiry =
+    write !== undefined
+      ? `CASE WHEN EXISTS (SELECT 1 FROM ins) THEN greatest(u.expires_at, ${EXTENDED}) ELSE u.expires_at END`
+      : 'u.expires_at'
+  return `src AS MATERIALIZED (
+      SELECT id, expires_at FROM ${n.sessions} WHERE key = ${fromParam}::text AND expires_at > now() FOR UPDATE
+    ),
+    target AS MATERIALIZED (
+      SELECT src.id, src.expires_at FROM src
+      WHERE NOT EXISTS (SELECT 1 FROM ${n.sessions} WHERE key = ${toParam}::text AND expires_at > now())
+    ),
+    ${write !== undefined ? `${writeField(n, write.insertOnly)},` : ''}
+    occupant AS (
+      DELETE FROM ${n.sessions}
+      WHERE key = ${toParam}::text AND expires_at <= now() AND EXISTS (SELECT 1 FROM target)
+      RETURNING id
+    ),
+    moved AS (
+      UPDATE ${n.sessions} AS u SET key = ${toParam}::text, expires_at = ${expiry}
+      FROM target, (SELECT count(*) FROM occupant) AS forced_order
+      WHERE u.id = target.id
+      RETURNING u.expires_at
+    )`
+}
+
+const MOVE_STATUS = `CASE WHEN NOT EXISTS (SELECT 1 FROM src) THEN 'missing'
+  WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'collision'`
+
+/**
+ * Write statements, one per shape of {@link WriteOptions}: each is a single statement, so each write
+ * (rename included) is one atomic step and one round trip.
+ *
+ * @param n - quoted table names
+ * @returns the SQL texts
+ */
+export function writeStatements(n: TableNames) {
+  const renameWrite = (insertOnly: boolean): string =>
+    `WITH ${move(n, '$6', '$1', { insertOnly })}
+    SELECT ${MOVE_STATUS} WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ELSE 'exists' END AS status,
+      ${remainingMs('(SELECT expires_at FROM moved)')} AS ttl,
+      coalesce((SELECT m.expires_at > t.expires_at FROM moved AS m, target AS t), false) AS touched`
+  return {
+    update: existing(n, false),
+    insert: existing(n, true),
+    create: create(n),
+    renameUpdate: renameWrite(false),
+    renameInsert: renameWrite(true),
+    /** `[from, to]` */
+    rename: `WITH ${move(n, '$1', '$2')}
+      SELECT ${MOVE_STATUS} ELSE 'renamed' END AS status,
+        ${remainingMs('(SELECT expires_at FROM moved)')} AS ttl, false AS touched`,
+  }
+}

@@ -1,0 +1,18 @@
+import type pg from 'pg'
+import { PostgresStore } from '../../src/stores/postgres/index.js'
+import { describeStoreConformance } from '../../src/testing/store-conformance.js'
+import { skipReason, timeZones, zonedPool } from './helpers.js'
+
+// The shared store contract, run unchanged on PostgresStore with the connection in two time zones:
+// every expiry is decided with timestamptz and exact intervals, so the zone must not matter.
+for (const timeZone of timeZones) {
+  let pool: pg.Pool | undefined
+  describeStoreConformance({
+    name: `PostgresStore (TimeZone=${timeZone})`,
+    skip: skipReason,
+    async create() {
+      pool = zonedPool(timeZone)
+      return PostgresStore.create({ pool, cleanupInterval: 0 })
+    },
+  })
+}
