@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { type Browser, chromium } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDemoApp } from '../examples/demo/app.js'
+import type { RunningServer } from '../src/testing/adapter-suite.js'
+import { listen } from './helpers/listen.js'
+
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const available = existsSync(executablePath)
+if (!available && process.env.CI === 'true')
+  throw new Error(`CI needs Chromium at ${executablePath} (apt-get install chromium)`)
+if (!available)
+  console.warn(`\n*** SKIPPING the browser test: no Chromium at ${executablePath} (apt-get install chromium) ***\n`)
+
+describe.skipIf(!available)('demo app in a real browser (Chromium)', () => {
+  let server: RunningServer
+  let browser: Browser
+  beforeAll(async () => {
+    server = await listen(createServer(createDemoApp()))
+    browser = await chromium.launch({
+      executablePath,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+  })
+
+  it('keeps the count, logs in with a new id, and logs out', async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    // localhost, not 127.0.0.1: browsers accept Secure cookies from http://localhost.
+    const base = server.url.replace('127.0.0.1', 'localhost')
+    await page.goto(`${base}/`)
+    expect(await page.textContent('#visits')).toBe("You've visited this page 1 times")
+    await page.reload()
+    expect(await page.textContent('#visits')).toBe("You've visited this page 2 times")
+    const [before] = await context.cookies()
+    expect(before).toMatchObject({ name: 'session', httpOnly: true, secure: true, sameSite: 'Lax', path: '/' })
+
+    await page.goto(`${base}/login`)
+    await page.fill('input[name=name]', 'Ada')
+    await page.click('button[type=submit]')
+    await page.waitForURL(`${base}/whoami`)
+    expect(await page.textContent('#who')).toContain('Logged in as Ada')
+    const [after] = await context.cookies()
+    expect(after?.value).not.toBe(before?.value)
+
+    await page.goto(`${base}/`)
+    expect(await page.textContent('#visits')).toBe("You've visited this page 3 times")
+
+    await page.goto(`${base}/whoami`)
+    await page.click('button[type=submit]')
+    await page.waitForURL(`${base}/whoami`)
+    expect(await page.textContent('#who')).toBe('Not logged in.')
+    expect(await context.cookies()).toEqual([])
+    await context.close()
+  })
+})

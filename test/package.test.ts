@@ -1,0 +1,38 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+
+// `npm test` builds first; this checks what a user installs, through the package's own exports map.
+const built = existsSync(new URL('../dist/index.js', import.meta.url))
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
+const requireEsm = major > 22 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19)
+
+const run = (code: string, type: 'commonjs' | 'module') =>
+  execFileSync(process.execPath, [`--input-type=${type}`, '--no-warnings', '-e', code], {
+    cwd: new URL('..', import.meta.url),
+    encoding: 'utf8',
+  }).trim()
+
+describe.skipIf(!built)('the built package', () => {
+  it('imports every subpath as ESM', () => {
+    const output = run(
+      `const subpaths = ['ruts', 'ruts/express']
+       for (const path of subpaths) await import(path)
+       const { SessionLayer, MemoryStore } = await import('ruts')
+       console.log(typeof SessionLayer, typeof MemoryStore)`,
+      'module',
+    )
+    expect(output).toBe('function function')
+  })
+
+  it.runIf(requireEsm)('works with require() on Node ≥ 20.19', () => {
+    const output = run(
+      `const { SessionLayer, MemoryStore } = require('ruts')
+       const { session } = require('ruts/express')
+       const layer = new SessionLayer({ store: new MemoryStore() })
+       layer.open(undefined).update('a', 1).then((ok) => console.log(ok, typeof session))`,
+      'commonjs',
+    )
+    expect(output).toBe('true function')
+  })
+})
