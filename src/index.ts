@@ -1,9 +1,10 @@
+export type { SessionWriteOptions } from './core/arguments.js'
 export { type Codec, type CodecOption, jsonCodec, msgpackCodec } from './core/codec.js'
 export { type CookieOptions, parseCookieHeader, type ResolvedCookieOptions } from './core/cookie.js'
 export { SessionConfigError, SessionError, type SessionErrorCode, SessionStoreError } from './core/errors.js'
 export { createSessionId, isSessionId, sessionKeyOf } from './core/ids.js'
 export { type RequestTransport, SessionLayer, type SessionLayerOptions } from './core/layer.js'
-export { Session, type SessionWriteOptions } from './core/session.js'
+export { Session } from './core/session.js'
 export { SessionMap } from './core/session-map.js'
 export {
   DEFAULT_STORE_TIMEOUT,

@@ -154,7 +154,7 @@ describe('Session', () => {
     const all = result as Record<string, unknown>
     expect(Object.keys(all).sort()).toEqual(['__proto__', 'constructor'])
     expect(Object.getPrototypeOf(all)).toBeNull()
-    expect(all.__proto__).toEqual({ admin: true })
+    expect(Object.getOwnPropertyDescriptor(all, '__proto__')?.value).toEqual({ admin: true })
     expect(all.constructor).toBe('c')
     expect(({} as Record<string, unknown>).admin).toBeUndefined()
   })

@@ -1,30 +1,13 @@
+import { checkField, headersSent, layeredOptions, type SessionWriteOptions } from './arguments.js'
+import { type Candidate, presentedSessions } from './candidates.js'
 import { MAX_COOKIE_AGE, parseCookieHeader, serializeRemovalCookie, serializeSessionCookie } from './cookie.js'
 import { SessionError, SessionStoreError } from './errors.js'
-import { createSessionId, isSessionId, sessionKeyOf } from './ids.js'
+import { createSessionId, sessionKeyOf } from './ids.js'
 import type { RequestTransport, SessionLayer } from './layer.js'
 import { SessionMap } from './session-map.js'
 import type { FieldValue, LiveSession, SessionKey, WriteOptions as StoreWriteOptions } from './store.js'
 
-/** Per-call options of `insert` and `update`. */
-export interface SessionWriteOptions {
-  /** The field's TTL in whole seconds. @default the cookie `maxAge` */
-  ttl?: number
-  /** `LayeredStore` only: which tier(s) to write. @default 'write-through' */
-  strategy?: 'write-through' | 'hot-only' | 'cold-only'
-  /** `LayeredStore` only: shorter TTL for the hot copy, never above `ttl`. */
-  hotTtl?: number
-}
-
-/** A session id the request presented, with its store key. */
-interface Candidate {
-  readonly id: string
-  readonly key: SessionKey
-  /** Signed by an older secret: re-issue the cookie once the session proves live. */
-  readonly stale: boolean
-}
-
 const MAX_COLLISION_RETRIES = 3
-const MAX_FIELD_LENGTH = 1024
 
 /**
  * The session of one request. Every method goes straight to the store for the one field it names
@@ -384,18 +367,10 @@ export class Session<Data extends object = Record<string, unknown>> {
 
   #parse(): Candidate[] {
     if (this.#candidates !== undefined) return this.#candidates
-    const layer = this.#layer
-    const values = parseCookieHeader(this.#header, layer.cookie.name)
-    const candidates: Candidate[] = []
+    const values = parseCookieHeader(this.#header, this.#layer.cookie.name)
     this.#presentedCookie = values.length > 0
-    for (const value of values) {
-      const verified = layer.signer ? layer.signer.verify(value) : { id: value, secretIndex: 0 }
-      if (verified === undefined || !isSessionId(verified.id)) continue
-      if (candidates.some((candidate) => candidate.id === verified.id)) continue
-      candidates.push({ id: verified.id, key: sessionKeyOf(verified.id), stale: verified.secretIndex > 0 })
-    }
-    this.#candidates = candidates
-    return candidates
+    this.#candidates = presentedSessions(values, this.#layer.signer)
+    return this.#candidates
   }
 
   #readOptions() {
@@ -431,28 +406,4 @@ export class Session<Data extends object = Record<string, unknown>> {
   #decode(bytes: FieldValue | undefined): unknown {
     return bytes === undefined ? undefined : this.#layer.codec.decode(bytes)
   }
-}
-
-function checkField(field: unknown): void {
-  if (typeof field !== 'string' || field.length === 0 || field.length > MAX_FIELD_LENGTH) {
-    throw new SessionError('ERR_SESSION_ARGUMENT', `a field name is a string of 1 to ${MAX_FIELD_LENGTH} characters`)
-  }
-  if (field.includes('\0') || !field.isWellFormed()) {
-    throw new SessionError('ERR_SESSION_ARGUMENT', 'a field name must be well-formed Unicode without NUL')
-  }
-}
-
-function layeredOptions(options: SessionWriteOptions | undefined): Record<string, unknown> | undefined {
-  if (options?.strategy === undefined && options?.hotTtl === undefined) return undefined
-  const extra: Record<string, unknown> = {}
-  if (options.strategy !== undefined) extra.strategy = options.strategy
-  if (options.hotTtl !== undefined) extra.hotTtl = options.hotTtl
-  return extra
-}
-
-function headersSent(what: string): SessionError {
-  return new SessionError(
-    'ERR_SESSION_HEADERS_SENT',
-    `${what} after the response headers were sent cannot deliver its cookie; await session calls before responding`,
-  )
 }
