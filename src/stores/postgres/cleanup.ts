@@ -8,7 +8,7 @@ export interface CleanupResult {
   skipped: boolean
   /** Expired sessions deleted (their fields went with them). */
   sessions: number
-  /** Expired fields of still-live sessions deleted. */
+  /** Expired field rows deleted on their own (fields that go with a deleted session are not counted). */
   fields: number
 }
 

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { SessionConfigError } from '../../src/core/errors.js'
+import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
+import { advisoryLockKeys, tableNames } from '../../src/stores/postgres/identifiers.js'
+import { PostgresStore } from '../../src/stores/postgres/index.js'
+import { migrate, SCHEMA_VERSION } from '../../src/stores/postgres/migrations.js'
+import { skipReason, testPool, uniqueTable } from './helpers.js'
+
+const suffix = (): string => randomBytes(3).toString('hex')
+
+async function roundTrip(store: PostgresStore): Promise<void> {
+  const key = sessionKeyOf(createSessionId())
+  const write = { mode: 'update', session: 'create', fieldTtl: 60, sessionTtl: 60 } as const
+  expect((await store.write(key, 'f', new Uint8Array([42]), write)).status).toBe('written')
+  const read = await store.get(key, 'f')
+  expect(read.live && [...(read.value ?? [])]).toEqual([42])
+}
+
+describe.skipIf(skipReason !== undefined)(`PostgresStore migrations${skipReason ? ` (${skipReason})` : ''}`, () => {
+  it('applies each version once and records it; running again applies nothing', async () => {
+    const pool = testPool()
+    const names = tableNames(`schema_${suffix()}`, uniqueTable())
+    const lock = advisoryLockKeys(names).migration
+    expect(await migrate(pool, names, lock)).toEqual([1])
+    expect(await migrate(pool, names, lock)).toEqual([])
+    const { rows } = await pool.query<{ version: number }>(`SELECT version FROM ${names.versions} ORDER BY version`)
+    expect(rows.map((row) => row.version)).toEqual([SCHEMA_VERSION])
+  })
+
+  it('migrates once when several processes start at the same moment', async () => {
+    const schema = `concurrent_${suffix()}`
+    const table = uniqueTable()
+    // Separate pools: each start is its own client, as separate processes would be.
+    const stores = await Promise.all(
+      Array.from({ length: 6 }, () => PostgresStore.create({ pool: testPool(), schema, table, cleanupInterval: 0 })),
+    )
+    const { rows } = await testPool().query(`SELECT version FROM "${schema}"."${table}_schema_version"`)
+    expect(rows).toHaveLength(SCHEMA_VERSION)
+    for (const store of stores) await roundTrip(store)
+  })
+
+  it('quotes schema and table names with quotes, spaces, capitals, dots and SQL in them', async () => {
+    const pool = testPool()
+    const schema = `My "odd" schema.${suffix()}`
+    const table = `Sess'ions"; DROP TABLE x; --${suffix()}`
+    const store = await PostgresStore.create({ pool, schema, table, cleanupInterval: 0 })
+    await roundTrip(store)
+    const { rows } = await pool.query<{ relname: string }>(
+      `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY c.relname`,
+      [schema],
+    )
+    expect(rows.map((row) => row.relname)).toEqual([table, `${table}_fields`, `${table}_schema_version`])
+    expect(await store.cleanup()).toMatchObject({ skipped: false })
+  })
+
+  it('with migrate: false, starts on a current schema and refuses a missing one', async () => {
+    const pool = testPool()
+    const table = uniqueTable()
+    await expect(PostgresStore.create({ pool, table, migrate: false })).rejects.toMatchObject({
+      code: 'ERR_SESSION_CONFIG',
+    })
+    await PostgresStore.create({ pool, table, cleanupInterval: 0 })
+    await roundTrip(await PostgresStore.create({ pool, table, migrate: false, cleanupInterval: 0 }))
+  })
+
+  it('refuses a schema written by a newer version of ruts', async () => {
+    const pool = testPool()
+    const table = uniqueTable()
+    await PostgresStore.create({ pool, table, cleanupInterval: 0 })
+    await pool.query(`INSERT INTO "public"."${table}_schema_version" (version, description) VALUES (999, 'future')`)
+    await expect(PostgresStore.create({ pool, table, cleanupInterval: 0 })).rejects.toBeInstanceOf(SessionConfigError)
+  })
+
+  it('rejects names the server would truncate or cannot store, before touching the database', async () => {
+    const pool = testPool()
+    for (const options of [{ table: '' }, { table: 'a\0b' }, { table: 'x'.repeat(49) }, { schema: 'é'.repeat(32) }]) {
+      await expect(PostgresStore.create({ pool, ...options })).rejects.toBeInstanceOf(SessionConfigError)
+    }
+    expect(pool.totalCount).toBe(0)
+  })
+})

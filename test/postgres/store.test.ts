@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest'
+import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
+import type { WriteOptions } from '../../src/core/store.js'
+import { skipReason, testPool, testStore, timeZones, uniqueTable, zonedPool } from './helpers.js'
+
+const HOUR = 3600
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
+const text = (value: Uint8Array | undefined): string | undefined =>
+  value === undefined ? undefined : new TextDecoder().decode(value)
+const newKey = (): string => sessionKeyOf(createSessionId())
+const create: WriteOptions = { mode: 'update', session: 'create', fieldTtl: HOUR, sessionTtl: HOUR }
+const update: WriteOptions = { mode: 'update', session: 'existing', fieldTtl: HOUR, sessionTtl: HOUR }
+
+describe.skipIf(skipReason !== undefined)(`PostgresStore specifics${skipReason ? ` (${skipReason})` : ''}`, () => {
+  it('keeps all 20 concurrent writes to different fields of one session', async () => {
+    const pool = testPool()
+    const store = await testStore({ pool })
+    const key = newKey()
+    await store.write(key, 'seed', bytes('0'), create)
+    const fields = Array.from({ length: 20 }, (_, i) => `field-${i}`)
+    const results = await Promise.all(fields.map((field) => store.write(key, field, bytes(field), update)))
+    expect(results.every((result) => result.status === 'written')).toBe(true)
+    const all = await store.getAll(key)
+    expect(all.live && [...all.fields.keys()].sort()).toEqual(['seed', ...fields].sort())
+    for (const field of fields) expect(text(all.live ? all.fields.get(field) : undefined)).toBe(field)
+  })
+
+  it('costs exactly one query per operation, rename-and-write included', async () => {
+    const pool = testPool()
+    const store = await testStore({ pool })
+    let queries = 0
+    const query = pool.query.bind(pool)
+    // Count what reaches the pool: each call is one statement sent in one round trip.
+    pool.query = ((...args: Parameters<typeof query>) => {
+      queries++
+      return query(...args)
+    }) as typeof pool.query
+    const key = newKey()
+    const next = newKey()
+    const steps: Array<() => Promise<unknown>> = [
+      () => store.write(key, 'a', bytes('1'), create),
+      () => store.write(key, 'b', bytes('2'), { ...update, mode: 'insert' }),
+      () => store.get(key, 'a', { touch: { ttl: HOUR * 2, threshold: 60 } }),
+      () => store.getAll(key),
+      () => store.write(next, 'c', bytes('3'), { ...update, renameFrom: key }),
+      () => store.remove(next, 'missing'),
+      () => store.expire(next, 60),
+      () => store.rename(next, key),
+      () => store.delete(key),
+    ]
+    for (const step of steps) {
+      const before = queries
+      await step()
+      expect(queries - before).toBe(1)
+    }
+  })
+
+  it('never lets removing a missing (or expired) field end the session', async () => {
+    const store = await testStore()
+    const key = newKey()
+    await store.write(key, 'keep', bytes('x'), create)
+    await store.write(key, 'short', bytes('y'), { ...update, fieldTtl: 1 })
+    expect(await store.remove(key, 'never-there')).toMatchObject({ live: true, removed: false })
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(await store.remove(key, 'short')).toMatchObject({ live: true, removed: false })
+    const kept = await store.get(key, 'keep')
+    expect(kept.live && text(kept.value)).toBe('x')
+  })
+
+  it('stores values byte-exact, including empty values, 1 MiB values and views into a larger buffer', async () => {
+    const store = await testStore()
+    const key = newKey()
+    const big = new Uint8Array(1024 * 1024).map((_, i) => i % 251)
+    const backing = new Uint8Array(16).fill(7)
+    await store.write(key, 'empty', new Uint8Array(0), create)
+    await store.write(key, 'big', big, update)
+    await store.write(key, 'view', backing.subarray(4, 8), update)
+    const all = await store.getAll(key)
+    if (!all.live) throw new Error('session lost')
+    expect(all.fields.get('empty')).toHaveLength(0)
+    expect(Buffer.compare(Buffer.from(all.fields.get('big') ?? []), Buffer.from(big))).toBe(0)
+    expect([...(all.fields.get('view') ?? [])]).toEqual([7, 7, 7, 7])
+  })
+
+  for (const timeZone of timeZones) {
+    it(`reports the remaining lifetime from the database clock (TimeZone=${timeZone})`, async () => {
+      const table = uniqueTable()
+      const store = await testStore({ pool: zonedPool(timeZone), table })
+      const key = newKey()
+      expect((await store.write(key, 'a', bytes('1'), { ...create, sessionTtl: 90 })).status).toBe('written')
+      const read = await store.get(key, 'a')
+      expect(read.live && read.ttl).toBeGreaterThan(85_000)
+      expect(read.live && read.ttl).toBeLessThanOrEqual(90_000)
+      // The stored expiry is an absolute instant: a connection in another zone sees the same one.
+      const other = zonedPool(timeZone === 'UTC' ? 'Pacific/Chatham' : 'UTC')
+      const { rows } = await other.query<{ left: number }>(
+        `SELECT (extract(epoch FROM expires_at) - extract(epoch FROM now()))::float8 AS left FROM "public"."${table}"`,
+      )
+      expect(rows[0]?.left).toBeGreaterThan(85)
+      expect(rows[0]?.left).toBeLessThanOrEqual(90)
+    })
+  }
+
+  it('treats an expired field as absent for insert, and overwrites it', async () => {
+    const store = await testStore()
+    const key = newKey()
+    await store.write(key, 'f', bytes('old'), { ...create, fieldTtl: 1 })
+    expect((await store.write(key, 'f', bytes('no'), { ...update, mode: 'insert' })).status).toBe('exists')
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect((await store.write(key, 'f', bytes('new'), { ...update, mode: 'insert' })).status).toBe('written')
+    const read = await store.get(key, 'f')
+    expect(read.live && text(read.value)).toBe('new')
+  })
+
+  it('does not resurrect a deleted session through update, insert or renameFrom', async () => {
+    const store = await testStore()
+    const key = newKey()
+    await store.write(key, 'a', bytes('1'), create)
+    expect(await store.delete(key)).toBe(true)
+    expect((await store.write(key, 'a', bytes('2'), update)).status).toBe('missing')
+    expect((await store.write(key, 'a', bytes('2'), { ...update, mode: 'insert' })).status).toBe('missing')
+    expect((await store.write(newKey(), 'a', bytes('2'), { ...update, renameFrom: key })).status).toBe('missing')
+    expect(await store.getAll(key)).toEqual({ live: false })
+  })
+})
