@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Cluster, Redis } from 'ioredis'
 import { createClient, createCluster } from 'redis'
 import { createClient as createClient4, createCluster as createCluster4 } from 'redis4'
-import { inject } from 'vitest'
+import { describe, inject } from 'vitest'
 import { type RedisClient, RedisStore, type RedisStoreOptions } from '../../src/stores/redis/index.js'
 
 /** The Redis servers of this run, or why the Redis tests are skipped. */
@@ -11,20 +11,36 @@ export const redis = inject('redis')
 /** Stated skip reason for `describe.skipIf`. */
 export const skipReason = redis.available ? undefined : `Redis tests skipped: ${redis.reason}`
 
+/** `describe`, or a skipped `describe` whose name states why Redis tests cannot run here. */
+export const describeRedis = (name: string, body: () => void): void => {
+  if (skipReason === undefined) describe(name, body)
+  else describe.skip(`${name} (skipped: ${skipReason})`, body)
+}
+
 /** A connected client of one library and topology, and how to close it. */
 export interface ConnectedClient {
   client: RedisClient
+  /** Send one raw command for a test's own inspection (routed by `key` on a Cluster). */
+  raw(key: string, ...args: string[]): Promise<unknown>
   close(): Promise<void>
+}
+
+/** A standalone server address. */
+export interface Address {
+  host: string
+  port: number
 }
 
 /** One way of reaching Redis: library × topology. */
 export interface ClientKind {
   name: string
   cluster: boolean
-  connect(): Promise<ConnectedClient>
+  /** Connect to the run's shared server or cluster, or to `address` (standalone kinds only). */
+  connect(address?: Address): Promise<ConnectedClient>
 }
 
-function standalone(): { host: string; port: number } {
+function standalone(address?: Address): Address {
+  if (address !== undefined) return address
   if (!redis.available) throw new Error(redis.reason)
   return redis.standalone
 }
@@ -39,30 +55,34 @@ export const clientKinds: ClientKind[] = [
   {
     name: 'ioredis standalone',
     cluster: false,
-    async connect() {
-      const client = new Redis({ ...standalone(), lazyConnect: true, maxRetriesPerRequest: 1 })
+    async connect(address) {
+      const client = new Redis({ ...standalone(address), lazyConnect: true, maxRetriesPerRequest: 1 })
       await client.connect()
-      return { client, close: async () => void client.disconnect() }
+      return {
+        client,
+        raw: (_, ...args) => client.call(...(args as [string])),
+        close: async () => void client.disconnect(),
+      }
     },
   },
   {
     name: 'node-redis standalone',
     cluster: false,
-    async connect() {
-      const { host, port } = standalone()
+    async connect(address) {
+      const { host, port } = standalone(address)
       const client = createClient({ socket: { host, port } })
       await client.connect()
-      return { client, close: async () => void client.destroy() }
+      return { client, raw: (_, ...args) => client.sendCommand(args), close: async () => void client.destroy() }
     },
   },
   {
     name: 'node-redis v4 standalone',
     cluster: false,
-    async connect() {
-      const { host, port } = standalone()
+    async connect(address) {
+      const { host, port } = standalone(address)
       const client = createClient4({ socket: { host, port } })
       await client.connect()
-      return { client, close: () => client.disconnect() }
+      return { client, raw: (_, ...args) => client.sendCommand(args), close: () => client.disconnect() }
     },
   },
   {
@@ -71,7 +91,11 @@ export const clientKinds: ClientKind[] = [
     async connect() {
       const client = new Cluster(clusterNodes(), { lazyConnect: true })
       await client.connect()
-      return { client, close: async () => void client.disconnect() }
+      return {
+        client,
+        raw: (_, ...args) => client.call(...(args as [string])),
+        close: async () => void client.disconnect(),
+      }
     },
   },
   {
@@ -80,7 +104,11 @@ export const clientKinds: ClientKind[] = [
     async connect() {
       const client = createCluster({ rootNodes: clusterNodes().map(({ host, port }) => ({ socket: { host, port } })) })
       await client.connect()
-      return { client, close: async () => void client.destroy() }
+      return {
+        client,
+        raw: (key, ...args) => client.sendCommand(key, false, args),
+        close: async () => void client.destroy(),
+      }
     },
   },
   {
@@ -89,7 +117,7 @@ export const clientKinds: ClientKind[] = [
     async connect() {
       const client = createCluster4({ rootNodes: clusterNodes().map(({ host, port }) => ({ socket: { host, port } })) })
       await client.connect()
-      return { client, close: () => client.disconnect() }
+      return { client, raw: (key, ...args) => client.sendCommand(key, false, args), close: () => client.disconnect() }
     },
   },
 ]
@@ -108,3 +136,14 @@ export function randomKey(): string {
 export function storeFor(client: RedisClient, options: Omit<RedisStoreOptions, 'client'> = {}): RedisStore {
   return new RedisStore({ prefix: uniquePrefix(), ...options, client })
 }
+
+/** The Redis key of a store key under `prefix` (the store's documented layout). */
+export function redisKey(prefix: string, key: string): string {
+  return `${prefix}{${key}}`
+}
+
+/** Bytes of a string, and back. */
+export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
+export const text = (value: Uint8Array | undefined): string | undefined =>
+  value === undefined ? undefined : new TextDecoder().decode(value)
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,261 @@
+import { connect, type Socket } from 'node:net'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { SessionStore, WriteOptions } from '../../src/core/store.js'
+import * as scripts from '../../src/stores/redis/scripts.js'
+import {
+  bytes,
+  type ConnectedClient,
+  clientKinds,
+  describeRedis,
+  randomKey,
+  redis,
+  storeFor,
+  text,
+  uniquePrefix,
+} from './clients.js'
+import { type RedisProcess, startRedis, stopAll } from './server.js'
+
+const create: WriteOptions = { mode: 'update', session: 'create', fieldTtl: 600, sessionTtl: 600 }
+const existing: WriteOptions = { ...create, session: 'existing' }
+
+// One plain connection per server for the tests' own SCRIPT LOAD / SCRIPT FLUSH.
+const admins = new Map<number, Redis>()
+function admin(port: number): Redis {
+  const existing = admins.get(port) ?? new Redis({ host: '127.0.0.1', port })
+  admins.set(port, existing)
+  return existing
+}
+afterAll(() => {
+  for (const connection of admins.values()) connection.disconnect()
+})
+
+interface LoggedCommand {
+  /** `ip:port` of the client that sent it, or `lua` for a command run by a script. */
+  source: string
+  args: string[]
+}
+
+/**
+ * Top-level commands a server receives, seen through MONITOR on a raw socket (a client library
+ * would add commands of its own). Commands a script runs are reported with the source `lua`; they
+ * belong to the script's one round trip and are not counted.
+ */
+class CommandLog {
+  readonly #seen: LoggedCommand[] = []
+  readonly #socket: Socket
+  readonly #marker: Redis
+  #buffer = ''
+
+  constructor(port: number) {
+    this.#socket = connect(port, '127.0.0.1')
+    this.#marker = new Redis({ port, host: '127.0.0.1' })
+  }
+
+  async start(): Promise<void> {
+    this.#socket.setEncoding('utf8')
+    this.#socket.on('data', (chunk: string) => this.#read(chunk))
+    this.#socket.write('MONITOR\r\n')
+    await this.mark()
+  }
+
+  // Every MONITOR line is `+<time> [<db> <source>] "<command>" "<arg>"…`, with quotes,
+  // backslashes and binary bytes escaped, so a line never contains a raw CR or LF.
+  #read(chunk: string): void {
+    this.#buffer += chunk
+    let end = this.#buffer.indexOf('\r\n')
+    while (end >= 0) {
+      const line = this.#buffer.slice(0, end)
+      this.#buffer = this.#buffer.slice(end + 2)
+      const source = /^\+\S+ \[\d+ ([^\]]+)\]/.exec(line)?.[1]
+      if (source !== undefined) {
+        const args = [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((match) => match[1] ?? '')
+        this.#seen.push({ source, args })
+      }
+      end = this.#buffer.indexOf('\r\n')
+    }
+  }
+
+  /** Position in the log once everything sent so far has been logged. */
+  async mark(): Promise<number> {
+    await this.#settle()
+    return this.#seen.length
+  }
+
+  /** Logged commands since `mark` that `match` accepts. */
+  async since(mark: number, match: (entry: LoggedCommand) => boolean): Promise<number> {
+    await this.#settle()
+    return this.#seen.slice(mark).filter(match).length
+  }
+
+  /** Commands `match` accepts while `work` ran. */
+  async count(work: () => Promise<unknown>, match: (entry: LoggedCommand) => boolean) {
+    const mark = await this.mark()
+    await work()
+    return this.since(mark, match)
+  }
+
+  /** MONITOR output is in execution order: once our marker shows up, everything before it has. */
+  async #settle(): Promise<void> {
+    const marker = `settle-${randomKey()}`
+    await this.#marker.echo(marker)
+    while (!this.#seen.some((entry) => entry.args[1] === marker)) await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+
+  async close(): Promise<void> {
+    this.#socket.destroy()
+    this.#marker.disconnect()
+  }
+}
+
+const operations = (store: SessionStore, key: string): [string, () => Promise<unknown>][] => [
+  ['create', () => store.write(key, 'a', bytes('1'), create)],
+  ['update', () => store.write(key, 'b', bytes('2'), existing)],
+  ['insert (present)', () => store.write(key, 'b', bytes('3'), { ...existing, mode: 'insert' })],
+  ['get', () => store.get(key, 'a')],
+  ['get with touch', () => store.get(key, 'a', { touch: { ttl: 900, threshold: 60 } })],
+  ['getAll', () => store.getAll(key)],
+  ['remove', () => store.remove(key, 'b')],
+  ['expire', () => store.expire(key, 900)],
+]
+
+describeRedis('RedisStore round trips, counted with MONITOR', () => {
+  let server: RedisProcess
+  let log: CommandLog
+  beforeAll(async () => {
+    server = await startRedis()
+    log = new CommandLog(server.port)
+    await log.start()
+  })
+  afterAll(async () => {
+    await log?.close()
+    if (server) await stopAll([server])
+  })
+
+  it.each(clientKinds.filter((kind) => !kind.cluster))('each operation is one command ($name)', async (kind) => {
+    const connected = await kind.connect({ host: '127.0.0.1', port: server.port })
+    try {
+      const info = String(await connected.raw('', 'CLIENT', 'INFO'))
+      const address = /\baddr=(\S+)/.exec(info)?.[1]
+      const fromStore = (entry: { source: string }) => entry.source === address
+      const store = storeFor(connected.client)
+      const key = randomKey()
+      // Warm the script cache: the very first call of each script after a server start is
+      // EVALSHA + EVAL (NOSCRIPT), which the NOSCRIPT test covers.
+      for (const [, operation] of operations(store, randomKey())) await operation()
+      await store.rename(randomKey(), randomKey())
+      await store.delete(randomKey())
+      const counts: Record<string, number> = {}
+      for (const [name, operation] of operations(store, key)) counts[name] = await log.count(operation, fromStore)
+      const renamed = randomKey()
+      counts.rename = await log.count(() => store.rename(key, renamed), fromStore)
+      const moved = randomKey()
+      counts['write with renameFrom'] = await log.count(
+        () => store.write(moved, 'c', bytes('3'), { ...existing, renameFrom: renamed }),
+        fromStore,
+      )
+      counts.delete = await log.count(() => store.delete(moved), fromStore)
+      expect(counts).toEqual(Object.fromEntries(Object.keys(counts).map((name) => [name, 1])))
+      expect(Object.keys(counts)).toHaveLength(11)
+    } finally {
+      await connected.close()
+    }
+  })
+})
+
+describeRedis('RedisStore round trips on a Cluster, counted with MONITOR on every node', () => {
+  const logs: CommandLog[] = []
+  beforeAll(async () => {
+    if (!redis.available) return
+    for (const node of redis.cluster) logs.push(new CommandLog(node.port))
+    await Promise.all(logs.map((log) => log.start()))
+  })
+  afterAll(() => Promise.all(logs.map((log) => log.close())))
+
+  async function loadScriptsEverywhere(): Promise<void> {
+    if (!redis.available) return
+    const loads = redis.cluster.flatMap((node) =>
+      Object.values(scripts).map((script) => admin(node.port).script('LOAD', script.source)),
+    )
+    await Promise.all(loads)
+  }
+
+  /** Top-level commands on all nodes that name a key under `prefix` (other tests share the cluster). */
+  async function count(prefix: string, work: () => Promise<unknown>): Promise<number> {
+    const ours = (entry: LoggedCommand) => entry.source !== 'lua' && entry.args.some((arg) => arg.startsWith(prefix))
+    const marks = await Promise.all(logs.map((log) => log.mark()))
+    await work()
+    const counts = await Promise.all(logs.map((log, index) => log.since(marks[index] ?? 0, ours)))
+    return counts.reduce((sum, each) => sum + each, 0)
+  }
+
+  it.each(clientKinds.filter((kind) => kind.cluster))(
+    'one command per operation; a rename costs two ($name)',
+    async (kind) => {
+      const connected = await kind.connect()
+      try {
+        const prefix = uniquePrefix()
+        const store = storeFor(connected.client, { prefix })
+        // Each node caches scripts on its own; load them everywhere so no call meets NOSCRIPT here.
+        await loadScriptsEverywhere()
+        const key = randomKey()
+        const counts: Record<string, number> = {}
+        for (const [name, operation] of operations(store, key)) counts[name] = await count(prefix, operation)
+        const renamed = randomKey()
+        await store.rename(randomKey(), randomKey())
+        counts.rename = await count(prefix, () => store.rename(key, renamed))
+        counts['write with renameFrom'] = await count(prefix, () =>
+          store.write(randomKey(), 'c', bytes('3'), { ...existing, renameFrom: renamed }),
+        )
+        counts['rename (missing)'] = await count(prefix, () => store.rename(randomKey(), randomKey()))
+        expect(counts).toEqual({
+          ...Object.fromEntries(operations(store, key).map(([name]) => [name, 1])),
+          rename: 2,
+          'write with renameFrom': 2,
+          'rename (missing)': 1,
+        })
+      } finally {
+        await connected.close()
+      }
+    },
+  )
+})
+
+// NOSCRIPT recovery lives in this file rather than its own: files run in parallel, and a SCRIPT
+// FLUSH on the shared cluster would turn the EVALSHA calls counted above into EVALSHA + EVAL.
+
+/** Forget every script on the server(s) a client kind talks to, as after a restart or failover. */
+async function flushScripts(cluster: boolean): Promise<void> {
+  if (!redis.available) return
+  const ports = cluster ? redis.cluster.map((node) => node.port) : [redis.standalone.port]
+  await Promise.all(ports.map((port) => admin(port).script('FLUSH')))
+}
+
+describeRedis('RedisStore recovers from NOSCRIPT', () => {
+  const open: ConnectedClient[] = []
+  afterAll(() => Promise.all(open.map((each) => each.close())))
+
+  it.each(clientKinds)('every operation works right after SCRIPT FLUSH ($name)', async (kind) => {
+    const connected = await kind.connect()
+    open.push(connected)
+    const store: SessionStore = storeFor(connected.client)
+    const [key, renamed, moved] = [randomKey(), randomKey(), randomKey()]
+    const steps: [() => Promise<unknown>, unknown][] = [
+      [() => store.write(key, 'a', bytes('1'), create), { status: 'written' }],
+      [() => store.write(key, 'b', bytes('2'), existing), { status: 'written' }],
+      [() => store.get(key, 'a').then((read) => read.live && text(read.value)), '1'],
+      [() => store.getAll(key).then((read) => read.live && read.fields.size), 2],
+      [() => store.remove(key, 'b').then((result) => result.live && result.removed), true],
+      [() => store.expire(key, 900).then((result) => result.live), true],
+      [() => store.rename(key, renamed), { status: 'renamed' }],
+      [() => store.write(moved, 'c', bytes('3'), { ...existing, renameFrom: renamed }), { status: 'written' }],
+      [() => store.delete(moved), true],
+    ]
+    for (const [step, expected] of steps) {
+      await flushScripts(kind.cluster)
+      expect(await step()).toEqual(typeof expected === 'object' ? expect.objectContaining(expected) : expected)
+    }
+    // The fallback EVAL cached the script again, so the next call is a plain EVALSHA hit.
+    if (!kind.cluster) expect(await connected.raw(key, 'SCRIPT', 'EXISTS', scripts.DELETE.sha)).toEqual([1])
+  })
+})
