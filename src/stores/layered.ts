@@ -1,0 +1,278 @@
+import { SessionConfigError } from '../core/errors.js'
+import type {
+  ExpireResult,
+  FieldRead,
+  FieldValue,
+  LiveSession,
+  ReadOptions,
+  RemoveResult,
+  RenameResult,
+  SessionKey,
+  SessionRead,
+  SessionStore,
+  WriteOptions,
+  WriteResult,
+} from '../core/store.js'
+import { type Flight, KeyActivity } from './layered/activity.js'
+import { type HotErrorHandler, HotTier } from './layered/hot-tier.js'
+import { FieldPolicies, type FieldPolicy } from './layered/policies.js'
+import { moveHot, step, type Tiers, wholeSeconds, writeCold, writeHotOnly } from './layered/writes.js'
+
+export type { HotErrorContext, HotErrorHandler } from './layered/hot-tier.js'
+export type { FieldPolicy, WriteStrategy } from './layered/policies.js'
+
+/** Options of {@link LayeredStore}. */
+export interface LayeredStoreOptions {
+  /** The fast, ephemeral cache (e.g. a `RedisStore` or a `MemoryStore`). */
+  hot: SessionStore
+  /** The durable source of truth (e.g. a `PostgresStore`). */
+  cold: SessionStore
+  /** Default TTL in seconds of hot copies (capped at each field's TTL). @default the field's TTL */
+  hotTtl?: number
+  /** Per-field defaults for writes that do not say, and for warming (a cold-only field is never warmed). @default {} */
+  fields?: Readonly<Record<string, FieldPolicy>>
+  /** Milliseconds a missing field or session is remembered in process memory; `0` disables. @default 1000 */
+  missTtl?: number
+  /** Milliseconds each hot call may take before the layer falls back to cold. @default 250 */
+  hotTimeout?: number
+  /** Sessions remembered as "hot copy not confirmed removed" before hot is distrusted wholesale. @default 10000 */
+  maxTombstones?: number
+  /** Milliseconds between attempts to delete the hot copies of those sessions. @default 1000 */
+  repairInterval?: number
+  /** Receives every hot failure absorbed by falling back to cold. @default a rate-limited `console.warn` */
+  onError?: HotErrorHandler
+}
+
+/**
+ * A hot cache over a durable store, itself just another `SessionStore`. Cold is the source of truth;
+ * each tier holds ordinary sessions written through the store contract. Reads try hot, fall back to
+ * cold and warm hot; writes go cold first, then hot (per-call `strategy` and `hotTtl`); a hot store
+ * that fails or is slower than `hotTimeout` is bypassed. See docs/layered.md for the guarantees.
+ *
+ * @example
+ * ```ts
+ * import { SessionLayer } from 'ruts'
+ * import { LayeredStore } from 'ruts/layered'
+ * import { PostgresStore } from 'ruts/postgres'
+ * import { RedisStore } from 'ruts/redis'
+ *
+ * const store = new LayeredStore({
+ *   hot: new RedisStore({ client: redis }),
+ *   cold: await PostgresStore.create({ pool }),
+ * })
+ * const layer = new SessionLayer({ store })
+ * // in a handler: valid 30 days in Postgres, cached 1 hour in Redis
+ * await req.session.update('user', user, { ttl: 30 * 86400, hotTtl: 3600 })
+ * ```
+ */
+export class LayeredStore implements SessionStore {
+  readonly name = 'layered'
+  readonly supportsWriteStrategies = true
+  readonly #hot: HotTier
+  readonly #cold: SessionStore
+  readonly #activity: KeyActivity
+  readonly #policies: FieldPolicies
+  readonly #tiers: Tiers
+
+  /**
+   * @param options - the two stores and the cache settings
+   * @throws SessionConfigError for a missing store or an out-of-range setting
+   */
+  constructor(options: LayeredStoreOptions) {
+    if (options.hot === undefined || options.cold === undefined)
+      throw new SessionConfigError('hot and cold are required')
+    if (options.hot === options.cold) throw new SessionConfigError('hot and cold must be different stores')
+    const missTtl = positive('missTtl', options.missTtl ?? 1000, true)
+    const maxTombstones = options.maxTombstones ?? 10_000
+    if (!Number.isSafeInteger(maxTombstones) || maxTombstones < 1)
+      throw new SessionConfigError('maxTombstones must be ≥ 1')
+    this.#policies = new FieldPolicies(options.fields, options.hotTtl)
+    this.#hot = new HotTier(options.hot, {
+      timeout: positive('hotTimeout', options.hotTimeout ?? 250),
+      repairInterval: positive('repairInterval', options.repairInterval ?? 1000),
+      maxTombstones,
+      onError: options.onError ?? warnAtMostEvery(10_000),
+    })
+    this.#cold = options.cold
+    this.#activity = new KeyActivity(missTtl)
+    this.#tiers = { hot: this.#hot, cold: this.#cold, activity: this.#activity }
+  }
+
+  async get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead> {
+    const remembered = this.#activity.recall(key, field, options?.touch)
+    if (remembered !== undefined) return remembered
+    const flight = this.#activity.fly(key, field)
+    try {
+      const policy = this.#policies.forRead(key, field)
+      // A cold-only field is never in hot; a session being deleted or moved here is read from cold.
+      const useHot = policy.strategy !== 'cold-only' && this.#hot.trusted(key) && !this.#activity.moving(key)
+      const hot = useHot ? await this.#hot.call('get', (store) => store.get(key, field)) : undefined
+      if (hot?.live && hot.value !== undefined)
+        return await this.#hotHit(key, field, { ...hot, value: hot.value }, options)
+      const cold = await this.#cold.get(key, field, options)
+      if (cold.live && cold.value !== undefined) {
+        if (hot !== undefined) this.#warm(flight, cold.value, cold.ttl, hot.live, policy.hotTtl)
+        return cold
+      }
+      // Cold has no session but hot does: a session created by hot-only writes.
+      const read: FieldRead = !cold.live && hot?.live ? { ...hot, touched: false } : cold
+      this.#activity.remember(flight, read)
+      return read
+    } finally {
+      this.#activity.land(flight)
+    }
+  }
+
+  async getAll(key: SessionKey, options?: ReadOptions): Promise<SessionRead> {
+    const useHot = this.#hot.trusted(key) && !this.#activity.moving(key)
+    const [hot, cold] = await Promise.all([
+      useHot ? this.#hot.call('getAll', (store) => store.getAll(key)) : undefined,
+      this.#cold.getAll(key, options),
+    ])
+    if (!cold.live) return hot?.live ? { ...hot, touched: false } : cold
+    this.#mirrorTouch(key, cold)
+    if (!hot?.live) return cold
+    // Hot is never older than cold for values this process wrote (hot-only fields live only there).
+    const fields = new Map(cold.fields)
+    for (const [name, value] of hot.fields) fields.set(name, value)
+    return { live: true, ttl: cold.ttl, touched: cold.touched, fields }
+  }
+
+  async write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult> {
+    const policy = this.#policies.resolve(field, options.fieldTtl, options.extra)
+    const { extra, ...plain } = options
+    const from = options.renameFrom
+    const end = this.#activity.change(from === undefined ? [key] : [key, from], from === undefined ? field : undefined)
+    const flight = this.#activity.fly(key, field)
+    try {
+      const write = { key, field, value, options: plain, policy, flight }
+      const result = await (policy.strategy === 'hot-only' ? writeHotOnly : writeCold)(this.#tiers, write)
+      if (result.status === 'written' || result.status === 'exists') {
+        if (from !== undefined) this.#policies.move(from, key)
+        this.#policies.remember(key, field, extra, policy)
+      }
+      return result
+    } finally {
+      this.#activity.land(flight)
+      end()
+    }
+  }
+
+  async remove(key: SessionKey, field: string): Promise<RemoveResult> {
+    const end = this.#activity.change([key], field)
+    try {
+      const cold = await this.#cold.remove(key, field)
+      const hot = this.#hot.trusted(key)
+        ? await step(this.#hot, [key], 'remove', (s) => s.remove(key, field))
+        : undefined
+      if (!cold.live) return hot?.live ? hot : cold
+      return { ...cold, removed: cold.removed || (hot?.live === true && hot.removed) }
+    } finally {
+      end()
+    }
+  }
+
+  async delete(key: SessionKey): Promise<boolean> {
+    const end = this.#activity.change([key], undefined)
+    try {
+      const cold = await this.#cold.delete(key)
+      // A buried key's hot copy is already being deleted by the repair loop.
+      const hot = this.#hot.trusted(key) ? await step(this.#hot, [key], 'delete', (s) => s.delete(key)) : undefined
+      this.#policies.forget(key)
+      return cold || hot === true
+    } finally {
+      end()
+    }
+  }
+
+  async expire(key: SessionKey, seconds: number): Promise<ExpireResult> {
+    const end = this.#activity.change([key], undefined)
+    try {
+      const cold = await this.#cold.expire(key, seconds)
+      if (!this.#hot.trusted(key)) return cold
+      if (cold.live) {
+        // The hot session mirrors cold's lifetime (rounded down), so it never outlives it.
+        const mirrored = wholeSeconds(cold.ttl)
+        await step(this.#hot, [key], 'expire', (s) => s.expire(key, Math.max(0, mirrored)))
+        return cold
+      }
+      const hot = await step(this.#hot, [key], 'expire', (s) => s.expire(key, seconds))
+      return hot?.live ? hot : cold
+    } finally {
+      end()
+    }
+  }
+
+  async rename(from: SessionKey, to: SessionKey): Promise<RenameResult> {
+    const end = this.#activity.change([from, to], undefined)
+    try {
+      const cold = await this.#cold.rename(from, to)
+      if (cold.status === 'collision' || !this.#hot.trusted(from)) return cold
+      if (cold.status === 'renamed') {
+        await moveHot(this.#tiers, from, to)
+        this.#policies.move(from, to)
+        return cold
+      }
+      // Cold does not hold it: maybe a session created by hot-only writes.
+      const hot = await step(this.#hot, [from], 'rename', (s) => s.rename(from, to))
+      if (hot?.status === 'renamed') this.#policies.move(from, to)
+      return hot ?? cold
+    } finally {
+      end()
+    }
+  }
+
+  /** Stop the repair loop and wait for background hot calls. Never closes the hot or cold store. */
+  async close(): Promise<void> {
+    await this.#hot.close()
+  }
+
+  /** A hot hit; when a sliding refresh is due by hot's ttl, cold is refreshed and decides the ttl. */
+  async #hotHit(
+    key: SessionKey,
+    field: string,
+    hot: LiveSession & { value: FieldValue },
+    options: ReadOptions | undefined,
+  ): Promise<FieldRead> {
+    const touch = options?.touch
+    if (touch === undefined || hot.ttl > (touch.ttl - touch.threshold) * 1000) return { ...hot, touched: false }
+    const cold = await this.#cold.get(key, field, options)
+    if (!cold.live) return { ...hot, touched: false }
+    this.#mirrorTouch(key, cold)
+    return { live: true, ttl: cold.ttl, touched: cold.touched, value: cold.value ?? hot.value }
+  }
+
+  /** Warm hot with what a read found in cold, unless a change overlapped the read. */
+  #warm(flight: Flight, value: FieldValue, coldTtl: number, hotLive: boolean, hotTtl: number | undefined): void {
+    const sessionTtl = wholeSeconds(coldTtl)
+    const fieldTtl = Math.min(hotTtl ?? sessionTtl, sessionTtl)
+    const { key, field } = flight
+    if (fieldTtl < 1 || !this.#activity.quiet(flight) || !this.#hot.trusted(key)) return
+    this.#hot.noteFieldTtl(fieldTtl)
+    // insert: a write that reached hot meanwhile is newer than what this read saw in cold.
+    const options: WriteOptions = { mode: 'insert', session: hotLive ? 'existing' : 'create', fieldTtl, sessionTtl }
+    this.#hot.background('warm', (store) => store.write(key, field, value, options))
+  }
+
+  /** Cold moved the session's expiry on a read: move the hot copy's along. */
+  #mirrorTouch(key: SessionKey, cold: LiveSession): void {
+    if (!cold.touched || !this.#hot.trusted(key) || wholeSeconds(cold.ttl) < 1) return
+    this.#hot.background('expire', (store) => store.expire(key, wholeSeconds(cold.ttl)))
+  }
+}
+
+function positive(name: string, value: number, zero = false): number {
+  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zero)) {
+    throw new SessionConfigError(`${name} must be a ${zero ? 'non-negative' : 'positive'} number of milliseconds`)
+  }
+  return value
+}
+
+function warnAtMostEvery(ms: number): HotErrorHandler {
+  let last = Number.NEGATIVE_INFINITY
+  return (error, context) => {
+    if (Date.now() - last < ms) return
+    last = Date.now()
+    console.warn(`ruts LayeredStore: hot store ${context.operation} failed, served from cold: ${error.message}`)
+  }
+}

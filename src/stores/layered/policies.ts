@@ -1,0 +1,161 @@
+import { SessionConfigError, SessionError } from '../../core/errors.js'
+import type { SessionKey } from '../../core/store.js'
+
+/** Which tier(s) a write goes to. */
+export type WriteStrategy = 'write-through' | 'hot-only' | 'cold-only'
+
+/** How one field is written and cached. */
+export interface FieldPolicy {
+  /** Which tier(s) writes go to. @default 'write-through' */
+  strategy?: WriteStrategy
+  /** TTL in seconds of the field's hot copy, capped at the field's TTL. @default the field's TTL */
+  hotTtl?: number
+}
+
+/** A write's strategy and hot TTL, resolved from the call, the field defaults and the store default. */
+export interface ResolvedWrite {
+  strategy: WriteStrategy
+  /** Seconds; never above the write's field TTL. */
+  hotTtl: number
+}
+
+const STRATEGIES: readonly string[] = ['write-through', 'hot-only', 'cold-only']
+const EXTRA_KEYS: readonly string[] = ['strategy', 'hotTtl']
+/** Sessions whose per-call policies this process remembers for warming; oldest forgotten first. */
+const MAX_REMEMBERED_SESSIONS = 10_000
+
+const isSeconds = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 1
+
+/**
+ * Where a field's strategy and hot TTL come from, most specific first: the write call's options,
+ * then what this process remembers of earlier calls for that session's field (used when warming),
+ * then the store's `fields` defaults, then the store's `hotTtl`.
+ */
+export class FieldPolicies {
+  readonly #fields: ReadonlyMap<string, FieldPolicy>
+  readonly #hotTtl: number | undefined
+  /** Per-call policies of writes made here, so a warmed copy keeps the TTL its write asked for. */
+  readonly #remembered = new Map<SessionKey, Map<string, FieldPolicy>>()
+
+  /**
+   * @param fields - per-field defaults from the store options
+   * @param hotTtl - the store's default hot TTL in seconds
+   * @throws SessionConfigError for an unknown strategy or a hot TTL that is not whole seconds ≥ 1
+   */
+  constructor(fields: Readonly<Record<string, FieldPolicy>> | undefined, hotTtl: number | undefined) {
+    if (hotTtl !== undefined && !isSeconds(hotTtl)) throw new SessionConfigError('hotTtl must be whole seconds ≥ 1')
+    const entries = Object.entries(fields ?? {})
+    for (const [name, policy] of entries) {
+      if (policy.strategy !== undefined && !STRATEGIES.includes(policy.strategy)) {
+        throw new SessionConfigError(`fields.${name}.strategy must be one of ${STRATEGIES.join(', ')}`)
+      }
+      if (policy.hotTtl !== undefined && !isSeconds(policy.hotTtl)) {
+        throw new SessionConfigError(`fields.${name}.hotTtl must be whole seconds ≥ 1`)
+      }
+    }
+    this.#fields = new Map(entries)
+    this.#hotTtl = hotTtl
+  }
+
+  /**
+   * Validate a write's `extra` options and resolve its policy.
+   *
+   * @param field - the field written
+   * @param fieldTtl - the write's field TTL in seconds (the cold TTL)
+   * @param extra - `WriteOptions.extra`
+   * @returns the strategy and the hot TTL to use
+   * @throws SessionError `ERR_SESSION_OPTION` for unknown keys, a bad strategy, or a `hotTtl` that is
+   *   not whole seconds, exceeds `fieldTtl`, or comes with `cold-only`
+   */
+  resolve(field: string, fieldTtl: number, extra: Readonly<Record<string, unknown>> | undefined): ResolvedWrite {
+    const call = parseExtra(extra)
+    if (call.hotTtl !== undefined && call.hotTtl > fieldTtl) {
+      // Rejected, not clamped: a hot copy outliving the durable one is a mistake worth hearing about.
+      throw option(`hotTtl (${call.hotTtl} s) must not exceed the field's ttl (${fieldTtl} s)`)
+    }
+    const defaults = this.#fields.get(field)
+    const strategy = call.strategy ?? defaults?.strategy ?? 'write-through'
+    if (strategy === 'cold-only' && call.hotTtl !== undefined) throw option('hotTtl has no meaning with cold-only')
+    const hotTtl = Math.min(call.hotTtl ?? defaults?.hotTtl ?? this.#hotTtl ?? fieldTtl, fieldTtl)
+    return { strategy, hotTtl }
+  }
+
+  /**
+   * The policy to warm a field with: what a write here said last, else the configured defaults.
+   *
+   * @param key - session key
+   * @param field - field name
+   * @returns the strategy and the hot TTL cap (`undefined`: no cap beyond the session's)
+   */
+  forRead(key: SessionKey, field: string): { strategy: WriteStrategy; hotTtl: number | undefined } {
+    const remembered = this.#remembered.get(key)?.get(field)
+    const defaults = this.#fields.get(field)
+    return {
+      strategy: remembered?.strategy ?? defaults?.strategy ?? 'write-through',
+      hotTtl: remembered?.hotTtl ?? defaults?.hotTtl ?? this.#hotTtl,
+    }
+  }
+
+  /**
+   * Remember the policy a call asked for, or forget it when the call asked for none.
+   *
+   * @param key - session key
+   * @param field - field name
+   * @param extra - the call's `extra` options (already validated)
+   * @param resolved - what the write used
+   */
+  remember(key: SessionKey, field: string, extra: object | undefined, resolved: ResolvedWrite): void {
+    let fields = this.#remembered.get(key)
+    if (extra === undefined) {
+      fields?.delete(field)
+      return
+    }
+    if (fields === undefined) {
+      if (this.#remembered.size >= MAX_REMEMBERED_SESSIONS) this.#remembered.delete(first(this.#remembered))
+      fields = new Map()
+      this.#remembered.set(key, fields)
+    }
+    fields.set(field, { strategy: resolved.strategy, hotTtl: resolved.hotTtl })
+  }
+
+  /**
+   * Follow a session to its new key (rename, regenerate).
+   *
+   * @param from - old key
+   * @param to - new key
+   */
+  move(from: SessionKey, to: SessionKey): void {
+    const fields = this.#remembered.get(from)
+    this.#remembered.delete(from)
+    if (fields !== undefined) this.#remembered.set(to, fields)
+  }
+
+  /** @param key - a deleted session's key */
+  forget(key: SessionKey): void {
+    this.#remembered.delete(key)
+  }
+}
+
+function parseExtra(extra: Readonly<Record<string, unknown>> | undefined): Partial<ResolvedWrite> {
+  if (extra === undefined) return {}
+  for (const name of Object.keys(extra)) {
+    if (!EXTRA_KEYS.includes(name)) throw option(`unknown LayeredStore write option "${name}"`)
+  }
+  const { strategy, hotTtl } = extra
+  if (strategy !== undefined && (typeof strategy !== 'string' || !STRATEGIES.includes(strategy))) {
+    throw option(`strategy must be one of ${STRATEGIES.join(', ')}`)
+  }
+  if (hotTtl !== undefined && !isSeconds(hotTtl)) throw option('hotTtl must be whole seconds ≥ 1')
+  const parsed: Partial<ResolvedWrite> = {}
+  if (strategy !== undefined) parsed.strategy = strategy as WriteStrategy
+  if (hotTtl !== undefined) parsed.hotTtl = hotTtl
+  return parsed
+}
+
+function option(message: string): SessionError {
+  return new SessionError('ERR_SESSION_OPTION', message, { status: 500 })
+}
+
+function first<K>(map: Map<K, unknown>): K {
+  return map.keys().next().value as K
+}

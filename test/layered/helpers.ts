@@ -1,0 +1,103 @@
+import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
+import type { SessionStore, WriteOptions } from '../../src/core/store.js'
+import { LayeredStore, type LayeredStoreOptions } from '../../src/stores/layered.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import { type CountingStore, countingStore } from '../../src/testing/counting-store.js'
+
+export const DAY = 86_400
+export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
+export const text = (value: Uint8Array | undefined): string | undefined =>
+  value === undefined ? undefined : new TextDecoder().decode(value)
+export const newKey = (): string => sessionKeyOf(createSessionId())
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Write options as the session layer builds them. */
+export function writeOptions(
+  fieldTtl: number,
+  session: 'create' | 'existing' = 'existing',
+  extra?: Record<string, unknown>,
+): WriteOptions {
+  return { mode: 'update', session, fieldTtl, sessionTtl: fieldTtl, ...(extra === undefined ? {} : { extra }) }
+}
+
+/** A layered store over two counted MemoryStores, with every hot failure collected. */
+export interface MemoryLayers {
+  layered: LayeredStore
+  hot: CountingStore
+  cold: CountingStore
+  /** The tiers without counting: what the same store used alone reads. */
+  plainHot: MemoryStore
+  plainCold: MemoryStore
+  errors: { operation: string; code: string }[]
+  close(): Promise<void>
+}
+
+/**
+ * @param options - layered options besides the tiers
+ * @returns Memory-over-Memory with counters and failure injection on both tiers
+ */
+export function memoryLayers(options: Partial<Omit<LayeredStoreOptions, 'hot' | 'cold'>> = {}): MemoryLayers {
+  const plainHot = new MemoryStore()
+  const plainCold = new MemoryStore()
+  const hot = countingStore(plainHot)
+  const cold = countingStore(plainCold)
+  const errors: MemoryLayers['errors'] = []
+  const layered = new LayeredStore({
+    hot,
+    cold,
+    onError: (error, context) => errors.push({ operation: context.operation, code: error.code }),
+    repairInterval: 50,
+    ...options,
+  })
+  return {
+    layered,
+    hot,
+    cold,
+    plainHot,
+    plainCold,
+    errors,
+    close: async () => {
+      await layered.close()
+      await Promise.all([plainHot.close(), plainCold.close()])
+    },
+  }
+}
+
+/**
+ * A store whose every call waits `delay()` ms first (before and after the inner call), so races
+ * between concurrent operations interleave at the tiers as they would over a network.
+ */
+export function delayed(inner: SessionStore, delay: () => number): SessionStore {
+  const wrap =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      await sleep(delay())
+      const result = await call.apply(inner, args)
+      await sleep(delay())
+      return result
+    }
+  return {
+    name: inner.name,
+    get: wrap(inner.get),
+    getAll: wrap(inner.getAll),
+    write: wrap(inner.write),
+    remove: wrap(inner.remove),
+    delete: wrap(inner.delete),
+    expire: wrap(inner.expire),
+    rename: wrap(inner.rename),
+  }
+}
+
+/** A store whose calls never answer while `hung` is set (a paused or black-holed backend). */
+export function hanging(inner: SessionStore): SessionStore & { hung: boolean } {
+  const store = {
+    hung: false,
+    name: inner.name,
+  } as SessionStore & { hung: boolean }
+  for (const name of ['get', 'getAll', 'write', 'remove', 'delete', 'expire', 'rename'] as const) {
+    const method = inner[name] as (...args: unknown[]) => Promise<unknown>
+    ;(store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) =>
+      store.hung ? new Promise(() => {}) : method.apply(inner, args)
+  }
+  return store
+}

@@ -1,0 +1,218 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { FieldRead, SessionStore } from '../../src/core/store.js'
+import { LayeredStore } from '../../src/stores/layered.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import {
+  bytes,
+  DAY,
+  delayed,
+  hanging,
+  type MemoryLayers,
+  memoryLayers,
+  newKey,
+  sleep,
+  text,
+  writeOptions,
+} from './helpers.js'
+
+let layers: MemoryLayers
+afterEach(() => layers?.close())
+
+const fieldText = (read: FieldRead): string | undefined => (read.live ? text(read.value) : undefined)
+
+describe('LayeredStore with a failing hot store (fault injection)', () => {
+  it('serves reads and writes from cold, reporting each hot failure', async () => {
+    layers = memoryLayers()
+    const { layered, hot, errors } = layers
+    const key = newKey()
+    await layered.write(key, 'a', bytes('1'), writeOptions(DAY, 'create'))
+    hot.failing = true
+    expect(fieldText(await layered.get(key, 'a'))).toBe('1')
+    expect(await layered.write(key, 'b', bytes('2'), writeOptions(DAY))).toMatchObject({ status: 'written' })
+    expect(fieldText(await layered.get(key, 'b'))).toBe('2')
+    expect(errors.length).toBeGreaterThanOrEqual(2)
+    expect(errors.every((error) => error.code === 'ERR_SESSION_STORE')).toBe(true)
+  })
+
+  it('never serves a value hot missed while it was down, and trusts hot again once repaired', async () => {
+    layers = memoryLayers()
+    const { layered, hot, plainHot } = layers
+    const key = newKey()
+    await layered.write(key, 'role', bytes('guest'), writeOptions(DAY, 'create'))
+    hot.failing = true
+    await layered.write(key, 'role', bytes('admin'), writeOptions(DAY))
+    hot.failing = false
+    // Hot still holds 'guest' until the repair loop deletes that copy; this process reads cold meanwhile.
+    expect(fieldText(await plainHot.get(key, 'role'))).toBe('guest')
+    expect(fieldText(await layered.get(key, 'role'))).toBe('admin')
+    await vi.waitFor(async () => expect(await plainHot.get(key, 'role')).toEqual({ live: false }))
+    expect(fieldText(await layered.get(key, 'role'))).toBe('admin')
+    await vi.waitFor(async () => expect(fieldText(await plainHot.get(key, 'role'))).toBe('admin'))
+  })
+
+  it('delete with hot unreachable, then hot back: the old session is never served', async () => {
+    layers = memoryLayers()
+    const { layered, hot, plainHot } = layers
+    const key = newKey()
+    await layered.write(key, 'user', bytes('ada'), writeOptions(DAY, 'create'))
+    hot.failing = true
+    expect(await layered.delete(key)).toBe(true)
+    hot.failing = false
+    expect(fieldText(await plainHot.get(key, 'user'))).toBe('ada')
+    for (let i = 0; i < 3; i++) {
+      expect(await layered.get(key, 'user')).toEqual({ live: false })
+      expect(await layered.getAll(key)).toEqual({ live: false })
+    }
+    await vi.waitFor(async () => expect(await plainHot.get(key, 'user')).toEqual({ live: false }))
+    expect(await layered.get(key, 'user')).toEqual({ live: false })
+  })
+
+  it('regenerate with hot unreachable, then hot back: the old id is never served, the new one is', async () => {
+    layers = memoryLayers()
+    const { layered, hot, plainHot } = layers
+    const from = newKey()
+    const to = newKey()
+    const renamedByWrite = newKey()
+    await layered.write(from, 'user', bytes('ada'), writeOptions(DAY, 'create'))
+    hot.failing = true
+    expect(await layered.rename(from, to)).toMatchObject({ status: 'renamed' })
+    expect(
+      await layered.write(renamedByWrite, 'role', bytes('admin'), { ...writeOptions(DAY), renameFrom: to }),
+    ).toMatchObject({ status: 'written' })
+    hot.failing = false
+    expect(fieldText(await plainHot.get(from, 'user'))).toBe('ada')
+    expect(await layered.get(from, 'user')).toEqual({ live: false })
+    expect(await layered.get(to, 'user')).toEqual({ live: false })
+    expect(fieldText(await layered.get(renamedByWrite, 'user'))).toBe('ada')
+    await vi.waitFor(async () => expect(await plainHot.get(from, 'user')).toEqual({ live: false }))
+    expect(await layered.get(from, 'user')).toEqual({ live: false })
+  })
+
+  it('refuses a hot-only write while hot is down (it has nowhere else to go)', async () => {
+    layers = memoryLayers()
+    layers.hot.failing = true
+    const write = layers.layered.write(
+      newKey(),
+      'cart',
+      bytes('1'),
+      writeOptions(60, 'create', { strategy: 'hot-only' }),
+    )
+    await expect(write).rejects.toMatchObject({ code: 'ERR_SESSION_STORE' })
+    expect(layers.cold.calls.write).toBe(0)
+  })
+
+  it('distrusts hot for every session when more sessions are buried than it can track', async () => {
+    layers = memoryLayers({ maxTombstones: 1, hotTtl: 1 })
+    const { layered, hot } = layers
+    const keys = [newKey(), newKey()]
+    for (const key of keys) await layered.write(key, 'a', bytes('1'), writeOptions(DAY, 'create'))
+    hot.failing = true
+    for (const key of keys) await layered.delete(key)
+    hot.failing = false
+    const other = newKey()
+    await layered.write(other, 'a', bytes('1'), writeOptions(DAY, 'create'))
+    hot.reset()
+    expect(fieldText(await layered.get(other, 'a'))).toBe('1')
+    expect(hot.calls.get).toBe(0)
+    // After the longest hot TTL written (1 s) every stale copy has expired: hot is used again.
+    await sleep(1_100)
+    await layered.get(other, 'a')
+    expect(hot.calls.get).toBe(1)
+  })
+})
+
+describe('LayeredStore with a hot store that stops answering', () => {
+  it('costs at most hotTimeout per hot call', async () => {
+    const hot = new MemoryStore()
+    const cold = new MemoryStore()
+    const stuck = hanging(hot)
+    const layered = new LayeredStore({ hot: stuck, cold, hotTimeout: 100, onError: () => {} })
+    const key = newKey()
+    await layered.write(key, 'a', bytes('1'), writeOptions(DAY, 'create'))
+    stuck.hung = true
+    // Each operation waits for one hot call at most (the slack absorbs a loaded test machine).
+    const timed = async <T>(work: () => Promise<T>): Promise<T> => {
+      const started = performance.now()
+      const result = await work()
+      expect(performance.now() - started).toBeLessThan(100 + 400)
+      return result
+    }
+    expect(fieldText(await timed(() => layered.get(key, 'a')))).toBe('1')
+    expect(await timed(() => layered.write(key, 'b', bytes('2'), writeOptions(DAY)))).toMatchObject({
+      status: 'written',
+    })
+    expect(fieldText(await timed(() => layered.get(key, 'b')))).toBe('2')
+    expect(await timed(() => layered.delete(key))).toBe(true)
+    stuck.hung = false
+    await layered.close()
+    await Promise.all([hot.close(), cold.close()])
+  })
+})
+
+describe('LayeredStore under concurrent reads in one process', () => {
+  // Random latency at both tiers, so reads, warms and the delete/rename interleave at the tiers.
+  function racing(): { layered: LayeredStore; plainHot: MemoryStore; stores: MemoryStore[] } {
+    const plainHot = new MemoryStore()
+    const plainCold = new MemoryStore()
+    const jitter = (store: SessionStore): SessionStore => delayed(store, () => Math.random() * 4)
+    const layered = new LayeredStore({ hot: jitter(plainHot), cold: jitter(plainCold), missTtl: 0 })
+    return { layered, plainHot, stores: [plainHot, plainCold] }
+  }
+
+  it('never serves a deleted session after the delete, nor lets a racing warm resurrect it in hot', async () => {
+    const { layered, plainHot, stores } = racing()
+    for (let round = 0; round < 30; round++) {
+      const key = newKey()
+      await layered.write(key, 'a', bytes('1'), writeOptions(DAY, 'create'))
+      await layered.write(key, 'b', bytes('2'), writeOptions(DAY))
+      await plainHot.delete(key) // force the reads below through cold and into warming
+      const reads = Array.from({ length: 12 }, (_, i) => sleep(i % 4).then(() => layered.get(key, i % 2 ? 'a' : 'b')))
+      await sleep(round % 5)
+      await layered.delete(key)
+      expect(await layered.get(key, 'a')).toEqual({ live: false })
+      await Promise.all(reads)
+      await layered.close() // waits for background warms
+      expect(await plainHot.getAll(key)).toEqual({ live: false })
+      expect(await layered.get(key, 'a')).toEqual({ live: false })
+    }
+    await Promise.all(stores.map((store) => store.close()))
+  })
+
+  it('never serves a renamed session under its old key after the rename', async () => {
+    const { layered, plainHot, stores } = racing()
+    for (let round = 0; round < 30; round++) {
+      const from = newKey()
+      const to = newKey()
+      await layered.write(from, 'a', bytes('1'), writeOptions(DAY, 'create'))
+      if (round % 2) await plainHot.delete(from)
+      const reads = Array.from({ length: 12 }, (_, i) => sleep(i % 4).then(() => layered.get(from, 'a')))
+      await sleep(round % 5)
+      await layered.rename(from, to)
+      expect(await layered.get(from, 'a')).toEqual({ live: false })
+      await Promise.all(reads)
+      await layered.close()
+      expect(await plainHot.getAll(from)).toEqual({ live: false })
+      expect(fieldText(await layered.get(to, 'a'))).toBe('1')
+    }
+    await Promise.all(stores.map((store) => store.close()))
+  })
+
+  it('leaves hot agreeing with cold after racing writes, removes and reads of one field', async () => {
+    const { layered, plainHot, stores } = racing()
+    const key = newKey()
+    await layered.write(key, 'f', bytes('0'), writeOptions(DAY, 'create'))
+    const operations = Array.from({ length: 40 }, (_, i) => {
+      if (i % 5 === 0) return layered.remove(key, 'f')
+      if (i % 3 === 0)
+        return layered.write(key, 'f', bytes(`c${i}`), writeOptions(DAY, 'existing', { strategy: 'cold-only' }))
+      if (i % 2 === 0) return layered.get(key, 'f')
+      return layered.write(key, 'f', bytes(`w${i}`), writeOptions(DAY))
+    })
+    await Promise.all(operations)
+    await layered.close()
+    const hot = await plainHot.get(key, 'f')
+    const truth = await stores[1]?.get(key, 'f')
+    if (hot.live && hot.value !== undefined) expect(text(hot.value)).toBe(truth?.live ? text(truth.value) : 'gone')
+    await Promise.all(stores.map((store) => store.close()))
+  })
+})

@@ -1,0 +1,98 @@
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import type { FieldRead, SessionStore } from '../../src/core/store.js'
+import { LayeredStore } from '../../src/stores/layered.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
+import { countingStore } from '../../src/testing/counting-store.js'
+import { describeStoreConformance } from '../../src/testing/store-conformance.js'
+import { expressHarness } from '../helpers/express-harness.js'
+import { skipReason as postgresSkip, testStore } from '../postgres/helpers.js'
+import { type ConnectedClient, clientKinds, skipReason as redisSkip, storeFor } from '../redis/clients.js'
+import { bytes, DAY, newKey, sleep, text, writeOptions } from './helpers.js'
+
+// The store contract and the HTTP behaviour suite on the real combinations: Redis (standalone and
+// Cluster) over Postgres, and Memory over Postgres. Pools end in postgres/helpers.ts after the file.
+const connected: ConnectedClient[] = []
+const memories: MemoryStore[] = []
+afterAll(async () => {
+  await Promise.all(connected.map((each) => each.close()))
+  await Promise.all(memories.map((memory) => memory.close()))
+})
+
+const reportHotFailures = (error: Error, context: { operation: string }) => {
+  throw new Error(`unexpected hot failure in ${context.operation}: ${error.message}`)
+}
+
+async function memoryOverPostgres(): Promise<SessionStore> {
+  const hot = new MemoryStore()
+  memories.push(hot)
+  return new LayeredStore({ hot, cold: await testStore(), onError: reportHotFailures })
+}
+
+function redisOverPostgres(kindName: string): () => Promise<SessionStore> {
+  return async () => {
+    const kind = clientKinds.find((each) => each.name === kindName)
+    if (kind === undefined) throw new Error(`no Redis client kind ${kindName}`)
+    const client = await kind.connect()
+    connected.push(client)
+    return new LayeredStore({ hot: storeFor(client.client), cold: await testStore(), onError: reportHotFailures })
+  }
+}
+
+const both = postgresSkip ?? redisSkip
+const fieldText = (read: FieldRead): string | undefined => (read.live ? text(read.value) : undefined)
+
+describe('LayeredStore on real services', () => {
+  describeStoreConformance({
+    name: 'LayeredStore (MemoryStore over PostgresStore)',
+    skip: postgresSkip,
+    create: memoryOverPostgres,
+  })
+  for (const kind of ['ioredis standalone', 'node-redis Cluster']) {
+    describeStoreConformance({
+      name: `LayeredStore (RedisStore ${kind} over PostgresStore)`,
+      skip: both,
+      create: redisOverPostgres(kind),
+    })
+  }
+  describeAdapterBehaviour({
+    name: 'Express 5 on LayeredStore (MemoryStore over PostgresStore)',
+    start: expressHarness(5),
+    skip: postgresSkip,
+    store: memoryOverPostgres,
+  })
+  describeAdapterBehaviour({
+    name: 'Express 5 on LayeredStore (RedisStore over PostgresStore)',
+    start: expressHarness(5),
+    skip: both,
+    store: redisOverPostgres('ioredis standalone'),
+  })
+})
+
+describe.skipIf(both)('LayeredStore (Redis over Postgres): the seed example', () => {
+  it('a field valid 30 days in Postgres and 1 s in Redis is re-read from Postgres and re-warmed', async () => {
+    const kind = clientKinds.find((each) => each.name === 'ioredis standalone')
+    const client = await kind?.connect()
+    if (client === undefined) throw new Error('no ioredis client')
+    connected.push(client)
+    const hot = storeFor(client.client)
+    const cold = countingStore(await testStore())
+    const store = new LayeredStore({ hot, cold, onError: reportHotFailures })
+    const key = newKey()
+    const written = await store.write(key, 'user', bytes('ada'), writeOptions(30 * DAY, 'create', { hotTtl: 1 }))
+    expect(written).toMatchObject({ status: 'written' })
+    cold.reset()
+    expect(fieldText(await store.get(key, 'user'))).toBe('ada')
+    expect(cold.calls.get).toBe(0)
+    await sleep(1_200)
+    expect(await hot.get(key, 'user')).toMatchObject({ live: true, value: undefined })
+    const read = await store.get(key, 'user')
+    expect(fieldText(read)).toBe('ada')
+    expect(read.live && read.ttl).toBeGreaterThan((30 * DAY - 60) * 1000)
+    expect(cold.calls.get).toBe(1)
+    await vi.waitFor(async () => expect(fieldText(await hot.get(key, 'user'))).toBe('ada'))
+    expect(fieldText(await store.get(key, 'user'))).toBe('ada')
+    expect(cold.calls.get).toBe(1)
+    await store.close()
+  })
+})
