@@ -75,10 +75,39 @@ export function deferHeadersUntilCommitted(
  * @param cookie - the `Set-Cookie` value
  */
 export function applySessionCookie(response: ServerResponse, cookie: string): void {
-  const existing = response.getHeader('set-cookie')
-  const cookies = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]
-  response.setHeader('Set-Cookie', [...cookies, cookie])
+  response.setHeader('Set-Cookie', appendSetCookie(response.getHeader('set-cookie'), cookie))
   response.setHeader('Cache-Control', 'no-store')
+}
+
+/**
+ * The `Set-Cookie` list to send: every cookie already set, each still its own header line, then the
+ * session cookie. Never joins cookies with commas (a comma is legal inside `Expires`, so a joined
+ * header cannot be split back) and never mutates the caller's array.
+ *
+ * @param existing - the current `Set-Cookie` header value, as Node or a framework holds it
+ * @param cookie - the session cookie
+ * @returns the full list
+ */
+export function appendSetCookie(existing: number | string | readonly string[] | undefined, cookie: string): string[] {
+  if (existing === undefined) return [cookie]
+  return typeof existing === 'object' ? [...existing, cookie] : [String(existing), cookie]
+}
+
+/**
+ * The post-handler step of adapters that have a hook before the headers go out (Koa, Fastify): an
+ * untouched session (or one whose headers already left) is only sealed, at zero store calls;
+ * otherwise it is committed.
+ *
+ * @param session - the request's session handle
+ * @param headersSent - the response headers already went out
+ * @returns the `Set-Cookie` value to add, or `undefined`
+ */
+export async function commitTouched(session: CommittableSession, headersSent: boolean): Promise<string | undefined> {
+  if (headersSent || !session.active) {
+    session.seal()
+    return undefined
+  }
+  return session.commit()
 }
 
 function failResponse(response: ServerResponse): void {

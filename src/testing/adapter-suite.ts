@@ -12,12 +12,45 @@ export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:4567`. */
   url: string
   close(): Promise<void>
+  /**
+   * The counting store of a server that runs its own layer out of process (another runtime). Absent
+   * for in-process servers: the suite then reads the `CountingStore` it passed in the layer.
+   */
+  control?: StoreControl
+}
+
+/** Counts and fault injection of the store behind a server, possibly in another process. */
+export interface StoreControl {
+  reset(): Promise<void>
+  /** Total store calls since the last reset. */
+  total(): Promise<number>
+  /** Store calls per operation since the last reset. */
+  calls(): Promise<CountingStore['calls']>
+  /** While `true`, every store operation rejects like an unreachable backend. */
+  setFailing(failing: boolean): Promise<void>
+}
+
+/**
+ * @param store - the in-process counting store
+ * @returns a {@link StoreControl} over it
+ */
+export function localStoreControl(store: CountingStore): StoreControl {
+  return {
+    reset: async () => store.reset(),
+    total: async () => store.total(),
+    calls: async () => ({ ...store.calls }),
+    setFailing: async (failing) => {
+      store.failing = failing
+    },
+  }
 }
 
 /**
  * Start a real HTTP server on an ephemeral loopback port that mounts the adapter under test with
  * `layer`, routes every `GET` to `handler(session, url)`, sends its {@link SuiteResponse} natively,
- * and lets errors take the framework's own error path.
+ * and lets errors take the framework's own error path. A server in another process builds the same
+ * layer itself (cookie `maxAge` from `layer.cookie.maxAge`, a counting MemoryStore) and returns a
+ * {@link RunningServer.control}.
  */
 export type StartServer = (layer: SessionLayer, handler: SuiteHandler) => Promise<RunningServer>
 
@@ -50,6 +83,7 @@ export function describeAdapterBehaviour(options: AdapterSuiteOptions): void {
   suite(`adapter behaviour: ${options.name}${options.skip ? ` (skipped: ${options.skip})` : ''}`, () => {
     let store: CountingStore
     let server: RunningServer
+    let control: StoreControl
     let client: CookieClient
     const request = (path: string, cookie?: string | string[]) => client.request(path, cookie)
 
@@ -57,15 +91,16 @@ export function describeAdapterBehaviour(options: AdapterSuiteOptions): void {
       store = countingStore(await (options.store?.() ?? new MemoryStore()))
       const layer = new SessionLayer({ store, cookie: { maxAge: MAX_AGE } })
       server = await options.start(layer as SessionLayer, suiteHandler)
+      control = server.control ?? localStoreControl(store)
     })
     afterAll(async () => {
       await server?.close()
       await store?.close?.()
     })
-    beforeEach(() => {
+    beforeEach(async () => {
       client = new CookieClient(server.url)
-      store.reset()
-      store.failing = false
+      await control.reset()
+      await control.setFailing(false)
     })
 
     it('creates a session on the first write and reads it back with the cookie', async () => {
@@ -82,7 +117,7 @@ export function describeAdapterBehaviour(options: AdapterSuiteOptions): void {
       const read = await request('/get?field=count')
       expect(read.json).toEqual({ value: 1, id: client.value })
       expect(read.setCookies).toEqual([])
-      expect(store.calls.get).toBe(1)
+      expect((await control.calls()).get).toBe(1)
     })
 
     it('insert on an existing field returns false and changes nothing', async () => {
@@ -157,7 +192,7 @@ export function describeAdapterBehaviour(options: AdapterSuiteOptions): void {
       const read = await request('/get?field=a', `session=${forged}`)
       expect(read.json).toEqual({ value: null, id: null })
       expect(read.setCookies).toEqual([])
-      expect(store.calls.write).toBe(0)
+      expect((await control.calls()).write).toBe(0)
       const written = await request('/update?field=a&value=1', `session=${forged}`)
       const id = (written.json as { id: string }).id
       expect(id).not.toBe(forged)
@@ -184,7 +219,7 @@ export function describeAdapterBehaviour(options: AdapterSuiteOptions): void {
         expect(response.setCookies).toEqual([])
       }
       // Only the two well-formed ids reached the store (and were found absent).
-      expect(store.total()).toBe(1)
+      expect(await control.total()).toBe(1)
     })
 
     it('prefers the first live session when several session cookies are sent', async () => {
@@ -208,14 +243,14 @@ export function describeAdapterBehaviour(options: AdapterSuiteOptions): void {
 
     it('costs nothing when the handler never touches the session', async () => {
       await request('/update?field=a&value=1')
-      store.reset()
+      await control.reset()
       const untouched = await request('/untouched')
       expect(untouched.json).toBe('untouched')
       expect(untouched.setCookies).toEqual([])
       expect(untouched.headers.get('cache-control')).toBeNull()
-      expect(store.total()).toBe(0)
+      expect(await control.total()).toBe(0)
       expect((await request('/untouched', 'session=garbage')).setCookies).toEqual([])
-      expect(store.total()).toBe(0)
+      expect(await control.total()).toBe(0)
     })
 
     it('keeps all of 20 concurrent requests each writing a different field', async () => {
@@ -259,14 +294,14 @@ export function describeAdapterBehaviour(options: AdapterSuiteOptions): void {
 
     it('fails closed with 503 and no cookie when the store cannot answer', async () => {
       await request('/update?field=a&value=1')
-      store.failing = true
+      await control.setFailing(true)
       const failed = await request('/get?field=a')
       expect(failed.status).toBe(503)
       expect(failed.setCookies).toEqual([])
       const creating = await request('/update?field=a&value=1', '')
       expect(creating.status).toBe(503)
       expect(creating.setCookies).toEqual([])
-      store.failing = false
+      await control.setFailing(false)
       expect((await request('/get?field=a')).json).toMatchObject({ value: 1 })
     })
   })

@@ -1,0 +1,114 @@
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  RouteGenericInterface,
+  RouteHandlerMethod,
+} from 'fastify'
+import { SessionConfigError } from '../core/errors.js'
+import type { RequestTransport, SessionLayer } from '../core/layer.js'
+import type { Session } from '../core/session.js'
+import { appendSetCookie, type CommittableSession, commitTouched } from './node.js'
+
+/** Options of {@link fastifySession}. */
+export interface FastifySessionOptions {
+  /**
+   * The session layer whose sessions this plugin opens: any `SessionLayer<Data>` (typed here by the
+   * one method the plugin calls, so every `Data` fits; {@link sessionRoute} types the handlers).
+   */
+  layer: { open(cookieHeader: string | undefined, transport: RequestTransport): CommittableSession }
+}
+
+/** A Fastify request after {@link fastifySession} ran: `request.session` is typed by the layer's `Data`. */
+export type SessionRequest<
+  Data extends object = Record<string, unknown>,
+  Route extends RouteGenericInterface = RouteGenericInterface,
+> = FastifyRequest<Route> & { session: Session<Data> }
+
+/** Requests whose session was already committed: Fastify runs `onSend` again for an error reply. */
+const committed = new WeakSet<FastifyRequest>()
+
+async function plugin(fastify: FastifyInstance, options: FastifySessionOptions): Promise<void> {
+  const layer = options?.layer
+  if (typeof layer?.open !== 'function') {
+    throw new SessionConfigError('fastifySession needs a layer: fastify.register(fastifySession, { layer })')
+  }
+  fastify.decorateRequest('session', null)
+  fastify.addHook('onRequest', async (request) => {
+    const transport = { protocol: request.protocol, hostname: request.hostname }
+    ;(request as { session?: CommittableSession }).session = layer.open(request.headers.cookie, transport)
+  })
+  // onSend runs for every reply (JSON, strings, streams, redirects, errors) after the handler and
+  // before the headers are written, so the cookie can be decided here without patching `reply.raw`.
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    const session = (request as { session?: CommittableSession | null }).session
+    if (session == null || committed.has(request)) return payload
+    committed.add(request)
+    const cookie = await commitTouched(session, reply.raw.headersSent)
+    if (cookie !== undefined) {
+      // `reply.header('set-cookie', …)` appends to Fastify's own list; rebuilding it from
+      // getHeader (which also sees `reply.raw.setHeader`) keeps every cookie exactly once.
+      const cookies = appendSetCookie(reply.getHeader('set-cookie'), cookie)
+      reply.removeHeader('set-cookie').header('set-cookie', cookies).header('cache-control', 'no-store')
+    }
+    return payload
+  })
+}
+// fastify-plugin's convention without the dependency: decorate and hook the parent scope, so
+// `request.session` is there in every route registered after the plugin.
+// plugin-meta makes Fastify itself reject an unsupported major with a clear message.
+Object.assign(plugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'ruts',
+  [Symbol.for('plugin-meta')]: { name: 'ruts', fastify: '5.x' },
+})
+
+/**
+ * Fastify 5 plugin: puts the request's {@link Session} on `request.session` and adds the session
+ * cookie in `onSend`, after the session's pending writes settle. Store failures reach Fastify's error
+ * path as `SessionStoreError` (`statusCode` 503).
+ *
+ * `request.session` is typed without declaration merging through {@link sessionRoute}, which takes
+ * the layer for its `Data` type.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify'
+ * import { SessionLayer, MemoryStore } from 'ruts'
+ * import { fastifySession, sessionRoute } from 'ruts/fastify'
+ *
+ * const layer = new SessionLayer<{ count: number }>({ store: new MemoryStore() })
+ * const app = Fastify()
+ * await app.register(fastifySession, { layer })
+ * app.get('/', sessionRoute(layer, async (request) => {
+ *   const count = ((await request.session.get('count')) ?? 0) + 1
+ *   await request.session.update('count', count)
+ *   return { count }
+ * }))
+ * ```
+ */
+export const fastifySession: FastifyPluginAsync<FastifySessionOptions> = plugin
+
+/**
+ * Type a route handler's `request.session` by the layer's `Data` (and the route's generics), without
+ * declaration merging. Translation only: the handler runs as is.
+ *
+ * @param layer - the layer registered with {@link fastifySession}; used only for its type
+ * @param handler - the route handler
+ * @returns a Fastify route handler
+ *
+ * @example
+ * ```ts
+ * app.get<{ Params: { id: string } }>('/items/:id', sessionRoute(layer, async (request) => {
+ *   return { id: request.params.id, count: await request.session.get('count') }
+ * }))
+ * ```
+ */
+export function sessionRoute<Data extends object, Route extends RouteGenericInterface = RouteGenericInterface>(
+  layer: SessionLayer<Data>,
+  handler: (this: FastifyInstance, request: SessionRequest<Data, Route>, reply: FastifyReply<Route>) => unknown,
+): RouteHandlerMethod<FastifyInstance['server'], FastifyRequest['raw'], FastifyReply['raw'], Route> {
+  void layer
+  return handler as RouteHandlerMethod<FastifyInstance['server'], FastifyRequest['raw'], FastifyReply['raw'], Route>
+}

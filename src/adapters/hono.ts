@@ -1,0 +1,88 @@
+import type { MiddlewareHandler } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { SessionStoreError } from '../core/errors.js'
+import type { SessionLayer } from '../core/layer.js'
+import type { Session } from '../core/session.js'
+import { webTransport, withSessionCookie } from './web.js'
+
+/**
+ * The Hono environment {@link session} provides: `new Hono<SessionEnv<Data>>()` types
+ * `c.get('session')` (and `c.var.session`) without declaration merging. Combine it with your own
+ * bindings as `{ Bindings: B; Variables: SessionEnv<Data>['Variables'] & V }`.
+ */
+export interface SessionEnv<Data extends object = Record<string, unknown>> {
+  Variables: {
+    /** The request's session. */
+    session: Session<Data>
+  }
+}
+
+/**
+ * Hono 4 middleware: sets the request's {@link Session} as `c.get('session')`. After the handler, the
+ * session's pending writes settle and the cookie is appended next to any cookie the handler set.
+ * Runs on Node (`@hono/node-server`), Bun, Deno and Workers: Web APIs only.
+ *
+ * Store failures answer 503: Hono catches a handler's error before this middleware sees it and asks
+ * `app.onError`, whose default answers 500, so a `SessionStoreError` answered with 500 gets status
+ * 503 (body and headers kept; answer it with any other status in your `onError` to override). A
+ * failure while committing the cookie is thrown as `HTTPException(503)` with the store error as
+ * `cause`.
+ *
+ * @param layer - the session layer
+ * @returns the middleware
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono'
+ * import { SessionLayer, MemoryStore } from 'ruts'
+ * import { type SessionEnv, session } from 'ruts/hono'
+ *
+ * type Data = { count: number }
+ * const layer = new SessionLayer<Data>({ store: new MemoryStore() })
+ * const app = new Hono<SessionEnv<Data>>()
+ * app.use(session(layer))
+ * app.get('/', async (c) => {
+ *   const count = ((await c.get('session').get('count')) ?? 0) + 1
+ *   await c.get('session').update('count', count)
+ *   return c.text(`You've visited this page ${count} times`)
+ * })
+ * ```
+ */
+export function session<Data extends object = Record<string, unknown>>(
+  layer: SessionLayer<Data>,
+): MiddlewareHandler<SessionEnv<Data>> {
+  return async (c, next) => {
+    const handle = layer.open(c.req.header('cookie'), webTransport(c.req.url))
+    c.set('session', handle)
+    await next()
+    if (c.error instanceof SessionStoreError && c.res.status === 500) {
+      handle.seal()
+      replaceResponse(c, new Response(c.res.body, { status: 503, headers: c.res.headers }))
+      return
+    }
+    if (!handle.active) {
+      handle.seal()
+      return
+    }
+    let cookie: string | undefined
+    try {
+      cookie = await handle.commit()
+    } catch (error) {
+      if (!(error instanceof SessionStoreError)) throw error
+      // Drop the handler's response so none of its headers (cookies included) leak into the 503.
+      c.res = undefined
+      throw new HTTPException(503, { message: 'Service Unavailable', cause: error })
+    }
+    if (cookie !== undefined) replaceResponse(c, withSessionCookie(c.res, cookie))
+  }
+}
+
+/**
+ * Hono's `c.res` setter merges the previous response's headers into the new one (and rewrites its
+ * `Set-Cookie` list from the old response); clearing it first makes the new response stand as is.
+ */
+function replaceResponse(c: { res: Response | undefined }, response: Response): void {
+  if (response === c.res) return
+  c.res = undefined
+  c.res = response
+}

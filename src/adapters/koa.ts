@@ -1,0 +1,61 @@
+import type { DefaultState, Middleware, ParameterizedContext } from 'koa'
+import type { SessionLayer } from '../core/layer.js'
+import type { Session } from '../core/session.js'
+import { applySessionCookie, commitTouched } from './node.js'
+
+/**
+ * The context properties {@link session} adds. Use it as Koa's context type parameter, no declaration
+ * merging needed: `new Koa<DefaultState, SessionContext<Data>>()`, or
+ * `Koa.ParameterizedContext<State, SessionContext<Data>>` for a handler defined on its own.
+ */
+export interface SessionContext<Data extends object = Record<string, unknown>> {
+  /** The request's session. */
+  session: Session<Data>
+}
+
+/**
+ * Koa 2 and 3 middleware: puts the request's {@link Session} on `ctx.session`. Once the downstream
+ * middleware finished (Koa writes the response only after that), it waits for the session's pending
+ * writes and adds the cookie next to any cookie the handler set. Store failures reach Koa's error
+ * path as `SessionStoreError` (`status` 503).
+ *
+ * `app.use(session(layer))` also types `ctx.session` for the middleware chained after it.
+ *
+ * @param layer - the session layer
+ * @returns the middleware
+ *
+ * @example
+ * ```ts
+ * import Koa from 'koa'
+ * import { SessionLayer, MemoryStore } from 'ruts'
+ * import { session } from 'ruts/koa'
+ *
+ * const layer = new SessionLayer<{ count: number }>({ store: new MemoryStore() })
+ * const app = new Koa().use(session(layer)).use(async (ctx) => {
+ *   const count = ((await ctx.session.get('count')) ?? 0) + 1
+ *   await ctx.session.update('count', count)
+ *   ctx.body = `You've visited this page ${count} times`
+ * })
+ * ```
+ */
+export function session<Data extends object = Record<string, unknown>, State = DefaultState>(
+  layer: SessionLayer<Data>,
+): Middleware<State, SessionContext<Data>> {
+  return async (ctx: ParameterizedContext<State, SessionContext<Data>>, next) => {
+    const handle = layer.open(ctx.headers.cookie, {
+      protocol: ctx.protocol === 'https' ? 'https' : 'http',
+      hostname: ctx.hostname,
+    })
+    ctx.session = handle
+    try {
+      await next()
+    } catch (error) {
+      // Koa's error path replaces every header, so no cookie could go out with the error anyway.
+      handle.seal()
+      throw error
+    }
+    // `ctx.respond = false` or a handler writing `ctx.res` itself may have flushed the headers.
+    const cookie = await commitTouched(handle, ctx.headerSent)
+    if (cookie !== undefined) applySessionCookie(ctx.res, cookie)
+  }
+}

@@ -1,0 +1,109 @@
+import { SessionStoreError } from '../core/errors.js'
+import type { RequestTransport, SessionLayer } from '../core/layer.js'
+import type { Session } from '../core/session.js'
+
+/** A Web handler that receives the request's {@link Session}. */
+export type SessionRequestHandler<Data extends object = Record<string, unknown>> = (
+  request: Request,
+  session: Session<Data>,
+) => Response | Promise<Response>
+
+/** Options of {@link withSession}. */
+export interface WithSessionOptions {
+  /**
+   * Answer a store failure (`SessionStoreError`, from the handler or while committing). Other errors
+   * are rethrown to the runtime's own error path.
+   * @default a plain-text `503 Service Unavailable` with `Cache-Control: no-store` and no cookie
+   */
+  onStoreError?: (error: SessionStoreError, request: Request) => Response | Promise<Response>
+}
+
+/**
+ * Wrap a Web `Request → Response` handler (Next.js route handlers, `Bun.serve`, `Deno.serve`,
+ * Cloudflare-style `fetch`) so it receives the request's {@link Session}. After the handler returns,
+ * the session's pending writes settle and the session cookie is appended to the response's own
+ * `Set-Cookie` headers. An untouched session costs no store call and no cookie.
+ *
+ * Uses only Web APIs (plus `node:crypto` in the core, which Bun and Deno provide). From `node:http`,
+ * serve it through `@hono/node-server`: `createServer(getRequestListener(handler))`.
+ *
+ * @param layer - the session layer
+ * @param handler - the handler
+ * @param options - how to answer store failures
+ * @returns a `(request) => Promise<Response>` handler
+ *
+ * @example
+ * ```ts
+ * import { SessionLayer, MemoryStore } from 'ruts'
+ * import { withSession } from 'ruts/web'
+ *
+ * const layer = new SessionLayer<{ count: number }>({ store: new MemoryStore() })
+ * const handler = withSession(layer, async (request, session) => {
+ *   const count = ((await session.get('count')) ?? 0) + 1
+ *   await session.update('count', count)
+ *   return Response.json({ count })
+ * })
+ * Bun.serve({ fetch: handler })        // or Deno.serve(handler), or `export const GET = handler`
+ * ```
+ */
+export function withSession<Data extends object = Record<string, unknown>>(
+  layer: SessionLayer<Data>,
+  handler: SessionRequestHandler<Data>,
+  options: WithSessionOptions = {},
+): (request: Request) => Promise<Response> {
+  const onStoreError = options.onStoreError ?? serviceUnavailable
+  return async (request) => {
+    const session = layer.open(request.headers.get('cookie'), webTransport(request.url))
+    try {
+      const response = await handler(request, session)
+      if (!session.active) {
+        session.seal()
+        return response
+      }
+      const cookie = await session.commit()
+      return cookie === undefined ? response : withSessionCookie(response, cookie)
+    } catch (error) {
+      session.seal()
+      if (error instanceof SessionStoreError) return onStoreError(error, request)
+      throw error
+    }
+  }
+}
+
+/**
+ * Append the session cookie to a response, keeping every `Set-Cookie` the handler set (each its own
+ * header, never comma-joined), and mark it `Cache-Control: no-store`. A response with immutable
+ * headers (`Response.redirect()`, a `fetch()` result) is copied first.
+ *
+ * @param response - the handler's response
+ * @param cookie - the `Set-Cookie` value
+ * @returns `response` itself, or its mutable copy
+ */
+export function withSessionCookie(response: Response, cookie: string): Response {
+  let target = response
+  try {
+    target.headers.append('set-cookie', cookie)
+  } catch {
+    // Immutable headers throw on the first change, so nothing was half-applied.
+    target = new Response(response.body, response)
+    target.headers.append('set-cookie', cookie)
+  }
+  target.headers.set('cache-control', 'no-store')
+  return target
+}
+
+/**
+ * @param url - the request URL as the runtime built it
+ * @returns scheme and host, for the one-time plain-HTTP `Secure` warning
+ */
+export function webTransport(url: string): RequestTransport {
+  const { protocol, hostname } = new URL(url)
+  return { protocol: protocol === 'https:' ? 'https' : 'http', hostname }
+}
+
+function serviceUnavailable(): Response {
+  return new Response('Service Unavailable', {
+    status: 503,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+  })
+}

@@ -1,0 +1,42 @@
+// Web-standard suite apps shared by the Node harnesses and the Bun/Deno servers in test/runtimes/:
+// nothing here may import a Node-only module.
+import { Hono } from 'hono'
+import { type SessionEnv, session } from '../../src/adapters/hono.js'
+import { withSession } from '../../src/adapters/web.js'
+import type { SessionLayer } from '../../src/core/layer.js'
+import type { SuiteHandler, SuiteResponse } from '../../src/testing/adapter-routes.js'
+
+/**
+ * @param layer - the suite's layer
+ * @param handler - the suite handler
+ * @returns a Hono app routing every GET to the handler; errors take Hono's default `onError`
+ */
+export function honoSuiteApp(layer: SessionLayer, handler: SuiteHandler): Hono<SessionEnv> {
+  const app = new Hono<SessionEnv>()
+  app.use(session(layer))
+  app.get('*', async (c) => {
+    const result = await handler(c.get('session'), new URL(c.req.url))
+    for (const cookie of result.setCookies ?? []) c.header('set-cookie', cookie, { append: true })
+    return result.redirect !== undefined ? c.redirect(result.redirect, 302) : c.json(result.json)
+  })
+  return app
+}
+
+/**
+ * @param layer - the suite's layer
+ * @param handler - the suite handler
+ * @returns a `withSession` handler answering every GET with plain `Response`s; redirects use
+ *   `Response.redirect`, whose headers are immutable, so the adapter's copy path is exercised
+ */
+export function webSuiteHandler(layer: SessionLayer, handler: SuiteHandler): (request: Request) => Promise<Response> {
+  return withSession(layer, async (request, session) =>
+    toResponse(await handler(session, new URL(request.url)), request),
+  )
+}
+
+function toResponse(result: SuiteResponse, request: Request): Response {
+  if (result.redirect !== undefined) return Response.redirect(new URL(result.redirect, request.url), 302)
+  const headers = new Headers({ 'content-type': 'application/json' })
+  for (const cookie of result.setCookies ?? []) headers.append('set-cookie', cookie)
+  return new Response(JSON.stringify(result.json), { headers })
+}
