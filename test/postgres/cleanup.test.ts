@@ -90,17 +90,27 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore cleanup${skipReason ? `
     const table = uniqueTable()
     const first = await testStore({ pool, table, cleanupBatchSize: 1 })
     const second = await testStore({ pool, table, cleanupBatchSize: 1 })
-    // Make each deleted row take 300 ms, so the first store is inside its batch (holding the
-    // lock) when the second one tries.
+    // Each deleted row waits for a gate lock the test holds, so the first store stays inside its
+    // batch (holding the cleanup lock) for exactly as long as the test wants.
+    const gate = 1 + Math.floor(Math.random() * 1e9)
     await pool.query(`
-      CREATE FUNCTION "public"."${table}_slow"() RETURNS trigger LANGUAGE plpgsql
-        AS $$ BEGIN PERFORM pg_sleep(0.3); RETURN OLD; END $$;
-      CREATE TRIGGER slow BEFORE DELETE ON "public"."${table}" FOR EACH ROW EXECUTE FUNCTION "public"."${table}_slow"()`)
+      CREATE FUNCTION "public"."${table}_gate"() RETURNS trigger LANGUAGE plpgsql
+        AS $$ BEGIN PERFORM pg_advisory_xact_lock(${gate}); RETURN OLD; END $$;
+      CREATE TRIGGER gate BEFORE DELETE ON "public"."${table}" FOR EACH ROW EXECUTE FUNCTION "public"."${table}_gate"()`)
     await seed(pool, table, [-1, -1])
-    const running = first.cleanup()
-    await sleep(100)
-    expect(await second.cleanup()).toEqual({ skipped: true, sessions: 0, fields: 0 })
-    expect(await running).toMatchObject({ skipped: false, sessions: 2 })
+    const holder = await pool.connect()
+    try {
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [gate])
+      const running = first.cleanup()
+      const waiting = `SELECT count(*)::int AS n FROM pg_locks
+        WHERE locktype = 'advisory' AND NOT granted AND objid = ($1::bigint & 4294967295)::oid`
+      await expect.poll(async () => (await pool.query(waiting, [gate])).rows[0].n, { timeout: 10_000 }).toBe(1)
+      expect(await second.cleanup()).toEqual({ skipped: true, sessions: 0, fields: 0 })
+      await holder.query('SELECT pg_advisory_unlock($1::bigint)', [gate])
+      expect(await running).toMatchObject({ skipped: false, sessions: 2 })
+    } finally {
+      holder.release()
+    }
     expect(await liveKeys(pool, table)).toBe(0)
   })
 

@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import { PostgresStore } from '../../src/stores/postgres/index.js'
 import { describeStoreConformance } from '../../src/testing/store-conformance.js'
-import { skipReason, timeZones, zonedPool } from './helpers.js'
+import { skipReason, TEST_TIMEOUT, timeZones, zonedPool } from './helpers.js'
 
 // The shared store contract, run unchanged on PostgresStore with the connection in two time zones:
 // every expiry is decided with timestamptz and exact intervals, so the zone must not matter.
@@ -12,7 +12,7 @@ for (const timeZone of timeZones) {
     skip: skipReason,
     async create() {
       pool = zonedPool(timeZone)
-      return PostgresStore.create({ pool, cleanupInterval: 0 })
+      return PostgresStore.create({ pool, cleanupInterval: 0, timeout: TEST_TIMEOUT })
     },
   })
 }

@@ -9,6 +9,13 @@ export const postgres = inject('postgres')
 /** Stated skip reason, `undefined` when the server is there. */
 export const skipReason = postgres.available ? undefined : `Postgres tests skipped: ${postgres.reason}`
 
+/**
+ * Per-operation timeout for the suites that test behaviour, not timeouts: on a CI machine running
+ * many suites at once, 20 concurrent writes opening 20 fresh connections can exceed the 2 s default.
+ * failure.test.ts checks the timeout itself with short explicit values.
+ */
+export const TEST_TIMEOUT = 10_000
+
 /** Two session time zones far apart (Chatham is UTC+12:45/+13:45): no expiry may depend on them. */
 export const timeZones = ['UTC', 'Pacific/Chatham'] as const
 
@@ -42,7 +49,7 @@ export function uniqueTable(prefix = 'sessions'): string {
 }
 
 /**
- * A store on its own tables, cleanup timer off unless asked for.
+ * A store on its own tables, cleanup timer off and {@link TEST_TIMEOUT} unless asked otherwise.
  *
  * @param options - overrides
  * @returns the store
