@@ -8,6 +8,11 @@ export interface Candidate {
   readonly key: SessionKey
   /** Signed by an older secret: re-issue the cookie once the session proves live. */
   readonly stale: boolean
+  /**
+   * The cookie value as presented, when it is exactly what the current secret would produce for
+   * `id` (HMAC is deterministic): re-issuing the cookie can send it again instead of re-signing.
+   */
+  readonly cookieValue?: string
 }
 
 /**
@@ -24,7 +29,9 @@ export function presentedSessions(values: readonly string[], signer: CookieSigne
     const verified = signer ? signer.verify(value) : { id: value, secretIndex: 0 }
     if (verified === undefined || !isSessionId(verified.id)) continue
     if (candidates.some((candidate) => candidate.id === verified.id)) continue
-    candidates.push({ id: verified.id, key: sessionKeyOf(verified.id), stale: verified.secretIndex > 0 })
+    const key = sessionKeyOf(verified.id)
+    if (verified.secretIndex > 0) candidates.push({ id: verified.id, key, stale: true })
+    else candidates.push({ id: verified.id, key, stale: false, cookieValue: value })
   }
   return candidates
 }

@@ -1,10 +1,14 @@
-import { createHash } from 'node:crypto'
+import * as nodeCrypto from 'node:crypto'
 import type { SessionKey } from './store.js'
 
 /** Length of a session id: 16 random bytes as base64url without padding. */
 export const ID_LENGTH = 22
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]$/
+
+const ID_BYTES = 16
+const randomPool = new Uint8Array(4096)
+let poolOffset = randomPool.length
 
 /**
  * Mint a session id: 128 bits from the platform CSPRNG (`crypto.getRandomValues`, available on
@@ -13,9 +17,15 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]$/
  * @returns a 22-character id
  */
 export function createSessionId(): string {
-  const bytes = new Uint8Array(16)
-  crypto.getRandomValues(bytes)
-  return Buffer.from(bytes).toString('base64url')
+  // One getRandomValues call per id costs ~6 µs on Node (argument validation dominates for 16
+  // bytes); drawing ids from a 4 KiB pool costs ~0.1 µs. Every pooled byte is used once.
+  if (poolOffset + ID_BYTES > randomPool.length) {
+    crypto.getRandomValues(randomPool)
+    poolOffset = 0
+  }
+  const id = Buffer.from(randomPool.buffer, randomPool.byteOffset + poolOffset, ID_BYTES).toString('base64url')
+  poolOffset += ID_BYTES
+  return id
 }
 
 /**
@@ -40,5 +50,11 @@ export function isSessionId(value: string): boolean {
  * @returns the 43-character key
  */
 export function sessionKeyOf(id: string): SessionKey {
-  return createHash('sha256').update(id).digest('base64url')
+  return oneShotHash === undefined
+    ? nodeCrypto.createHash('sha256').update(id).digest('base64url')
+    : oneShotHash('sha256', id, 'base64url')
 }
+
+// `crypto.hash` (Node ≥ 20.12 / 21.7) skips the Hash object: ~0.3 µs instead of ~1.4 µs per key,
+// paid on every request that touches its session. Older Node, Bun and Deno take createHash.
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash

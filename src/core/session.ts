@@ -238,7 +238,8 @@ export class Session<Data extends object = Record<string, unknown>> {
     const current = this.#candidates?.[0]
     if (this.#outgoing !== 'set' || current === undefined || !this.#confirmed) return undefined
     layer.warnIfInsecure(this.#transport)
-    const value = layer.signer ? layer.signer.sign(current.id) : current.id
+    // A presented cookie that verified under the current secret is re-sent as is (saves an HMAC).
+    const value = current.cookieValue ?? (layer.signer ? layer.signer.sign(current.id) : current.id)
     const maxAge = Math.min(MAX_COOKIE_AGE, Math.max(1, Math.floor(this.#ttl / 1000)))
     return serializeSessionCookie(layer.cookie, value, maxAge)
   }
