@@ -14,34 +14,14 @@ import type {
   WriteResult,
 } from '../core/store.js'
 import { type Flight, KeyActivity } from './layered/activity.js'
-import { type HotErrorHandler, HotTier } from './layered/hot-tier.js'
-import { FieldPolicies, type FieldPolicy } from './layered/policies.js'
+import { HotTier } from './layered/hot-tier.js'
+import { type LayeredStoreOptions, positive, warnAtMostEvery } from './layered/options.js'
+import { FieldPolicies } from './layered/policies.js'
 import { moveHot, step, type Tiers, wholeSeconds, writeCold, writeHotOnly } from './layered/writes.js'
 
 export type { HotErrorContext, HotErrorHandler } from './layered/hot-tier.js'
+export type { LayeredStoreOptions } from './layered/options.js'
 export type { FieldPolicy, WriteStrategy } from './layered/policies.js'
-
-/** Options of {@link LayeredStore}. */
-export interface LayeredStoreOptions {
-  /** The fast, ephemeral cache (e.g. a `RedisStore` or a `MemoryStore`). */
-  hot: SessionStore
-  /** The durable source of truth (e.g. a `PostgresStore`). */
-  cold: SessionStore
-  /** Default TTL in seconds of hot copies (capped at each field's TTL). @default the field's TTL */
-  hotTtl?: number
-  /** Per-field defaults for writes that do not say, and for warming (a cold-only field is never warmed). @default {} */
-  fields?: Readonly<Record<string, FieldPolicy>>
-  /** Milliseconds a missing field or session is remembered in process memory; `0` disables. @default 1000 */
-  missTtl?: number
-  /** Milliseconds each hot call may take before the layer falls back to cold. @default 250 */
-  hotTimeout?: number
-  /** Sessions remembered as "hot copy not confirmed removed" before hot is distrusted wholesale. @default 10000 */
-  maxTombstones?: number
-  /** Milliseconds between attempts to delete the hot copies of those sessions. @default 1000 */
-  repairInterval?: number
-  /** Receives every hot failure absorbed by falling back to cold. @default a rate-limited `console.warn` */
-  onError?: HotErrorHandler
-}
 
 /**
  * A hot cache over a durable store, itself just another `SessionStore`. Cold is the source of truth;
@@ -258,21 +238,5 @@ export class LayeredStore implements SessionStore {
   #mirrorTouch(key: SessionKey, cold: LiveSession): void {
     if (!cold.touched || !this.#hot.trusted(key) || wholeSeconds(cold.ttl) < 1) return
     this.#hot.background('expire', (store) => store.expire(key, wholeSeconds(cold.ttl)))
-  }
-}
-
-function positive(name: string, value: number, zero = false): number {
-  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zero)) {
-    throw new SessionConfigError(`${name} must be a ${zero ? 'non-negative' : 'positive'} number of milliseconds`)
-  }
-  return value
-}
-
-function warnAtMostEvery(ms: number): HotErrorHandler {
-  let last = Number.NEGATIVE_INFINITY
-  return (error, context) => {
-    if (Date.now() - last < ms) return
-    last = Date.now()
-    console.warn(`ruts LayeredStore: hot store ${context.operation} failed, served from cold: ${error.message}`)
   }
 }

@@ -9,7 +9,7 @@ import type { RunningServer } from '../../src/testing/adapter-suite.js'
 import { type CountingStore, countingStore } from '../../src/testing/counting-store.js'
 import { CookieClient } from '../../src/testing/http-client.js'
 import { expressHarness } from '../helpers/express-harness.js'
-import { skipReason as postgresSkip, testStore } from '../postgres/helpers.js'
+import { skipReason as postgresSkip, testPool, testStore } from '../postgres/helpers.js'
 import { skipReason as redisSkip, storeFor, uniquePrefix } from '../redis/clients.js'
 import { cli, type RedisProcess, startRedis } from '../redis/server.js'
 import { sleep } from './helpers.js'
@@ -38,7 +38,7 @@ describe.skipIf(postgresSkip ?? redisSkip)('LayeredStore (Redis over Postgres) w
     hot = countingStore(storeFor(client, { prefix }))
     const store = new LayeredStore({
       hot,
-      cold: await testStore(),
+      cold: await testStore({ pool: testPool({ max: 4, connectionTimeoutMillis: 10_000 }) }),
       hotTimeout: HOT_TIMEOUT,
       repairInterval: 100,
       onError: (error, context) => failures.push(`${context.operation}: ${error.code}`),

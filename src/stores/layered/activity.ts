@@ -12,6 +12,8 @@ export interface Flight {
   changed: boolean
   /** A session-level change (delete, expire, rename) started or finished during the flight. */
   moved: boolean
+  /** Any change to the session, of any field, started or finished during the flight. */
+  touched: boolean
 }
 
 interface KeyState {
@@ -74,7 +76,7 @@ export class KeyActivity {
    * @returns a flight to check with {@link KeyActivity.quiet}; {@link KeyActivity.land} it after
    */
   fly(key: SessionKey, field: string): Flight {
-    const flight: Flight = { key, field, changed: false, moved: false }
+    const flight: Flight = { key, field, changed: false, moved: false, touched: false }
     this.#state(key).flights.add(flight)
     return flight
   }
@@ -141,7 +143,8 @@ export class KeyActivity {
    * @param read - what it answers
    */
   remember(flight: Flight, read: FieldRead): void {
-    if (this.#missTtl <= 0 || !this.quiet(flight)) return
+    // "No session" depends on every write (one may have created it), a missing field on its own.
+    if (this.#missTtl <= 0 || !this.quiet(flight) || (!read.live && flight.touched)) return
     const now = Date.now()
     let misses = this.#misses.get(flight.key)
     if (misses === undefined) {
@@ -160,6 +163,7 @@ export class KeyActivity {
     if (field === undefined) state.moves += step
     else state.writes.set(field, (state.writes.get(field) ?? 0) + step)
     for (const flight of state.flights) {
+      flight.touched = true
       if (field === undefined) flight.moved = true
       if (field === undefined || flight.field === field) flight.changed = true
     }

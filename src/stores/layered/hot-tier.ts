@@ -61,7 +61,11 @@ export class HotTier {
     try {
       return await this.strict(operation, work)
     } catch (error) {
-      this.#options.onError(error as SessionStoreError, { operation })
+      try {
+        this.#options.onError(error as SessionStoreError, { operation })
+      } catch {
+        // A throwing error handler must not turn an absorbed hot failure into a failed request.
+      }
       return undefined
     }
   }
