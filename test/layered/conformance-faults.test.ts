@@ -1,5 +1,5 @@
 import type { SessionStore } from '../../src/core/store.js'
-import { LayeredStore } from '../../src/stores/layered.js'
+import { LayeredStore } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { countingStore } from '../../src/testing/counting-store.js'
 import { describeStoreConformance } from '../../src/testing/store-conformance.js'

@@ -1,6 +1,6 @@
 import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
 import type { SessionStore, WriteOptions } from '../../src/core/store.js'
-import { LayeredStore, type LayeredStoreOptions } from '../../src/stores/layered.js'
+import { LayeredStore, type LayeredStoreOptions } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { type CountingStore, countingStore } from '../../src/testing/counting-store.js'
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { FieldRead, SessionStore } from '../../src/core/store.js'
-import { LayeredStore } from '../../src/stores/layered.js'
+import { LayeredStore } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import {
   bytes,

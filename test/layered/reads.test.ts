@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { FieldRead } from '../../src/core/store.js'
-import { LayeredStore } from '../../src/stores/layered.js'
+import { LayeredStore } from '../../src/stores/layered/index.js'
 import { bytes, DAY, type MemoryLayers, memoryLayers, newKey, sleep, text, writeOptions } from './helpers.js'
 
 let layers: MemoryLayers

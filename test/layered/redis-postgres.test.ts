@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import type { FieldRead, SessionStore } from '../../src/core/store.js'
-import { LayeredStore } from '../../src/stores/layered.js'
+import { LayeredStore } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
 import { countingStore } from '../../src/testing/counting-store.js'
@@ -22,7 +22,10 @@ afterAll(async () => {
 // One small pool for every store in this file (each on its own tables): the database is shared
 // with the other test files running in parallel, and its connection limit with them.
 let sharedPool: ReturnType<typeof testPool> | undefined
-const coldStore = () => testStore({ pool: (sharedPool ??= testPool({ max: 8, connectionTimeoutMillis: 10_000 })) })
+function coldStore(): ReturnType<typeof testStore> {
+  sharedPool ??= testPool({ max: 8, connectionTimeoutMillis: 10_000 })
+  return testStore({ pool: sharedPool })
+}
 
 // Hot failures are absorbed by design, so they are collected and must not have happened. The hot
 // timeout is generous: a loaded test machine must not turn a slow first script load into a failure.

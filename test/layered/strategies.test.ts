@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { SessionError } from '../../src/core/errors.js'
 import { SessionLayer } from '../../src/core/layer.js'
-import { LayeredStore } from '../../src/stores/layered.js'
+import { LayeredStore } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { bytes, DAY, type MemoryLayers, memoryLayers, newKey, sleep, text, writeOptions } from './helpers.js'
 

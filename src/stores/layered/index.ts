@@ -1,4 +1,4 @@
-import { SessionConfigError } from '../core/errors.js'
+import { SessionConfigError } from '../../core/errors.js'
 import type {
   ExpireResult,
   FieldRead,
@@ -12,16 +12,16 @@ import type {
   SessionStore,
   WriteOptions,
   WriteResult,
-} from '../core/store.js'
-import { type Flight, KeyActivity } from './layered/activity.js'
-import { HotTier } from './layered/hot-tier.js'
-import { type LayeredStoreOptions, positive, warnAtMostEvery } from './layered/options.js'
-import { FieldPolicies } from './layered/policies.js'
-import { moveHot, step, type Tiers, wholeSeconds, writeCold, writeHotOnly } from './layered/writes.js'
+} from '../../core/store.js'
+import { type Flight, KeyActivity } from './activity.js'
+import { HotTier } from './hot-tier.js'
+import { type LayeredStoreOptions, positive, warnAtMostEvery } from './options.js'
+import { FieldPolicies } from './policies.js'
+import { moveHot, step, type Tiers, wholeSeconds, writeCold, writeHotOnly } from './writes.js'
 
-export type { HotErrorContext, HotErrorHandler } from './layered/hot-tier.js'
-export type { LayeredStoreOptions } from './layered/options.js'
-export type { FieldPolicy, WriteStrategy } from './layered/policies.js'
+export type { HotErrorContext, HotErrorHandler } from './hot-tier.js'
+export type { LayeredStoreOptions } from './options.js'
+export type { FieldPolicy, WriteStrategy } from './policies.js'
 
 /**
  * A hot cache over a durable store, itself just another `SessionStore`. Cold is the source of truth;

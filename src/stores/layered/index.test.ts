@@ -1,6 +1,6 @@
-import { describeStoreConformance } from '../testing/store-conformance.js'
-import { LayeredStore } from './layered.js'
-import { MemoryStore } from './memory.js'
+import { describeStoreConformance } from '../../testing/store-conformance.js'
+import { MemoryStore } from '../memory.js'
+import { LayeredStore } from './index.js'
 
 // The shared store contract on the layered store itself, over two MemoryStores. The Redis and
 // Postgres combinations and the failure cases run under test/layered/.
