@@ -1,0 +1,182 @@
+// `npm run bench` — ruts against the bare frameworks and the peer session libraries, in one run.
+// Flags: --quick (smoke run), --only=<id substring>[,…], --scenarios=a,b, --rounds=N, --rate=<req/s>,
+// --cpu-prof (server profiles into bench/.work/profiles), --out=<dir> (default bench/).
+import { execFileSync } from 'node:child_process'
+import { mkdir } from 'node:fs/promises'
+import { cpus, loadavg, platform, release, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { SCENARIOS, type Scenario } from './apps/shared.js'
+import { type ServerChild, startServer } from './child.js'
+import { CONTENDERS, type Contender } from './contenders.js'
+import { type Jar, lostUpdates, seedJars, sequential } from './load.js'
+import { measureWindow, medianSample } from './measure.js'
+import { writeResults } from './output.js'
+import { type BenchRedis, startRedis } from './redis.js'
+import type { Cell, RunParameters, RunResults, Sample } from './types.js'
+
+const args = new Map(
+  process.argv.slice(2).map((arg) => {
+    const [name, value] = arg.replace(/^--/, '').split('=', 2)
+    return [name ?? '', value ?? 'true'] as const
+  }),
+)
+const quick = args.has('quick')
+const parameters: RunParameters = quick
+  ? { quick, connections: 8, rounds: 1, warmupSeconds: 0.3, measureSeconds: 0.5, costRate: 400, probeRequests: 4 }
+  : { quick, connections: 16, rounds: 3, warmupSeconds: 0.5, measureSeconds: 1.5, costRate: 400, probeRequests: 20 }
+if (args.has('rounds')) parameters.rounds = Number(args.get('rounds'))
+if (args.has('rate')) parameters.costRate = Number(args.get('rate'))
+const only = args.get('only')?.split(',')
+const scenarios = (args.get('scenarios')?.split(',') ?? SCENARIOS) as Scenario[]
+const benchDir = fileURLToPath(new URL('.', import.meta.url))
+const outDir = resolve(args.get('out') ?? benchDir)
+const profileDir = args.has('cpu-prof') ? join(benchDir, '.work', 'profiles') : undefined
+
+/** One line about an error, with its cause (fetch reports "fetch failed" and hides why in `cause`). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const cause =
+    error.cause instanceof Error ? ` (${(error.cause as Error & { code?: string }).code ?? error.cause.message})` : ''
+  return `${error.message.split('\n')[0] ?? ''}${cause}`
+}
+
+interface Live {
+  contender: Contender
+  server: ServerChild
+  /** Seeded cookie jars per scenario; `undefined` = no cookie (storm, baseline); absent = seeding failed. */
+  jars: Map<Scenario, Jar[] | undefined>
+  samples: Map<Scenario, Sample[]>
+}
+
+async function prepare(contender: Contender, redis: BenchRedis, results: RunResults): Promise<Live | undefined> {
+  const server = await startServer(contender, redis.port, profileDir).catch((error: unknown) => {
+    results.missing.push({ subject: contender.id, reason: describe(error) })
+    console.log(`-- ${contender.id}: not run (${describe(error)})`)
+  })
+  if (server === undefined) return undefined
+  const live: Live = { contender, server, jars: new Map(), samples: new Map() }
+  for (const scenario of scenarios) {
+    // The storm sends no cookie; the baseline has no sessions; everyone else gets one session per
+    // connection, seeded for this scenario ("untouched" ones hold a counter).
+    if (scenario === 'create' || contender.variant === 'bare') {
+      live.jars.set(scenario, undefined)
+      continue
+    }
+    try {
+      live.jars.set(scenario, await seedJars(server.base, scenario, parameters.connections))
+    } catch (error) {
+      results.missing.push({ subject: `${contender.id} ${scenario}`, reason: `seeding failed: ${describe(error)}` })
+    }
+  }
+  return live
+}
+
+async function finish(live: Live, redis: BenchRedis, results: RunResults): Promise<void> {
+  const { contender, server } = live
+  for (const [scenario, samples] of live.samples) {
+    const { redis: windowCost, ...median } = medianSample(samples)
+    const cell: Cell = { contender: contender.id, scenario, ...median, samples }
+    if (contender.redis && windowCost !== undefined) {
+      const jar = live.jars.get(scenario)?.[0]
+      const probe = parameters.probeRequests
+      const topLevel = await redis.countTopLevel(() => sequential(server.base, `/${scenario}`, jar, probe))
+      cell.redis = { ...windowCost, roundTrips: topLevel / probe }
+    }
+    results.cells.push(cell)
+  }
+  if (contender.variant !== 'bare') {
+    results.lostUpdate[contender.id] = await lostUpdates(server.base).catch((error: unknown) => describe(error))
+  }
+}
+
+/** All contenders of one framework are alive at once so their rounds interleave. */
+async function runFramework(group: Contender[], redis: BenchRedis, results: RunResults): Promise<void> {
+  const lives: Live[] = []
+  try {
+    for (const contender of group) {
+      const live = await prepare(contender, redis, results)
+      if (live !== undefined) lives.push(live)
+    }
+    for (let round = 0; round < parameters.rounds; round++) {
+      for (const scenario of scenarios) {
+        // Rotate the order each round so slow drift in the machine's load spreads over everyone.
+        const order = lives.map((_, i) => lives[(i + round) % lives.length] as Live)
+        for (const live of order) {
+          if (!live.jars.has(scenario)) continue
+          const sample = await measureWindow(
+            live.contender,
+            scenario,
+            live.server,
+            redis,
+            live.jars.get(scenario),
+            parameters,
+          )
+          live.samples.set(scenario, [...(live.samples.get(scenario) ?? []), sample])
+          const failed = sample.errors + sample.non2xx > 0 ? `  ERRORS ${sample.errors}/${sample.non2xx}` : ''
+          console.log(
+            `r${round + 1} ${live.contender.id.padEnd(20)} ${scenario.padEnd(9)} ${sample.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${sample.p50} ms  cpu ${sample.cpuPerRequest.toFixed(1)} µs/req${failed}`,
+          )
+        }
+      }
+    }
+    for (const live of lives) await finish(live, redis, results)
+  } finally {
+    for (const live of lives) await live.server.stop()
+  }
+}
+
+function git(...command: string[]): string {
+  try {
+    return execFileSync('git', command, { encoding: 'utf8' }).trim()
+  } catch {
+    return 'unknown'
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString()
+  const load = loadavg()[0] ?? 0
+  const redis = await startRedis()
+  const selected = CONTENDERS.filter(
+    (contender) => only === undefined || only.some((part) => contender.id.includes(part)),
+  )
+  const dirty = git('status', '--porcelain', 'src').length > 0 ? ' + uncommitted src changes' : ''
+  const results: RunResults = {
+    startedAt,
+    finishedAt: '',
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      os: `${platform()} ${release()}`,
+      node: process.version,
+      redis: redis.version,
+      commit: `${git('rev-parse', '--short', 'HEAD')}${dirty}`,
+      loadAverage: [load, 0],
+    },
+    parameters,
+    contenders: selected,
+    missing: [],
+    cells: [],
+    lostUpdate: {},
+  }
+  if (profileDir !== undefined) await mkdir(profileDir, { recursive: true })
+  try {
+    for (const framework of ['express', 'fastify', 'hono']) {
+      const group = selected.filter((contender) => contender.framework === framework)
+      if (group.length > 0) await runFramework(group, redis, results)
+    }
+  } finally {
+    await redis.stop()
+  }
+  results.finishedAt = new Date().toISOString()
+  results.machine.loadAverage[1] = loadavg()[0] ?? 0
+  const markdown = await writeResults(outDir, results)
+  console.log(`\n${markdown}`)
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})
