@@ -3,8 +3,10 @@ export { suiteHandler } from './adapter-routes.js'
 export {
   type AdapterSuiteOptions,
   describeAdapterBehaviour,
+  localStoreControl,
   type RunningServer,
   type StartServer,
+  type StoreControl,
 } from './adapter-suite.js'
 export { type CountingStore, countingStore } from './counting-store.js'
 export { type ClientResponse, CookieClient, maxAgeOf } from './http-client.js'
