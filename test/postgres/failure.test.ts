@@ -6,17 +6,18 @@ import { session } from '../../src/adapters/express.js'
 import { SessionStoreError } from '../../src/core/errors.js'
 import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
 import { SessionLayer } from '../../src/core/layer.js'
-import type { SessionStore, WriteOptions } from '../../src/core/store.js'
+import type { SessionStore } from '../../src/core/store.js'
 import { PostgresStore } from '../../src/stores/postgres/index.js'
 import { CookieClient } from '../../src/testing/http-client.js'
 import { listen } from '../helpers/listen.js'
+import { writeOptionsFor } from '../helpers/write-options.js'
 import { postgres, skipReason, testPool, testStore, uniqueTable } from './helpers.js'
 import { closedPort, startProxy } from './proxy.js'
 
 const TIMEOUT = 400
 /** Slack for timers on a loaded CI machine; the bound stays far below "hangs" and below the 2 s default. */
 const SLACK = 1000
-const create: WriteOptions = { mode: 'update', session: 'create', fieldTtl: 60, sessionTtl: 60 }
+const create = writeOptionsFor('create', 60)
 const key = (): string => sessionKeyOf(createSessionId())
 
 /** A pool through a proxy; pg requires an 'error' listener on pools (see docs/postgres.md). */

@@ -3,11 +3,12 @@ import { createClient } from 'redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { SessionStoreError } from '../../src/core/errors.js'
 import { SessionLayer } from '../../src/core/layer.js'
-import type { SessionStore, WriteOptions } from '../../src/core/store.js'
+import type { SessionStore } from '../../src/core/store.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import { suiteHandler } from '../../src/testing/adapter-routes.js'
 import { CookieClient } from '../../src/testing/http-client.js'
 import { expressHarness } from '../helpers/express-harness.js'
+import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, sleep, text } from './clients.js'
 import { cli, type RedisProcess, startRedis, stopAll } from './server.js'
 
@@ -16,7 +17,7 @@ import { cli, type RedisProcess, startRedis, stopAll } from './server.js'
 const TIMEOUT = 500
 const MARGIN = 400
 const PAUSE = 1_500
-const create: WriteOptions = { mode: 'update', session: 'create', fieldTtl: 600, sessionTtl: 600 }
+const create = writeOptionsFor('create', 600)
 
 const clients = {
   ioredis: async (port: number) => {

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SessionConfigError, SessionStoreError } from '../../src/core/errors.js'
-import type { WriteOptions } from '../../src/core/store.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
+import { writeOptionsFor } from '../helpers/write-options.js'
 import {
   bytes,
   type ConnectedClient,
@@ -14,8 +14,8 @@ import {
   uniquePrefix,
 } from './clients.js'
 
-const create: WriteOptions = { mode: 'update', session: 'create', fieldTtl: 600, sessionTtl: 600 }
-const existing: WriteOptions = { ...create, session: 'existing' }
+const create = writeOptionsFor('create', 600)
+const existing = writeOptionsFor('existing', 600)
 
 describe('RedisStore options', () => {
   it('rejects a prefix with braces, a bad timeout and a client of neither library', () => {

@@ -1,8 +1,9 @@
 import { connect, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import type { SessionStore, WriteOptions } from '../../src/core/store.js'
+import type { SessionStore } from '../../src/core/store.js'
 import * as scripts from '../../src/stores/redis/scripts.js'
+import { writeOptionsFor } from '../helpers/write-options.js'
 import {
   bytes,
   type ConnectedClient,
@@ -16,8 +17,8 @@ import {
 } from './clients.js'
 import { type RedisProcess, startRedis, stopAll } from './server.js'
 
-const create: WriteOptions = { mode: 'update', session: 'create', fieldTtl: 600, sessionTtl: 600 }
-const existing: WriteOptions = { ...create, session: 'existing' }
+const create = writeOptionsFor('create', 600)
+const existing = writeOptionsFor('existing', 600)
 
 // One plain connection per server for the tests' own SCRIPT LOAD / SCRIPT FLUSH.
 const admins = new Map<number, Redis>()
