@@ -3,7 +3,7 @@ export { type Codec, type CodecOption, jsonCodec, msgpackCodec } from './core/co
 export { type CookieOptions, parseCookieHeader, type ResolvedCookieOptions } from './core/cookie.js'
 export { SessionConfigError, SessionError, type SessionErrorCode, SessionStoreError } from './core/errors.js'
 export { createSessionId, isSessionId, sessionKeyOf } from './core/ids.js'
-export { type RequestTransport, SessionLayer, type SessionLayerOptions } from './core/layer.js'
+export { type RequestTransport, SessionLayer, type SessionLayerOptions, type TransportSource } from './core/layer.js'
 export { Session } from './core/session.js'
 export { SessionMap } from './core/session-map.js'
 export {

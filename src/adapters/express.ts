@@ -54,10 +54,10 @@ export function session<Data extends object = Record<string, unknown>>(
   layer: SessionLayer<Data>,
 ): SessionMiddleware<Data> {
   const middleware = ((req: Request, res: Response, next: NextFunction) => {
-    const handle = layer.open(req.headers.cookie, {
+    const handle = layer.open(req.headers.cookie, () => ({
       protocol: req.protocol === 'https' ? 'https' : 'http',
       hostname: req.hostname ?? nodeTransport(req).hostname,
-    })
+    }))
     ;(req as SessionRequest<Data>).session = handle
     deferHeadersUntilCommitted(handle, res)
     next()

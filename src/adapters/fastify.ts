@@ -7,9 +7,9 @@ import type {
   RouteHandlerMethod,
 } from 'fastify'
 import { SessionConfigError } from '../core/errors.js'
-import type { RequestTransport, SessionLayer } from '../core/layer.js'
+import type { SessionLayer, TransportSource } from '../core/layer.js'
 import type { Session } from '../core/session.js'
-import { appendSetCookie, type CommittableSession, commitTouched } from './node.js'
+import { appendSetCookie, type CommittableSession } from './node.js'
 
 /** Options of {@link fastifySession}. */
 export interface FastifySessionOptions {
@@ -17,7 +17,7 @@ export interface FastifySessionOptions {
    * The session layer whose sessions this plugin opens: any `SessionLayer<Data>` (typed here by the
    * one method the plugin calls, so every `Data` fits; {@link sessionRoute} types the handlers).
    */
-  layer: { open(cookieHeader: string | undefined, transport: RequestTransport): CommittableSession }
+  layer: { open(cookieHeader: string | undefined, transport: TransportSource): CommittableSession }
 }
 
 /** A Fastify request after {@link fastifySession} ran: `request.session` is typed by the layer's `Data`. */
@@ -35,25 +35,42 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     throw new SessionConfigError('fastifySession needs a layer: fastify.register(fastifySession, { layer })')
   }
   fastify.decorateRequest('session', null)
-  fastify.addHook('onRequest', async (request) => {
-    const transport = { protocol: request.protocol, hostname: request.hostname }
+  // Callback-style hooks: an untouched session passes through both without allocating a promise.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const transport = () => ({ protocol: request.protocol, hostname: request.hostname })
     ;(request as { session?: CommittableSession }).session = layer.open(request.headers.cookie, transport)
+    done()
   })
   // onSend runs for every reply (JSON, strings, streams, redirects, errors) after the handler and
   // before the headers are written, so the cookie can be decided here without patching `reply.raw`.
-  fastify.addHook('onSend', async (request, reply, payload) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     const session = (request as { session?: CommittableSession | null }).session
-    if (session == null || committed.has(request)) return payload
+    if (session == null || committed.has(request)) return done(null, payload)
     committed.add(request)
-    const cookie = await commitTouched(session, reply.raw.headersSent)
-    if (cookie !== undefined) {
-      // `reply.header('set-cookie', …)` appends to Fastify's own list; rebuilding it from
-      // getHeader (which also sees `reply.raw.setHeader`) keeps every cookie exactly once.
-      const cookies = appendSetCookie(reply.getHeader('set-cookie'), cookie)
-      reply.removeHeader('set-cookie').header('set-cookie', cookies).header('cache-control', 'no-store')
+    if (reply.raw.headersSent || !session.active) {
+      session.seal()
+      return done(null, payload)
     }
-    return payload
+    session.commit().then(
+      (cookie) => {
+        if (cookie !== undefined) addCookie(reply, cookie)
+        done(null, payload)
+      },
+      (error: Error) => done(error),
+    )
   })
+}
+
+function addCookie(reply: FastifyReply, cookie: string): void {
+  const existing = reply.getHeader('set-cookie')
+  if (existing === undefined) {
+    reply.header('set-cookie', cookie)
+  } else {
+    // `reply.header('set-cookie', …)` appends to Fastify's own list; rebuilding it from getHeader
+    // (which also sees `reply.raw.setHeader`) keeps every cookie exactly once.
+    reply.removeHeader('set-cookie').header('set-cookie', appendSetCookie(existing, cookie))
+  }
+  reply.header('cache-control', 'no-store')
 }
 // fastify-plugin's convention without the dependency: decorate and hook the parent scope, so
 // `request.session` is there in every route registered after the plugin.

@@ -52,7 +52,7 @@ export function session<Data extends object = Record<string, unknown>>(
   layer: SessionLayer<Data>,
 ): MiddlewareHandler<SessionEnv<Data>> {
   return async (c, next) => {
-    const handle = layer.open(c.req.header('cookie'), webTransport(c.req.url))
+    const handle = layer.open(c.req.header('cookie'), () => webTransport(c.req.url))
     c.set('session', handle)
     await next()
     if (c.error instanceof SessionStoreError && c.res.status === 500) {

@@ -42,10 +42,10 @@ export function session<Data extends object = Record<string, unknown>, State = D
   layer: SessionLayer<Data>,
 ): Middleware<State, SessionContext<Data>> {
   return async (ctx: ParameterizedContext<State, SessionContext<Data>>, next) => {
-    const handle = layer.open(ctx.headers.cookie, {
+    const handle = layer.open(ctx.headers.cookie, () => ({
       protocol: ctx.protocol === 'https' ? 'https' : 'http',
       hostname: ctx.hostname,
-    })
+    }))
     ctx.session = handle
     try {
       await next()

@@ -53,7 +53,7 @@ export function withSession<Data extends object = Record<string, unknown>>(
 ): (request: Request) => Promise<Response> {
   const onStoreError = options.onStoreError ?? serviceUnavailable
   return async (request) => {
-    const session = layer.open(request.headers.get('cookie'), webTransport(request.url))
+    const session = layer.open(request.headers.get('cookie'), () => webTransport(request.url))
     try {
       const response = await handler(request, session)
       if (!session.active) {

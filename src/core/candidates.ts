@@ -15,23 +15,75 @@ export interface Candidate {
   readonly cookieValue?: string
 }
 
+/** Cookie values remembered per generation; two generations are kept. */
+const GENERATION_SIZE = 2048
+
 /**
- * The well-formed, correctly signed ids among the session cookie's values, in header order and
- * without repeats. Anything else is dropped here, before any store access.
+ * Turns the session cookie's values into candidates, remembering the values that checked out.
  *
- * @param values - every value of the session cookie, in header order
- * @param signer - the layer's signer, when signing is on
- * @returns the candidates; the first one that names a live session wins
+ * Checking a value costs an HMAC (~3 µs) and a SHA-256 for the store key; a browser sends the same
+ * cookie on every request, so a value that verified is remembered with its candidate and the next
+ * request with it skips both. Only values that passed every check are remembered: a forged or
+ * malformed value is checked in full, constant-time, every time it is presented. The lookup is an
+ * ordinary Map lookup of the whole value, so its timing can only tell an attacker whether that
+ * exact value is a correctly signed cookie, which the response says anyway.
+ *
+ * The memory is bounded by two generations of {@link GENERATION_SIZE} values: when the current one
+ * fills up it becomes the previous one and the older is dropped whole, which keeps every operation
+ * O(1) (a hit in the previous generation is carried into the current one).
  */
-export function presentedSessions(values: readonly string[], signer: CookieSigner | undefined): Candidate[] {
-  const candidates: Candidate[] = []
-  for (const value of values) {
-    const verified = signer ? signer.verify(value) : { id: value, secretIndex: 0 }
-    if (verified === undefined || !isSessionId(verified.id)) continue
-    if (candidates.some((candidate) => candidate.id === verified.id)) continue
-    const key = sessionKeyOf(verified.id)
-    if (verified.secretIndex > 0) candidates.push({ id: verified.id, key, stale: true })
-    else candidates.push({ id: verified.id, key, stale: false, cookieValue: value })
+export class CandidateReader {
+  readonly #signer: CookieSigner | undefined
+  #current = new Map<string, Candidate>()
+  #previous = new Map<string, Candidate>()
+
+  /** @param signer - the layer's signer, when signing is on */
+  constructor(signer: CookieSigner | undefined) {
+    this.#signer = signer
   }
-  return candidates
+
+  /**
+   * The well-formed, correctly signed ids among the session cookie's values, in header order and
+   * without repeats. Anything else is dropped here, before any store access.
+   *
+   * @param values - every value of the session cookie, in header order
+   * @returns the candidates; the first one that names a live session wins
+   */
+  read(values: readonly string[]): Candidate[] {
+    const candidates: Candidate[] = []
+    for (const value of values) {
+      const candidate = this.#check(value)
+      if (candidate === undefined || candidates.some((seen) => seen.id === candidate.id)) continue
+      candidates.push(candidate)
+    }
+    return candidates
+  }
+
+  #check(value: string): Candidate | undefined {
+    const known = this.#current.get(value)
+    if (known !== undefined) return known
+    const earlier = this.#previous.get(value)
+    if (earlier !== undefined) {
+      this.#remember(value, earlier)
+      return earlier
+    }
+    const verified = this.#signer ? this.#signer.verify(value) : { id: value, secretIndex: 0 }
+    if (verified === undefined || !isSessionId(verified.id)) return undefined
+    const key = sessionKeyOf(verified.id)
+    const candidate: Candidate = Object.freeze(
+      verified.secretIndex > 0
+        ? { id: verified.id, key, stale: true }
+        : { id: verified.id, key, stale: false, cookieValue: value },
+    )
+    this.#remember(value, candidate)
+    return candidate
+  }
+
+  #remember(value: string, candidate: Candidate): void {
+    if (this.#current.size >= GENERATION_SIZE) {
+      this.#previous = this.#current
+      this.#current = new Map()
+    }
+    this.#current.set(value, candidate)
+  }
 }

@@ -1,9 +1,10 @@
+import { CandidateReader } from './candidates.js'
 import { type Codec, type CodecOption, resolveCodec } from './codec.js'
 import { type CookieOptions, MAX_COOKIE_AGE, type ResolvedCookieOptions, resolveCookieOptions } from './cookie.js'
 import { SessionConfigError } from './errors.js'
 import { Session } from './session.js'
 import { CookieSigner } from './signing.js'
-import type { SessionStore, TouchOptions } from './store.js'
+import type { ReadOptions, SessionStore, TouchOptions } from './store.js'
 
 /**
  * Options of {@link SessionLayer}.
@@ -41,6 +42,13 @@ export interface RequestTransport {
   hostname: string
 }
 
+/**
+ * A {@link RequestTransport}, or a function that computes it. Adapters pass a function: it runs only
+ * when a `Secure` cookie is about to go out and the warning has not been given yet, so the common
+ * request pays nothing for URL or `Host` parsing.
+ */
+export type TransportSource = RequestTransport | (() => RequestTransport)
+
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]'])
 
 function assertSeconds(name: string, value: number | undefined, max = Number.MAX_SAFE_INTEGER): void {
@@ -74,11 +82,15 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
   readonly codec: Codec
   /** Signer when `secret` is set. */
   readonly signer: CookieSigner | undefined
+  /** @internal Reads (and remembers) the ids presented in session cookies. */
+  readonly candidates: CandidateReader
   /** Lifetime policy in seconds. */
   readonly idleTimeout: number | undefined
   readonly absoluteTimeout: number | undefined
   /** Read-time refresh for `idleTimeout`, or `undefined`. */
   readonly touch: TouchOptions | undefined
+  /** @internal What every read passes to the store (built once). */
+  readonly readOptions: ReadOptions | undefined
   readonly #onWarning: (message: string) => void
   #warnedInsecure = false
 
@@ -94,6 +106,7 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
     this.cookie = resolveCookieOptions(options.cookie)
     this.codec = resolveCodec(options.codec)
     this.signer = options.secret === undefined ? undefined : new CookieSigner(options.secret)
+    this.candidates = new CandidateReader(this.signer)
     assertSeconds('idleTimeout', options.idleTimeout, MAX_COOKIE_AGE)
     assertSeconds('absoluteTimeout', options.absoluteTimeout)
     assertSeconds('touchAfter', options.touchAfter)
@@ -107,6 +120,7 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
       if (options.touchAfter !== undefined) throw new SessionConfigError('touchAfter needs idleTimeout')
       this.touch = undefined
     }
+    this.readOptions = this.touch === undefined ? undefined : { touch: this.touch }
     this.#onWarning = options.onWarning ?? ((message) => console.warn(message))
   }
 
@@ -118,14 +132,15 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
    * @param transport - scheme and host, for the plain-HTTP `Secure` warning
    * @returns the request's session handle
    */
-  open(cookieHeader: string | readonly string[] | null | undefined, transport?: RequestTransport): Session<Data> {
+  open(cookieHeader: string | readonly string[] | null | undefined, transport?: TransportSource): Session<Data> {
     return new Session<Data>(this, cookieHeader, transport)
   }
 
   /** @internal Report once that a `Secure` cookie went out over plain HTTP to a non-local host. */
-  warnIfInsecure(transport: RequestTransport | undefined): void {
-    if (this.#warnedInsecure || !this.cookie.secure || transport?.protocol !== 'http') return
-    if (LOCAL_HOSTS.has(transport.hostname)) return
+  warnIfInsecure(source: TransportSource | undefined): void {
+    if (this.#warnedInsecure || !this.cookie.secure || source === undefined) return
+    const transport = typeof source === 'function' ? source() : source
+    if (transport.protocol !== 'http' || LOCAL_HOSTS.has(transport.hostname)) return
     this.#warnedInsecure = true
     this.#onWarning(
       `ruts: the session cookie is Secure but this request came over plain HTTP to ${transport.hostname}; ` +

@@ -244,6 +244,22 @@ describe('transport warning', () => {
     expect(onWarning).toHaveBeenCalledOnce()
     expect(onWarning.mock.calls[0]?.[0]).toContain('plain HTTP')
   })
+
+  it('computes a lazy transport only when a Secure cookie goes out and no warning was given yet', async () => {
+    const onWarning = vi.fn()
+    const layer = new SessionLayer({ store: new MemoryStore(), onWarning })
+    const transport = vi.fn(() => ({ protocol: 'http' as const, hostname: 'example.com' }))
+    await layer.open(undefined, transport).get('a')
+    await layer.open(undefined, transport).commit()
+    expect(transport).not.toHaveBeenCalled()
+    for (let i = 0; i < 2; i++) {
+      const session = layer.open(undefined, transport)
+      await session.update('a', 1)
+      await session.commit()
+    }
+    expect(transport).toHaveBeenCalledOnce()
+    expect(onWarning).toHaveBeenCalledOnce()
+  })
 })
 
 describe('types', () => {

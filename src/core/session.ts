@@ -1,9 +1,9 @@
 import { checkField, headersSent, layeredOptions, type SessionWriteOptions } from './arguments.js'
-import { type Candidate, presentedSessions } from './candidates.js'
+import type { Candidate } from './candidates.js'
 import { MAX_COOKIE_AGE, parseCookieHeader, serializeRemovalCookie, serializeSessionCookie } from './cookie.js'
 import { SessionError, SessionStoreError } from './errors.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
-import type { RequestTransport, SessionLayer } from './layer.js'
+import type { SessionLayer, TransportSource } from './layer.js'
 import { SessionMap } from './session-map.js'
 import type { FieldValue, LiveSession, SessionKey, WriteOptions as StoreWriteOptions } from './store.js'
 
@@ -22,7 +22,7 @@ const MAX_COLLISION_RETRIES = 3
 export class Session<Data extends object = Record<string, unknown>> {
   readonly #layer: SessionLayer<Data>
   readonly #header: string | readonly string[] | null | undefined
-  readonly #transport: RequestTransport | undefined
+  readonly #transport: TransportSource | undefined
   /** Presented ids in cookie order; the first is the current session. `undefined` until parsed. */
   #candidates: Candidate[] | undefined
   /** The first candidate is known to be live (confirmed by the store or created here). */
@@ -32,8 +32,11 @@ export class Session<Data extends object = Record<string, unknown>> {
   /** What the response must say about the cookie. */
   #outgoing: 'none' | 'set' | 'clear' = 'none'
   #ttl = 0
-  readonly #cache = new Map<string, FieldValue | undefined>()
-  #queue: Promise<unknown> = Promise.resolve()
+  /** Field bytes read or written in this request (`undefined` = known to be absent); created on first use. */
+  #cache: Map<string, FieldValue | undefined> | undefined
+  /** The last queued operation, while any is pending; operations run one after another in call order. */
+  #tail: Promise<unknown> | undefined
+  #pending = 0
   #sealed = false
   #active = false
   #commit: Promise<string | undefined> | undefined
@@ -42,7 +45,7 @@ export class Session<Data extends object = Record<string, unknown>> {
   constructor(
     layer: SessionLayer<Data>,
     header: string | readonly string[] | null | undefined,
-    transport?: RequestTransport,
+    transport?: TransportSource,
   ) {
     this.#layer = layer
     this.#header = header
@@ -65,10 +68,11 @@ export class Session<Data extends object = Record<string, unknown>> {
   get<K extends keyof Data & string>(field: K): Promise<Data[K] | undefined> {
     checkField(field)
     return this.#run(async () => {
-      if (this.#cache.has(field)) return this.#decode(this.#cache.get(field)) as Data[K] | undefined
-      const read = await this.#onLive((key) => this.#layer.store.get(key, field, this.#readOptions()))
+      const cache = this.#cache
+      if (cache?.has(field)) return this.#decode(cache.get(field)) as Data[K] | undefined
+      const read = await this.#onLive((key) => this.#layer.store.get(key, field, this.#layer.readOptions))
       if (read === undefined) return undefined
-      this.#cache.set(field, read.value)
+      this.#remember(field, read.value)
       return this.#decode(read.value) as Data[K] | undefined
     })
   }
@@ -78,9 +82,9 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   getAll(): Promise<SessionMap<Data> | undefined> {
     return this.#run(async () => {
-      const read = await this.#onLive((key) => this.#layer.store.getAll(key, this.#readOptions()))
+      const read = await this.#onLive((key) => this.#layer.store.getAll(key, this.#layer.readOptions))
       if (read === undefined) return undefined
-      for (const [field, bytes] of read.fields) this.#cache.set(field, bytes)
+      for (const [field, bytes] of read.fields) this.#remember(field, bytes)
       return new SessionMap<Data>(read.fields, this.#layer.codec)
     })
   }
@@ -119,7 +123,7 @@ export class Session<Data extends object = Record<string, unknown>> {
     checkField(field)
     return this.#run(async () => {
       const result = await this.#onLive((key) => this.#layer.store.remove(key, field))
-      this.#cache.set(field, undefined)
+      this.#remember(field, undefined)
       return result?.removed ?? false
     })
   }
@@ -227,7 +231,7 @@ export class Session<Data extends object = Record<string, unknown>> {
 
   async #finish(): Promise<string | undefined> {
     this.#sealed = true
-    await this.#queue
+    if (this.#tail !== undefined) await this.#tail
     if (this.#prepared !== undefined) {
       const prepared = this.#prepared
       await this.#run(() => this.#moveTo(prepared))
@@ -265,19 +269,22 @@ export class Session<Data extends object = Record<string, unknown>> {
     }
     const bytes = this.#encode(value)
     const sealed = this.#sealed
-    const base = { mode, fieldTtl, ...(extra === undefined ? {} : { extra }) }
     return this.#run(async () => {
       for (let collisions = 0; collisions <= MAX_COLLISION_RETRIES; ) {
         const candidate = this.#parse()[0]
         const target = candidate === undefined ? (this.#prepared ?? createSessionId()) : this.#prepared
         if (sealed && target !== undefined) throw headersSent('a write that creates or renames the session')
         const key = target === undefined ? (candidate as Candidate).key : sessionKeyOf(target)
-        const write: StoreWriteOptions =
-          candidate === undefined
-            ? { ...base, session: 'create', sessionTtl: layer.idleTimeout ?? Math.max(layer.cookie.maxAge, fieldTtl) }
-            : { ...base, session: 'existing', sessionTtl: layer.idleTimeout ?? fieldTtl }
-        if (candidate !== undefined && target !== undefined) write.renameFrom = candidate.key
-        if (write.session === 'create' && layer.absoluteTimeout !== undefined) write.maxLifetime = layer.absoluteTimeout
+        const creating = candidate === undefined
+        const write: StoreWriteOptions = {
+          mode,
+          session: creating ? 'create' : 'existing',
+          fieldTtl,
+          sessionTtl: layer.idleTimeout ?? (creating ? Math.max(layer.cookie.maxAge, fieldTtl) : fieldTtl),
+        }
+        if (extra !== undefined) write.extra = extra
+        if (!creating && target !== undefined) write.renameFrom = candidate.key
+        if (creating && layer.absoluteTimeout !== undefined) write.maxLifetime = layer.absoluteTimeout
         const result = await this.#call(() => layer.store.write(key, field, bytes, write))
         if (result.status === 'missing') {
           this.#drop()
@@ -290,8 +297,8 @@ export class Session<Data extends object = Record<string, unknown>> {
         }
         if (target === undefined) this.#confirm(result)
         else this.#adopt(target, key, result)
-        if (result.status === 'written') this.#cache.set(field, bytes)
-        else this.#cache.delete(field)
+        if (result.status === 'written') this.#remember(field, bytes)
+        else this.#cache?.delete(field)
         return result.status === 'written'
       }
       throw new SessionError('ERR_SESSION_COLLISION', 'could not find a free session id')
@@ -356,42 +363,57 @@ export class Session<Data extends object = Record<string, unknown>> {
     if (this.#confirmed) candidates.length = 0
     else candidates.shift()
     this.#confirmed = false
-    this.#cache.clear()
+    this.#cache = undefined
   }
 
   #forget(): void {
     this.#candidates = []
     this.#confirmed = false
     this.#prepared = undefined
-    this.#cache.clear()
+    this.#cache = undefined
+  }
+
+  #remember(field: string, bytes: FieldValue | undefined): void {
+    this.#cache ??= new Map()
+    this.#cache.set(field, bytes)
   }
 
   #parse(): Candidate[] {
     if (this.#candidates !== undefined) return this.#candidates
     const values = parseCookieHeader(this.#header, this.#layer.cookie.name)
     this.#presentedCookie = values.length > 0
-    this.#candidates = presentedSessions(values, this.#layer.signer)
+    this.#candidates = this.#layer.candidates.read(values)
     return this.#candidates
   }
 
-  #readOptions() {
-    return this.#layer.touch === undefined ? undefined : { touch: this.#layer.touch }
-  }
-
+  /**
+   * Run `task` after every operation queued before it. With nothing pending (the usual case: a
+   * handler awaits each call) it starts at once, without a hop through the queue.
+   */
   #run<T>(task: () => Promise<T>): Promise<T> {
     this.#active = true
-    const result = this.#queue.then(task)
-    this.#queue = result.catch(() => undefined)
+    const result = this.#pending === 0 ? task() : (this.#tail as Promise<unknown>).then(task, task)
+    this.#pending++
+    this.#tail = result.then(this.#settled, this.#settled)
     return result
   }
 
-  async #call<T>(operation: () => Promise<T>): Promise<T> {
+  readonly #settled = (): void => {
+    if (--this.#pending === 0) this.#tail = undefined
+  }
+
+  /** A store call; whatever it throws that is not already a session error becomes a store error. */
+  #call<T>(operation: () => Promise<T>): Promise<T> {
     try {
-      return await operation()
+      return operation().then(undefined, this.#storeFailure)
     } catch (error) {
-      if (error instanceof SessionError) throw error
-      throw new SessionStoreError(`${this.#layer.store.name}: operation failed`, { cause: error })
+      return this.#storeFailure(error)
     }
+  }
+
+  readonly #storeFailure = (error: unknown): never => {
+    if (error instanceof SessionError) throw error
+    throw new SessionStoreError(`${this.#layer.store.name}: operation failed`, { cause: error })
   }
 
   #encode(value: unknown): Uint8Array {

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto'
 import { SessionConfigError } from './errors.js'
 import { ID_LENGTH } from './ids.js'
 
@@ -17,7 +17,8 @@ export interface VerifiedId {
  * verifies. The cookie value is `<id>.<signature>`.
  */
 export class CookieSigner {
-  readonly #secrets: readonly string[]
+  /** Key objects, created once: `createHmac` with a string key converts it on every call. */
+  readonly #secrets: readonly KeyObject[]
 
   /**
    * @param secrets - one secret or a list, newest first
@@ -31,7 +32,7 @@ export class CookieSigner {
         throw new SessionConfigError('every secret must be a string of at least 32 characters')
       }
     }
-    this.#secrets = list
+    this.#secrets = list.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')))
   }
 
   /**
@@ -39,7 +40,7 @@ export class CookieSigner {
    * @returns `<id>.<signature>` signed with the first secret
    */
   sign(id: string): string {
-    return `${id}.${this.#mac(this.#secrets[0] as string, id)}`
+    return `${id}.${this.#mac(this.#secrets[0] as KeyObject, id)}`
   }
 
   /**
@@ -54,13 +55,13 @@ export class CookieSigner {
     const id = value.slice(0, ID_LENGTH)
     const given = Buffer.from(value.slice(ID_LENGTH + 1), 'latin1')
     for (let index = 0; index < this.#secrets.length; index++) {
-      const expected = Buffer.from(this.#mac(this.#secrets[index] as string, id), 'latin1')
+      const expected = Buffer.from(this.#mac(this.#secrets[index] as KeyObject, id), 'latin1')
       if (expected.length === given.length && timingSafeEqual(expected, given)) return { id, secretIndex: index }
     }
     return undefined
   }
 
-  #mac(secret: string, id: string): string {
+  #mac(secret: KeyObject, id: string): string {
     return createHmac('sha256', secret).update(id).digest('base64url')
   }
 }

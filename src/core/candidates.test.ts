@@ -1,0 +1,62 @@
+import { describe, expect, it, vi } from 'vitest'
+import { CandidateReader } from './candidates.js'
+import { createSessionId, sessionKeyOf } from './ids.js'
+import { CookieSigner } from './signing.js'
+
+const current = 'c'.repeat(32)
+const previous = 'p'.repeat(32)
+
+describe('CandidateReader', () => {
+  it('reads signed ids in header order without repeats, dropping anything that does not verify', () => {
+    const signer = new CookieSigner([current, previous])
+    const [a, b] = [createSessionId(), createSessionId()]
+    const forged = `${b}.${'A'.repeat(43)}`
+    const old = new CookieSigner(previous).sign(b)
+    const read = new CandidateReader(signer).read([forged, signer.sign(a), 'junk', old, signer.sign(a)])
+    expect(read).toEqual([
+      { id: a, key: sessionKeyOf(a), stale: false, cookieValue: signer.sign(a) },
+      { id: b, key: sessionKeyOf(b), stale: true },
+    ])
+  })
+
+  it('checks a value that verified once without a second HMAC, and a forged one every time', () => {
+    const signer = new CookieSigner(current)
+    const verify = vi.spyOn(signer, 'verify')
+    const reader = new CandidateReader(signer)
+    const id = createSessionId()
+    const good = signer.sign(id)
+    const forged = `${id}.${'B'.repeat(43)}`
+    for (let i = 0; i < 3; i++) {
+      expect(reader.read([good]).map((candidate) => candidate.id)).toEqual([id])
+      expect(reader.read([forged])).toEqual([])
+    }
+    expect(verify.mock.calls.map(([value]) => value)).toEqual([good, forged, forged, forged])
+  })
+
+  it('remembers per reader: a value another layer’s secrets accepted is checked again here', () => {
+    const id = createSessionId()
+    const value = new CookieSigner(previous).sign(id)
+    expect(new CandidateReader(new CookieSigner(previous)).read([value])).toHaveLength(1)
+    expect(new CandidateReader(new CookieSigner(current)).read([value])).toEqual([])
+  })
+
+  it('stays correct once the remembered values roll over (bounded memory)', () => {
+    const signer = new CookieSigner(current)
+    const verify = vi.spyOn(signer, 'verify')
+    const reader = new CandidateReader(signer)
+    const first = signer.sign(createSessionId())
+    reader.read([first])
+    for (let i = 0; i < 5000; i++) reader.read([signer.sign(createSessionId())])
+    const calls = verify.mock.calls.length
+    expect(reader.read([first])).toHaveLength(1)
+    // Two generations of 2048 values: the first value fell out and was verified again.
+    expect(verify.mock.calls.length).toBe(calls + 1)
+  })
+
+  it('accepts well-formed ids as they are when signing is off', () => {
+    const id = createSessionId()
+    expect(new CandidateReader(undefined).read([id, `${id}x`, 'short'])).toEqual([
+      { id, key: sessionKeyOf(id), stale: false, cookieValue: id },
+    ])
+  })
+})
