@@ -145,25 +145,37 @@ export const DEFAULT_STORE_TIMEOUT = 2000
  * @param work - the backend call
  * @returns the call's result
  */
-export async function runWithTimeout<T>(
+export function runWithTimeout<T>(
   store: string,
   operation: string,
   timeoutMs: number,
   work: () => Promise<T>,
 ): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
+  // Per call: this promise, its timer and two settle callbacks; no deadline promise, no race, no
+  // async function frame. The callbacks stay anonymous: a transpiler's keepNames (tsx, esbuild)
+  // would otherwise name each one with a defineProperty call on every operation.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
       () => reject(new SessionStoreError(`${store}: ${operation} timed out after ${timeoutMs} ms`, { timeout: true })),
       timeoutMs,
     )
+    let pending: Promise<T>
+    try {
+      // Promise.resolve returns a native promise as is; another thenable is adopted, as race did.
+      pending = Promise.resolve(work())
+    } catch (error) {
+      pending = Promise.reject(error)
+    }
+    pending.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        if (error instanceof SessionStoreError) reject(error)
+        else reject(new SessionStoreError(`${store}: ${operation} failed`, { cause: error }))
+      },
+    )
   })
-  try {
-    return await Promise.race([work(), deadline])
-  } catch (error) {
-    if (error instanceof SessionStoreError) throw error
-    throw new SessionStoreError(`${store}: ${operation} failed`, { cause: error })
-  } finally {
-    clearTimeout(timer)
-  }
 }

@@ -25,6 +25,18 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function ms(n) return string.format('%.0f', n) end
+-- A number as read from the hash (false when absent), 0 for absent.
+local function num(v) return tonumber(v or '0') end
+-- Append a name/value pair to a flat list (HSET arguments, a reply).
+local function push(list, name, value)
+  list[#list + 1] = name
+  list[#list + 1] = value
+end
+-- Run HSET (name/value pairs) or HDEL (names) over a whole list: one call per 1,000 arguments,
+-- because unpack cannot spread more than about 8,000 values into one call.
+local function call_with(command, key, list)
+  for i = 1, #list, 1000 do redis.call(command, key, unpack(list, i, math.min(i + 999, #list))) end
+end
 -- Expiry of a field entry and the position of the ':' that ends it.
 local function expiry_of(entry)
   local colon = string.find(entry, ':', 1, true)
@@ -34,10 +46,16 @@ local function set_expiry(key, at)
   redis.call('HSET', key, 'm:expires', ms(at))
   redis.call('PEXPIREAT', key, ms(at))
 end
--- The session's expiry, or nil when there is no live session. A key Redis has not dropped yet
--- but whose time has come counts as absent (and is dropped now), as in every other store.
-local function live_until(key, now)
-  local at = tonumber(redis.call('HGET', key, 'm:expires') or '0')
+-- m:expires, m:deadline and, when name is given, that entry, in one HMGET (false when absent).
+local function read(key, name)
+  if name then return redis.call('HMGET', key, 'm:expires', 'm:deadline', name) end
+  return redis.call('HMGET', key, 'm:expires', 'm:deadline')
+end
+-- The session's expiry from its m:expires as read, or nil when there is no live session. A key
+-- Redis has not dropped yet but whose time has come counts as absent (and is dropped now), as in
+-- every other store.
+local function live_until(key, expires, now)
+  local at = num(expires)
   if at == 0 then return nil end
   if at <= now then
     redis.call('DEL', key)
@@ -45,40 +63,54 @@ local function live_until(key, now)
   end
   return at
 end
--- Move the session expiry forward to target (never back, never past the deadline).
--- Returns the expiry afterwards and 1 when it moved.
-local function extend(key, at, target)
-  local deadline = tonumber(redis.call('HGET', key, 'm:deadline') or '0')
+-- live_until for a key whose m:expires has not been read yet.
+local function live_key(key, now)
+  return live_until(key, redis.call('HGET', key, 'm:expires'), now)
+end
+-- Move the session expiry at forward to target (never back, never past the deadline, 0 = none).
+-- Returns the expiry afterwards and 1 when it moved; the caller stores a moved expiry.
+local function extended(at, deadline, target)
   if deadline > 0 and target > deadline then target = deadline end
   if target <= at then return at, 0 end
-  set_expiry(key, target)
   return target, 1
 end
--- Sliding refresh of reads: only when no more than ttl - threshold remains.
-local function touch(key, now, at, ttl, threshold)
+-- Sliding refresh of reads: only when no more than ttl - threshold remains. Stores the new expiry.
+local function touch(key, now, at, deadline, ttl, threshold)
   if ttl == '' or at - now > tonumber(ttl) - tonumber(threshold) then return at, 0 end
-  return extend(key, at, now + tonumber(ttl))
+  local moved
+  at, moved = extended(at, deadline, now + tonumber(ttl))
+  if moved == 1 then set_expiry(key, at) end
+  return at, moved
 end
--- Recreate a session taken from another key (Cluster rename). Times arrive on the source
--- server's clock together with its reading of that clock; they are rebased onto this server's
--- clock so clock skew between cluster nodes cannot shorten or lengthen them.
-local function place(key, now, args, first)
+-- The value of name in a flat name/value list such as an HGETALL reply (false when absent).
+local function lookup(list, name)
+  for i = 1, #list, 2 do
+    if list[i] == name then return list[i + 1] end
+  end
+  return false
+end
+-- A session taken from another key (Cluster rename), rebased for this key. Times arrive on the
+-- source server's clock together with its reading of that clock; they are rebased onto this
+-- server's clock so clock skew between cluster nodes cannot shorten or lengthen them. Expired
+-- fields are left out. Returns the m:deadline and field entries as HSET pairs (without
+-- m:expires), the session's expiry and its deadline. Nothing is written here.
+local function rebase(now, args, first)
   local delta = now - tonumber(args[first])
+  local entries, deadline = {}, 0
   for i = first + 2, #args, 2 do
     local name, entry = args[i], args[i + 1]
     if name == 'm:deadline' then
-      local deadline = tonumber(entry)
+      deadline = tonumber(entry)
       if deadline > 0 then deadline = deadline + delta end
-      redis.call('HSET', key, name, ms(deadline))
+      push(entries, name, ms(deadline))
     elseif string.sub(name, 1, 2) == 'f:' then
       local expires, colon = expiry_of(entry)
-      if expires + delta > now then redis.call('HSET', key, name, ms(expires + delta) .. string.sub(entry, colon)) end
+      if expires + delta > now then push(entries, name, ms(expires + delta) .. string.sub(entry, colon)) end
     end
   end
   local at = tonumber(args[first + 1]) + delta
   if at <= now then at = now + 1 end
-  set_expiry(key, at)
-  return at
+  return entries, at, deadline
 end
 `
 
@@ -92,13 +124,14 @@ export const GET = script(
   'get',
   `
 local key = KEYS[1]
+local name = 'f:' .. ARGV[1]
 local now = now_ms()
-local at = live_until(key, now)
+local meta = read(key, name)
+local at = live_until(key, meta[1], now)
 if not at then return {0} end
 local touched
-at, touched = touch(key, now, at, ARGV[2], ARGV[3])
-local name = 'f:' .. ARGV[1]
-local entry = redis.call('HGET', key, name)
+at, touched = touch(key, now, at, num(meta[2]), ARGV[2], ARGV[3])
+local entry = meta[3]
 local value = false
 if entry then
   local expires, colon = expiry_of(entry)
@@ -114,25 +147,30 @@ export const GET_ALL = script(
   `
 local key = KEYS[1]
 local now = now_ms()
-local at = live_until(key, now)
-if not at then return {0} end
-local touched
-at, touched = touch(key, now, at, ARGV[1], ARGV[2])
-local reply = {1, at - now, touched}
 local all = redis.call('HGETALL', key)
+local reply, expired = {1, 0, 0}, {}
+local expires, deadline = false, false
 for i = 1, #all, 2 do
   local name, entry = all[i], all[i + 1]
   if string.sub(name, 1, 2) == 'f:' then
-    local expires, colon = expiry_of(entry)
-    if expires > now then
-      reply[#reply + 1] = string.sub(name, 3)
-      reply[#reply + 1] = string.sub(entry, colon + 1)
+    local field_expires, colon = expiry_of(entry)
+    if field_expires > now then
+      push(reply, string.sub(name, 3), string.sub(entry, colon + 1))
     else
-      -- Expired entries are only reclaimed here and by the key's own expiry, so writes stay O(1).
-      redis.call('HDEL', key, name)
+      expired[#expired + 1] = name
     end
+  elseif name == 'm:expires' then
+    expires = entry
+  elseif name == 'm:deadline' then
+    deadline = entry
   end
 end
+local at = live_until(key, expires, now)
+if not at then return {0} end
+-- Expired entries are only reclaimed here and by the key's own expiry, so writes stay O(1).
+call_with('HDEL', key, expired)
+at, reply[3] = touch(key, now, at, num(deadline), ARGV[1], ARGV[2])
+reply[2] = at - now
 return reply
 `,
 )
@@ -147,43 +185,62 @@ export const WRITE = script(
   'write',
   `
 local key = KEYS[1]
+local name = 'f:' .. ARGV[3]
+local insert = ARGV[1] == 'insert'
 local now = now_ms()
-local at
+local at, deadline, entry
+-- Pairs to HSET before m:expires and the field; stored is 1 when m:expires must be (re)written.
+local writes = {}
+local stored = 0
 local touched = 0
 if ARGV[2] == 'create' then
-  if live_until(key, now) then return {3} end
-  local deadline = 0
+  if live_key(key, now) then return {3} end
+  deadline = 0
   at = now + tonumber(ARGV[6])
   if tonumber(ARGV[7]) > 0 then
     deadline = now + tonumber(ARGV[7])
     if at > deadline then at = deadline end
   end
   redis.call('DEL', key)
-  redis.call('HSET', key, 'm:deadline', ms(deadline))
-  set_expiry(key, at)
+  push(writes, 'm:deadline', ms(deadline))
+  stored = 1
   touched = 1
 elseif KEYS[2] then
-  at = live_until(KEYS[2], now)
+  local meta = read(KEYS[2], insert and name)
+  at = live_until(KEYS[2], meta[1], now)
   if not at then return {0} end
-  if live_until(key, now) then return {3} end
+  if live_key(key, now) then return {3} end
   -- RENAME keeps the TTL and the hash; both keys are checked and moved in this one atomic script.
   redis.call('RENAME', KEYS[2], key)
+  deadline, entry = num(meta[2]), meta[3]
 elseif #ARGV > 7 then
-  if live_until(key, now) then return {3} end
+  if live_key(key, now) then return {3} end
   redis.call('DEL', key)
-  at = place(key, now, ARGV, 8)
+  writes, at, deadline = rebase(now, ARGV, 8)
+  entry = lookup(writes, name)
+  stored = 1
 else
-  at = live_until(key, now)
+  local meta = read(key, insert and name)
+  at = live_until(key, meta[1], now)
   if not at then return {0} end
+  deadline, entry = num(meta[2]), meta[3]
 end
-local name = 'f:' .. ARGV[3]
-if ARGV[1] == 'insert' then
-  local entry = redis.call('HGET', key, name)
-  if entry and expiry_of(entry) > now then return {2, at - now, 0} end
+if insert and entry and expiry_of(entry) > now then
+  -- Nothing to write but a session placed from another node.
+  if stored == 1 then
+    push(writes, 'm:expires', ms(at))
+    call_with('HSET', key, writes)
+    redis.call('PEXPIREAT', key, ms(at))
+  end
+  return {2, at - now, 0}
 end
-redis.call('HSET', key, name, ms(now + tonumber(ARGV[5])) .. ':' .. ARGV[4])
 local moved
-at, moved = extend(key, at, now + tonumber(ARGV[6]))
+at, moved = extended(at, deadline, now + tonumber(ARGV[6]))
+stored = math.max(stored, moved)
+if stored == 1 then push(writes, 'm:expires', ms(at)) end
+push(writes, name, ms(now + tonumber(ARGV[5])) .. ':' .. ARGV[4])
+call_with('HSET', key, writes)
+if stored == 1 then redis.call('PEXPIREAT', key, ms(at)) end
 return {1, at - now, math.max(touched, moved)}
 `,
 )
@@ -193,11 +250,12 @@ export const REMOVE = script(
   'remove',
   `
 local key = KEYS[1]
-local now = now_ms()
-local at = live_until(key, now)
-if not at then return {0} end
 local name = 'f:' .. ARGV[1]
-local entry = redis.call('HGET', key, name)
+local now = now_ms()
+local meta = redis.call('HMGET', key, 'm:expires', name)
+local at = live_until(key, meta[1], now)
+if not at then return {0} end
+local entry = meta[2]
 local removed = 0
 if entry then
   if expiry_of(entry) > now then removed = 1 end
@@ -211,7 +269,7 @@ return {1, at - now, removed}
 export const DELETE = script(
   'delete',
   `
-local live = live_until(KEYS[1], now_ms())
+local live = live_key(KEYS[1], now_ms())
 redis.call('DEL', KEYS[1])
 if live then return 1 end
 return 0
@@ -224,14 +282,15 @@ export const EXPIRE = script(
   `
 local key = KEYS[1]
 local now = now_ms()
-if not live_until(key, now) then return {0} end
+local meta = read(key)
+if not live_until(key, meta[1], now) then return {0} end
 local lifetime = tonumber(ARGV[1])
 if lifetime <= 0 then
   redis.call('DEL', key)
   return {0}
 end
 local at = now + lifetime
-local deadline = tonumber(redis.call('HGET', key, 'm:deadline') or '0')
+local deadline = num(meta[2])
 if deadline > 0 and at > deadline then at = deadline end
 set_expiry(key, at)
 return {1, at - now}
@@ -243,9 +302,9 @@ export const RENAME = script(
   'rename',
   `
 local now = now_ms()
-local at = live_until(KEYS[1], now)
+local at = live_key(KEYS[1], now)
 if not at then return {0} end
-if live_until(KEYS[2], now) then return {3} end
+if live_key(KEYS[2], now) then return {3} end
 redis.call('RENAME', KEYS[1], KEYS[2])
 return {1, at - now}
 `,
@@ -260,10 +319,10 @@ export const TAKE = script(
   `
 local key = KEYS[1]
 local now = now_ms()
-local at = live_until(key, now)
+local all = redis.call('HGETALL', key)
+local at = live_until(key, lookup(all, 'm:expires'), now)
 if not at then return {0} end
 local reply = {1, ms(now), ms(at)}
-local all = redis.call('HGETALL', key)
 for i = 1, #all do reply[#reply + 1] = all[i] end
 redis.call('DEL', key)
 return reply
@@ -280,9 +339,12 @@ export const PLACE = script(
   `
 local key = KEYS[1]
 local now = now_ms()
-if live_until(key, now) then return {3} end
+if live_key(key, now) then return {3} end
 redis.call('DEL', key)
-local at = place(key, now, ARGV, 1)
+local writes, at = rebase(now, ARGV, 1)
+push(writes, 'm:expires', ms(at))
+call_with('HSET', key, writes)
+redis.call('PEXPIREAT', key, ms(at))
 return {1, at - now}
 `,
 )

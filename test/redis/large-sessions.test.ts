@@ -1,0 +1,85 @@
+import { afterAll, expect, it } from 'vitest'
+import type { SessionStore, WriteOptions } from '../../src/core/store.js'
+import {
+  bytes,
+  type ConnectedClient,
+  clientKinds,
+  describeRedis,
+  randomKey,
+  redisKey,
+  sleep,
+  storeFor,
+  text,
+  uniquePrefix,
+} from './clients.js'
+
+const HOUR = 3600
+const write = (session: WriteOptions['session'], fieldTtl: number): WriteOptions => ({
+  mode: 'update',
+  session,
+  fieldTtl,
+  sessionTtl: HOUR,
+})
+
+// The scripts write a placed session with one HSET and reclaim expired fields with one HDEL, but
+// Lua's unpack cannot spread more than about 8,000 values into one call: past that a script must
+// split the call. These sessions are big enough to cross that limit.
+const OVER_UNPACK_LIMIT = 8_100
+
+async function writeFields(store: SessionStore, key: string, names: string[], fieldTtl: number): Promise<void> {
+  for (let start = 0; start < names.length; start += 500) {
+    const batch = names.slice(start, start + 500)
+    await Promise.all(batch.map((name) => store.write(key, name, bytes(name), write('existing', fieldTtl))))
+  }
+}
+
+describeRedis('RedisStore with sessions past the Lua unpack limit', () => {
+  const open: ConnectedClient[] = []
+  afterAll(() => Promise.all(open.map((each) => each.close())))
+
+  it.concurrent.each(clientKinds)('renames and moves a session of 4,050 fields ($name)', async (kind) => {
+    const connected = await kind.connect()
+    open.push(connected)
+    const store = storeFor(connected.client, { prefix: uniquePrefix() })
+    const [a, b, c] = [randomKey(), randomKey(), randomKey()]
+    const names = Array.from({ length: OVER_UNPACK_LIMIT / 2 }, (_, index) => `field${index}`)
+    await store.write(a, 'first', bytes('1'), write('create', HOUR))
+    await writeFields(store, a, names, HOUR)
+
+    // On a Cluster both steps recreate the session from a TAKE: more than 8,100 HSET arguments.
+    expect(await store.rename(a, b)).toMatchObject({ status: 'renamed' })
+    expect(await store.write(c, 'last', bytes('2'), { ...write('existing', HOUR), renameFrom: b })).toMatchObject({
+      status: 'written',
+    })
+    const all = await store.getAll(c)
+    expect(all.live && all.fields.size).toBe(names.length + 2)
+    expect(all.live && text(all.fields.get('field4049'))).toBe('field4049')
+    expect(all.live && text(all.fields.get('last'))).toBe('2')
+    expect(await store.get(b, 'first')).toEqual({ live: false })
+  })
+
+  it.concurrent.each(clientKinds.filter((kind) => !kind.cluster))(
+    'reclaims 8,100 expired fields in one getAll ($name)',
+    async (kind) => {
+      const connected = await kind.connect()
+      open.push(connected)
+      const prefix = uniquePrefix()
+      const store = storeFor(connected.client, { prefix })
+      const key = randomKey()
+      await store.write(key, 'keep', bytes('k'), write('create', HOUR))
+      await writeFields(
+        store,
+        key,
+        Array.from({ length: OVER_UNPACK_LIMIT }, (_, index) => `short${index}`),
+        1,
+      )
+      await sleep(1_100)
+
+      const all = await store.getAll(key)
+      expect(all.live && [...all.fields.keys()]).toEqual(['keep'])
+      const hashKey = redisKey(prefix, key)
+      // m:expires, m:deadline and f:keep remain.
+      expect(Number(await connected.raw(hashKey, 'HLEN', hashKey))).toBe(3)
+    },
+  )
+})
