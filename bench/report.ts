@@ -25,13 +25,29 @@ function cellOf(results: RunResults, contender: string, scenario: Scenario): Cel
   return results.cells.find((cell) => cell.contender === contender && cell.scenario === scenario)
 }
 
-/** Fill `overhead` = contender CPU per request − the same framework's bare CPU per request. */
+/**
+ * Fill `overhead` = contender CPU per request − the same framework's bare CPU per request, taken
+ * round by round (round i of every contender of a framework ran back to back, so a slow spell of
+ * the shared machine hits both sides of one difference) and then the median over rounds.
+ */
 export function computeOverheads(results: RunResults): void {
   for (const cell of results.cells) {
     const framework = cell.contender.split(':')[0]
     const baseline = cellOf(results, `${framework}:bare`, cell.scenario)
-    if (baseline !== undefined) cell.overhead = cell.cpuPerRequest - baseline.cpuPerRequest
+    if (baseline === undefined) continue
+    const rounds = Math.min(cell.samples.length, baseline.samples.length)
+    const differences: number[] = []
+    for (let i = 0; i < rounds; i++) {
+      differences.push((cell.samples[i]?.cpuPerRequest ?? 0) - (baseline.samples[i]?.cpuPerRequest ?? 0))
+    }
+    cell.overhead = rounds === 0 ? cell.cpuPerRequest - baseline.cpuPerRequest : median(differences)
   }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
 }
 
 function scenariosOf(results: RunResults): Scenario[] {

@@ -23,8 +23,8 @@ const args = new Map(
 )
 const quick = args.has('quick')
 const parameters: RunParameters = quick
-  ? { quick, connections: 8, rounds: 1, warmupSeconds: 0.3, measureSeconds: 0.5, costRate: 400, probeRequests: 4 }
-  : { quick, connections: 16, rounds: 3, warmupSeconds: 0.5, measureSeconds: 1.5, costRate: 400, probeRequests: 20 }
+  ? { quick, connections: 8, rounds: 1, warmupSeconds: 0.3, measureSeconds: 0.5, costRate: 2000, probeRequests: 4 }
+  : { quick, connections: 16, rounds: 3, warmupSeconds: 0.5, measureSeconds: 1.5, costRate: 2000, probeRequests: 20 }
 if (args.has('rounds')) parameters.rounds = Number(args.get('rounds'))
 if (args.has('rate')) parameters.costRate = Number(args.get('rate'))
 const only = args.get('only')?.split(',')

@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie'
 import fastifySessionPeer from '@fastify/session'
 import { RedisStore as ConnectRedisStore } from 'connect-redis'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import type { Session } from '../../src/core/session.js'
+import type { Session } from 'ruts'
 import type { Variant } from '../contenders.js'
 import { routeOf, runRoute, SECRET, SESSION_MAX_AGE, type SessionOps } from './shared.js'
 import { nodeRedisClient, rutsLayer } from './stores.js'
@@ -26,7 +26,7 @@ export async function fastifyApp(variant: Variant): Promise<FastifyInstance> {
   let ops: SessionOps<FastifyRequest> | undefined
   if (variant === 'ruts-memory' || variant === 'ruts-redis') {
     // Imported here so the other variants run while the Fastify plugin is still being written.
-    const { fastifySession } = await import('../../src/adapters/fastify.js')
+    const { fastifySession } = await import('ruts/fastify')
     await app.register(fastifySession as never, {
       layer: await rutsLayer(variant === 'ruts-memory' ? 'memory' : 'redis'),
     })

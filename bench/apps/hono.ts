@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { CookieStore, MemoryStore, type Session as PeerSession, sessionMiddleware } from 'hono-sessions'
-import type { Session } from '../../src/core/session.js'
+import type { Session } from 'ruts'
 import type { Variant } from '../contenders.js'
 import { routeOf, runRoute, SECRET, SESSION_MAX_AGE, type SessionOps } from './shared.js'
 import { rutsLayer } from './stores.js'
@@ -26,7 +26,7 @@ export async function honoApp(variant: Variant): Promise<Hono<{ Variables: Varia
   let ops: SessionOps<HonoContext> | undefined
   if (variant === 'ruts-memory' || variant === 'ruts-redis') {
     // Imported here so the other variants run while the Hono adapter is still being written.
-    const { session } = await import('../../src/adapters/hono.js')
+    const { session } = await import('ruts/hono')
     app.use(session(await rutsLayer(variant === 'ruts-memory' ? 'memory' : 'redis')) as never)
     ops = rutsOps
   } else if (variant === 'peer-memory' || variant === 'peer-cookie') {

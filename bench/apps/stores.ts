@@ -1,8 +1,10 @@
-// Session layers and Redis clients for the server children. ruts is imported from ../../src (the
-// TypeScript source, run through tsx): the bench measures the working tree without a build step.
+// Session layers and Redis clients for the server children. ruts is imported by its package name,
+// which resolves to the built `dist/` (`npm run bench` builds first): the servers run the same
+// JavaScript users install, not the TypeScript source through tsx (whose transform adds work the
+// published code does not do, e.g. a `__name` call per arrow function it names).
 import { Redis } from 'ioredis'
 import { createClient } from 'redis'
-import { MemoryStore, SessionLayer } from '../../src/index.js'
+import { MemoryStore, SessionLayer } from 'ruts'
 import { SECRET, SESSION_MAX_AGE } from './shared.js'
 
 /** The Redis the runner started for this run (never the shared one on 6379). */
@@ -19,7 +21,7 @@ export function redisPort(): number {
 export async function rutsLayer(store: 'memory' | 'redis'): Promise<SessionLayer> {
   const cookie = { name: 'session', secure: false, maxAge: SESSION_MAX_AGE }
   if (store === 'memory') return new SessionLayer({ store: new MemoryStore(), cookie, secret: SECRET })
-  const { RedisStore } = await import('../../src/stores/redis/index.js')
+  const { RedisStore } = await import('ruts/redis')
   const client = new Redis({ host: '127.0.0.1', port: redisPort(), lazyConnect: true })
   await client.connect()
   return new SessionLayer({ store: new RedisStore({ client, prefix: 'ruts:' }), cookie, secret: SECRET })
