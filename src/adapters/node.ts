@@ -5,7 +5,40 @@ import type { Session } from '../core/session.js'
 export type CommittableSession = Pick<Session, 'active' | 'seal' | 'commit'>
 
 type Deferrable = 'writeHead' | 'write' | 'end' | 'flushHeaders'
-const DEFERRED: readonly Deferrable[] = ['writeHead', 'write', 'end', 'flushHeaders']
+type Method = (this: unknown, ...args: unknown[]) => unknown
+
+/** Per response: the session, the methods we shadowed, and the calls held back while committing. */
+interface Deferral {
+  session: CommittableSession
+  onCommitError: ((error: unknown) => void) | undefined
+  writeHead: Method
+  write: Method
+  end: Method
+  flushHeaders: Method
+  /** Calls held back while the commit runs; `undefined` until the first one. */
+  queued: Array<[Deferrable, unknown[]]> | undefined
+}
+
+const DEFERRAL = Symbol('ruts.deferral')
+/** A response seen through the four methods it may have shadowed. */
+type Patched = Record<Deferrable, Method> & { [DEFERRAL]?: Deferral }
+
+// The stand-ins are created once and shared by every response; the per-response state lives in one
+// object under a symbol, so an untouched session costs one allocation and four property writes.
+const STAND_INS: Record<Deferrable, Method> = {
+  writeHead(...args) {
+    return intercept(this as ServerResponse, 'writeHead', args)
+  },
+  write(...args) {
+    return intercept(this as ServerResponse, 'write', args)
+  },
+  end(...args) {
+    return intercept(this as ServerResponse, 'end', args)
+  },
+  flushHeaders(...args) {
+    return intercept(this as ServerResponse, 'flushHeaders', args)
+  },
+}
 
 /**
  * The shared Node bridge: the session cookie is computed when the response headers are about to be
@@ -25,46 +58,56 @@ export function deferHeadersUntilCommitted(
   response: ServerResponse,
   onCommitError?: (error: unknown) => void,
 ): void {
-  const target = response as unknown as Record<Deferrable, (...args: unknown[]) => unknown>
-  const originals = Object.fromEntries(DEFERRED.map((name) => [name, target[name]])) as Record<
-    Deferrable,
-    (...args: unknown[]) => unknown
-  >
-  const queued: Array<[Deferrable, unknown[]]> = []
-  let waiting = false
-  const restore = () => {
-    for (const name of DEFERRED) target[name] = originals[name]
+  const target = response as unknown as Patched
+  target[DEFERRAL] = {
+    session,
+    onCommitError,
+    writeHead: target.writeHead,
+    write: target.write,
+    end: target.end,
+    flushHeaders: target.flushHeaders,
+    queued: undefined,
   }
-  const replay = () => {
-    restore()
-    for (const [name, args] of queued) originals[name].apply(response, args)
+  target.writeHead = STAND_INS.writeHead
+  target.write = STAND_INS.write
+  target.end = STAND_INS.end
+  target.flushHeaders = STAND_INS.flushHeaders
+}
+
+function intercept(response: ServerResponse, name: Deferrable, args: unknown[]): unknown {
+  const deferral = (response as unknown as Patched)[DEFERRAL] as Deferral
+  const { session } = deferral
+  if (deferral.queued === undefined && (response.headersSent || !session.active)) {
+    session.seal()
+    restore(response, deferral)
+    return deferral[name].apply(response, args)
   }
-  for (const name of DEFERRED) {
-    target[name] = function deferred(this: ServerResponse, ...args: unknown[]) {
-      if (!waiting && (response.headersSent || !session.active)) {
-        session.seal()
-        restore()
-        return originals[name].apply(response, args)
-      }
-      queued.push([name, args])
-      if (!waiting) {
-        waiting = true
-        session.commit().then(
-          (cookie) => {
-            if (cookie !== undefined) applySessionCookie(response, cookie)
-            replay()
-          },
-          (error: unknown) => {
-            queued.length = 0
-            restore()
-            failResponse(response)
-            onCommitError?.(error)
-          },
-        )
-      }
-      return name === 'write' ? true : name === 'flushHeaders' ? undefined : response
-    }
+  if (deferral.queued === undefined) {
+    deferral.queued = [[name, args]]
+    session.commit().then(
+      (cookie) => {
+        if (cookie !== undefined) applySessionCookie(response, cookie)
+        restore(response, deferral)
+        for (const [queuedName, queuedArgs] of deferral.queued ?? []) deferral[queuedName].apply(response, queuedArgs)
+      },
+      (error: unknown) => {
+        restore(response, deferral)
+        failResponse(response)
+        deferral.onCommitError?.(error)
+      },
+    )
+  } else {
+    deferral.queued.push([name, args])
   }
+  return name === 'write' ? true : name === 'flushHeaders' ? undefined : response
+}
+
+function restore(response: ServerResponse, deferral: Deferral): void {
+  const target = response as unknown as Patched
+  target.writeHead = deferral.writeHead
+  target.write = deferral.write
+  target.end = deferral.end
+  target.flushHeaders = deferral.flushHeaders
 }
 
 /**

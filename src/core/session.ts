@@ -9,6 +9,11 @@ import type { FieldValue, LiveSession, SessionKey, WriteOptions as StoreWriteOpt
 
 const MAX_COLLISION_RETRIES = 3
 
+function storeFailure(store: string, error: unknown): never {
+  if (error instanceof SessionError) throw error
+  throw new SessionStoreError(`${store}: operation failed`, { cause: error })
+}
+
 /**
  * The session of one request. Every method goes straight to the store for the one field it names
  * (no load/save of the whole session), so concurrent requests touching different fields never lose
@@ -394,26 +399,21 @@ export class Session<Data extends object = Record<string, unknown>> {
     this.#active = true
     const result = this.#pending === 0 ? task() : (this.#tail as Promise<unknown>).then(task, task)
     this.#pending++
-    this.#tail = result.then(this.#settled, this.#settled)
+    const settled = () => {
+      if (--this.#pending === 0) this.#tail = undefined
+    }
+    this.#tail = result.then(settled, settled)
     return result
-  }
-
-  readonly #settled = (): void => {
-    if (--this.#pending === 0) this.#tail = undefined
   }
 
   /** A store call; whatever it throws that is not already a session error becomes a store error. */
   #call<T>(operation: () => Promise<T>): Promise<T> {
+    const store = this.#layer.store.name
     try {
-      return operation().then(undefined, this.#storeFailure)
+      return operation().then(undefined, (error: unknown) => storeFailure(store, error))
     } catch (error) {
-      return this.#storeFailure(error)
+      return storeFailure(store, error)
     }
-  }
-
-  readonly #storeFailure = (error: unknown): never => {
-    if (error instanceof SessionError) throw error
-    throw new SessionStoreError(`${this.#layer.store.name}: operation failed`, { cause: error })
   }
 
   #encode(value: unknown): Uint8Array {
