@@ -14,11 +14,16 @@ import { PLACE, TAKE, WRITE } from './scripts.js'
  *    when it is not live, so an existing session is never overwritten. On that collision the taken
  *    session is put back at the source (again only if absent) and `collision` is reported.
  *
- * The old id is never valid after step 1, and the session is never in two places: this favours
- * the purpose of regenerate (invalidate the old id) over availability. If the process or the
- * target node fails between the steps, the session is lost (the user is signed out), never
- * duplicated. Only the request doing the rename knows the new id, so no other request can observe
- * the moment where the session is in neither place.
+ * When step 2 fails (the target's node refuses the write, the connection drops, …) the taken
+ * session is put back at the source the same way, and the error is reported: the operation then
+ * changed nothing, as a failed atomic rename would. The new id reaches the browser only in the
+ * response of a successful operation, so if the failed step did leave a copy at the target, no one
+ * holds its id and it expires on its own TTL.
+ *
+ * What stays possible: the process dies between the steps, or step 2 times out and still runs
+ * later. The session is then lost (the user is signed out), never usable under two ids. Only the
+ * request doing the rename knows the new id, so no other request can observe the moment where the
+ * session is in neither place.
  */
 
 /** The taken session as script arguments: source server ms, pttl, then name/entry pairs. */
@@ -33,12 +38,30 @@ async function take(runner: ScriptRunner, from: string): Promise<ScriptArgument[
   })
 }
 
-/** A collision means the target never got the data: put the session back where it was. */
-async function giveBack(runner: ScriptRunner, from: string, taken: ScriptArgument[]): Promise<void> {
-  await runner.run(PLACE, [from], taken)
-}
-
 const COLLISION = 3
+
+/**
+ * Run step 2 (`place`) for a session taken from `from`. When the target did not take it — a
+ * collision, or a failure — put it back at the source (only if absent there), then report.
+ */
+async function placeOrGiveBack(
+  runner: ScriptRunner,
+  from: string,
+  taken: ScriptArgument[],
+  place: () => Promise<unknown>,
+): Promise<unknown> {
+  let reply: unknown
+  try {
+    reply = await place()
+  } catch (error) {
+    // The step's own error is the one to report; a failed give-back leaves the session lost,
+    // which is where it stood before this attempt.
+    await runner.run(PLACE, [from], taken).catch(() => undefined)
+    throw error
+  }
+  if (int(list(reply)[0]) === COLLISION) await runner.run(PLACE, [from], taken)
+  return reply
+}
 
 /**
  * Move the session at `from` to `to` across slots.
@@ -51,9 +74,7 @@ const COLLISION = 3
 export async function renameAcrossSlots(runner: ScriptRunner, from: string, to: string): Promise<unknown> {
   const taken = await take(runner, from)
   if (taken === undefined) return [0]
-  const reply = await runner.run(PLACE, [to], taken)
-  if (int(list(reply)[0]) === COLLISION) await giveBack(runner, from, taken)
-  return reply
+  return placeOrGiveBack(runner, from, taken, () => runner.run(PLACE, [to], taken))
 }
 
 /**
@@ -74,7 +95,5 @@ export async function writeAcrossSlots(
 ): Promise<unknown> {
   const taken = await take(runner, from)
   if (taken === undefined) return [0]
-  const reply = await runner.run(WRITE, [to], [...args, ...taken])
-  if (int(list(reply)[0]) === COLLISION) await giveBack(runner, from, taken)
-  return reply
+  return placeOrGiveBack(runner, from, taken, () => runner.run(WRITE, [to], [...args, ...taken]))
 }

@@ -1,0 +1,91 @@
+import { Cluster } from 'ioredis'
+import { createCluster } from 'redis'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { SessionStoreError } from '../../src/core/errors.js'
+import type { RedisClient } from '../../src/stores/redis/client.js'
+import { RedisStore } from '../../src/stores/redis/index.js'
+import { writeOptionsFor } from '../helpers/write-options.js'
+import { bytes, describeRedis, randomKey, redisKey, text, uniquePrefix } from './clients.js'
+import { cli, type RedisProcess, startCluster, stopAll } from './server.js'
+
+// A private 3-master cluster whose target node is made to refuse writes (`min-replicas-to-write 1`
+// with no replicas: every write command, including one inside a script, fails with NOREPLICAS).
+// That is a real server failure of step 2 of a cross-slot rename, after step 1 took the session.
+
+const clients: Record<string, (ports: number[]) => Promise<{ client: RedisClient; close(): Promise<void> }>> = {
+  ioredis: async (ports) => {
+    const client = new Cluster(
+      ports.map((port) => ({ host: '127.0.0.1', port })),
+      { lazyConnect: true },
+    )
+    await client.connect()
+    return { client, close: async () => void client.disconnect() }
+  },
+  'node-redis': async (ports) => {
+    const client = createCluster({ rootNodes: ports.map((port) => ({ socket: { host: '127.0.0.1', port } })) })
+    await client.connect()
+    return { client, close: async () => void client.destroy() }
+  },
+}
+
+/** Which node (port) serves a Redis key, from `CLUSTER KEYSLOT` and `CLUSTER NODES`. */
+async function ownerOf(ports: number[], key: string): Promise<number> {
+  const slot = Number(await cli(ports[0] as number, 'CLUSTER', 'KEYSLOT', key))
+  for (const line of (await cli(ports[0] as number, 'CLUSTER', 'NODES')).split('\n')) {
+    const [, address, , , , , , , ...ranges] = line.trim().split(' ')
+    const port = Number(address?.split('@')[0]?.split(':')[1])
+    for (const range of ranges) {
+      const [low, high = low] = range.split('-').map(Number)
+      if (low !== undefined && high !== undefined && slot >= low && slot <= high) return port
+    }
+  }
+  throw new Error(`no node serves slot ${slot}`)
+}
+
+describeRedis('RedisStore on a Cluster when the target node of a rename refuses the write', () => {
+  let nodes: RedisProcess[] = []
+  beforeAll(async () => {
+    nodes = await startCluster()
+  }, 60_000)
+  afterAll(async () => {
+    await stopAll(nodes)
+  })
+
+  it.each(Object.keys(clients))('reports the failure and leaves the session at its old id (%s)', async (name) => {
+    const ports = nodes.map((node) => node.port)
+    const { client, close } = await (clients[name] as (typeof clients)['ioredis'])(ports)
+    const prefix = uniquePrefix()
+    const store = new RedisStore({ client, prefix, timeout: 2_000 })
+    const source = randomKey()
+    const sourceNode = await ownerOf(ports, redisKey(prefix, source))
+    let target = randomKey()
+    while ((await ownerOf(ports, redisKey(prefix, target))) === sourceNode) target = randomKey()
+    const targetNode = await ownerOf(ports, redisKey(prefix, target))
+    try {
+      await store.write(source, 'a', bytes('1'), writeOptionsFor('create', 600))
+      await cli(targetNode, 'CONFIG', 'SET', 'min-replicas-to-write', '1')
+
+      await expect(store.rename(source, target)).rejects.toBeInstanceOf(SessionStoreError)
+      const afterRename = await store.get(source, 'a')
+      expect(afterRename.live && text(afterRename.value)).toBe('1')
+      expect(afterRename.live && afterRename.ttl).toBeGreaterThan(590_000)
+
+      // A prepared regenerate: the move and the field write are one step on the target's node.
+      const prepared = { ...writeOptionsFor('existing', 600), renameFrom: source }
+      await expect(store.write(target, 'b', bytes('2'), prepared)).rejects.toBeInstanceOf(SessionStoreError)
+      const fields = await store.getAll(source)
+      expect(fields.live && [...fields.fields.keys()]).toEqual(['a'])
+      expect(await store.get(target, 'a')).toEqual({ live: false })
+
+      // The node accepts writes again: the same rename goes through, and the old id is dead.
+      await cli(targetNode, 'CONFIG', 'SET', 'min-replicas-to-write', '0')
+      expect(await store.rename(source, target)).toMatchObject({ status: 'renamed', live: true })
+      expect(await store.get(source, 'a')).toEqual({ live: false })
+      const moved = await store.get(target, 'a')
+      expect(moved.live && text(moved.value)).toBe('1')
+    } finally {
+      await cli(targetNode, 'CONFIG', 'SET', 'min-replicas-to-write', '0')
+      await close()
+    }
+  })
+})
