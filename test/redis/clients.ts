@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Cluster, Redis } from 'ioredis'
 import { createClient, createCluster } from 'redis'
 import { createClient as createClient4, createCluster as createCluster4 } from 'redis4'
-import { describe, inject } from 'vitest'
+import { afterAll, describe, inject } from 'vitest'
 import { type RedisClient, RedisStore, type RedisStoreOptions } from '../../src/stores/redis/index.js'
 
 /** The Redis servers of this run, or why the Redis tests are skipped. */
@@ -121,6 +121,21 @@ export const clientKinds: ClientKind[] = [
     },
   },
 ]
+
+/**
+ * Connect clients inside a describe block and close every one after it.
+ *
+ * @returns `connect(kind)`, which also registers the client for closing
+ */
+export function connections(): (kind: ClientKind) => Promise<ConnectedClient> {
+  const open: ConnectedClient[] = []
+  afterAll(() => Promise.all(open.map((each) => each.close())))
+  return async (kind) => {
+    const connected = await kind.connect()
+    open.push(connected)
+    return connected
+  }
+}
 
 /** A unique key prefix, so test files sharing a server never see each other's sessions. */
 export function uniquePrefix(): string {

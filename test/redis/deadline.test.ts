@@ -1,9 +1,10 @@
-import { afterAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import type { WriteOptions } from '../../src/core/store.js'
+import { writeOptionsFor } from '../helpers/write-options.js'
 import {
   bytes,
-  type ConnectedClient,
   clientKinds,
+  connections,
   describeRedis,
   randomKey,
   redisKey,
@@ -20,7 +21,7 @@ const create: WriteOptions = {
   sessionTtl: 30,
   maxLifetime: LIFETIME,
 }
-const existing: WriteOptions = { mode: 'update', session: 'existing', fieldTtl: HOUR, sessionTtl: HOUR }
+const existing = writeOptionsFor('existing', HOUR)
 const touch = { touch: { ttl: HOUR, threshold: 60 } }
 
 /** The result's ttl was pushed up to the `maxLifetime` cap and not beyond it. */
@@ -34,12 +35,10 @@ function expectAtDeadline(result: object): void {
 // HMGET, from the HGETALL of getAll, from the source of a rename, from a session taken on another
 // Cluster node. Every way of extending a session must still stop at it.
 describeRedis('RedisStore keeps the maxLifetime deadline on every path that extends a session', () => {
-  const open: ConnectedClient[] = []
-  afterAll(() => Promise.all(open.map((each) => each.close())))
+  const connect = connections()
 
   it.concurrent.each(clientKinds)('reads, writes, renames and moves stop at the deadline ($name)', async (kind) => {
-    const connected = await kind.connect()
-    open.push(connected)
+    const connected = await connect(kind)
     const prefix = uniquePrefix()
     const store = storeFor(connected.client, { prefix })
     const pttl = async (key: string) =>

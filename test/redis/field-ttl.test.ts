@@ -1,9 +1,9 @@
-import { afterAll, expect, it } from 'vitest'
-import type { WriteOptions } from '../../src/core/store.js'
+import { expect, it } from 'vitest'
+import { writeOptionsFor } from '../helpers/write-options.js'
 import {
   bytes,
-  type ConnectedClient,
   clientKinds,
+  connections,
   describeRedis,
   randomKey,
   redisKey,
@@ -14,22 +14,15 @@ import {
 } from './clients.js'
 
 const HOUR = 3600
-const write = (session: WriteOptions['session'], fieldTtl: number, sessionTtl: number): WriteOptions => ({
-  mode: 'update',
-  session,
-  fieldTtl,
-  sessionTtl,
-})
+const write = writeOptionsFor
 
 // Redis 7.0 has no HEXPIRE: per-field TTL is emulated inside the session hash and enforced by the
 // store's scripts on the server clock. This is the path every Redis from 6.2 (and Valkey) runs.
 describeRedis('RedisStore per-field TTL on Redis without HEXPIRE', () => {
-  const open: ConnectedClient[] = []
-  afterAll(() => Promise.all(open.map((each) => each.close())))
+  const connect = connections()
 
   it.concurrent.each(clientKinds)('a 1 s field in a 1 h session expires alone ($name)', async (kind) => {
-    const connected = await kind.connect()
-    open.push(connected)
+    const connected = await connect(kind)
     const prefix = uniquePrefix()
     const store = storeFor(connected.client, { prefix })
     const key = randomKey()

@@ -1,9 +1,10 @@
-import { afterAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import type { SessionStore, WriteOptions } from '../../src/core/store.js'
+import { writeOptionsFor } from '../helpers/write-options.js'
 import {
   bytes,
-  type ConnectedClient,
   clientKinds,
+  connections,
   describeRedis,
   randomKey,
   redisKey,
@@ -14,12 +15,7 @@ import {
 } from './clients.js'
 
 const HOUR = 3600
-const write = (session: WriteOptions['session'], fieldTtl: number): WriteOptions => ({
-  mode: 'update',
-  session,
-  fieldTtl,
-  sessionTtl: HOUR,
-})
+const write = (session: WriteOptions['session'], fieldTtl: number) => writeOptionsFor(session, fieldTtl, HOUR)
 
 // The scripts write a placed session with one HSET and reclaim expired fields with one HDEL, but
 // Lua's unpack cannot spread more than about 8,000 values into one call: past that a script must
@@ -34,12 +30,10 @@ async function writeFields(store: SessionStore, key: string, names: string[], fi
 }
 
 describeRedis('RedisStore with sessions past the Lua unpack limit', () => {
-  const open: ConnectedClient[] = []
-  afterAll(() => Promise.all(open.map((each) => each.close())))
+  const connect = connections()
 
   it.concurrent.each(clientKinds)('renames and moves a session of 4,050 fields ($name)', async (kind) => {
-    const connected = await kind.connect()
-    open.push(connected)
+    const connected = await connect(kind)
     const store = storeFor(connected.client, { prefix: uniquePrefix() })
     const [a, b, c] = [randomKey(), randomKey(), randomKey()]
     const names = Array.from({ length: OVER_UNPACK_LIMIT / 2 }, (_, index) => `field${index}`)
@@ -61,8 +55,7 @@ describeRedis('RedisStore with sessions past the Lua unpack limit', () => {
   it.concurrent.each(clientKinds.filter((kind) => !kind.cluster))(
     'reclaims 8,100 expired fields in one getAll ($name)',
     async (kind) => {
-      const connected = await kind.connect()
-      open.push(connected)
+      const connected = await connect(kind)
       const prefix = uniquePrefix()
       const store = storeFor(connected.client, { prefix })
       const key = randomKey()
