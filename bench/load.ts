@@ -46,6 +46,7 @@ export async function seedJars(base: string, scenario: string, count: number): P
 export interface LoadResult {
   requests: number
   requestsPerSecond: number
+  /** Latency percentiles in ms. */
   p50: number
   p99: number
   errors: number

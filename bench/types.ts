@@ -1,5 +1,6 @@
 import type { Scenario } from './apps/shared.js'
 import type { Contender } from './contenders.js'
+import type { LoadResult } from './load.js'
 
 /** Redis cost per request. */
 export interface RedisCost {
@@ -11,15 +12,8 @@ export interface RedisCost {
   bytesIn: number
 }
 
-/** One timed window of one contender × scenario. */
-export interface Sample {
-  requests: number
-  requestsPerSecond: number
-  /** Latency percentiles in ms. */
-  p50: number
-  p99: number
-  errors: number
-  non2xx: number
+/** One timed window of one contender × scenario: the saturated window's load figures, then the costs. */
+export interface Sample extends LoadResult {
   /** Requests per second the server kept up with in the fixed-rate window (below the rate = saturated). */
   pacedRequestsPerSecond: number
   /** Server child CPU (user + system) per request in the fixed-rate window, µs. */

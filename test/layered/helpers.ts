@@ -1,5 +1,6 @@
+import { expect, vi } from 'vitest'
 import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
-import type { SessionStore, WriteOptions } from '../../src/core/store.js'
+import type { FieldRead, SessionStore, WriteOptions } from '../../src/core/store.js'
 import { LayeredStore, type LayeredStoreOptions } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { type CountingStore, countingStore } from '../../src/testing/counting-store.js'
@@ -10,6 +11,45 @@ export const text = (value: Uint8Array | undefined): string | undefined =>
   value === undefined ? undefined : new TextDecoder().decode(value)
 export const newKey = (): string => sessionKeyOf(createSessionId())
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+/** A read field's value as text; `undefined` when missing or the session is not live. */
+export const fieldText = (read: FieldRead): string | undefined => (read.live ? text(read.value) : undefined)
+
+/**
+ * The seed README's layered example, on any pair of tiers: a field valid 30 days in cold and 1 s in
+ * hot is served from hot, then, once the hot copy expired, re-read from cold (reporting cold's
+ * lifetime) and re-warmed, so the next read is hot again.
+ *
+ * @param layered - the layered store under test
+ * @param hot - the hot tier as used alone, to look past the layered store
+ * @param cold - the cold tier, counted
+ * @param ttlSlack - seconds the reported lifetime may fall short of 30 days (clock and round trips)
+ * @returns the key of the session it wrote
+ */
+export async function expectSeedExample(
+  layered: LayeredStore,
+  hot: SessionStore,
+  cold: CountingStore,
+  ttlSlack: number,
+): Promise<string> {
+  const key = newKey()
+  const written = await layered.write(key, 'user', bytes('ada'), writeOptions(30 * DAY, 'create', { hotTtl: 1 }))
+  expect(written).toMatchObject({ status: 'written' })
+  cold.reset()
+  expect(fieldText(await layered.get(key, 'user'))).toBe('ada')
+  expect(cold.calls.get).toBe(0)
+
+  await sleep(1_200)
+  expect(await hot.get(key, 'user')).toMatchObject({ live: true, value: undefined })
+  const fromCold = await layered.get(key, 'user')
+  expect(fieldText(fromCold)).toBe('ada')
+  expect(cold.calls.get).toBe(1)
+  // Cold was consulted, so cold's clock reports the lifetime: about 30 days.
+  expect(fromCold.live && fromCold.ttl).toBeGreaterThan((30 * DAY - ttlSlack) * 1000)
+  await vi.waitFor(async () => expect(fieldText(await hot.get(key, 'user'))).toBe('ada'))
+  expect(fieldText(await layered.get(key, 'user'))).toBe('ada')
+  expect(cold.calls.get).toBe(1)
+  return key
+}
 
 /** Write options as the session layer builds them. */
 export function writeOptions(

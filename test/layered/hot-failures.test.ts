@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { FieldRead, SessionStore } from '../../src/core/store.js'
+import type { SessionStore } from '../../src/core/store.js'
 import { LayeredStore } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import {
   bytes,
   DAY,
   delayed,
+  fieldText,
   hanging,
   type MemoryLayers,
   memoryLayers,
@@ -17,8 +18,6 @@ import {
 
 let layers: MemoryLayers
 afterEach(() => layers?.close())
-
-const fieldText = (read: FieldRead): string | undefined => (read.live ? text(read.value) : undefined)
 
 describe('LayeredStore with a failing hot store (fault injection)', () => {
   it('serves reads and writes from cold, reporting each hot failure', async () => {

@@ -1,33 +1,25 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { FieldRead } from '../../src/core/store.js'
 import { LayeredStore } from '../../src/stores/layered/index.js'
-import { bytes, DAY, type MemoryLayers, memoryLayers, newKey, sleep, text, writeOptions } from './helpers.js'
+import {
+  bytes,
+  DAY,
+  expectSeedExample,
+  fieldText,
+  type MemoryLayers,
+  memoryLayers,
+  newKey,
+  sleep,
+  writeOptions,
+} from './helpers.js'
 
 let layers: MemoryLayers
 afterEach(() => layers?.close())
-
-const fieldText = (read: FieldRead): string | undefined => (read.live ? text(read.value) : undefined)
 
 describe('LayeredStore reads', () => {
   it("the seed's example: 30 days cold, 1 s hot; after the hot TTL it is read from cold and re-warmed", async () => {
     layers = memoryLayers()
     const { layered, cold, plainHot } = layers
-    const key = newKey()
-    await layered.write(key, 'user', bytes('ada'), writeOptions(30 * DAY, 'create', { hotTtl: 1 }))
-    cold.reset()
-    expect(fieldText(await layered.get(key, 'user'))).toBe('ada')
-    expect(cold.calls.get).toBe(0)
-
-    await sleep(1_200)
-    expect(await plainHot.get(key, 'user')).toMatchObject({ live: true, value: undefined })
-    const fromCold = await layered.get(key, 'user')
-    expect(fieldText(fromCold)).toBe('ada')
-    expect(cold.calls.get).toBe(1)
-    // Cold was consulted, so cold's clock reports the lifetime: about 30 days.
-    expect(fromCold.live && fromCold.ttl).toBeGreaterThan((30 * DAY - 10) * 1000)
-    await vi.waitFor(async () => expect(fieldText(await plainHot.get(key, 'user'))).toBe('ada'))
-    expect(fieldText(await layered.get(key, 'user'))).toBe('ada')
-    expect(cold.calls.get).toBe(1)
+    const key = await expectSeedExample(layered, plainHot, cold, 10)
 
     // The warmed copy kept the 1 s hot TTL the write asked for.
     await sleep(1_200)

@@ -1,5 +1,5 @@
-import { afterAll, describe, expect, it, vi } from 'vitest'
-import type { FieldRead, SessionStore } from '../../src/core/store.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { SessionStore } from '../../src/core/store.js'
 import { LayeredStore } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
@@ -8,7 +8,7 @@ import { describeStoreConformance } from '../../src/testing/store-conformance.js
 import { expressHarness } from '../helpers/express-harness.js'
 import { skipReason as postgresSkip, testPool, testStore } from '../postgres/helpers.js'
 import { type ConnectedClient, clientKinds, skipReason as redisSkip, storeFor } from '../redis/clients.js'
-import { bytes, DAY, newKey, sleep, text, writeOptions } from './helpers.js'
+import { expectSeedExample } from './helpers.js'
 
 // The store contract and the HTTP behaviour suite on the real combinations: Redis (standalone and
 // Cluster) over Postgres, and Memory over Postgres. Pools end in postgres/helpers.ts after the file.
@@ -54,7 +54,6 @@ function redisOverPostgres(kindName: string): () => Promise<SessionStore> {
 }
 
 const both = postgresSkip ?? redisSkip
-const fieldText = (read: FieldRead): string | undefined => (read.live ? text(read.value) : undefined)
 
 describe('LayeredStore on real services', () => {
   describeStoreConformance({
@@ -92,21 +91,7 @@ describe.skipIf(both)('LayeredStore (Redis over Postgres): the seed example', ()
     const hot = storeFor(client.client)
     const cold = countingStore(await coldStore())
     const store = new LayeredStore({ hot, cold, ...tolerant })
-    const key = newKey()
-    const written = await store.write(key, 'user', bytes('ada'), writeOptions(30 * DAY, 'create', { hotTtl: 1 }))
-    expect(written).toMatchObject({ status: 'written' })
-    cold.reset()
-    expect(fieldText(await store.get(key, 'user'))).toBe('ada')
-    expect(cold.calls.get).toBe(0)
-    await sleep(1_200)
-    expect(await hot.get(key, 'user')).toMatchObject({ live: true, value: undefined })
-    const read = await store.get(key, 'user')
-    expect(fieldText(read)).toBe('ada')
-    expect(read.live && read.ttl).toBeGreaterThan((30 * DAY - 60) * 1000)
-    expect(cold.calls.get).toBe(1)
-    await vi.waitFor(async () => expect(fieldText(await hot.get(key, 'user'))).toBe('ada'))
-    expect(fieldText(await store.get(key, 'user'))).toBe('ada')
-    expect(cold.calls.get).toBe(1)
+    await expectSeedExample(store, hot, cold, 60)
     await store.close()
   })
 })
