@@ -3,8 +3,8 @@ import { CandidateReader } from './candidates.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
 import { CookieSigner } from './signing.js'
 
-const current = 'c'.repeat(32)
-const previous = 'p'.repeat(32)
+const current = 'current-secret-0123456789-abcdefgh'
+const previous = 'previous-secret-0123456789-abcdef'
 
 describe('CandidateReader', () => {
   it('reads signed ids in header order without repeats, dropping anything that does not verify', () => {
@@ -51,6 +51,21 @@ describe('CandidateReader', () => {
     expect(reader.read([first])).toHaveLength(1)
     // Two generations of 2048 values: the first value fell out and was verified again.
     expect(verify.mock.calls.length).toBe(calls + 1)
+  })
+
+  // SPEC §10: a request's cookies yield at most three candidates, so at most three HMACs and three
+  // store round trips, however many session cookies it carries.
+  it('looks at the first three well-formed values only, skipping malformed ones for free', () => {
+    const signer = new CookieSigner(current)
+    const verify = vi.spyOn(signer, 'verify')
+    const ids = Array.from({ length: 490 }, () => createSessionId())
+    const forged = ids.map((id) => `${id}.${'C'.repeat(43)}`)
+    const valid = signer.sign(ids[0] as string)
+    const read = new CandidateReader(signer).read(['junk', '', forged[1] as string, valid, ...forged.slice(2)])
+    expect(read.map((candidate) => candidate.id)).toEqual([ids[0]])
+    expect(verify).toHaveBeenCalledTimes(3)
+    expect(new CandidateReader(signer).read([...forged.slice(0, 3), valid])).toEqual([])
+    expect(new CandidateReader(undefined).read(ids)).toHaveLength(3)
   })
 
   it('accepts well-formed ids as they are when signing is off', () => {

@@ -15,6 +15,13 @@ export interface Candidate {
   readonly cookieValue?: string
 }
 
+/**
+ * Well-formed cookie values looked at per request (SPEC §10): one request never costs more than this
+ * many HMACs and store round trips, whatever its headers hold. Browsers send one session cookie, two
+ * or three only when an old `Path` or `Domain` variant lingers.
+ */
+export const MAX_CANDIDATES = 3
+
 /** Cookie values remembered per generation; two generations are kept. */
 const GENERATION_SIZE = 2048
 
@@ -43,15 +50,22 @@ export class CandidateReader {
   }
 
   /**
-   * The well-formed, correctly signed ids among the session cookie's values, in header order and
-   * without repeats. Anything else is dropped here, before any store access.
+   * The correctly signed ids among the first {@link MAX_CANDIDATES} well-formed values of the session
+   * cookie (shaped like an id, or a signed id when signing is on), in header order and without
+   * repeats. A malformed value is skipped for free; a well-formed one counts whether or not it
+   * verifies, so a flood of forged values costs at most three HMACs. Everything is decided here,
+   * before any store access.
    *
    * @param values - every value of the session cookie, in header order
-   * @returns the candidates; the first one that names a live session wins
+   * @returns at most three candidates; the first one that names a live session wins
    */
   read(values: readonly string[]): Candidate[] {
     const candidates: Candidate[] = []
+    let examined = 0
     for (const value of values) {
+      if (examined === MAX_CANDIDATES) break
+      if (!(this.#signer ? this.#signer.wellFormed(value) : isSessionId(value))) continue
+      examined++
       const candidate = this.#check(value)
       if (candidate === undefined || candidates.some((seen) => seen.id === candidate.id)) continue
       candidates.push(candidate)

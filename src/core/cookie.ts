@@ -125,29 +125,39 @@ export function serializeRemovalCookie(options: ResolvedCookieOptions): string {
  * @returns the values, possibly empty
  */
 export function parseCookieHeader(header: string | readonly string[] | null | undefined, name: string): string[] {
-  if (header == null) return []
-  if (typeof header !== 'string') {
-    const values: string[] = []
-    for (const one of header) if (typeof one === 'string') values.push(...parseCookieHeader(one, name))
-    return values
-  }
   const values: string[] = []
-  // Fast path: most requests carry no session cookie at all.
-  let at = header.indexOf(name)
-  if (at === -1) return values
-  at = 0
-  while (at < header.length) {
-    let end = header.indexOf(';', at)
-    if (end === -1) end = header.length
-    const eq = header.indexOf('=', at)
-    if (eq !== -1 && eq < end) {
-      const key = trimOws(header, at, eq)
-      if (key === name) values.push(trimOws(header, eq + 1, end))
-    }
-    at = end + 1
-  }
+  if (header == null) return values
+  if (typeof header === 'string') collectValues(header, name, values)
+  else for (const one of header) if (typeof one === 'string') collectValues(one, name, values)
   return values
 }
+
+/**
+ * Jumps from one occurrence of `name` to the next (native `indexOf`) and checks each in place: it is
+ * a cookie name only when OWS and then `;` (or the header's start) precede it and OWS and `=` follow.
+ * Every character is looked at a bounded number of times, so the parse is linear whatever the header
+ * holds (searching for `=` from every pair start made `'session' + ';'.repeat(n)` quadratic).
+ */
+function collectValues(header: string, name: string, values: string[]): void {
+  let at = header.indexOf(name)
+  while (at !== -1) {
+    let before = at - 1
+    while (before >= 0 && isOws(header.charCodeAt(before))) before--
+    let after = at + name.length
+    while (after < header.length && isOws(header.charCodeAt(after))) after++
+    if ((before === -1 || header.charCodeAt(before) === SEMICOLON) && header.charCodeAt(after) === EQUALS) {
+      let end = header.indexOf(';', after + 1)
+      if (end === -1) end = header.length
+      values.push(trimOws(header, after + 1, end))
+      at = header.indexOf(name, end + 1)
+    } else {
+      at = header.indexOf(name, at + 1)
+    }
+  }
+}
+
+const SEMICOLON = 0x3b
+const EQUALS = 0x3d
 
 function trimOws(text: string, start: number, end: number): string {
   while (start < end && isOws(text.charCodeAt(start))) start++

@@ -204,8 +204,8 @@ describe('lifetimes', () => {
 })
 
 describe('signed cookies', () => {
-  const current = 'n'.repeat(32)
-  const previous = 'o'.repeat(32)
+  const current = 'current-secret-0123456789-abcdefgh'
+  const previous = 'previous-secret-0123456789-abcdef'
 
   it('accepts only correctly signed ids and re-issues old-secret cookies with the current secret', async () => {
     const old = setup({ secret: previous })

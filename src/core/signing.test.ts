@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { createSessionId } from './ids.js'
 import { CookieSigner } from './signing.js'
 
-const current = 'c'.repeat(32)
-const previous = 'p'.repeat(32)
+const current = 'current-secret-0123456789-abcdefgh'
+const previous = 'previous-secret-0123456789-abcdef'
 
 describe('CookieSigner', () => {
   it('signs with the first secret and verifies the whole value', () => {
@@ -34,8 +34,23 @@ describe('CookieSigner', () => {
     expect(signer.verify(signed.replace('.', '-'))).toBeUndefined()
   })
 
-  it('refuses short or missing secrets at construction', () => {
-    expect(() => new CookieSigner('short')).toThrow(expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }))
-    expect(() => new CookieSigner([])).toThrow(expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }))
+  it('refuses short, missing or trivially repetitive secrets at construction', () => {
+    const refused = expect.objectContaining({ code: 'ERR_SESSION_CONFIG' })
+    expect(() => new CookieSigner('short')).toThrow(refused)
+    expect(() => new CookieSigner([])).toThrow(refused)
+    expect(() => new CookieSigner('a'.repeat(32))).toThrow(refused)
+    expect(() => new CookieSigner([current, 'abcdefg'.repeat(5)])).toThrow(refused)
+    expect(new CookieSigner('abcdefgh'.repeat(4)).verify('x')).toBeUndefined()
+  })
+
+  // latin1 keeps only the low byte of a wider character: U+0100 + code would compare equal.
+  it('never verifies a signature with a non-ASCII character in place of an ASCII one', () => {
+    const signer = new CookieSigner(current)
+    const signed = signer.sign(createSessionId())
+    for (const at of [23, 40, signed.length - 1]) {
+      const wide = String.fromCharCode(0x100 + signed.charCodeAt(at))
+      expect(signer.verify(signed.slice(0, at) + wide + signed.slice(at + 1))).toBeUndefined()
+    }
+    expect(signer.verify(signed)).toBeDefined()
   })
 })

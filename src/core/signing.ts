@@ -5,6 +5,9 @@ import { ID_LENGTH } from './ids.js'
 /** Length of a base64url HMAC-SHA256 without padding. */
 const SIGNATURE_LENGTH = 43
 const SIGNED_LENGTH = ID_LENGTH + 1 + SIGNATURE_LENGTH
+/** A secret with fewer distinct characters than this is refused as trivially repetitive. */
+const MIN_DISTINCT_CHARACTERS = 8
+const SIGNATURE = /^[A-Za-z0-9_-]+$/
 
 /** An id read back from a signed cookie, and which secret verified it (0 = the current one). */
 export interface VerifiedId {
@@ -22,7 +25,8 @@ export class CookieSigner {
 
   /**
    * @param secrets - one secret or a list, newest first
-   * @throws SessionConfigError for an empty list or a secret shorter than 32 characters
+   * @throws SessionConfigError for an empty list, a secret shorter than 32 characters, or one with
+   *   fewer than 8 distinct characters (`'a'.repeat(32)`)
    */
   constructor(secrets: string | readonly string[]) {
     const list = typeof secrets === 'string' ? [secrets] : [...secrets]
@@ -30,6 +34,9 @@ export class CookieSigner {
     for (const secret of list) {
       if (typeof secret !== 'string' || secret.length < 32) {
         throw new SessionConfigError('every secret must be a string of at least 32 characters')
+      }
+      if (new Set(secret).size < MIN_DISTINCT_CHARACTERS) {
+        throw new SessionConfigError(`every secret needs at least ${MIN_DISTINCT_CHARACTERS} distinct characters`)
       }
     }
     this.#secrets = list.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')))
@@ -44,6 +51,16 @@ export class CookieSigner {
   }
 
   /**
+   * The cheap shape check that comes before any HMAC: `<22 chars>.<43 chars>`.
+   *
+   * @param value - a cookie value
+   * @returns whether it is shaped like a signed id (not whether it verifies)
+   */
+  wellFormed(value: string): boolean {
+    return value.length === SIGNED_LENGTH && value.charCodeAt(ID_LENGTH) === 0x2e
+  }
+
+  /**
    * Verify a whole cookie value: exactly `<22-char id>.<43-char signature>`, nothing trailing.
    * The comparison is constant-time over equal-length buffers.
    *
@@ -51,9 +68,13 @@ export class CookieSigner {
    * @returns the id and the index of the secret that verified it, or `undefined`
    */
   verify(value: string): VerifiedId | undefined {
-    if (value.length !== SIGNED_LENGTH || value.charCodeAt(ID_LENGTH) !== 0x2e) return undefined
+    if (!this.wellFormed(value)) return undefined
     const id = value.slice(0, ID_LENGTH)
-    const given = Buffer.from(value.slice(ID_LENGTH + 1), 'latin1')
+    const signature = value.slice(ID_LENGTH + 1)
+    // Only base64url reaches the byte comparison: `latin1` keeps the low byte of any wider character,
+    // so U+0141 in place of "A" would otherwise compare equal.
+    if (!SIGNATURE.test(signature)) return undefined
+    const given = Buffer.from(signature, 'latin1')
     for (let index = 0; index < this.#secrets.length; index++) {
       const expected = Buffer.from(this.#mac(this.#secrets[index] as KeyObject, id), 'latin1')
       if (expected.length === given.length && timingSafeEqual(expected, given)) return { id, secretIndex: index }
