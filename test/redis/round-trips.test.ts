@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { SessionStore } from '../../src/core/store.js'
 import * as scripts from '../../src/stores/redis/scripts.js'
+import * as writeScripts from '../../src/stores/redis/write-scripts.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import {
   bytes,
@@ -176,7 +177,9 @@ describeRedis('RedisStore round trips on a Cluster, counted with MONITOR on ever
   async function loadScriptsEverywhere(): Promise<void> {
     if (!redis.available) return
     const loads = redis.cluster.flatMap((node) =>
-      Object.values(scripts).map((script) => admin(node.port).script('LOAD', script.source)),
+      [...Object.values(scripts), ...Object.values(writeScripts)].map((script) =>
+        admin(node.port).script('LOAD', script.source),
+      ),
     )
     await Promise.all(loads)
   }

@@ -1,7 +1,4 @@
-import type { Script } from './scripts.js'
-
-/** A script argument: text, or raw bytes (values are binary). */
-export type ScriptArgument = string | Buffer
+import type { RedisScript, ScriptArgument } from './script.js'
 
 /**
  * The part of an ioredis `Redis` or `Cluster` the store uses. `callBuffer` returns bulk strings as
@@ -39,8 +36,15 @@ export type RedisClient = IORedisClient | NodeRedisClient | NodeRedisCluster
 export interface ScriptRunner {
   /** `true` for a Cluster client: keys of different sessions may live on different nodes. */
   readonly cluster: boolean
-  /** One round trip: `EVALSHA`, or `EVAL` (which also caches the script) when the server replies `NOSCRIPT`. */
-  run(script: Script, keys: readonly string[], args: readonly ScriptArgument[]): Promise<unknown>
+  /**
+   * Run a script on the node of its first key: one round trip, `EVALSHA`, or `EVAL` (which also
+   * caches the script) when the server replies `NOSCRIPT`.
+   *
+   * @param script - the script, which builds its keys and arguments and parses its reply
+   * @param input - the script's typed input
+   * @returns the parsed reply
+   */
+  run<Input, Output>(script: RedisScript<Input, Output>, input: Input): Promise<Output>
 }
 
 // node-redis v5 picks reply types through a type mapping; 36 is RESP_TYPES.BLOB_STRING (`$`). The
@@ -84,15 +88,18 @@ export function createScriptRunner(client: RedisClient): ScriptRunner {
   }
   return {
     cluster,
-    async run(script, keys, args) {
+    async run(script, input) {
+      const { keys, args } = script.build(input)
+      let reply: unknown
       try {
-        return await send('EVALSHA', script.sha, keys, args)
+        reply = await send('EVALSHA', script.sha, keys, args)
       } catch (error) {
         // After SCRIPT FLUSH, a restart or a failover the server has forgotten the script. EVAL runs
         // it and caches it again; both attempts belong to one store operation.
         if (!isNoScript(error)) throw error
-        return await send('EVAL', script.source, keys, args)
+        reply = await send('EVAL', script.source, keys, args)
       }
+      return script.parse(reply)
     },
   }
 }

@@ -14,10 +14,11 @@ import {
   type WriteOptions,
   type WriteResult,
 } from '../../core/store.js'
-import { createScriptRunner, type RedisClient, type ScriptArgument, type ScriptRunner } from './client.js'
-import { bytes, int, list, liveSession, text, toBuffer } from './replies.js'
-import { DELETE, EXPIRE, GET, GET_ALL, REMOVE, RENAME, type Script, WRITE } from './scripts.js'
+import { createScriptRunner, type RedisClient, type ScriptRunner } from './client.js'
+import type { RedisScript } from './script.js'
+import { DELETE, EXPIRE, GET, GET_ALL, REMOVE } from './scripts.js'
 import { renameAcrossSlots, writeAcrossSlots } from './transfer.js'
+import { RENAME, WRITE, WRITE_RENAMING } from './write-scripts.js'
 
 export type { IORedisClient, NodeRedisClient, NodeRedisCluster, RedisClient } from './client.js'
 
@@ -37,8 +38,6 @@ export interface RedisStoreOptions {
   /** Milliseconds each operation may take before it fails with `ERR_SESSION_STORE_TIMEOUT`. @default 2000 */
   timeout?: number
 }
-
-const WRITE_STATUS = ['missing', 'written', 'exists', 'collision'] as const
 
 /**
  * Session store on Redis 6.2+ or Valkey, standalone or Cluster, through ioredis or node-redis.
@@ -83,66 +82,37 @@ export class RedisStore implements SessionStore {
   }
 
   async get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead> {
-    return this.#run('get', GET, [this.#key(key)], [field, ...touchArguments(options)], (reply) => {
-      const [live, ttl, touched, value] = list(reply)
-      if (int(live) === 0) return { live: false }
-      return { ...liveSession(ttl, touched), value: bytes(value) }
-    })
+    return this.#run('get', GET, { key: this.#key(key), field, options })
   }
 
   async getAll(key: SessionKey, options?: ReadOptions): Promise<SessionRead> {
-    return this.#run('getAll', GET_ALL, [this.#key(key)], touchArguments(options), (reply) => {
-      const [live, ttl, touched, ...pairs] = list(reply)
-      if (int(live) === 0) return { live: false }
-      const fields = new Map<string, FieldValue>()
-      for (let i = 0; i + 1 < pairs.length; i += 2) fields.set(text(pairs[i]), bytes(pairs[i + 1]) ?? new Uint8Array())
-      return { ...liveSession(ttl, touched), fields }
-    })
+    return this.#run('getAll', GET_ALL, { key: this.#key(key), options })
   }
 
   async write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult> {
-    const args: ScriptArgument[] = [
-      options.mode,
-      options.session,
-      field,
-      toBuffer(value),
-      milliseconds(options.fieldTtl),
-      milliseconds(options.sessionTtl),
-      options.session === 'create' && options.maxLifetime !== undefined ? milliseconds(options.maxLifetime) : '0',
-    ]
-    const target = this.#key(key)
-    const from = options.renameFrom === undefined ? undefined : this.#key(options.renameFrom)
-    if (from !== undefined && this.#runner.cluster) {
-      return this.#guard('write', () => writeAcrossSlots(this.#runner, from, target, args).then(writeResult))
-    }
-    return this.#run('write', WRITE, from === undefined ? [target] : [target, from], args, writeResult)
+    const input = { key: this.#key(key), field, value, options }
+    if (options.renameFrom === undefined) return this.#run('write', WRITE, input)
+    const from = this.#key(options.renameFrom)
+    if (this.#runner.cluster) return this.#guard('write', () => writeAcrossSlots(this.#runner, from, input))
+    return this.#run('write', WRITE_RENAMING, { ...input, from })
   }
 
   async remove(key: SessionKey, field: string): Promise<RemoveResult> {
-    return this.#run('remove', REMOVE, [this.#key(key)], [field], (reply) => {
-      const [live, ttl, removed] = list(reply)
-      if (int(live) === 0) return { live: false }
-      return { ...liveSession(ttl, 0), removed: int(removed) === 1 }
-    })
+    return this.#run('remove', REMOVE, { key: this.#key(key), field })
   }
 
   async delete(key: SessionKey): Promise<boolean> {
-    return this.#run('delete', DELETE, [this.#key(key)], [], (reply) => int(reply) === 1)
+    return this.#run('delete', DELETE, this.#key(key))
   }
 
   async expire(key: SessionKey, seconds: number): Promise<ExpireResult> {
-    return this.#run('expire', EXPIRE, [this.#key(key)], [milliseconds(seconds)], (reply) => {
-      const [live, ttl] = list(reply)
-      return int(live) === 0 ? { live: false } : liveSession(ttl, 1)
-    })
+    return this.#run('expire', EXPIRE, { key: this.#key(key), seconds })
   }
 
   async rename(from: SessionKey, to: SessionKey): Promise<RenameResult> {
-    const keys = [this.#key(from), this.#key(to)] as const
-    if (this.#runner.cluster) {
-      return this.#guard('rename', () => renameAcrossSlots(this.#runner, keys[0], keys[1]).then(renameResult))
-    }
-    return this.#run('rename', RENAME, keys, [], renameResult)
+    const keys = { from: this.#key(from), to: this.#key(to) }
+    if (this.#runner.cluster) return this.#guard('rename', () => renameAcrossSlots(this.#runner, keys.from, keys.to))
+    return this.#run('rename', RENAME, keys)
   }
 
   /** Nothing to stop: the store starts no timers, and the client is yours to close. */
@@ -152,43 +122,12 @@ export class RedisStore implements SessionStore {
     return `${this.#prefix}{${key}}`
   }
 
-  #run<T>(
-    operation: string,
-    script: Script,
-    keys: readonly string[],
-    args: readonly ScriptArgument[],
-    parse: (reply: unknown) => T,
-  ): Promise<T> {
-    return this.#guard(operation, async () => parse(await this.#runner.run(script, keys, args)))
+  #run<Input, Output>(operation: string, script: RedisScript<Input, Output>, input: Input): Promise<Output> {
+    return this.#guard(operation, () => this.#runner.run(script, input))
   }
 
   /** Bound by the timeout; any failure (including a malformed reply) becomes a `SessionStoreError`. */
   #guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
     return runWithTimeout(this.name, operation, this.#timeout, work)
   }
-}
-
-function milliseconds(seconds: number): string {
-  return String(Math.round(seconds * 1000))
-}
-
-function touchArguments(options: ReadOptions | undefined): string[] {
-  const touch = options?.touch
-  return touch === undefined ? ['', ''] : [milliseconds(touch.ttl), milliseconds(touch.threshold)]
-}
-
-function writeResult(reply: unknown): WriteResult {
-  const [code, ttl, touched] = list(reply)
-  const status = WRITE_STATUS[int(code)]
-  if (status === 'missing' || status === 'collision') return { status }
-  if (status === undefined) throw new TypeError('unexpected script reply')
-  return { status, ...liveSession(ttl, touched) }
-}
-
-function renameResult(reply: unknown): RenameResult {
-  const [code, ttl] = list(reply)
-  const status = int(code)
-  if (status === 0) return { status: 'missing' }
-  if (status === 3) return { status: 'collision' }
-  return { status: 'renamed', ...liveSession(ttl, 0) }
 }

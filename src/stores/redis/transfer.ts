@@ -1,6 +1,6 @@
-import type { ScriptArgument, ScriptRunner } from './client.js'
-import { bytes, int, list, toBuffer } from './replies.js'
-import { PLACE, TAKE, WRITE } from './scripts.js'
+import type { RenameResult, WriteResult } from '../../core/store.js'
+import type { ScriptRunner } from './client.js'
+import { PLACE, TAKE, type TakenSession, WRITE, type WriteInput } from './write-scripts.js'
 
 /**
  * Renames on a Redis Cluster.
@@ -26,41 +26,27 @@ import { PLACE, TAKE, WRITE } from './scripts.js'
  * session is in neither place.
  */
 
-/** The taken session as script arguments: source server ms, pttl, then name/entry pairs. */
-async function take(runner: ScriptRunner, from: string): Promise<ScriptArgument[] | undefined> {
-  const [found, ...rest] = list(await runner.run(TAKE, [from], []))
-  if (int(found) === 0) return undefined
-  return rest.map((element) => {
-    if (typeof element === 'number') return String(element)
-    const raw = bytes(element)
-    if (raw === undefined) throw new TypeError('unexpected script reply')
-    return toBuffer(raw)
-  })
-}
-
-const COLLISION = 3
-
 /**
  * Run step 2 (`place`) for a session taken from `from`. When the target did not take it — a
  * collision, or a failure — put it back at the source (only if absent there), then report.
  */
-async function placeOrGiveBack(
+async function placeOrGiveBack<Result extends { status: string }>(
   runner: ScriptRunner,
   from: string,
-  taken: ScriptArgument[],
-  place: () => Promise<unknown>,
-): Promise<unknown> {
-  let reply: unknown
+  taken: TakenSession,
+  place: () => Promise<Result>,
+): Promise<Result> {
+  let result: Result
   try {
-    reply = await place()
+    result = await place()
   } catch (error) {
     // The step's own error is the one to report; a failed give-back leaves the session lost,
     // which is where it stood before this attempt.
-    await runner.run(PLACE, [from], taken).catch(() => undefined)
+    await runner.run(PLACE, { key: from, taken }).catch(() => undefined)
     throw error
   }
-  if (int(list(reply)[0]) === COLLISION) await runner.run(PLACE, [from], taken)
-  return reply
+  if (result.status === 'collision') await runner.run(PLACE, { key: from, taken })
+  return result
 }
 
 /**
@@ -69,12 +55,12 @@ async function placeOrGiveBack(
  * @param runner - the Cluster client's script runner
  * @param from - source Redis key
  * @param to - target Redis key
- * @returns the `PLACE` reply (`{0}` when there was nothing to move)
+ * @returns the rename's result (`missing` when there was nothing to move)
  */
-export async function renameAcrossSlots(runner: ScriptRunner, from: string, to: string): Promise<unknown> {
-  const taken = await take(runner, from)
-  if (taken === undefined) return [0]
-  return placeOrGiveBack(runner, from, taken, () => runner.run(PLACE, [to], taken))
+export async function renameAcrossSlots(runner: ScriptRunner, from: string, to: string): Promise<RenameResult> {
+  const taken = await runner.run(TAKE, from)
+  if (taken === undefined) return { status: 'missing' }
+  return placeOrGiveBack(runner, from, taken, () => runner.run(PLACE, { key: to, taken }))
 }
 
 /**
@@ -83,17 +69,11 @@ export async function renameAcrossSlots(runner: ScriptRunner, from: string, to: 
  *
  * @param runner - the Cluster client's script runner
  * @param from - source Redis key
- * @param to - target Redis key
- * @param args - the seven `WRITE` arguments
- * @returns the `WRITE` reply (`{0}`, missing, when there was nothing to move)
+ * @param input - the write, whose `key` is the target
+ * @returns the write's result (`missing` when there was nothing to move)
  */
-export async function writeAcrossSlots(
-  runner: ScriptRunner,
-  from: string,
-  to: string,
-  args: readonly ScriptArgument[],
-): Promise<unknown> {
-  const taken = await take(runner, from)
-  if (taken === undefined) return [0]
-  return placeOrGiveBack(runner, from, taken, () => runner.run(WRITE, [to], [...args, ...taken]))
+export async function writeAcrossSlots(runner: ScriptRunner, from: string, input: WriteInput): Promise<WriteResult> {
+  const taken = await runner.run(TAKE, from)
+  if (taken === undefined) return { status: 'missing' }
+  return placeOrGiveBack(runner, from, taken, () => runner.run(WRITE, { ...input, taken }))
 }

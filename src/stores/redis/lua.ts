@@ -1,0 +1,111 @@
+/**
+ * Lua shared by every session script. Each script's source is this prelude, the status constants
+ * (see `script.ts`) and its own body, so the helpers exist once and scripts stay short.
+ */
+
+/**
+ * Hash layout of one session (`<prefix>{<key>}`):
+ * - `m:expires` → the session's expiry in server milliseconds; the key carries the same time as
+ *   its PEXPIREAT, so Redis itself drops the whole session and a field can never outlive it. It is
+ *   kept in the hash too so every `ttl` reply is `expires - now` on one clock reading (TIME): PTTL
+ *   ticks on separately and could report 3599.999 s right after a 3600 s write.
+ * - `m:deadline` → the absolute cap from `maxLifetime`, `0` for none.
+ * - `f:<field>` → `<expiresAtMs>:<value bytes>`. Value and field expiry live in one entry so a read
+ *   or write touches exactly one hash entry. User fields are always `f:`-prefixed, so no field name
+ *   (`m:expires`, `__proto__`, anything with `:`) can collide with metadata.
+ * The `m:` entries are always present, so the hash survives the removal of its last field.
+ */
+export const PRELUDE = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function ms(n) return string.format('%.0f', n) end
+-- A number as read from the hash (false when absent), 0 for absent.
+local function num(v) return tonumber(v or '0') end
+-- Append a name/value pair to a flat list (HSET arguments, a reply).
+local function push(list, name, value)
+  list[#list + 1] = name
+  list[#list + 1] = value
+end
+-- Run HSET (name/value pairs) or HDEL (names) over a whole list: one call per 1,000 arguments,
+-- because unpack cannot spread more than about 8,000 values into one call.
+local function call_with(command, key, list)
+  for i = 1, #list, 1000 do redis.call(command, key, unpack(list, i, math.min(i + 999, #list))) end
+end
+-- Expiry of a field entry and the position of the ':' that ends it.
+local function expiry_of(entry)
+  local colon = string.find(entry, ':', 1, true)
+  return tonumber(string.sub(entry, 1, colon - 1)), colon
+end
+local function set_expiry(key, at)
+  redis.call('HSET', key, 'm:expires', ms(at))
+  redis.call('PEXPIREAT', key, ms(at))
+end
+-- m:expires, m:deadline and, when name is given, that entry, in one HMGET (false when absent).
+local function read(key, name)
+  if name then return redis.call('HMGET', key, 'm:expires', 'm:deadline', name) end
+  return redis.call('HMGET', key, 'm:expires', 'm:deadline')
+end
+-- The session's expiry from its m:expires as read, or nil when there is no live session. A key
+-- Redis has not dropped yet but whose time has come counts as absent (and is dropped now), as in
+-- every other store.
+local function live_until(key, expires, now)
+  local at = num(expires)
+  if at == 0 then return nil end
+  if at <= now then
+    redis.call('DEL', key)
+    return nil
+  end
+  return at
+end
+-- live_until for a key whose m:expires has not been read yet.
+local function live_key(key, now)
+  return live_until(key, redis.call('HGET', key, 'm:expires'), now)
+end
+-- Move the session expiry at forward to target (never back, never past the deadline, 0 = none).
+-- Returns the expiry afterwards and 1 when it moved; the caller stores a moved expiry.
+local function extended(at, deadline, target)
+  if deadline > 0 and target > deadline then target = deadline end
+  if target <= at then return at, 0 end
+  return target, 1
+end
+-- Sliding refresh of reads: only when no more than ttl - threshold remains. Stores the new expiry.
+local function touch(key, now, at, deadline, ttl, threshold)
+  if ttl == '' or at - now > tonumber(ttl) - tonumber(threshold) then return at, 0 end
+  local moved
+  at, moved = extended(at, deadline, now + tonumber(ttl))
+  if moved == 1 then set_expiry(key, at) end
+  return at, moved
+end
+-- The value of name in a flat name/value list such as an HGETALL reply (false when absent).
+local function lookup(list, name)
+  for i = 1, #list, 2 do
+    if list[i] == name then return list[i + 1] end
+  end
+  return false
+end
+-- A session taken from another key (Cluster rename), rebased for this key. Times arrive on the
+-- source server's clock together with its reading of that clock; they are rebased onto this
+-- server's clock so clock skew between cluster nodes cannot shorten or lengthen them. Expired
+-- fields are left out. Returns the m:deadline and field entries as HSET pairs (without
+-- m:expires), the session's expiry and its deadline. Nothing is written here.
+local function rebase(now, args, first)
+  local delta = now - tonumber(args[first])
+  local entries, deadline = {}, 0
+  for i = first + 2, #args, 2 do
+    local name, entry = args[i], args[i + 1]
+    if name == 'm:deadline' then
+      deadline = tonumber(entry)
+      if deadline > 0 then deadline = deadline + delta end
+      push(entries, name, ms(deadline))
+    elseif string.sub(name, 1, 2) == 'f:' then
+      local expires, colon = expiry_of(entry)
+      if expires + delta > now then push(entries, name, ms(expires + delta) .. string.sub(entry, colon)) end
+    end
+  end
+  local at = tonumber(args[first + 1]) + delta
+  if at <= now then at = now + 1 end
+  return entries, at, deadline
+end
+`

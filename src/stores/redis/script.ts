@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto'
+import { PRELUDE } from './lua.js'
+
+/** A script argument: text, or raw bytes (values are binary). */
+export type ScriptArgument = string | Buffer
+
+/**
+ * Status codes of script replies, defined once. Every script's Lua declares them as constants
+ * (`MISSING`, `OK`, `EXISTS`, `COLLISION`) and every parser reads them back through
+ * {@link statusOf}, so a status is never a bare number on either side.
+ */
+export const STATUS = {
+  /** No live session at the key (or nothing to move). */
+  missing: 0,
+  /** The operation happened: found, written, renamed, placed, deleted. */
+  ok: 1,
+  /** An `insert` found a live value and left it alone. */
+  exists: 2,
+  /** The target key of a create or rename already holds a live session. */
+  collision: 3,
+} as const
+
+/** The name of a reply status. */
+export type Status = keyof typeof STATUS
+
+const STATUS_LUA = Object.entries(STATUS)
+  .map(([name, code]) => `local ${name.toUpperCase()} = ${code}`)
+  .join('\n')
+
+const STATUS_BY_CODE = new Map<unknown, Status>(Object.entries(STATUS).map(([name, code]) => [code, name as Status]))
+
+/**
+ * The status a reply element carries.
+ *
+ * @param code - the element as the client returned it
+ * @returns its name
+ * @throws TypeError for anything but a known status code (a protocol mismatch)
+ */
+export function statusOf(code: unknown): Status {
+  const status = STATUS_BY_CODE.get(code)
+  if (status === undefined) throw new TypeError('unexpected script reply')
+  return status
+}
+
+/** Keys and arguments of one script call, as `EVALSHA` sends them. */
+export interface ScriptCall {
+  readonly keys: readonly string[]
+  readonly args: readonly ScriptArgument[]
+}
+
+/**
+ * One Redis script with its whole protocol: source, number of keys, a typed argument builder and a
+ * reply parser returning the store's result type (the shape of node-redis' `defineScript`).
+ * A runner calls `build`, sends `EVALSHA sha`, falls back to `EVAL source` after `NOSCRIPT`, and
+ * hands the raw reply to `parse`.
+ */
+export interface RedisScript<Input, Output> {
+  /** Short name, for errors and traces. */
+  readonly name: string
+  /** The full Lua text: prelude, status constants and body. */
+  readonly source: string
+  /** SHA-1 of `source`, for `EVALSHA`. */
+  readonly sha: string
+  /** How many of the sent arguments are keys; on a Cluster they must share one slot. */
+  readonly numberOfKeys: number
+  /**
+   * Keys and arguments for one call.
+   * @param input - the typed input
+   * @returns what to send
+   */
+  build(input: Input): ScriptCall
+  /**
+   * The store's result from the raw reply.
+   * @param reply - the reply as the client returned it (bulk strings as `Buffer`s)
+   * @returns the typed result
+   * @throws TypeError when the reply does not have the script's shape
+   */
+  parse(reply: unknown): Output
+}
+
+/** What {@link defineScript} needs: everything but the computed `source` and `sha`. */
+export interface ScriptDefinition<Input, Output> {
+  readonly name: string
+  /** The script's own Lua; the prelude and status constants are put in front of it. */
+  readonly body: string
+  readonly numberOfKeys: number
+  build(input: Input): ScriptCall
+  parse(reply: unknown): Output
+}
+
+/**
+ * Define a session script.
+ *
+ * @param definition - name, Lua body, number of keys, argument builder and reply parser
+ * @returns the script, whose `build` checks the number of keys it produces
+ * @example
+ * ```ts
+ * const DELETE = defineScript({
+ *   name: 'delete',
+ *   numberOfKeys: 1,
+ *   body: `redis.call('DEL', KEYS[1]) return OK`,
+ *   build: (key: string) => ({ keys: [key], args: [] }),
+ *   parse: (reply) => statusOf(reply) === 'ok',
+ * })
+ * ```
+ */
+export function defineScript<Input, Output>(definition: ScriptDefinition<Input, Output>): RedisScript<Input, Output> {
+  const source = `${PRELUDE}\n${STATUS_LUA}\n${definition.body}`
+  return {
+    name: definition.name,
+    source,
+    sha: createHash('sha1').update(source).digest('hex'),
+    numberOfKeys: definition.numberOfKeys,
+    build(input) {
+      const call = definition.build(input)
+      // A wrong count would silently shift an argument into KEYS (or out of it).
+      if (call.keys.length !== definition.numberOfKeys) throw new TypeError(`${definition.name}: wrong number of keys`)
+      return call
+    },
+    parse: definition.parse,
+  }
+}
+
+/**
+ * Seconds as the whole milliseconds the scripts take.
+ *
+ * @param seconds - a duration in seconds
+ * @returns the duration in ms, as text
+ */
+export function milliseconds(seconds: number): string {
+  return String(Math.round(seconds * 1000))
+}

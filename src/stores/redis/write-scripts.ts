@@ -1,0 +1,230 @@
+import type { FieldValue, RenameResult, WriteOptions, WriteResult } from '../../core/store.js'
+import { bytes, list, liveSession, toBuffer } from './replies.js'
+import { defineScript, milliseconds, type ScriptArgument, type Status, statusOf } from './script.js'
+
+/**
+ * The scripts that write a field or move a session to a new key. A Cluster rename is two of them
+ * (`TAKE` on the source's node, then `PLACE` or `WRITE` on the target's); see `transfer.ts`.
+ */
+
+/**
+ * A session as `TAKE` read it from its old key: the source server's clock, the expiry, then the
+ * hash's name/entry pairs — sent as-is to `PLACE` or `WRITE`, which rebase it on their own clock.
+ */
+export type TakenSession = readonly ScriptArgument[]
+
+/** Input of {@link WRITE}. */
+export interface WriteInput {
+  readonly key: string
+  readonly field: string
+  readonly value: FieldValue
+  readonly options: WriteOptions
+  /** A session taken from another node (Cluster rename) to create the key from. */
+  readonly taken?: TakenSession | undefined
+}
+
+/** Input of {@link WRITE_RENAMING}: a standalone write that first renames `from` to `key`. */
+export interface RenamingWriteInput extends WriteInput {
+  readonly from: string
+}
+
+const WRITE_BODY = `
+local key = KEYS[1]
+local name = 'f:' .. ARGV[3]
+local insert = ARGV[1] == 'insert'
+local now = now_ms()
+local at, deadline, entry
+-- Pairs to HSET before m:expires and the field; stored is 1 when m:expires must be (re)written.
+local writes = {}
+local stored = 0
+local touched = 0
+if ARGV[2] == 'create' then
+  if live_key(key, now) then return {COLLISION} end
+  deadline = 0
+  at = now + tonumber(ARGV[6])
+  if tonumber(ARGV[7]) > 0 then
+    deadline = now + tonumber(ARGV[7])
+    if at > deadline then at = deadline end
+  end
+  redis.call('DEL', key)
+  push(writes, 'm:deadline', ms(deadline))
+  stored = 1
+  touched = 1
+elseif KEYS[2] then
+  local meta = read(KEYS[2], insert and name)
+  at = live_until(KEYS[2], meta[1], now)
+  if not at then return {MISSING} end
+  if live_key(key, now) then return {COLLISION} end
+  -- RENAME keeps the TTL and the hash; both keys are checked and moved in this one atomic script.
+  redis.call('RENAME', KEYS[2], key)
+  deadline, entry = num(meta[2]), meta[3]
+elseif #ARGV > 7 then
+  if live_key(key, now) then return {COLLISION} end
+  redis.call('DEL', key)
+  writes, at, deadline = rebase(now, ARGV, 8)
+  entry = lookup(writes, name)
+  stored = 1
+else
+  local meta = read(key, insert and name)
+  at = live_until(key, meta[1], now)
+  if not at then return {MISSING} end
+  deadline, entry = num(meta[2]), meta[3]
+end
+if insert and entry and expiry_of(entry) > now then
+  -- Nothing to write but a session placed from another node.
+  if stored == 1 then
+    push(writes, 'm:expires', ms(at))
+    call_with('HSET', key, writes)
+    redis.call('PEXPIREAT', key, ms(at))
+  end
+  return {EXISTS, at - now, 0}
+end
+local moved
+at, moved = extended(at, deadline, now + tonumber(ARGV[6]))
+stored = math.max(stored, moved)
+if stored == 1 then push(writes, 'm:expires', ms(at)) end
+push(writes, name, ms(now + tonumber(ARGV[5])) .. ':' .. ARGV[4])
+call_with('HSET', key, writes)
+if stored == 1 then redis.call('PEXPIREAT', key, ms(at)) end
+return {OK, at - now, math.max(touched, moved)}
+`
+
+/** ARGV of a write: mode, session, field, value, field ttl, session ttl, max lifetime (0 = none), taken session. */
+function writeArguments(input: WriteInput): ScriptArgument[] {
+  const { options } = input
+  return [
+    options.mode,
+    options.session,
+    input.field,
+    toBuffer(input.value),
+    milliseconds(options.fieldTtl),
+    milliseconds(options.sessionTtl),
+    options.session === 'create' && options.maxLifetime !== undefined ? milliseconds(options.maxLifetime) : '0',
+    ...(input.taken ?? []),
+  ]
+}
+
+const WRITE_STATUS: Record<Status, WriteResult['status']> = {
+  missing: 'missing',
+  ok: 'written',
+  exists: 'exists',
+  collision: 'collision',
+}
+
+function writeResult(reply: unknown): WriteResult {
+  const [code, ttl, touched] = list(reply)
+  const status = WRITE_STATUS[statusOf(code)]
+  if (status === 'missing' || status === 'collision') return { status }
+  return { status, ...liveSession(ttl, touched) }
+}
+
+/**
+ * KEYS: target. ARGV: see `writeArguments`; a taken session (Cluster rename) follows the seven.
+ * → {OK|EXISTS, ttl, touched} | {MISSING} | {COLLISION}
+ */
+export const WRITE = defineScript({
+  name: 'write',
+  numberOfKeys: 1,
+  body: WRITE_BODY,
+  build: (input: WriteInput) => ({ keys: [input.key], args: writeArguments(input) }),
+  parse: writeResult,
+})
+
+/** The same script with KEYS: target, source — a standalone write that renames first, atomically. */
+export const WRITE_RENAMING = defineScript({
+  name: 'write',
+  numberOfKeys: 2,
+  body: WRITE_BODY,
+  build: (input: RenamingWriteInput) => ({ keys: [input.key, input.from], args: writeArguments(input) }),
+  parse: writeResult,
+})
+
+function renameResult(reply: unknown): RenameResult {
+  const [code, ttl] = list(reply)
+  const status = statusOf(code)
+  if (status === 'missing' || status === 'collision') return { status }
+  if (status === 'exists') throw new TypeError('unexpected script reply')
+  return { status: 'renamed', ...liveSession(ttl, 0) }
+}
+
+/** Input of {@link RENAME}. */
+export interface RenameInput {
+  readonly from: string
+  readonly to: string
+}
+
+/** Standalone rename. KEYS: source, target. → {OK, ttl} | {MISSING} | {COLLISION} */
+export const RENAME = defineScript({
+  name: 'rename',
+  numberOfKeys: 2,
+  body: `
+local now = now_ms()
+local at = live_key(KEYS[1], now)
+if not at then return {MISSING} end
+if live_key(KEYS[2], now) then return {COLLISION} end
+redis.call('RENAME', KEYS[1], KEYS[2])
+return {OK, at - now}
+`,
+  build: (input: RenameInput) => ({ keys: [input.from, input.to], args: [] }),
+  parse: renameResult,
+})
+
+/**
+ * Cluster rename, step 1 on the source's node: read and delete the session in one atomic step.
+ * KEYS: source. → {MISSING} | {OK, server ms, expiry ms, name1, entry1, …}
+ */
+export const TAKE = defineScript({
+  name: 'take',
+  numberOfKeys: 1,
+  body: `
+local key = KEYS[1]
+local now = now_ms()
+local all = redis.call('HGETALL', key)
+local at = live_until(key, lookup(all, 'm:expires'), now)
+if not at then return {MISSING} end
+local reply = {OK, ms(now), ms(at)}
+for i = 1, #all do reply[#reply + 1] = all[i] end
+redis.call('DEL', key)
+return reply
+`,
+  build: (key: string) => ({ keys: [key], args: [] }),
+  parse(reply): TakenSession | undefined {
+    const [status, ...rest] = list(reply)
+    if (statusOf(status) === 'missing') return undefined
+    return rest.map((element) => {
+      if (typeof element === 'number') return String(element)
+      const raw = bytes(element)
+      if (raw === undefined) throw new TypeError('unexpected script reply')
+      return toBuffer(raw)
+    })
+  },
+})
+
+/** Input of {@link PLACE}. */
+export interface PlaceInput {
+  readonly key: string
+  readonly taken: TakenSession
+}
+
+/**
+ * Cluster rename, step 2 on the target's node: create the session only when the key is not live.
+ * Also puts a taken session back after a collision. KEYS: target. ARGV: as `TAKE` replied.
+ * → {OK, ttl} | {COLLISION}
+ */
+export const PLACE = defineScript({
+  name: 'place',
+  numberOfKeys: 1,
+  body: `
+local key = KEYS[1]
+local now = now_ms()
+if live_key(key, now) then return {COLLISION} end
+redis.call('DEL', key)
+local writes, at = rebase(now, ARGV, 1)
+push(writes, 'm:expires', ms(at))
+call_with('HSET', key, writes)
+redis.call('PEXPIREAT', key, ms(at))
+return {OK, at - now}
+`,
+  build: (input: PlaceInput) => ({ keys: [input.key], args: input.taken }),
+  parse: renameResult,
+})
