@@ -17,14 +17,20 @@ const exported = new Set(
     .map((target) => target.default.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')),
 )
 const entries = [
-  ...readdirSync('src/adapters')
-    .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && file !== 'node.ts')
-    .map((file) => `src/adapters/${file}`),
-  ...readdirSync('src/stores', { withFileTypes: true })
-    .filter((entry) => entry.name !== 'memory.ts' && !entry.name.endsWith('.test.ts'))
-    .map((entry) => (entry.isDirectory() ? `src/stores/${entry.name}/index.ts` : `src/stores/${entry.name}`)),
+  ...entryFiles('src/adapters'),
+  ...entryFiles('src/stores').filter((entry) => entry !== 'src/stores/memory.ts'),
 ]
 for (const entry of entries) if (!exported.has(entry)) problems.push(`${entry} has no subpath in package.json exports`)
+
+/**
+ * The entry points under a folder: each `.ts` file, and each subfolder's `index.ts` (an adapter
+ * or store split into several files, like `adapters/contract/` for `ruts/adapter`).
+ */
+function entryFiles(folder: string): string[] {
+  return readdirSync(folder, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() || (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')))
+    .map((entry) => (entry.isDirectory() ? `${folder}/${entry.name}/index.ts` : `${folder}/${entry.name}`))
+}
 
 if (problems.length > 0) {
   console.error(`exports map out of step with the build:\n  ${problems.join('\n  ')}`)

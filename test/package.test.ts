@@ -16,13 +16,37 @@ const run = (code: string, type: 'commonjs' | 'module') =>
 describe.skipIf(!built)('the built package', () => {
   it('imports every subpath as ESM', () => {
     const output = run(
-      `const subpaths = ['ruts', 'ruts/express']
+      `const subpaths = ['ruts', 'ruts/adapter', 'ruts/express']
        for (const path of subpaths) await import(path)
        const { SessionLayer, MemoryStore } = await import('ruts')
        console.log(typeof SessionLayer, typeof MemoryStore)`,
       'module',
     )
     expect(output).toBe('function function')
+  })
+
+  it('ruts/adapter exports the adapter contract, and ruts/web only withSession', () => {
+    const output = run(
+      `const adapter = await import('ruts/adapter')
+       const web = await import('ruts/web')
+       console.log(JSON.stringify([Object.keys(adapter).sort(), Object.keys(web)]))`,
+      'module',
+    )
+    expect(JSON.parse(output)).toEqual([
+      [
+        'SessionConfigError',
+        'SessionError',
+        'SessionStoreError',
+        'appendSetCookie',
+        'applySessionCookie',
+        'commitTouched',
+        'deferHeadersUntilCommitted',
+        'nodeTransport',
+        'webTransport',
+        'withSessionCookie',
+      ],
+      ['withSession'],
+    ])
   })
 
   it.runIf(requireEsm)('works with require() on Node ≥ 20.19', () => {

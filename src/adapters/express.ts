@@ -1,7 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import type { SessionLayer } from '../core/layer.js'
-import type { Session } from '../core/session.js'
-import { deferHeadersUntilCommitted, nodeTransport } from './node.js'
+import { deferHeadersUntilCommitted, nodeTransport, type Session, type SessionLayer } from './contract/index.js'
 
 /** An Express request after `session(layer)` ran: `req.session` is typed by the layer's `Data`. */
 export type SessionRequest<Data extends object = Record<string, unknown>> = Request & { session: Session<Data> }

@@ -6,10 +6,14 @@ import type {
   RouteGenericInterface,
   RouteHandlerMethod,
 } from 'fastify'
-import { SessionConfigError } from '../core/errors.js'
-import type { SessionLayer, TransportSource } from '../core/layer.js'
-import type { Session } from '../core/session.js'
-import { appendSetCookie, type CommittableSession } from './node.js'
+import {
+  appendSetCookie,
+  type CommittableSession,
+  type Session,
+  SessionConfigError,
+  type SessionLayer,
+  type TransportSource,
+} from './contract/index.js'
 
 /** Options of {@link fastifySession}. */
 export interface FastifySessionOptions {

@@ -1,9 +1,12 @@
 import type { MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { SessionStoreError } from '../core/errors.js'
-import type { SessionLayer } from '../core/layer.js'
-import type { Session } from '../core/session.js'
-import { webTransport, withSessionCookie } from './web.js'
+import {
+  type Session,
+  type SessionLayer,
+  SessionStoreError,
+  webTransport,
+  withSessionCookie,
+} from './contract/index.js'
 
 /**
  * The Hono environment {@link session} provides: `new Hono<SessionEnv<Data>>()` types

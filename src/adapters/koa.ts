@@ -1,7 +1,5 @@
 import type { DefaultState, Middleware, ParameterizedContext } from 'koa'
-import type { SessionLayer } from '../core/layer.js'
-import type { Session } from '../core/session.js'
-import { applySessionCookie, commitTouched } from './node.js'
+import { applySessionCookie, commitTouched, type Session, type SessionLayer } from './contract/index.js'
 
 /**
  * The context properties {@link session} adds. Use it as Koa's context type parameter, no declaration

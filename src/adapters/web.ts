@@ -1,6 +1,10 @@
-import { SessionStoreError } from '../core/errors.js'
-import type { RequestTransport, SessionLayer } from '../core/layer.js'
-import type { Session } from '../core/session.js'
+import {
+  type Session,
+  type SessionLayer,
+  SessionStoreError,
+  webTransport,
+  withSessionCookie,
+} from './contract/index.js'
 
 /** A Web handler that receives the request's {@link Session}. */
 export type SessionRequestHandler<Data extends object = Record<string, unknown>> = (
@@ -68,37 +72,6 @@ export function withSession<Data extends object = Record<string, unknown>>(
       throw error
     }
   }
-}
-
-/**
- * Append the session cookie to a response, keeping every `Set-Cookie` the handler set (each its own
- * header, never comma-joined), and mark it `Cache-Control: no-store`. A response with immutable
- * headers (`Response.redirect()`, a `fetch()` result) is copied first.
- *
- * @param response - the handler's response
- * @param cookie - the `Set-Cookie` value
- * @returns `response` itself, or its mutable copy
- */
-export function withSessionCookie(response: Response, cookie: string): Response {
-  let target = response
-  try {
-    target.headers.append('set-cookie', cookie)
-  } catch {
-    // Immutable headers throw on the first change, so nothing was half-applied.
-    target = new Response(response.body, response)
-    target.headers.append('set-cookie', cookie)
-  }
-  target.headers.set('cache-control', 'no-store')
-  return target
-}
-
-/**
- * @param url - the request URL as the runtime built it
- * @returns scheme and host, for the one-time plain-HTTP `Secure` warning
- */
-export function webTransport(url: string): RequestTransport {
-  const { protocol, hostname } = new URL(url)
-  return { protocol: protocol === 'https:' ? 'https' : 'http', hostname }
 }
 
 function serviceUnavailable(): Response {

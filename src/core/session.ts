@@ -206,28 +206,49 @@ export class Session<Data extends object = Record<string, unknown>> {
   }
 
   /**
-   * @internal `false` while the handler has not called any method: adapters then skip
-   * {@link Session.commit} and just {@link Session.seal} the handle, so an untouched session costs
-   * nothing.
+   * Whether the handler called any method on this handle. For adapters: while it is `false`, skip
+   * {@link Session.commit} and just {@link Session.seal} the handle, so an untouched session costs no
+   * store call and no cookie.
+   *
+   * @example
+   * ```ts
+   * if (!session.active) session.seal()
+   * else appendCookie(await session.commit())
+   * ```
    */
   get active(): boolean {
     return this.#active
   }
 
   /**
-   * @internal The response headers went out without a commit: from now on a write that would
-   * need a new cookie fails with `ERR_SESSION_HEADERS_SENT` instead of silently losing the session.
+   * For adapters: the response headers went out without a commit. From now on a call that would need
+   * a new cookie (creating, regenerating, deleting or re-expiring the session) fails with
+   * `ERR_SESSION_HEADERS_SENT` instead of silently losing the session; reads and writes into the
+   * existing session still work.
+   *
+   * @example
+   * ```ts
+   * if (response.headersSent) session.seal()
+   * ```
    */
   seal(): void {
     this.#sealed = true
   }
 
   /**
-   * @internal Called by adapters once, when the response headers are about to go out: waits for
-   * the operations started so far, applies an unconsumed `prepareRegenerate()`, and seals the
-   * handle (a later write that would need a new cookie fails with `ERR_SESSION_HEADERS_SENT`).
+   * For adapters: call once, when the response headers are about to go out. Waits for the
+   * operations started so far, applies an unconsumed {@link Session.prepareRegenerate}, and seals the
+   * handle (a later call that would need a new cookie fails with `ERR_SESSION_HEADERS_SENT`).
+   * Repeated calls return the same promise. Rejects with `SessionStoreError` when a pending
+   * operation or the final move fails: answer the request with a 503 and no session cookie.
    *
-   * @returns the `Set-Cookie` value to send, or `undefined` when nothing changed
+   * @returns the `Set-Cookie` value to send, or `undefined` when the cookie does not change
+   *
+   * @example
+   * ```ts
+   * const cookie = await session.commit()
+   * if (cookie !== undefined) response.headers.append('set-cookie', cookie)
+   * ```
    */
   commit(): Promise<string | undefined> {
     this.#commit ??= this.#finish()

@@ -1,8 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Session } from '../core/session.js'
-
-/** What a bridge needs of a session handle. */
-export type CommittableSession = Pick<Session, 'active' | 'seal' | 'commit'>
+import type { ServerResponse } from 'node:http'
+import type { CommittableSession } from './commit.js'
+import { applySessionCookie } from './set-cookie.js'
 
 type Deferrable = 'writeHead' | 'write' | 'end' | 'flushHeaders'
 type Method = (this: unknown, ...args: unknown[]) => unknown
@@ -41,7 +39,8 @@ const STAND_INS: Record<Deferrable, Method> = {
 }
 
 /**
- * The shared Node bridge: the session cookie is computed when the response headers are about to be
+ * The Node bridge for frameworks without a hook before the headers go out (Express, plain
+ * `node:http`): the session cookie is computed when the response headers are about to be
  * flushed, not when the middleware runs. The first `writeHead`/`write`/`end`/`flushHeaders` waits for
  * the session's in-flight operations (so a handler that starts a write and responds at once still
  * sends the right cookie), appends `Set-Cookie` next to any cookie the handler set, then replays the
@@ -52,6 +51,13 @@ const STAND_INS: Record<Deferrable, Method> = {
  * @param session - the request's session handle
  * @param response - the Node response
  * @param onCommitError - called when the commit itself fails (the response becomes a 503)
+ *
+ * @example
+ * ```ts
+ * // Express-style middleware: the cookie is decided when the handler responds.
+ * const handle = layer.open(req.headers.cookie, () => nodeTransport(req))
+ * deferHeadersUntilCommitted(handle, res, (error) => console.error(error))
+ * ```
  */
 export function deferHeadersUntilCommitted(
   session: CommittableSession,
@@ -110,49 +116,6 @@ function restore(response: ServerResponse, deferral: Deferral): void {
   target.flushHeaders = deferral.flushHeaders
 }
 
-/**
- * Add the session cookie to the response, keeping every cookie the handler set (never comma-joined,
- * never duplicated), and mark the response `Cache-Control: no-store`.
- *
- * @param response - the Node response, headers not yet sent
- * @param cookie - the `Set-Cookie` value
- */
-export function applySessionCookie(response: ServerResponse, cookie: string): void {
-  response.setHeader('Set-Cookie', appendSetCookie(response.getHeader('set-cookie'), cookie))
-  response.setHeader('Cache-Control', 'no-store')
-}
-
-/**
- * The `Set-Cookie` list to send: every cookie already set, each still its own header line, then the
- * session cookie. Never joins cookies with commas (a comma is legal inside `Expires`, so a joined
- * header cannot be split back) and never mutates the caller's array.
- *
- * @param existing - the current `Set-Cookie` header value, as Node or a framework holds it
- * @param cookie - the session cookie
- * @returns the full list
- */
-export function appendSetCookie(existing: number | string | readonly string[] | undefined, cookie: string): string[] {
-  if (existing === undefined) return [cookie]
-  return typeof existing === 'object' ? [...existing, cookie] : [String(existing), cookie]
-}
-
-/**
- * The post-handler step of adapters that have a hook before the headers go out (Koa, Fastify): an
- * untouched session (or one whose headers already left) is only sealed, at zero store calls;
- * otherwise it is committed.
- *
- * @param session - the request's session handle
- * @param headersSent - the response headers already went out
- * @returns the `Set-Cookie` value to add, or `undefined`
- */
-export async function commitTouched(session: CommittableSession, headersSent: boolean): Promise<string | undefined> {
-  if (headersSent || !session.active) {
-    session.seal()
-    return undefined
-  }
-  return session.commit()
-}
-
 function failResponse(response: ServerResponse): void {
   if (response.headersSent) {
     response.destroy()
@@ -163,18 +126,4 @@ function failResponse(response: ServerResponse): void {
   response.setHeader('Content-Type', 'text/plain; charset=utf-8')
   response.setHeader('Cache-Control', 'no-store')
   response.end('Service Unavailable')
-}
-
-/**
- * Scheme and host of a Node request, for the one-time plain-HTTP `Secure` warning. Trusts
- * `X-Forwarded-Proto` only when the caller says so (a framework's trust-proxy setting).
- *
- * @param request - the Node request
- * @returns protocol and hostname
- */
-export function nodeTransport(request: IncomingMessage): { protocol: 'http' | 'https'; hostname: string } {
-  const encrypted = (request.socket as { encrypted?: boolean }).encrypted === true
-  const host = request.headers.host ?? ''
-  const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '')
-  return { protocol: encrypted ? 'https' : 'http', hostname }
 }

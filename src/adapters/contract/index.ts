@@ -1,0 +1,18 @@
+/**
+ * The contract a framework adapter is written against: open a {@link Session} from the request's
+ * `Cookie` header and transport ({@link SessionLayer.open}), let the handler use it, then, when the
+ * response headers are about to go out, {@link Session.commit} it for the `Set-Cookie` value (or
+ * {@link Session.seal} it when the handler never touched it or the headers already left). The
+ * bundled adapters (`ruts/express`, `ruts/fastify`, `ruts/hono`, `ruts/koa`, `ruts/web`) import
+ * only from here and from their framework; run yours through `describeAdapterBehaviour` from
+ * `ruts/testing`. See docs/adapters.md, "Writing an adapter".
+ *
+ * @module ruts/adapter
+ */
+export { SessionConfigError, SessionError, SessionStoreError } from '../../core/errors.js'
+export type { RequestTransport, SessionLayer, TransportSource } from '../../core/layer.js'
+export type { Session } from '../../core/session.js'
+export { type CommittableSession, commitTouched } from './commit.js'
+export { deferHeadersUntilCommitted } from './node-headers.js'
+export { appendSetCookie, applySessionCookie, withSessionCookie } from './set-cookie.js'
+export { nodeTransport, webTransport } from './transport.js'
