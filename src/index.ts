@@ -6,22 +6,21 @@ export { createSessionId, isSessionId, sessionKeyOf } from './core/ids.js'
 export { type RequestTransport, SessionLayer, type SessionLayerOptions, type TransportSource } from './core/layer.js'
 export { Session } from './core/session.js'
 export { SessionMap } from './core/session-map.js'
-export {
-  DEFAULT_STORE_TIMEOUT,
-  type ExpireResult,
-  type FieldRead,
-  type FieldValue,
-  type LiveSession,
-  type NoSession,
-  type ReadOptions,
-  type RemoveResult,
-  type RenameResult,
-  runWithTimeout,
-  type SessionKey,
-  type SessionRead,
-  type SessionStore,
-  type TouchOptions,
-  type WriteOptions,
-  type WriteResult,
+export type {
+  ExpireResult,
+  FieldRead,
+  FieldValue,
+  LiveSession,
+  NoSession,
+  ReadOptions,
+  RemoveResult,
+  RenameResult,
+  SessionKey,
+  SessionRead,
+  SessionStore,
+  TouchOptions,
+  WriteOptions,
+  WriteResult,
 } from './core/store.js'
+export { DEFAULT_STORE_TIMEOUT, runWithTimeout } from './core/timeout.js'
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js'

@@ -1,5 +1,6 @@
 import type { SessionStoreError } from '../../core/errors.js'
-import { runWithTimeout, type SessionKey, type SessionStore } from '../../core/store.js'
+import type { SessionKey, SessionStore } from '../../core/store.js'
+import { runWithTimeout } from '../../core/timeout.js'
 
 /** What a hot-store failure is reported with. */
 export interface HotErrorContext {

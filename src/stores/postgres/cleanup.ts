@@ -1,5 +1,5 @@
 import type { Pool } from 'pg'
-import { runWithTimeout } from '../../core/store.js'
+import { runWithTimeout } from '../../core/timeout.js'
 import type { AdvisoryLockKey, TableNames } from './identifiers.js'
 
 /** What one {@link PostgresStore.cleanup} run did. */

@@ -1,20 +1,19 @@
 import type { Pool } from 'pg'
 import { SessionConfigError } from '../../core/errors.js'
-import {
-  DEFAULT_STORE_TIMEOUT,
-  type ExpireResult,
-  type FieldRead,
-  type FieldValue,
-  type ReadOptions,
-  type RemoveResult,
-  type RenameResult,
-  runWithTimeout,
-  type SessionKey,
-  type SessionRead,
-  type SessionStore,
-  type WriteOptions,
-  type WriteResult,
+import type {
+  ExpireResult,
+  FieldRead,
+  FieldValue,
+  ReadOptions,
+  RemoveResult,
+  RenameResult,
+  SessionKey,
+  SessionRead,
+  SessionStore,
+  WriteOptions,
+  WriteResult,
 } from '../../core/store.js'
+import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../../core/timeout.js'
 import { type CleanupResult, CleanupTask } from './cleanup.js'
 import { advisoryLockKeys, type TableNames, tableNames } from './identifiers.js'
 import { assertSchemaVersion, migrate } from './migrations.js'

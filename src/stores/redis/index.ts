@@ -1,19 +1,18 @@
 import { SessionConfigError } from '../../core/errors.js'
-import {
-  DEFAULT_STORE_TIMEOUT,
-  type ExpireResult,
-  type FieldRead,
-  type FieldValue,
-  type ReadOptions,
-  type RemoveResult,
-  type RenameResult,
-  runWithTimeout,
-  type SessionKey,
-  type SessionRead,
-  type SessionStore,
-  type WriteOptions,
-  type WriteResult,
+import type {
+  ExpireResult,
+  FieldRead,
+  FieldValue,
+  ReadOptions,
+  RemoveResult,
+  RenameResult,
+  SessionKey,
+  SessionRead,
+  SessionStore,
+  WriteOptions,
+  WriteResult,
 } from '../../core/store.js'
+import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../../core/timeout.js'
 import { createScriptRunner, type RedisClient, type ScriptRunner } from './client.js'
 import type { RedisScript } from './script.js'
 import { DELETE, EXPIRE, GET, GET_ALL, REMOVE } from './scripts.js'

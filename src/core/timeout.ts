@@ -1,0 +1,49 @@
+import { SessionStoreError } from './errors.js'
+
+/** Default per-operation timeout of the bundled stores, in milliseconds. */
+export const DEFAULT_STORE_TIMEOUT = 2000
+
+/**
+ * Run a backend call under a deadline. Any failure, including the deadline, becomes a
+ * {@link SessionStoreError} with the backend error as `cause`.
+ *
+ * @param store - store name for the message
+ * @param operation - operation name for the message
+ * @param timeoutMs - deadline in milliseconds
+ * @param work - the backend call
+ * @returns the call's result
+ */
+export function runWithTimeout<T>(
+  store: string,
+  operation: string,
+  timeoutMs: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  // Per call: this promise, its timer and two settle callbacks; no deadline promise, no race, no
+  // async function frame. The callbacks stay anonymous: a transpiler's keepNames (tsx, esbuild)
+  // would otherwise name each one with a defineProperty call on every operation.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new SessionStoreError(`${store}: ${operation} timed out after ${timeoutMs} ms`, { timeout: true })),
+      timeoutMs,
+    )
+    let pending: Promise<T>
+    try {
+      // Promise.resolve returns a native promise as is; another thenable is adopted, as race did.
+      pending = Promise.resolve(work())
+    } catch (error) {
+      pending = Promise.reject(error)
+    }
+    pending.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        if (error instanceof SessionStoreError) reject(error)
+        else reject(new SessionStoreError(`${store}: ${operation} failed`, { cause: error }))
+      },
+    )
+  })
+}
