@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
-import { CandidateReader } from './candidates.js'
-import { createSessionId, sessionKeyOf } from './ids.js'
-import { CookieSigner } from './signing.js'
+import { CandidateReader } from '../../src/core/candidates.js'
+import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
+import { CookieSigner } from '../../src/core/signing.js'
 
 const current = 'current-secret-0123456789-abcdefgh'
 const previous = 'previous-secret-0123456789-abcdef'

@@ -6,8 +6,8 @@ import {
   resolveCookieOptions,
   serializeRemovalCookie,
   serializeSessionCookie,
-} from './cookie.js'
-import { SessionConfigError } from './errors.js'
+} from '../../src/core/cookie.js'
+import { SessionConfigError } from '../../src/core/errors.js'
 
 const configError = (options: CookieOptions) => {
   try {

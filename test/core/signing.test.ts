@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createSessionId } from './ids.js'
-import { CookieSigner } from './signing.js'
+import { createSessionId } from '../../src/core/ids.js'
+import { CookieSigner } from '../../src/core/signing.js'
 
 const current = 'current-secret-0123456789-abcdefgh'
 const previous = 'previous-secret-0123456789-abcdef'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { jsonCodec, msgpackCodec } from './codec.js'
+import { jsonCodec, msgpackCodec } from '../../src/core/codec.js'
 
 const roundTrip = (codec: ReturnType<typeof msgpackCodec>, value: unknown) => {
   codec.validate?.(value)

@@ -1,11 +1,11 @@
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
-import { MemoryStore } from '../stores/memory.js'
-import { countingStore } from '../testing/counting-store.js'
-import { maxAgeOf } from '../testing/http-client.js'
-import { MAX_COOKIE_AGE } from './cookie.js'
-import { createSessionId, sessionKeyOf } from './ids.js'
-import { SessionLayer, type SessionLayerOptions } from './layer.js'
-import type { SessionStore } from './store.js'
+import { MAX_COOKIE_AGE } from '../../src/core/cookie.js'
+import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
+import { SessionLayer, type SessionLayerOptions } from '../../src/core/layer.js'
+import type { SessionStore } from '../../src/core/store.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import { countingStore } from '../../src/testing/counting-store.js'
+import { maxAgeOf } from '../../src/testing/http-client.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const cookieValue = (setCookie: string | undefined) =>
