@@ -1,4 +1,7 @@
-export type { SessionWriteOptions } from './core/arguments.js'
+// The layered store's `strategy` and `hotTtl` are part of SessionWriteOptions for every program, as
+// before they moved out of the core (the file only merges them into the type).
+import './stores/layered/write-options.js'
+
 export { type Codec, type CodecOption, jsonCodec, msgpackCodec } from './core/codec.js'
 export { type CookieOptions, parseCookieHeader, type ResolvedCookieOptions } from './core/cookie.js'
 export { SessionConfigError, SessionError, type SessionErrorCode, SessionStoreError } from './core/errors.js'
@@ -23,4 +26,5 @@ export type {
   WriteResult,
 } from './core/store.js'
 export { DEFAULT_STORE_TIMEOUT, runWithTimeout } from './core/timeout.js'
+export type { SessionWriteOptions, StoreWriteOptions } from './core/write-options.js'
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js'

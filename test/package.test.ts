@@ -7,9 +7,10 @@ const built = existsSync(new URL('../dist/index.js', import.meta.url))
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
 const requireEsm = major > 22 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19)
 
+const root = new URL('..', import.meta.url)
 const run = (code: string, type: 'commonjs' | 'module') =>
   execFileSync(process.execPath, [`--input-type=${type}`, '--no-warnings', '-e', code], {
-    cwd: new URL('..', import.meta.url),
+    cwd: root,
     encoding: 'utf8',
   }).trim()
 
@@ -47,6 +48,26 @@ describe.skipIf(!built)('the built package', () => {
       ],
       ['withSession'],
     ])
+  })
+
+  it('keeps the layered write options in SessionWriteOptions for a program that imports only ruts', () => {
+    // Without the root entry's reference to the layered store's declaration, tsc reports
+    // `strategy` as unknown here (and the @ts-expect-error lines as unused).
+    const tsc = new URL('../node_modules/typescript/bin/tsc', import.meta.url).pathname
+    const flags = [
+      '--noEmit',
+      '--strict',
+      '--skipLibCheck',
+      '--module',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--types',
+      'node',
+    ]
+    const check = () =>
+      execFileSync(process.execPath, [tsc, ...flags, 'test/fixtures/write-options.mts'], { cwd: root })
+    expect(check).not.toThrow()
   })
 
   it.runIf(requireEsm)('works with require() on Node ≥ 20.19', () => {

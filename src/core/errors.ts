@@ -75,3 +75,14 @@ export class SessionStoreError extends SessionError {
     this.name = 'SessionStoreError'
   }
 }
+
+/**
+ * @param what - the call that came too late
+ * @returns the `ERR_SESSION_HEADERS_SENT` error
+ */
+export function headersSent(what: string): SessionError {
+  return new SessionError(
+    'ERR_SESSION_HEADERS_SENT',
+    `${what} after the response headers were sent cannot deliver its cookie; await session calls before responding`,
+  )
+}

@@ -1,11 +1,12 @@
-import { checkField, headersSent, layeredOptions, type SessionWriteOptions } from './arguments.js'
 import type { Candidate } from './candidates.js'
 import { MAX_COOKIE_AGE, parseCookieHeader, serializeRemovalCookie, serializeSessionCookie } from './cookie.js'
-import { SessionError, SessionStoreError } from './errors.js'
+import { headersSent, SessionError, SessionStoreError } from './errors.js'
+import { checkField } from './fields.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
 import type { SessionLayer, TransportSource } from './layer.js'
 import { SessionMap } from './session-map.js'
-import type { FieldValue, LiveSession, SessionKey, WriteOptions as StoreWriteOptions } from './store.js'
+import type { FieldValue, LiveSession, SessionKey, WriteOptions } from './store.js'
+import { type SessionWriteOptions, storeWriteOptions } from './write-options.js'
 
 const MAX_COLLISION_RETRIES = 3
 
@@ -99,7 +100,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    *
    * @param field - field name
    * @param value - a value the codec can round-trip
-   * @param options - field TTL (and layered-store options)
+   * @param options - field TTL (and options the store declares, e.g. the layered store's)
    * @returns `true` if written, `false` if the field already existed (nothing changed)
    */
   insert<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
@@ -111,7 +112,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    *
    * @param field - field name
    * @param value - a value the codec can round-trip
-   * @param options - field TTL (and layered-store options)
+   * @param options - field TTL (and options the store declares, e.g. the layered store's)
    * @returns `true` on success
    */
   update<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
@@ -286,13 +287,7 @@ export class Session<Data extends object = Record<string, unknown>> {
     if (!Number.isSafeInteger(fieldTtl) || fieldTtl < 1) {
       throw new SessionError('ERR_SESSION_ARGUMENT', 'ttl must be a whole number of seconds ≥ 1')
     }
-    const extra = layeredOptions(options)
-    if (extra !== undefined && !layer.store.supportsWriteStrategies) {
-      throw new SessionError(
-        'ERR_SESSION_OPTION',
-        `strategy and hotTtl need a LayeredStore, not the ${layer.store.name} store`,
-      )
-    }
+    const extra = storeWriteOptions(options, layer.store)
     const bytes = this.#encode(value)
     const sealed = this.#sealed
     return this.#run(async () => {
@@ -302,7 +297,7 @@ export class Session<Data extends object = Record<string, unknown>> {
         if (sealed && target !== undefined) throw headersSent('a write that creates or renames the session')
         const key = target === undefined ? (candidate as Candidate).key : sessionKeyOf(target)
         const creating = candidate === undefined
-        const write: StoreWriteOptions = {
+        const write: WriteOptions = {
           mode,
           session: creating ? 'create' : 'existing',
           fieldTtl,

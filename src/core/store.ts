@@ -72,7 +72,7 @@ export interface WriteOptions {
   /** With `session: 'create'`: hard cap on the session's lifetime in seconds from creation. */
   maxLifetime?: number
   renameFrom?: SessionKey
-  /** Store-specific options (e.g. the layered store's `strategy`/`hotTtl`). */
+  /** Store-specific options, only names the store listed in {@link SessionStore.writeOptions}. */
   extra?: Readonly<Record<string, unknown>>
 }
 
@@ -107,8 +107,12 @@ export type RenameResult = (LiveSession & { status: 'renamed' }) | { status: 'mi
 export interface SessionStore {
   /** Short name used in error messages, e.g. `"redis"`. */
   readonly name: string
-  /** `true` only for stores that understand per-call write strategies (`extra.strategy`). */
-  readonly supportsWriteStrategies?: boolean
+  /**
+   * Names of the store-specific write options this store understands (they reach {@link write} in
+   * `WriteOptions.extra`; the store validates their values). A call that passes any other option
+   * fails with `ERR_SESSION_OPTION` before reaching the store. @default none
+   */
+  readonly writeOptions?: readonly string[]
   /** One field of a live session. */
   get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead>
   /** Every live field of a live session. */

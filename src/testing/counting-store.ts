@@ -25,7 +25,7 @@ export function countingStore(inner: SessionStore): CountingStore {
   const calls = Object.fromEntries(OPERATIONS.map((name) => [name, 0])) as Record<Operation, number>
   const wrapper = {
     name: inner.name,
-    supportsWriteStrategies: inner.supportsWriteStrategies ?? false,
+    ...(inner.writeOptions === undefined ? {} : { writeOptions: inner.writeOptions }),
     calls,
     failing: false,
     total: () => OPERATIONS.reduce((sum, name) => sum + calls[name], 0),

@@ -17,6 +17,7 @@ import { type Flight, KeyActivity } from './activity.js'
 import { HotTier } from './hot-tier.js'
 import { type LayeredStoreOptions, positive, warnAtMostEvery } from './options.js'
 import { FieldPolicies } from './policies.js'
+import { LAYERED_WRITE_OPTIONS } from './write-options.js'
 import { moveHot, step, type Tiers, wholeSeconds, writeCold, writeHotOnly } from './writes.js'
 
 export type { HotErrorContext, HotErrorHandler } from './hot-tier.js'
@@ -47,7 +48,8 @@ export type { FieldPolicy, WriteStrategy } from './policies.js'
  */
 export class LayeredStore implements SessionStore {
   readonly name = 'layered'
-  readonly supportsWriteStrategies = true
+  /** The per-call write options this store understands: `strategy` and `hotTtl`. */
+  readonly writeOptions = LAYERED_WRITE_OPTIONS
   readonly #hot: HotTier
   readonly #cold: SessionStore
   readonly #activity: KeyActivity

@@ -1,5 +1,6 @@
 import { SessionConfigError, SessionError } from '../../core/errors.js'
 import type { SessionKey } from '../../core/store.js'
+import { LAYERED_WRITE_OPTIONS } from './write-options.js'
 
 /** Which tier(s) a write goes to. */
 export type WriteStrategy = 'write-through' | 'hot-only' | 'cold-only'
@@ -20,7 +21,6 @@ export interface ResolvedWrite {
 }
 
 const STRATEGIES: readonly string[] = ['write-through', 'hot-only', 'cold-only']
-const EXTRA_KEYS: readonly string[] = ['strategy', 'hotTtl']
 /** Sessions whose per-call policies this process remembers for warming; oldest forgotten first. */
 const MAX_REMEMBERED_SESSIONS = 10_000
 
@@ -139,7 +139,7 @@ export class FieldPolicies {
 function parseExtra(extra: Readonly<Record<string, unknown>> | undefined): Partial<ResolvedWrite> {
   if (extra === undefined) return {}
   for (const name of Object.keys(extra)) {
-    if (!EXTRA_KEYS.includes(name)) throw option(`unknown LayeredStore write option "${name}"`)
+    if (!LAYERED_WRITE_OPTIONS.includes(name)) throw option(`unknown LayeredStore write option "${name}"`)
   }
   const { strategy, hotTtl } = extra
   if (strategy !== undefined && (typeof strategy !== 'string' || !STRATEGIES.includes(strategy))) {
