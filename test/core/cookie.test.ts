@@ -123,8 +123,17 @@ describe('parseCookieHeader', () => {
     ['names without values', `${'session;'.repeat(64 * 1024)}session=1`],
     ['blanks', `session=${' '.repeat(512 * 1024)}x`],
   ])('parses 512 KB of %s in linear time', (_, header) => {
-    const started = performance.now()
-    parseCookieHeader(header, 'session')
-    expect(performance.now() - started).toBeLessThan(150)
+    // Against an ordinary header of the same length, fastest of three runs: a loaded machine slows
+    // both alike (a fixed 150 ms bound failed at 185-420 ms with ~20 test processes on 2 cores).
+    const fastest = (value: string) =>
+      Math.min(
+        ...[1, 2, 3].map(() => {
+          const started = performance.now()
+          parseCookieHeader(value, 'session')
+          return performance.now() - started
+        }),
+      )
+    const baseline = fastest(`session=${'x'.repeat(512 * 1024)}`)
+    expect(fastest(header)).toBeLessThan(baseline * 10 + 100)
   })
 })
