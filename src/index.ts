@@ -4,7 +4,13 @@ import './stores/layered/write-options.js'
 
 export { type Codec, type CodecOption, jsonCodec, msgpackCodec } from './core/codec.js'
 export { type CookieOptions, parseCookieHeader, type ResolvedCookieOptions } from './core/cookie.js'
-export { SessionConfigError, SessionError, type SessionErrorCode, SessionStoreError } from './core/errors.js'
+export {
+  RedactedBackendError,
+  SessionConfigError,
+  SessionError,
+  type SessionErrorCode,
+  SessionStoreError,
+} from './core/errors.js'
 export { createSessionId, isSessionId, sessionKeyOf } from './core/ids.js'
 export { type RequestTransport, SessionLayer, type SessionLayerOptions, type TransportSource } from './core/layer.js'
 export { Session } from './core/session.js'

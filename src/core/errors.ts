@@ -69,7 +69,8 @@ export class SessionStoreError extends SessionError {
    */
   constructor(message: string, options: { cause?: unknown; timeout?: boolean } = {}) {
     super(options.timeout ? 'ERR_SESSION_STORE_TIMEOUT' : 'ERR_SESSION_STORE', message, {
-      cause: options.cause,
+      // Every store's error wrapping ends here, so no backend error escapes unredacted.
+      cause: redactBackendError(options.cause),
       status: 503,
     })
     this.name = 'SessionStoreError'
@@ -85,4 +86,52 @@ export function headersSent(what: string): SessionError {
     'ERR_SESSION_HEADERS_SENT',
     `${what} after the response headers were sent cannot deliver its cookie; await session calls before responding`,
   )
+}
+
+/**
+ * What is left of a backend error once redacted: its class name (as `name`), message, `code` and
+ * stack, and nothing else. Client libraries hang the failed command on their errors (ioredis
+ * `ReplyError.command.args`, pg's `detail` and `where` with the failing row or parameters), and
+ * those hold session values; a framework's default error handler prints whatever it can reach.
+ */
+export class RedactedBackendError extends Error {
+  /** The backend's own code (`NOREPLICAS`, `ECONNREFUSED`, `23514`, …), when it had one. */
+  readonly code: string | number | undefined
+
+  /**
+   * @param name - the original error's class name
+   * @param message - the original message
+   * @param code - the original `code`, when it was a string or number
+   * @param cause - the original `cause`, already redacted
+   */
+  constructor(name: string, message: string, code: string | number | undefined, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = name
+    this.code = code
+  }
+}
+
+/** Causes followed below a backend error before the rest is dropped. */
+const MAX_CAUSE_DEPTH = 3
+
+/**
+ * Replace a backend error by a {@link RedactedBackendError} (SPEC §10). Errors of this library are
+ * kept as they are: their messages and causes are safe by construction.
+ *
+ * @param error - whatever a backend call threw
+ * @param depth - causes already followed
+ * @returns `undefined` for `undefined`, the error itself for a `SessionError`, else a redacted copy
+ */
+export function redactBackendError(error: unknown, depth = 0): unknown {
+  if (error === undefined || error instanceof SessionError || error instanceof RedactedBackendError) return error
+  if (!(error instanceof Error)) return new RedactedBackendError('NonError', `a ${typeof error} was thrown`, undefined)
+  const { code, cause } = error as Error & { code?: unknown }
+  const redacted = new RedactedBackendError(
+    error.constructor?.name || error.name,
+    String(error.message),
+    typeof code === 'string' || typeof code === 'number' ? code : undefined,
+    depth < MAX_CAUSE_DEPTH ? redactBackendError(cause, depth + 1) : undefined,
+  )
+  if (typeof error.stack === 'string') redacted.stack = error.stack
+  return redacted
 }

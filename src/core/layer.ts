@@ -108,8 +108,8 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
     this.signer = options.secret === undefined ? undefined : new CookieSigner(options.secret)
     this.candidates = new CandidateReader(this.signer)
     assertSeconds('idleTimeout', options.idleTimeout, MAX_COOKIE_AGE)
-    assertSeconds('absoluteTimeout', options.absoluteTimeout)
-    assertSeconds('touchAfter', options.touchAfter)
+    assertSeconds('absoluteTimeout', options.absoluteTimeout, MAX_COOKIE_AGE)
+    assertSeconds('touchAfter', options.touchAfter, MAX_COOKIE_AGE)
     this.idleTimeout = options.idleTimeout
     this.absoluteTimeout = options.absoluteTimeout
     if (options.idleTimeout !== undefined) {

@@ -6,6 +6,7 @@ import { createSessionId, sessionKeyOf } from './ids.js'
 import type { SessionLayer, TransportSource } from './layer.js'
 import { SessionMap } from './session-map.js'
 import type { FieldValue, LiveSession, SessionKey, WriteOptions } from './store.js'
+import { isTtl, ttlError } from './ttl.js'
 import { type SessionWriteOptions, storeWriteOptions } from './write-options.js'
 
 const MAX_COLLISION_RETRIES = 3
@@ -193,9 +194,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * @returns `true` if the session exists
    */
   expire(seconds: number): Promise<boolean> {
-    if (!Number.isSafeInteger(seconds) || seconds < 0) {
-      return Promise.reject(new SessionError('ERR_SESSION_ARGUMENT', 'expire() takes a whole number of seconds ≥ 0'))
-    }
+    if (!isTtl(seconds, 0)) return Promise.reject(ttlError('expire()', 0))
     if (seconds === 0) return this.delete()
     const sealed = this.#sealed
     return this.#run(async () => {
@@ -284,9 +283,7 @@ export class Session<Data extends object = Record<string, unknown>> {
     checkField(field)
     const layer = this.#layer
     const fieldTtl = options?.ttl ?? layer.cookie.maxAge
-    if (!Number.isSafeInteger(fieldTtl) || fieldTtl < 1) {
-      throw new SessionError('ERR_SESSION_ARGUMENT', 'ttl must be a whole number of seconds ≥ 1')
-    }
+    if (!isTtl(fieldTtl)) throw ttlError('ttl')
     const extra = storeWriteOptions(options, layer.store)
     const bytes = this.#encode(value)
     const sealed = this.#sealed

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createSessionId, sessionKeyOf } from '../core/ids.js'
 import type { WriteOptions } from '../core/store.js'
 import { describeStoreConformance } from '../testing/store-conformance.js'
@@ -14,8 +14,46 @@ async function live(store: MemoryStore, key: string): Promise<boolean> {
   return (await store.get(key, 'n')).live
 }
 
+afterEach(() => void vi.useRealTimers())
+
 describe('MemoryStore bookkeeping', () => {
-  it('evicts the least recently used session beyond maxSessions, where a read or a write counts as use', async () => {
+  // SPEC §10: a storm of one-shot sessions (each created, even written twice by its creating
+  // request, and never used again) evicts only its own kind; a session that came back stays.
+  it('keeps a session used again by a later request through any storm of one-shot sessions', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const store = new MemoryStore({ maxSessions: 100 })
+    const [returning, fresh] = [newKey(), newKey()]
+    await store.write(returning, 'n', value, CREATE)
+    await store.write(fresh, 'n', value, CREATE)
+    vi.setSystemTime(Date.now() + 2_000)
+    expect(await live(store, returning)).toBe(true)
+    for (let i = 0; i < 10_000; i++) {
+      const key = newKey()
+      await store.write(key, 'n', value, CREATE)
+      await store.write(key, 'm', value, { ...CREATE, session: 'existing' })
+      expect(store.size).toBeLessThanOrEqual(100)
+    }
+    expect(await live(store, returning)).toBe(true)
+    expect(await live(store, fresh)).toBe(false)
+    await store.close()
+  })
+
+  it('sends the oldest protected sessions back to probation once protected is full, within maxSessions', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const store = new MemoryStore({ maxSessions: 5 })
+    const keys = Array.from({ length: 5 }, newKey)
+    for (const key of keys) await store.write(key, 'n', value, CREATE)
+    vi.setSystemTime(Date.now() + 2_000)
+    // Protected holds 4 (80 %): promoting all five demotes the first one again.
+    for (const key of keys) expect(await live(store, key)).toBe(true)
+    await store.write(newKey(), 'n', value, CREATE)
+    expect(store.size).toBe(5)
+    expect(await live(store, keys[0] as string)).toBe(false)
+    for (const key of keys.slice(1)) expect(await live(store, key)).toBe(true)
+    await store.close()
+  })
+
+  it('evicts the least recently used session beyond maxSessions among sessions not yet used again', async () => {
     const store = new MemoryStore({ maxSessions: 3 })
     const [a, b, c, d, e] = [newKey(), newKey(), newKey(), newKey(), newKey()]
     for (const key of [a, b, c]) await store.write(key, 'n', value, CREATE)
@@ -49,9 +87,10 @@ describe('MemoryStore bookkeeping', () => {
     const store = new MemoryStore()
     const short = newKey()
     const long = newKey()
-    await store.write(short, 'n', value, { ...CREATE, fieldTtl: 1, sessionTtl: 0.05 })
+    vi.useFakeTimers({ toFake: ['Date'] })
+    await store.write(short, 'n', value, { ...CREATE, fieldTtl: 1, sessionTtl: 1 })
     await store.write(long, 'n', value, CREATE)
-    await new Promise((resolve) => setTimeout(resolve, 80))
+    vi.setSystemTime(Date.now() + 1_500)
     store.sweep()
     expect(store.size).toBe(1)
     expect(await live(store, long)).toBe(true)

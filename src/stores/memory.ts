@@ -12,10 +12,16 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../core/store.js'
+import { checkExpireSeconds, checkWriteTtls } from '../core/ttl.js'
+import { type Linked, RecencyList } from './recency.js'
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
-  /** Most sessions kept; the least recently used is evicted beyond it. @default 10000 */
+  /**
+   * Most sessions kept, a hard bound. Beyond it a session never used since its creation is evicted
+   * first (least recently used among them), so a storm of one-shot sessions cannot push out
+   * sessions that came back. @default 10000
+   */
   maxSessions?: number
   /** Milliseconds between sweeps of expired sessions (an `unref`'d timer). @default 60000 */
   sweepInterval?: number
@@ -26,20 +32,32 @@ interface StoredField {
   expiresAt: number
 }
 
-interface Entry {
+interface Entry extends Linked<Entry> {
   key: SessionKey
   fields: Map<string, StoredField>
   expiresAt: number
   /** Absolute cap from `maxLifetime`; `Infinity` when none. */
   deadline: number
-  /** Neighbours in recency order (`older` toward the eviction end). */
-  older: Entry | undefined
-  newer: Entry | undefined
+  /** When it was created (local clock), to tell a later request's use from its creator's. */
+  createdAt: number
+  /** Used again after its creating request: kept in the protected segment. */
+  protected: boolean
 }
 
+const UNLINKED = { older: undefined, newer: undefined }
+
+/** Share of `maxSessions` the protected segment may hold before its oldest go back to probation. */
+const PROTECTED_SHARE = 0.8
 /**
- * The embedded default store: a bounded in-process map, least-recently-used eviction, expired
- * entries swept by an `unref`'d timer. Single process only: use Redis or Postgres when you run more
+ * A use this long after creation counts as a later request's. Uses within the creating request
+ * (a handler that writes two fields) must not promote, or a storm of such requests would.
+ */
+const PROMOTE_AFTER_MS = 1000
+
+/**
+ * The embedded default store: a bounded in-process map with scan-resistant eviction (a segmented
+ * LRU: new sessions start on probation and are evicted first; a session used again later is
+ * protected), expired entries swept by an `unref`'d timer. Single process only: use Redis or Postgres when you run more
  * than one.
  *
  * @example
@@ -49,13 +67,11 @@ interface Entry {
  */
 export class MemoryStore implements SessionStore {
   readonly name = 'memory'
-  // Lookup by key, recency by an intrusive doubly linked list: an access relinks one entry and an
-  // eviction unlinks the oldest, both O(1) without touching the Map. (Re-inserting into the Map on
-  // every access instead leaves deleted slots at its front that `keys().next()` must skip: a storm
-  // of new sessions then cost ~10 µs per eviction.)
+  // Lookup by key; recency by two intrusive lists (probation, protected), every operation O(1).
   readonly #sessions = new Map<SessionKey, Entry>()
-  #oldest: Entry | undefined
-  #newest: Entry | undefined
+  readonly #probation = new RecencyList<Entry>()
+  readonly #protected = new RecencyList<Entry>()
+  readonly #maxProtected: number
   readonly #maxSessions: number
   #timer: ReturnType<typeof setInterval> | undefined
 
@@ -69,6 +85,7 @@ export class MemoryStore implements SessionStore {
     if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) throw new SessionConfigError('maxSessions must be ≥ 1')
     if (!Number.isFinite(sweepInterval) || sweepInterval < 1) throw new SessionConfigError('sweepInterval must be > 0')
     this.#maxSessions = maxSessions
+    this.#maxProtected = Math.max(1, Math.floor(maxSessions * PROTECTED_SHARE))
     this.#timer = setInterval(() => this.sweep(), sweepInterval)
     this.#timer.unref?.()
   }
@@ -100,13 +117,14 @@ export class MemoryStore implements SessionStore {
   }
 
   async write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult> {
+    checkWriteTtls(options)
     const now = Date.now()
     let entry: Entry | undefined
     if (options.session === 'create') {
       if (this.#live(key, now) !== undefined) return { status: 'collision' }
       const deadline = options.maxLifetime === undefined ? Number.POSITIVE_INFINITY : now + options.maxLifetime * 1000
       const expiresAt = Math.min(now + options.sessionTtl * 1000, deadline)
-      entry = { key, fields: new Map(), expiresAt, deadline, older: undefined, newer: undefined }
+      entry = { key, fields: new Map(), expiresAt, deadline, createdAt: now, protected: false, ...UNLINKED }
       this.#insert(entry)
     } else if (options.renameFrom !== undefined) {
       entry = this.#live(options.renameFrom, now)
@@ -143,6 +161,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async expire(key: SessionKey, seconds: number): Promise<ExpireResult> {
+    checkExpireSeconds(seconds)
     const now = Date.now()
     const entry = this.#live(key, now)
     if (entry === undefined) return { live: false }
@@ -175,7 +194,7 @@ export class MemoryStore implements SessionStore {
     this.#timer = undefined
   }
 
-  /** The live entry at `key`, marked most recently used; an expired one is dropped on sight. */
+  /** The live entry at `key`, marked as used; an expired one is dropped on sight. */
   #live(key: SessionKey, now: number): Entry | undefined {
     const entry = this.#sessions.get(key)
     if (entry === undefined) return undefined
@@ -183,18 +202,33 @@ export class MemoryStore implements SessionStore {
       this.#drop(entry)
       return undefined
     }
-    if (entry !== this.#newest) {
-      this.#unlink(entry)
-      this.#link(entry)
-    }
+    if (entry.protected) this.#protected.touch(entry)
+    else if (now - entry.createdAt < PROMOTE_AFTER_MS) this.#probation.touch(entry)
+    else this.#promote(entry)
     return entry
   }
 
-  /** Add a new entry as the most recently used, evicting the least recently used beyond capacity. */
+  /** Used again by a later request: protect it, sending the protected segment's oldest back to probation. */
+  #promote(entry: Entry): void {
+    this.#probation.unlink(entry)
+    entry.protected = true
+    this.#protected.append(entry)
+    if (this.#protected.size > this.#maxProtected) {
+      const demoted = this.#protected.oldest as Entry
+      this.#protected.unlink(demoted)
+      demoted.protected = false
+      this.#probation.append(demoted)
+    }
+  }
+
+  /** Add a new entry on probation, evicting beyond capacity: probation's oldest first. */
   #insert(entry: Entry): void {
-    if (this.#sessions.size >= this.#maxSessions && this.#oldest !== undefined) this.#drop(this.#oldest)
+    if (this.#sessions.size >= this.#maxSessions) {
+      const victim = this.#probation.oldest ?? this.#protected.oldest
+      if (victim !== undefined) this.#drop(victim)
+    }
     this.#sessions.set(entry.key, entry)
-    this.#link(entry)
+    this.#probation.append(entry)
   }
 
   /** Re-key a live entry (rename), keeping its fields and recency. */
@@ -206,24 +240,7 @@ export class MemoryStore implements SessionStore {
 
   #drop(entry: Entry): void {
     this.#sessions.delete(entry.key)
-    this.#unlink(entry)
-  }
-
-  #link(entry: Entry): void {
-    entry.older = this.#newest
-    entry.newer = undefined
-    if (this.#newest === undefined) this.#oldest = entry
-    else this.#newest.newer = entry
-    this.#newest = entry
-  }
-
-  #unlink(entry: Entry): void {
-    if (entry.older === undefined) this.#oldest = entry.newer
-    else entry.older.newer = entry.newer
-    if (entry.newer === undefined) this.#newest = entry.older
-    else entry.newer.older = entry.older
-    entry.older = undefined
-    entry.newer = undefined
+    ;(entry.protected ? this.#protected : this.#probation).unlink(entry)
   }
 }
 

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { createSessionId, sessionKeyOf } from '../core/ids.js'
 import type { FieldRead, SessionStore, WriteOptions } from '../core/store.js'
+import { describeHardeningRules, type HardeningOptions } from './store-hardening.js'
 
 /** Options of {@link describeStoreConformance}. */
-export interface StoreConformanceOptions {
+export interface StoreConformanceOptions extends HardeningOptions {
   /** Shown in the test names, e.g. `'RedisStore (ioredis cluster)'`. */
   name: string
   /** A ready store; called once for the suite. */
@@ -387,5 +388,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       expect(await s.getAll(key)).toEqual({ live: false })
       expect(await s.write(key, 'late', bytes('x'), existing())).toEqual({ status: 'missing' })
     })
+
+    describeHardeningRules(setup, options)
   })
 }

@@ -13,6 +13,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../../core/store.js'
+import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
 import { type Flight, KeyActivity } from './activity.js'
 import { HotTier } from './hot-tier.js'
 import { type LayeredStoreOptions, positive, warnAtMostEvery } from './options.js'
@@ -121,6 +122,7 @@ export class LayeredStore implements SessionStore {
   }
 
   async write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult> {
+    checkWriteTtls(options)
     const policy = this.#policies.resolve(field, options.fieldTtl, options.extra)
     const { extra, ...plain } = options
     const from = options.renameFrom
@@ -168,6 +170,7 @@ export class LayeredStore implements SessionStore {
   }
 
   async expire(key: SessionKey, seconds: number): Promise<ExpireResult> {
+    checkExpireSeconds(seconds)
     const end = this.#activity.change([key], undefined)
     try {
       const cold = await this.#cold.expire(key, seconds)

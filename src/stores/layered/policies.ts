@@ -1,5 +1,6 @@
 import { SessionConfigError, SessionError } from '../../core/errors.js'
 import type { SessionKey } from '../../core/store.js'
+import { isTtl, MAX_TTL } from '../../core/ttl.js'
 import { LAYERED_WRITE_OPTIONS } from './write-options.js'
 
 /** Which tier(s) a write goes to. */
@@ -24,7 +25,7 @@ const STRATEGIES: readonly string[] = ['write-through', 'hot-only', 'cold-only']
 /** Sessions whose per-call policies this process remembers for warming; oldest forgotten first. */
 const MAX_REMEMBERED_SESSIONS = 10_000
 
-const isSeconds = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 1
+const isSeconds = (value: unknown): value is number => isTtl(value)
 
 /**
  * Where a field's strategy and hot TTL come from, most specific first: the write call's options,
@@ -43,14 +44,15 @@ export class FieldPolicies {
    * @throws SessionConfigError for an unknown strategy or a hot TTL that is not whole seconds ≥ 1
    */
   constructor(fields: Readonly<Record<string, FieldPolicy>> | undefined, hotTtl: number | undefined) {
-    if (hotTtl !== undefined && !isSeconds(hotTtl)) throw new SessionConfigError('hotTtl must be whole seconds ≥ 1')
+    if (hotTtl !== undefined && !isSeconds(hotTtl))
+      throw new SessionConfigError(`hotTtl must be whole seconds from 1 to ${MAX_TTL}`)
     const entries = Object.entries(fields ?? {})
     for (const [name, policy] of entries) {
       if (policy.strategy !== undefined && !STRATEGIES.includes(policy.strategy)) {
         throw new SessionConfigError(`fields.${name}.strategy must be one of ${STRATEGIES.join(', ')}`)
       }
       if (policy.hotTtl !== undefined && !isSeconds(policy.hotTtl)) {
-        throw new SessionConfigError(`fields.${name}.hotTtl must be whole seconds ≥ 1`)
+        throw new SessionConfigError(`fields.${name}.hotTtl must be whole seconds from 1 to ${MAX_TTL}`)
       }
     }
     this.#fields = new Map(entries)
@@ -145,7 +147,7 @@ function parseExtra(extra: Readonly<Record<string, unknown>> | undefined): Parti
   if (strategy !== undefined && (typeof strategy !== 'string' || !STRATEGIES.includes(strategy))) {
     throw option(`strategy must be one of ${STRATEGIES.join(', ')}`)
   }
-  if (hotTtl !== undefined && !isSeconds(hotTtl)) throw option('hotTtl must be whole seconds ≥ 1')
+  if (hotTtl !== undefined && !isSeconds(hotTtl)) throw option(`hotTtl must be whole seconds from 1 to ${MAX_TTL}`)
   const parsed: Partial<ResolvedWrite> = {}
   if (strategy !== undefined) parsed.strategy = strategy as WriteStrategy
   if (hotTtl !== undefined) parsed.hotTtl = hotTtl

@@ -14,6 +14,7 @@ import type {
   WriteResult,
 } from '../../core/store.js'
 import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../../core/timeout.js'
+import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
 import { type CleanupResult, CleanupTask } from './cleanup.js'
 import { advisoryLockKeys, type TableNames, tableNames } from './identifiers.js'
 import { assertSchemaVersion, migrate } from './migrations.js'
@@ -151,6 +152,7 @@ export class PostgresStore implements SessionStore {
   }
 
   async write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult> {
+    checkWriteTtls(options)
     const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
     const params: unknown[] = [key, field, bytes, options.fieldTtl, options.sessionTtl]
     const insertOnly = options.mode === 'insert'
@@ -181,6 +183,7 @@ export class PostgresStore implements SessionStore {
   }
 
   async expire(key: SessionKey, seconds: number): Promise<ExpireResult> {
+    checkExpireSeconds(seconds)
     if (seconds <= 0) {
       await this.#query('expire', this.#lifetime.delete, [key])
       return { live: false }

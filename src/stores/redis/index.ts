@@ -13,6 +13,7 @@ import type {
   WriteResult,
 } from '../../core/store.js'
 import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../../core/timeout.js'
+import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
 import { createScriptRunner, type RedisClient, type ScriptRunner } from './client.js'
 import type { RedisScript } from './script.js'
 import { DELETE, EXPIRE, GET, GET_ALL, REMOVE } from './scripts.js'
@@ -89,6 +90,7 @@ export class RedisStore implements SessionStore {
   }
 
   async write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult> {
+    checkWriteTtls(options)
     const input = { key: this.#key(key), field, value, options }
     if (options.renameFrom === undefined) return this.#run('write', WRITE, input)
     const from = this.#key(options.renameFrom)
@@ -105,6 +107,7 @@ export class RedisStore implements SessionStore {
   }
 
   async expire(key: SessionKey, seconds: number): Promise<ExpireResult> {
+    checkExpireSeconds(seconds)
     return this.#run('expire', EXPIRE, { key: this.#key(key), seconds })
   }
 
