@@ -12,24 +12,31 @@ export {
   SessionStoreError,
 } from './core/errors.js'
 export { createSessionId, isSessionId, sessionKeyOf } from './core/ids.js'
+export type { IntegerFormat } from './core/integers.js'
 export { type RequestTransport, SessionLayer, type SessionLayerOptions, type TransportSource } from './core/layer.js'
-export { Session } from './core/session.js'
+export { type IntegerField, Session } from './core/session.js'
 export { SessionMap } from './core/session-map.js'
-export type {
-  ExpireResult,
-  FieldRead,
-  FieldValue,
-  LiveSession,
-  NoSession,
-  ReadOptions,
-  RemoveResult,
-  RenameResult,
-  SessionKey,
-  SessionRead,
-  SessionStore,
-  TouchOptions,
-  WriteOptions,
-  WriteResult,
+export {
+  type ExpireResult,
+  type FieldRead,
+  type FieldValue,
+  type IncrementOptions,
+  type IncrementResult,
+  type LiveSession,
+  type NoSession,
+  type PlacementOptions,
+  type ReadOptions,
+  type RemoveResult,
+  type RenameResult,
+  type SessionKey,
+  type SessionRead,
+  type SessionStore,
+  STORE_CAPABILITIES,
+  type StoreCapability,
+  storeSupports,
+  type TouchOptions,
+  type WriteOptions,
+  type WriteResult,
 } from './core/store.js'
 export { DEFAULT_STORE_TIMEOUT, runWithTimeout } from './core/timeout.js'
 export type { SessionWriteOptions, StoreWriteOptions } from './core/write-options.js'

@@ -36,7 +36,7 @@ describe.skipIf(!available)('demo app in a real browser (Chromium)', () => {
     await server?.close()
   })
 
-  it('keeps the count, logs in with a new id, and logs out', async () => {
+  it('keeps the count, logs in with a new id and a one-time greeting, and logs out', async () => {
     const context = await browser.newContext()
     const page = await context.newPage()
     // localhost, not 127.0.0.1: browsers accept Secure cookies from http://localhost.
@@ -53,6 +53,10 @@ describe.skipIf(!available)('demo app in a real browser (Chromium)', () => {
     await page.click('button[type=submit]')
     await page.waitForURL(`${base}/whoami`)
     expect(await page.textContent('#who')).toContain('Logged in as Ada')
+    expect(await page.textContent('#flash')).toBe('Welcome, Ada!')
+    await page.reload()
+    expect(await page.textContent('#who')).toContain('Logged in as Ada')
+    expect(await page.locator('#flash').count()).toBe(0)
     const [after] = await context.cookies()
     expect(after?.value).not.toBe(before?.value)
 

@@ -20,7 +20,7 @@ describe('demo app over HTTP', () => {
     expect((await bob.request('/')).body).toContain("You've visited this page 1 times")
   })
 
-  it('regenerates the id on login, keeps the count, and deletes the session on logout', async () => {
+  it('regenerates the id on login, greets once, keeps the count, and deletes the session on logout', async () => {
     const browser = new CookieClient(server.url)
     await browser.request('/')
     const anonymous = browser.value
@@ -37,7 +37,11 @@ describe('demo app over HTTP', () => {
     expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/)
     expect(id).not.toBe(anonymous)
     browser.value = id
-    expect((await browser.request('/whoami')).body).toContain('Logged in as <b>&#60;ada&#62;</b>')
+    const greeted = (await browser.request('/whoami')).body
+    expect(greeted).toContain('Logged in as <b>&#60;ada&#62;</b>')
+    expect(greeted).toContain('<p id="flash">Welcome, &#60;ada&#62;!</p>')
+    // The flash was taken: the next page shows none.
+    expect((await browser.request('/whoami')).body).not.toContain('id="flash"')
     expect((await browser.request('/')).body).toContain("You've visited this page 2 times")
     expect((await browser.request('/whoami', `session=${anonymous}`)).body).toContain('Not logged in.')
 

@@ -6,6 +6,8 @@ import { MemoryStore, SessionLayer } from '../../src/index.js'
 export type DemoSession = {
   count: number
   user: { name: string; since: string }
+  /** A one-time message, shown by the next page that takes it. */
+  flash: string
 }
 
 const page = (title: string, body: string) => `<!doctype html>
@@ -16,8 +18,9 @@ const page = (title: string, body: string) => `<!doctype html>
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`)
 
 /**
- * The demo app: the seed's visit counter and a login / whoami / logout flow that regenerates the
- * id on login and deletes the session on logout.
+ * The demo app: a visit counter (`increment`: concurrent visits never lose a count) and a login /
+ * whoami / logout flow that regenerates the id on login, greets once with a flash message (`take`)
+ * and deletes the session on logout.
  *
  * @param layer - the session layer (MemoryStore by default)
  * @returns an Express app
@@ -33,8 +36,7 @@ export function createDemoApp(
   app.get(
     '/',
     sessions.route(async (req, res) => {
-      const count = ((await req.session.get('count')) ?? 0) + 1
-      await req.session.update('count', count)
+      const count = await req.session.increment('count')
       res.type('html').send(page('ruts demo', `<h1 id="visits">You've visited this page ${count} times</h1>`))
     }),
   )
@@ -62,6 +64,7 @@ export function createDemoApp(
       // A new id on every privilege change defeats session fixation; the visit count moves along.
       await req.session.regenerate()
       await req.session.update('user', { name, since: new Date().toISOString() })
+      await req.session.update('flash', `Welcome, ${name}!`, { ttl: 60 })
       res.redirect(303, '/whoami')
     }),
   )
@@ -70,10 +73,15 @@ export function createDemoApp(
     '/whoami',
     sessions.route(async (req, res) => {
       const user = await req.session.get('user')
-      const body = user
-        ? `<p id="who">Logged in as <b>${escapeHtml(user.name)}</b> since ${escapeHtml(user.since)}</p>
+      // Shown once: take reads and removes it in one step, so a reload (or a second tab) shows none.
+      const flash = await req.session.take('flash')
+      const notice = flash === undefined ? '' : `<p id="flash">${escapeHtml(flash)}</p>`
+      const body =
+        notice +
+        (user
+          ? `<p id="who">Logged in as <b>${escapeHtml(user.name)}</b> since ${escapeHtml(user.since)}</p>
            <form method="post" action="/logout"><button type="submit">Log out</button></form>`
-        : '<p id="who">Not logged in.</p>'
+          : '<p id="who">Not logged in.</p>')
       res.type('html').send(page('whoami', body))
     }),
   )

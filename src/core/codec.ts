@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr'
 import { SessionError } from './errors.js'
+import type { IntegerFormat } from './integers.js'
 
 /**
  * Encodes field values for the store. `validate` runs at the write call so a value the codec
@@ -12,6 +13,11 @@ export interface Codec {
   validate?(value: unknown): void
   encode(value: unknown): Uint8Array
   decode(bytes: Uint8Array): unknown
+  /**
+   * How this codec spells a safe integer, when it is one a store can add to on its own side (see
+   * {@link IntegerFormat}). Without it, `Session.increment` fails with `ERR_SESSION_UNSUPPORTED`.
+   */
+  readonly integerFormat?: IntegerFormat
 }
 
 /** A codec by name, or a custom `{ encode, decode }`. */
@@ -83,6 +89,7 @@ export function msgpackCodec(): Codec {
   const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'bigint' })
   return {
     name: 'msgpack',
+    integerFormat: 'msgpack',
     validate: (value) => assertRoundTrips(value, 'msgpack', '$', 0, new Set()),
     encode: (value) => packr.pack(value),
     decode: (bytes) => packr.unpack(bytes),
@@ -98,6 +105,7 @@ export function jsonCodec(): Codec {
   const decoder = new TextDecoder()
   return {
     name: 'json',
+    integerFormat: 'json',
     validate: (value) => assertRoundTrips(value, 'json', '$', 0, new Set()),
     encode: (value) => encoder.encode(JSON.stringify(value)),
     decode: (bytes) => JSON.parse(decoder.decode(bytes)),

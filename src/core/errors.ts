@@ -10,6 +10,7 @@ export type SessionErrorCode =
   | 'ERR_SESSION_STORE'
   | 'ERR_SESSION_STORE_TIMEOUT'
   | 'ERR_SESSION_COLLISION'
+  | 'ERR_SESSION_UNSUPPORTED'
 
 /**
  * Base class of every error ruts throws.

@@ -5,16 +5,28 @@ import { checkField } from './fields.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
 import type { SessionLayer, TransportSource } from './layer.js'
 import { SessionMap } from './session-map.js'
-import type { FieldValue, LiveSession, SessionKey, WriteOptions } from './store.js'
+import type { FieldValue, LiveSession, PlacementOptions, SessionKey, WriteOptions } from './store.js'
 import { isTtl, ttlError } from './ttl.js'
 import { type SessionWriteOptions, storeWriteOptions } from './write-options.js'
 
 const MAX_COLLISION_RETRIES = 3
 
+/** The field TTL of a write call: its `ttl`, or the cookie's `maxAge`. */
+function fieldTtlOf(options: { ttl?: number } | undefined, maxAge: number): number {
+  const fieldTtl = options?.ttl ?? maxAge
+  if (!isTtl(fieldTtl)) throw ttlError('ttl')
+  return fieldTtl
+}
+
 function storeFailure(store: string, error: unknown): never {
   if (error instanceof SessionError) throw error
   throw new SessionStoreError(`${store}: operation failed`, { cause: error })
 }
+
+/** Names of the fields of `Data` that can hold a number, the fields `increment` accepts. */
+export type IntegerField<Data extends object> = {
+  [K in keyof Data & string]-?: number extends Data[K] ? K : never
+}[keyof Data & string]
 
 /**
  * The session of one request. Every method goes straight to the store for the one field it names
@@ -118,6 +130,84 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   update<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
     return this.#write(field, value, options, 'update')
+  }
+
+  /**
+   * Atomically add `by` to an integer field (a missing or expired field counts as 0) and return the
+   * new value, in one store round trip: concurrent increments never lose a count. Creates the
+   * session when there is none. `options.ttl` sets the field's expiry only when this call creates
+   * the field; an existing field keeps its expiry, so a counter can be a fixed window.
+   *
+   * @param field - field name
+   * @param by - a safe integer, may be negative
+   * @default by 1
+   * @param options - `ttl`: the field's TTL in seconds when this call creates it (default the cookie `maxAge`)
+   * @returns the field's new value
+   * @throws SessionError `ERR_SESSION_VALUE` when the field holds something other than a safe
+   *   integer, or the sum would leave the safe range (nothing changes); `ERR_SESSION_UNSUPPORTED`
+   *   when the store or the codec cannot do it
+   *
+   * @example
+   * ```ts
+   * const visits = await session.increment('visits')
+   * // A fixed window: the first attempt starts it, later ones keep its expiry.
+   * const attempts = await session.increment('attempts', 1, { ttl: 60 })
+   * if (attempts > 5) throw new Error('too many attempts, wait a minute')
+   * ```
+   */
+  async increment<K extends IntegerField<Data>>(field: K, by = 1, options?: { ttl?: number }): Promise<number> {
+    checkField(field)
+    if (!Number.isSafeInteger(by)) throw new SessionError('ERR_SESSION_ARGUMENT', 'by must be a safe integer')
+    const layer = this.#layer
+    const fieldTtl = fieldTtlOf(options, layer.cookie.maxAge)
+    const store = layer.store
+    const format = layer.codec.integerFormat
+    if (store.increment === undefined || format === undefined) {
+      const what = format === undefined ? `the ${layer.codec.name} codec` : `the ${store.name} store`
+      throw new SessionError('ERR_SESSION_UNSUPPORTED', `increment() is not supported by ${what}`)
+    }
+    const increment = store.increment.bind(store)
+    const result = await this.#place(fieldTtl, (key, placement) => increment(key, field, { ...placement, by, format }))
+    if (result.status === 'invalid') {
+      this.#cache?.delete(field)
+      throw new SessionError(
+        'ERR_SESSION_VALUE',
+        `increment(): the field does not hold a safe integer, or the sum would leave the safe range`,
+      )
+    }
+    this.#remember(field, layer.codec.encode(result.value))
+    return result.value
+  }
+
+  /**
+   * Atomically read and delete one field, in one store round trip: of any number of concurrent
+   * `take`s of a field, exactly one receives its value (flash messages, one-time tokens).
+   *
+   * @param field - field name
+   * @returns the decoded value, or `undefined` when the field is missing or expired or there is no session
+   * @throws SessionError `ERR_SESSION_UNSUPPORTED` when the store cannot do it
+   *
+   * @example
+   * ```ts
+   * await session.update('flash', 'Welcome back!')
+   * // on the next page:
+   * const flash = await session.take('flash') // 'Welcome back!' once, then undefined
+   * ```
+   */
+  take<K extends keyof Data & string>(field: K): Promise<Data[K] | undefined> {
+    checkField(field)
+    const store = this.#layer.store
+    if (store.take === undefined) {
+      return Promise.reject(
+        new SessionError('ERR_SESSION_UNSUPPORTED', `take() is not supported by the ${store.name} store`),
+      )
+    }
+    const take = store.take.bind(store)
+    return this.#run(async () => {
+      const read = await this.#onLive((key) => take(key, field))
+      this.#remember(field, undefined)
+      return this.#decode(read?.value) as Data[K] | undefined
+    })
   }
 
   /**
@@ -282,10 +372,29 @@ export class Session<Data extends object = Record<string, unknown>> {
   ): Promise<boolean> {
     checkField(field)
     const layer = this.#layer
-    const fieldTtl = options?.ttl ?? layer.cookie.maxAge
-    if (!isTtl(fieldTtl)) throw ttlError('ttl')
+    const fieldTtl = fieldTtlOf(options, layer.cookie.maxAge)
     const extra = storeWriteOptions(options, layer.store)
     const bytes = this.#encode(value)
+    const result = await this.#place(fieldTtl, (key, placement) => {
+      const write: WriteOptions = { ...placement, mode }
+      if (extra !== undefined) write.extra = extra
+      return layer.store.write(key, field, bytes, write)
+    })
+    if (result.status === 'written') this.#remember(field, bytes)
+    else this.#cache?.delete(field)
+    return result.status === 'written'
+  }
+
+  /**
+   * Run a write-shaped store call (`write`, `increment`) under the rules of every write: it creates
+   * the session when there is none (retrying on a collision with a fresh id), falls through dead
+   * candidates, and consumes a prepared regenerate by moving the session in the same call.
+   */
+  #place<R extends { status: string }>(
+    fieldTtl: number,
+    send: (key: SessionKey, placement: PlacementOptions) => Promise<R>,
+  ): Promise<Exclude<R, { status: 'missing' | 'collision' }>> {
+    const layer = this.#layer
     const sealed = this.#sealed
     return this.#run(async () => {
       for (let collisions = 0; collisions <= MAX_COLLISION_RETRIES; ) {
@@ -294,16 +403,14 @@ export class Session<Data extends object = Record<string, unknown>> {
         if (sealed && target !== undefined) throw headersSent('a write that creates or renames the session')
         const key = target === undefined ? (candidate as Candidate).key : sessionKeyOf(target)
         const creating = candidate === undefined
-        const write: WriteOptions = {
-          mode,
+        const placement: PlacementOptions = {
           session: creating ? 'create' : 'existing',
           fieldTtl,
           sessionTtl: layer.idleTimeout ?? (creating ? Math.max(layer.cookie.maxAge, fieldTtl) : fieldTtl),
         }
-        if (extra !== undefined) write.extra = extra
-        if (!creating && target !== undefined) write.renameFrom = candidate.key
-        if (creating && layer.absoluteTimeout !== undefined) write.maxLifetime = layer.absoluteTimeout
-        const result = await this.#call(() => layer.store.write(key, field, bytes, write))
+        if (!creating && target !== undefined) placement.renameFrom = candidate.key
+        if (creating && layer.absoluteTimeout !== undefined) placement.maxLifetime = layer.absoluteTimeout
+        const result = await this.#call(() => send(key, placement))
         if (result.status === 'missing') {
           this.#drop()
           continue
@@ -313,11 +420,10 @@ export class Session<Data extends object = Record<string, unknown>> {
           if (this.#prepared !== undefined) this.#prepared = createSessionId()
           continue
         }
-        if (target === undefined) this.#confirm(result)
-        else this.#adopt(target, key, result)
-        if (result.status === 'written') this.#remember(field, bytes)
-        else this.#cache?.delete(field)
-        return result.status === 'written'
+        const live = result as Exclude<R, { status: 'missing' | 'collision' }> & LiveSession
+        if (target === undefined) this.#confirm(live)
+        else this.#adopt(target, key, live)
+        return live
       }
       throw new SessionError('ERR_SESSION_COLLISION', 'could not find a free session id')
     })

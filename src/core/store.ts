@@ -1,3 +1,5 @@
+import type { IntegerFormat } from './integers.js'
+
 /**
  * The key a store files a session under: the base64url SHA-256 of the session id (43 chars).
  * Stores never see the raw id, so a dump of a store cannot be replayed as cookies.
@@ -53,17 +55,15 @@ export type RemoveResult = NoSession | (LiveSession & { removed: boolean })
 export type ExpireResult = NoSession | LiveSession
 
 /**
- * Options of {@link SessionStore.write}.
+ * Where a write lands, shared by {@link SessionStore.write} and {@link SessionStore.increment}.
  *
- * - `mode: 'insert'` writes only when the field is absent (or expired); `'update'` always writes.
  * - `session: 'existing'` writes only into a live session (never resurrects a deleted or expired
  *   one); `'create'` creates the session and fails with `collision` when the key is already live.
  * - `renameFrom` (with `session: 'existing'`) first moves the live session at `renameFrom`, all
- *   fields and TTLs, to `key`, then writes; both in one atomic step. The move happens even when an
- *   `insert` finds the field present.
+ *   fields and TTLs, to `key`, then writes; both in one atomic step. The move happens even when the
+ *   write itself changes nothing (`exists`, `invalid`).
  */
-export interface WriteOptions {
-  mode: 'insert' | 'update'
+export interface PlacementOptions {
   session: 'existing' | 'create'
   /** The field's own TTL in seconds (whole, ≥ 1). */
   fieldTtl: number
@@ -72,9 +72,39 @@ export interface WriteOptions {
   /** With `session: 'create'`: hard cap on the session's lifetime in seconds from creation. */
   maxLifetime?: number
   renameFrom?: SessionKey
+}
+
+/**
+ * Options of {@link SessionStore.write}: `mode: 'insert'` writes only when the field is absent (or
+ * expired); `'update'` always writes.
+ */
+export interface WriteOptions extends PlacementOptions {
+  mode: 'insert' | 'update'
   /** Store-specific options, only names the store listed in {@link SessionStore.writeOptions}. */
   extra?: Readonly<Record<string, unknown>>
 }
+
+/**
+ * Options of {@link SessionStore.increment}. `fieldTtl` applies only when the call creates the
+ * field (it was absent or expired); an existing field keeps its expiry.
+ */
+export interface IncrementOptions extends PlacementOptions {
+  /** A safe integer to add; may be negative. */
+  by: number
+  /** How the layer's codec spells integers; the store reads and writes the field in it. */
+  format: IntegerFormat
+}
+
+/**
+ * Result of {@link SessionStore.increment}: `written` with the new `value`; `invalid` when the field
+ * holds no safe integer in `format` or the sum would leave the safe range (nothing changed but a
+ * `renameFrom` move); `missing` and `collision` as for {@link SessionStore.write}.
+ */
+export type IncrementResult =
+  | (LiveSession & { status: 'written'; value: number })
+  | (LiveSession & { status: 'invalid' })
+  | { status: 'missing' }
+  | { status: 'collision' }
 
 /**
  * Result of {@link SessionStore.write}:
@@ -130,6 +160,39 @@ export interface SessionStore {
   expire(key: SessionKey, seconds: number): Promise<ExpireResult>
   /** Move a live session, all fields and TTLs, to a new key that must not be live. */
   rename(from: SessionKey, to: SessionKey): Promise<RenameResult>
+  /**
+   * Capability `fieldOperations`: add to an integer field in one atomic step (a missing or expired
+   * field counts as 0). Optional: without it `Session.increment` fails with `ERR_SESSION_UNSUPPORTED`.
+   */
+  increment?(key: SessionKey, field: string, options: IncrementOptions): Promise<IncrementResult>
+  /**
+   * Capability `fieldOperations`: read and delete one field in one atomic step; of concurrent takes
+   * exactly one receives the value. Never touches the session's lifetime.
+   */
+  take?(key: SessionKey, field: string): Promise<FieldRead>
   /** Stop timers and background work the store started. Never closes a user's client. */
   close?(): Promise<void>
+}
+
+/**
+ * Optional parts of the store contract, each a set of methods a store implements all or none of.
+ * A store declares a capability by having its methods; the layer answers a call that needs a
+ * missing one with `ERR_SESSION_UNSUPPORTED`, and the conformance suite skips its tests only when
+ * the suite's caller states why (`skipCapabilities`).
+ */
+export const STORE_CAPABILITIES = {
+  /** `increment` and `take`. */
+  fieldOperations: ['increment', 'take'],
+} as const satisfies Record<string, readonly (keyof SessionStore)[]>
+
+/** The name of an optional part of the store contract; see {@link STORE_CAPABILITIES}. */
+export type StoreCapability = keyof typeof STORE_CAPABILITIES
+
+/**
+ * @param store - any store
+ * @param capability - an optional part of the contract
+ * @returns `true` when the store implements every method of it
+ */
+export function storeSupports(store: SessionStore, capability: StoreCapability): boolean {
+  return STORE_CAPABILITIES[capability].every((method) => typeof store[method] === 'function')
 }

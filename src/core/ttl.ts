@@ -1,6 +1,6 @@
 import { MAX_COOKIE_AGE } from './cookie.js'
 import { SessionError } from './errors.js'
-import type { WriteOptions } from './store.js'
+import type { PlacementOptions } from './store.js'
 
 /**
  * Longest TTL anything takes, in seconds: 400 days, the cookie's own cap (RFC 6265bis). A field,
@@ -25,7 +25,7 @@ export function isTtl(value: unknown, min = 1): value is number {
  * @param options - the write's options
  * @throws SessionError `ERR_SESSION_ARGUMENT` for a lifetime out of range
  */
-export function checkWriteTtls(options: WriteOptions): void {
+export function checkWriteTtls(options: PlacementOptions): void {
   const { fieldTtl, sessionTtl, maxLifetime } = options
   if (!isTtl(fieldTtl) || !isTtl(sessionTtl) || (maxLifetime !== undefined && !isTtl(maxLifetime))) {
     throw ttlError('write lifetimes')

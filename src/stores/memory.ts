@@ -1,8 +1,12 @@
 import { SessionConfigError } from '../core/errors.js'
+import { addToInteger, checkIncrement } from '../core/integers.js'
 import type {
   ExpireResult,
   FieldRead,
   FieldValue,
+  IncrementOptions,
+  IncrementResult,
+  PlacementOptions,
   ReadOptions,
   RemoveResult,
   RenameResult,
@@ -119,22 +123,8 @@ export class MemoryStore implements SessionStore {
   async write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult> {
     checkWriteTtls(options)
     const now = Date.now()
-    let entry: Entry | undefined
-    if (options.session === 'create') {
-      if (this.#live(key, now) !== undefined) return { status: 'collision' }
-      const deadline = options.maxLifetime === undefined ? Number.POSITIVE_INFINITY : now + options.maxLifetime * 1000
-      const expiresAt = Math.min(now + options.sessionTtl * 1000, deadline)
-      entry = { key, fields: new Map(), expiresAt, deadline, createdAt: now, protected: false, ...UNLINKED }
-      this.#insert(entry)
-    } else if (options.renameFrom !== undefined) {
-      entry = this.#live(options.renameFrom, now)
-      if (entry === undefined) return { status: 'missing' }
-      if (this.#live(key, now) !== undefined) return { status: 'collision' }
-      this.#move(entry, key)
-    } else {
-      entry = this.#live(key, now)
-      if (entry === undefined) return { status: 'missing' }
-    }
+    const entry = this.#place(key, options, now)
+    if (typeof entry === 'string') return { status: entry }
     if (options.mode === 'insert' && liveField(entry, field, now) !== undefined) {
       return { status: 'exists', live: true, ttl: entry.expiresAt - now, touched: false }
     }
@@ -143,6 +133,29 @@ export class MemoryStore implements SessionStore {
     entry.fields.set(field, { value: Uint8Array.prototype.slice.call(value), expiresAt: now + options.fieldTtl * 1000 })
     const touched = options.session === 'create' || extend(entry, now + options.sessionTtl * 1000)
     return { status: 'written', live: true, ttl: entry.expiresAt - now, touched }
+  }
+
+  async increment(key: SessionKey, field: string, options: IncrementOptions): Promise<IncrementResult> {
+    checkIncrement(options)
+    const now = Date.now()
+    const entry = this.#place(key, options, now)
+    if (typeof entry === 'string') return { status: entry }
+    const stored = liveField(entry, field, now)
+    const sum = addToInteger(stored?.value, options.by, options.format)
+    if (sum === undefined) return { status: 'invalid', live: true, ttl: entry.expiresAt - now, touched: false }
+    // A live field keeps its expiry: that is what makes a fixed window.
+    entry.fields.set(field, { value: sum.bytes, expiresAt: stored?.expiresAt ?? now + options.fieldTtl * 1000 })
+    const touched = options.session === 'create' || extend(entry, now + options.sessionTtl * 1000)
+    return { status: 'written', live: true, ttl: entry.expiresAt - now, touched, value: sum.value }
+  }
+
+  async take(key: SessionKey, field: string): Promise<FieldRead> {
+    const now = Date.now()
+    const entry = this.#live(key, now)
+    if (entry === undefined) return { live: false }
+    const value = liveField(entry, field, now)?.value
+    entry.fields.delete(field)
+    return { live: true, ttl: entry.expiresAt - now, touched: false, value }
   }
 
   async remove(key: SessionKey, field: string): Promise<RemoveResult> {
@@ -192,6 +205,34 @@ export class MemoryStore implements SessionStore {
   async close(): Promise<void> {
     clearInterval(this.#timer)
     this.#timer = undefined
+  }
+
+  /** The entry a write goes to (see {@link PlacementOptions}), created or moved as asked. */
+  #place(key: SessionKey, options: PlacementOptions, now: number): Entry | 'missing' | 'collision' {
+    if (options.session === 'create') {
+      if (this.#live(key, now) !== undefined) return 'collision'
+      const deadline = options.maxLifetime === undefined ? Number.POSITIVE_INFINITY : now + options.maxLifetime * 1000
+      const expiresAt = Math.min(now + options.sessionTtl * 1000, deadline)
+      const entry: Entry = {
+        key,
+        fields: new Map(),
+        expiresAt,
+        deadline,
+        createdAt: now,
+        protected: false,
+        ...UNLINKED,
+      }
+      this.#insert(entry)
+      return entry
+    }
+    if (options.renameFrom !== undefined) {
+      const entry = this.#live(options.renameFrom, now)
+      if (entry === undefined) return 'missing'
+      if (this.#live(key, now) !== undefined) return 'collision'
+      this.#move(entry, key)
+      return entry
+    }
+    return this.#live(key, now) ?? 'missing'
   }
 
   /** The live entry at `key`, marked as used; an expired one is dropped on sight. */

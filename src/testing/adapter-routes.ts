@@ -35,6 +35,18 @@ export const suiteHandler: SuiteHandler = async (session, url) => {
       return out({ ok: await session.update(param(url, 'field'), valueParam(url), ttlParam(url)), id: session.id })
     case '/insert':
       return out({ ok: await session.insert(param(url, 'field'), valueParam(url), ttlParam(url)), id: session.id })
+    case '/increment': {
+      const by = url.searchParams.has('by') ? Number(param(url, 'by')) : 1
+      return out({ value: await session.increment(param(url, 'field'), by, ttlParam(url)), id: session.id })
+    }
+    case '/take':
+      return out({ value: (await session.take(param(url, 'field'))) ?? null, id: session.id ?? null })
+    case '/count-by-get-and-update': {
+      // The racy way to count, for comparison with /increment: read, then write the read value + 1.
+      const value = (((await session.get(param(url, 'field'))) as number | undefined) ?? 0) + 1
+      await session.update(param(url, 'field'), value)
+      return out({ value, id: session.id })
+    }
     case '/remove':
       return out({ ok: await session.remove(param(url, 'field')), id: session.id ?? null })
     case '/delete':

@@ -1,7 +1,17 @@
 import type { SessionStore } from '../core/store.js'
 
-type Operation = 'get' | 'getAll' | 'write' | 'remove' | 'delete' | 'expire' | 'rename'
-const OPERATIONS: readonly Operation[] = ['get', 'getAll', 'write', 'remove', 'delete', 'expire', 'rename']
+type Operation = 'get' | 'getAll' | 'write' | 'remove' | 'delete' | 'expire' | 'rename' | 'increment' | 'take'
+const OPERATIONS: readonly Operation[] = [
+  'get',
+  'getAll',
+  'write',
+  'remove',
+  'delete',
+  'expire',
+  'rename',
+  'increment',
+  'take',
+]
 
 /** A store wrapper for tests: counts calls per operation and can be told to fail (fault injection). */
 export interface CountingStore extends SessionStore {
@@ -15,7 +25,8 @@ export interface CountingStore extends SessionStore {
 }
 
 /**
- * Wrap a store to count its calls and inject failures. Only for tests: a failing real backend is
+ * Wrap a store to count its calls and inject failures. It has exactly the optional operations
+ * (capabilities) of the store it wraps. Only for tests: a failing real backend is
  * exercised by each store's own fault tests.
  *
  * @param inner - the real store
@@ -35,7 +46,9 @@ export function countingStore(inner: SessionStore): CountingStore {
     close: () => inner.close?.() ?? Promise.resolve(),
   } as CountingStore
   for (const name of OPERATIONS) {
-    const method = inner[name] as (...args: unknown[]) => Promise<unknown>
+    const method = inner[name] as ((...args: unknown[]) => Promise<unknown>) | undefined
+    // An optional operation the inner store lacks stays absent: the wrapper has its capabilities.
+    if (method === undefined) continue
     ;(wrapper as unknown as Record<Operation, unknown>)[name] = (...args: unknown[]) => {
       calls[name]++
       if (wrapper.failing) return Promise.reject(new Error('injected backend failure'))

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { createSessionId, sessionKeyOf } from '../core/ids.js'
-import type { FieldRead, SessionStore, WriteOptions } from '../core/store.js'
+import type { FieldRead, SessionStore, StoreCapability, WriteOptions } from '../core/store.js'
+import { describeFieldOperations } from './field-operations.js'
 import { describeHardeningRules, type HardeningOptions } from './store-hardening.js'
 
 /** Options of {@link describeStoreConformance}. */
@@ -13,6 +14,11 @@ export interface StoreConformanceOptions extends HardeningOptions {
   destroy?: (store: SessionStore) => void | Promise<void>
   /** Skip the whole suite, with the reason printed in the report (e.g. a missing service). */
   skip?: string | undefined
+  /**
+   * Optional parts of the contract this store does not implement, each with the reason shown in
+   * the report. A store lacking a capability not listed here fails that capability's tests.
+   */
+  skipCapabilities?: Partial<Record<StoreCapability, string>>
 }
 
 const HOUR = 3600
@@ -376,6 +382,8 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       const winner = results.findIndex((result) => result.status === 'written')
       expect(fieldText(await s.get(key, 'once'))).toBe(`${winner}`)
     })
+
+    describeFieldOperations(setup, options.skipCapabilities)
 
     it('never resurrects a session deleted while writes race it', async () => {
       const s = await setup()

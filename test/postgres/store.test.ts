@@ -26,7 +26,7 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore specifics${skipReason ?
     for (const field of fields) expect(text(all.live ? all.fields.get(field) : undefined)).toBe(field)
   })
 
-  it('costs exactly one query per operation, rename-and-write included', async () => {
+  it('costs exactly one query per operation, rename-and-write and increment and take included', async () => {
     const pool = testPool()
     const store = await testStore({ pool })
     let queries = 0
@@ -44,6 +44,10 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore specifics${skipReason ?
       () => store.get(key, 'a', { touch: { ttl: HOUR * 2, threshold: 60 } }),
       () => store.getAll(key),
       () => store.write(next, 'c', bytes('3'), { ...update, renameFrom: key }),
+      () => store.increment(next, 'n', { ...update, by: 1, format: 'msgpack' }),
+      () => store.increment(next, 'n', { ...update, by: 1, format: 'json' }),
+      () => store.increment(newKey(), 'n', { ...create, by: 1, format: 'json' }),
+      () => store.take(next, 'c'),
       () => store.remove(next, 'missing'),
       () => store.expire(next, 60),
       () => store.rename(next, key),

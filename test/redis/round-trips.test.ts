@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { SessionStore } from '../../src/core/store.js'
+import type { RedisStore } from '../../src/stores/redis/index.js'
 import * as scripts from '../../src/stores/redis/scripts.js'
 import * as writeScripts from '../../src/stores/redis/write-scripts.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
@@ -110,7 +111,7 @@ class CommandLog {
   }
 }
 
-const operations = (store: SessionStore, key: string): [string, () => Promise<unknown>][] => [
+const operations = (store: RedisStore, key: string): [string, () => Promise<unknown>][] => [
   ['create', () => store.write(key, 'a', bytes('1'), create)],
   ['update', () => store.write(key, 'b', bytes('2'), existing)],
   ['insert (present)', () => store.write(key, 'b', bytes('3'), { ...existing, mode: 'insert' })],
@@ -118,6 +119,8 @@ const operations = (store: SessionStore, key: string): [string, () => Promise<un
   ['get with touch', () => store.get(key, 'a', { touch: { ttl: 900, threshold: 60 } })],
   ['getAll', () => store.getAll(key)],
   ['remove', () => store.remove(key, 'b')],
+  ['increment', () => store.increment(key, 'n', { ...existing, by: 1, format: 'msgpack' })],
+  ['take', () => store.take(key, 'n')],
   ['expire', () => store.expire(key, 900)],
 ]
 
@@ -156,9 +159,14 @@ describeRedis('RedisStore round trips, counted with MONITOR', () => {
         () => store.write(moved, 'c', bytes('3'), { ...existing, renameFrom: renamed }),
         fromStore,
       )
-      counts.delete = await log.count(() => store.delete(moved), fromStore)
+      const counted = randomKey()
+      counts['increment with renameFrom'] = await log.count(
+        () => store.increment(counted, 'n', { ...existing, by: 1, format: 'json', renameFrom: moved }),
+        fromStore,
+      )
+      counts.delete = await log.count(() => store.delete(counted), fromStore)
       expect(counts).toEqual(Object.fromEntries(Object.keys(counts).map((name) => [name, 1])))
-      expect(Object.keys(counts)).toHaveLength(11)
+      expect(Object.keys(counts)).toHaveLength(14)
     } finally {
       await connected.close()
     }
@@ -208,14 +216,19 @@ describeRedis('RedisStore round trips on a Cluster, counted with MONITOR on ever
         const renamed = randomKey()
         await store.rename(randomKey(), randomKey())
         counts.rename = await count(prefix, () => store.rename(key, renamed))
+        const moved = randomKey()
         counts['write with renameFrom'] = await count(prefix, () =>
-          store.write(randomKey(), 'c', bytes('3'), { ...existing, renameFrom: renamed }),
+          store.write(moved, 'c', bytes('3'), { ...existing, renameFrom: renamed }),
+        )
+        counts['increment with renameFrom'] = await count(prefix, () =>
+          store.increment(randomKey(), 'n', { ...existing, by: 1, format: 'json', renameFrom: moved }),
         )
         counts['rename (missing)'] = await count(prefix, () => store.rename(randomKey(), randomKey()))
         expect(counts).toEqual({
           ...Object.fromEntries(operations(store, key).map(([name]) => [name, 1])),
           rename: 2,
           'write with renameFrom': 2,
+          'increment with renameFrom': 2,
           'rename (missing)': 1,
         })
       } finally {

@@ -1,8 +1,11 @@
-import { SessionConfigError } from '../../core/errors.js'
+import { SessionConfigError, SessionError } from '../../core/errors.js'
+import { checkIncrement } from '../../core/integers.js'
 import type {
   ExpireResult,
   FieldRead,
   FieldValue,
+  IncrementOptions,
+  IncrementResult,
   LiveSession,
   ReadOptions,
   RemoveResult,
@@ -15,6 +18,7 @@ import type {
 } from '../../core/store.js'
 import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
 import { type Flight, KeyActivity } from './activity.js'
+import { incrementLayered, takeLayered } from './field-operations.js'
 import { HotTier } from './hot-tier.js'
 import { type LayeredStoreOptions, positive, warnAtMostEvery } from './options.js'
 import { FieldPolicies } from './policies.js'
@@ -142,6 +146,32 @@ export class LayeredStore implements SessionStore {
     }
   }
 
+  async increment(key: SessionKey, field: string, options: IncrementOptions): Promise<IncrementResult> {
+    checkIncrement(options)
+    this.#coldField('increment()', key, field)
+    const from = options.renameFrom
+    const end = this.#activity.change(from === undefined ? [key] : [key, from], from === undefined ? field : undefined)
+    try {
+      const result = await incrementLayered(this.#tiers, key, field, options)
+      if (from !== undefined && result.status !== 'missing' && result.status !== 'collision') {
+        this.#policies.move(from, key)
+      }
+      return result
+    } finally {
+      end()
+    }
+  }
+
+  async take(key: SessionKey, field: string): Promise<FieldRead> {
+    this.#coldField('take()', key, field)
+    const end = this.#activity.change([key], field)
+    try {
+      return await takeLayered(this.#tiers, key, field)
+    } finally {
+      end()
+    }
+  }
+
   async remove(key: SessionKey, field: string): Promise<RemoveResult> {
     const end = this.#activity.change([key], field)
     try {
@@ -210,6 +240,12 @@ export class LayeredStore implements SessionStore {
   /** Stop the repair loop and wait for background hot calls. Never closes the hot or cold store. */
   async close(): Promise<void> {
     await this.#hot.close()
+  }
+
+  /** `increment` and `take` work on cold, the source of truth: a field kept only in hot has none. */
+  #coldField(what: string, key: SessionKey, field: string): void {
+    if (this.#policies.forRead(key, field).strategy !== 'hot-only') return
+    throw new SessionError('ERR_SESSION_UNSUPPORTED', `${what} is not supported on a hot-only field`)
   }
 
   /** A hot hit; when a sliding refresh is due by hot's ttl, cold is refreshed and decides the ttl. */

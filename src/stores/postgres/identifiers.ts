@@ -6,6 +6,9 @@ const MAX_IDENTIFIER_BYTES = 63
 /** Suffixes of the tables derived from the sessions table name. */
 const FIELDS_SUFFIX = '_fields'
 const VERSIONS_SUFFIX = '_schema_version'
+/** Suffixes of the functions `increment` uses to read and write integers in a codec's format. */
+const DECODE_SUFFIX = '_decode_integer'
+const ENCODE_SUFFIX = '_encode_integer'
 
 /** Quoted, schema-qualified names of every object the store owns. */
 export interface TableNames {
@@ -17,6 +20,10 @@ export interface TableNames {
   fields: string
   /** `schema.table_schema_version`, quoted: applied migrations. */
   versions: string
+  /** `schema.table_decode_integer`, quoted: `(bytea, format text) → bigint`, NULL when not a safe integer. */
+  decodeInteger: string
+  /** `schema.table_encode_integer`, quoted: `(bigint, format text) → bytea`. */
+  encodeInteger: string
   /** Raw (unquoted) schema and table, for catalog lookups and lock keys. */
   raw: { schema: string; table: string }
 }
@@ -56,13 +63,16 @@ function validate(label: string, name: unknown, reservedBytes: number): string {
  */
 export function tableNames(schema: string, table: string): TableNames {
   const rawSchema = validate('schema', schema, 0)
-  const rawTable = validate('table', table, Math.max(FIELDS_SUFFIX.length, VERSIONS_SUFFIX.length))
+  const suffixes = [FIELDS_SUFFIX, VERSIONS_SUFFIX, DECODE_SUFFIX, ENCODE_SUFFIX]
+  const rawTable = validate('table', table, Math.max(...suffixes.map((suffix) => suffix.length)))
   const qualify = (name: string): string => `${quoteIdentifier(rawSchema)}.${quoteIdentifier(name)}`
   return {
     schema: quoteIdentifier(rawSchema),
     sessions: qualify(rawTable),
     fields: qualify(rawTable + FIELDS_SUFFIX),
     versions: qualify(rawTable + VERSIONS_SUFFIX),
+    decodeInteger: qualify(rawTable + DECODE_SUFFIX),
+    encodeInteger: qualify(rawTable + ENCODE_SUFFIX),
     raw: { schema: rawSchema, table: rawTable },
   }
 }

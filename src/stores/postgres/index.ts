@@ -1,9 +1,13 @@
 import type { Pool } from 'pg'
 import { SessionConfigError } from '../../core/errors.js'
+import { checkIncrement } from '../../core/integers.js'
 import type {
   ExpireResult,
   FieldRead,
   FieldValue,
+  IncrementOptions,
+  IncrementResult,
+  PlacementOptions,
   ReadOptions,
   RemoveResult,
   RenameResult,
@@ -154,21 +158,32 @@ export class PostgresStore implements SessionStore {
   async write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult> {
     checkWriteTtls(options)
     const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-    const params: unknown[] = [key, field, bytes, options.fieldTtl, options.sessionTtl]
     const insertOnly = options.mode === 'insert'
-    let sql: string
-    if (options.session === 'create') {
-      sql = this.#write.create
-      params.push(options.maxLifetime ?? null)
-    } else if (options.renameFrom !== undefined) {
-      sql = insertOnly ? this.#write.renameInsert : this.#write.renameUpdate
-      params.push(options.renameFrom)
-    } else {
-      sql = insertOnly ? this.#write.insert : this.#write.update
+    const statements = {
+      existing: insertOnly ? this.#write.insert : this.#write.update,
+      create: this.#write.create,
+      rename: insertOnly ? this.#write.renameInsert : this.#write.renameUpdate,
     }
-    const row = await this.#writeQuery('write', sql, params)
+    const row = await this.#placed('write', statements, key, field, bytes, options)
     if (row.status === 'written' || row.status === 'exists') return { status: row.status, ...live(row) }
     return { status: row.status === 'missing' ? 'missing' : 'collision' }
+  }
+
+  async increment(key: SessionKey, field: string, options: IncrementOptions): Promise<IncrementResult> {
+    checkIncrement(options)
+    const statements = this.#write.increment[options.format]
+    const row = await this.#placed('increment', statements, key, field, options.by, options)
+    if (row.status === 'written' && typeof row.counter === 'number') {
+      return { status: 'written', ...live(row), value: row.counter }
+    }
+    if (row.status === 'invalid') return { status: 'invalid', ...live(row) }
+    return { status: row.status === 'missing' ? 'missing' : 'collision' }
+  }
+
+  async take(key: SessionKey, field: string): Promise<FieldRead> {
+    const row = (await this.#query<GetRow>('take', this.#lifetime.take, [key, field]))[0]
+    if (row === undefined) return { live: false }
+    return { live: true, ttl: row.ttl, touched: false, value: row.value ?? undefined }
   }
 
   async remove(key: SessionKey, field: string): Promise<RemoveResult> {
@@ -216,6 +231,27 @@ export class PostgresStore implements SessionStore {
   async #query<Row extends object>(operation: string, sql: string, params: unknown[]): Promise<Row[]> {
     const result = await runWithTimeout(this.name, operation, this.#timeout, () => this.#pool.query<Row>(sql, params))
     return result.rows
+  }
+
+  /** A write-shaped statement (`write`, `increment`) in the shape its placement asks for. */
+  #placed(
+    operation: string,
+    statements: { existing: string; create: string; rename: string },
+    key: SessionKey,
+    field: string,
+    value: unknown,
+    options: PlacementOptions,
+  ): Promise<WriteRow> {
+    const params: unknown[] = [key, field, value, options.fieldTtl, options.sessionTtl]
+    let sql = statements.existing
+    if (options.session === 'create') {
+      sql = statements.create
+      params.push(options.maxLifetime ?? null)
+    } else if (options.renameFrom !== undefined) {
+      sql = statements.rename
+      params.push(options.renameFrom)
+    }
+    return this.#writeQuery(operation, sql, params)
   }
 
   /** A write or rename; a key that became live concurrently surfaces as a unique violation. */

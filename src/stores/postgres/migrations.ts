@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg'
 import { SessionConfigError } from '../../core/errors.js'
 import { type AdvisoryLockKey, quoteIdentifier, type TableNames } from './identifiers.js'
+import { integerFunctions } from './statements/integers.js'
 
 /** One schema change, applied once and recorded in the version table. */
 interface Migration {
@@ -38,6 +39,11 @@ const MIGRATIONS: readonly Migration[] = [
       )`,
       `CREATE INDEX ON ${n.fields} (expires_at)`,
     ],
+  },
+  {
+    version: 2,
+    description: 'integer functions for increment',
+    statements: integerFunctions,
   },
 ]
 

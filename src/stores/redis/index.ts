@@ -1,8 +1,11 @@
 import { SessionConfigError } from '../../core/errors.js'
+import { checkIncrement } from '../../core/integers.js'
 import type {
   ExpireResult,
   FieldRead,
   FieldValue,
+  IncrementOptions,
+  IncrementResult,
   ReadOptions,
   RemoveResult,
   RenameResult,
@@ -16,9 +19,9 @@ import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../../core/timeout.js'
 import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
 import { createScriptRunner, type RedisClient, type ScriptRunner } from './client.js'
 import type { RedisScript } from './script.js'
-import { DELETE, EXPIRE, GET, GET_ALL, REMOVE } from './scripts.js'
+import { DELETE, EXPIRE, GET, GET_ALL, REMOVE, TAKE_FIELD } from './scripts.js'
 import { renameAcrossSlots, writeAcrossSlots } from './transfer.js'
-import { RENAME, WRITE, WRITE_RENAMING } from './write-scripts.js'
+import { INCREMENT, INCREMENT_RENAMING, RENAME, WRITE, WRITE_RENAMING } from './write-scripts.js'
 
 export type { IORedisClient, NodeRedisClient, NodeRedisCluster, RedisClient } from './client.js'
 
@@ -94,8 +97,23 @@ export class RedisStore implements SessionStore {
     const input = { key: this.#key(key), field, value, options }
     if (options.renameFrom === undefined) return this.#run('write', WRITE, input)
     const from = this.#key(options.renameFrom)
-    if (this.#runner.cluster) return this.#guard('write', () => writeAcrossSlots(this.#runner, from, input))
+    if (this.#runner.cluster) return this.#guard('write', () => writeAcrossSlots(this.#runner, from, WRITE, input))
     return this.#run('write', WRITE_RENAMING, { ...input, from })
+  }
+
+  async increment(key: SessionKey, field: string, options: IncrementOptions): Promise<IncrementResult> {
+    checkIncrement(options)
+    const input = { key: this.#key(key), field, options }
+    if (options.renameFrom === undefined) return this.#run('increment', INCREMENT, input)
+    const from = this.#key(options.renameFrom)
+    if (this.#runner.cluster) {
+      return this.#guard('increment', () => writeAcrossSlots(this.#runner, from, INCREMENT, input))
+    }
+    return this.#run('increment', INCREMENT_RENAMING, { ...input, from })
+  }
+
+  async take(key: SessionKey, field: string): Promise<FieldRead> {
+    return this.#run('take', TAKE_FIELD, { key: this.#key(key), field })
   }
 
   async remove(key: SessionKey, field: string): Promise<RemoveResult> {

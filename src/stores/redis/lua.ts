@@ -109,3 +109,50 @@ local function rebase(now, args, first)
   return entries, at, deadline
 end
 `
+
+/**
+ * Integers in a codec's integer format (see `src/core/integers.ts`), for the write script's
+ * increment mode: decoded from a field value, added to, encoded back exactly as the codec would
+ * have written them. MessagePack goes through Redis's bundled `struct` library.
+ */
+export const INTEGERS = `
+local SAFE = 9007199254740991
+-- The safe integer a field value holds, or nil.
+local function decode_int(v, format)
+  local n
+  if format == 'json' then
+    if #v > 17 or not (v == '0' or string.match(v, '^%-?[1-9]%d*$')) then return nil end
+    n = tonumber(v)
+  else
+    local head, size = string.byte(v, 1), #v
+    if not head then return nil end
+    if size == 1 and (head < 128 or head >= 224) then
+      n = head < 128 and head or head - 256
+    else
+      local layout = ({[204] = {2, '>B'}, [205] = {3, '>H'}, [206] = {5, '>I4'}, [208] = {2, '>b'},
+        [209] = {3, '>h'}, [210] = {5, '>i4'}, [203] = {9, '>d'}})[head]
+      if not layout or layout[1] ~= size then return nil end
+      n = struct.unpack(layout[2], v, 2)
+      if n ~= math.floor(n) then return nil end
+    end
+  end
+  if math.abs(n) > SAFE then return nil end
+  return n
+end
+-- A safe integer spelled as the codec spells it.
+local function encode_int(n, format)
+  if format == 'json' then return ms(n) end
+  if n >= 0 then
+    if n < 128 then return string.char(n) end
+    if n < 256 then return struct.pack('>BB', 204, n) end
+    if n < 65536 then return struct.pack('>BH', 205, n) end
+    if n < 4294967296 then return struct.pack('>BI4', 206, n) end
+  else
+    if n >= -32 then return string.char(n + 256) end
+    if n >= -128 then return struct.pack('>Bb', 208, n) end
+    if n >= -32768 then return struct.pack('>Bh', 209, n) end
+    if n >= -2147483648 then return struct.pack('>Bi4', 210, n) end
+  end
+  return struct.pack('>Bd', 203, n)
+end
+`

@@ -6,7 +6,7 @@ export type ScriptArgument = string | Buffer
 
 /**
  * Status codes of script replies, defined once. Every script's Lua declares them as constants
- * (`MISSING`, `OK`, `EXISTS`, `COLLISION`) and every parser reads them back through
+ * (`MISSING`, `OK`, `EXISTS`, `COLLISION`, `INVALID`) and every parser reads them back through
  * {@link statusOf}, so a status is never a bare number on either side.
  */
 export const STATUS = {
@@ -18,6 +18,8 @@ export const STATUS = {
   exists: 2,
   /** The target key of a create or rename already holds a live session. */
   collision: 3,
+  /** An increment found no safe integer in the field, or the sum would leave the safe range. */
+  invalid: 4,
 } as const
 
 /** The name of a reply status. */

@@ -104,11 +104,11 @@ export interface RemoveInput {
   readonly field: string
 }
 
-/** KEYS: session. ARGV: field. → {OK, ttl, removed} | {MISSING} */
-export const REMOVE = defineScript({
-  name: 'remove',
-  numberOfKeys: 1,
-  body: `
+/**
+ * Remove one field; with ARGV[2] = `'take'` also reply the live value deleted, so of concurrent
+ * takes exactly one sees it.
+ */
+const REMOVE_BODY = `
 local key = KEYS[1]
 local name = 'f:' .. ARGV[1]
 local now = now_ms()
@@ -116,18 +116,41 @@ local meta = redis.call('HMGET', key, 'm:expires', name)
 local at = live_until(key, meta[1], now)
 if not at then return {MISSING} end
 local entry = meta[2]
-local removed = 0
+local removed, value = 0, false
 if entry then
-  if expiry_of(entry) > now then removed = 1 end
+  local expires, colon = expiry_of(entry)
+  if expires > now then
+    removed = 1
+    if ARGV[2] == 'take' then value = string.sub(entry, colon + 1) end
+  end
   redis.call('HDEL', key, name)
 end
-return {OK, at - now, removed}
-`,
+return {OK, at - now, removed, value}
+`
+
+/** KEYS: session. ARGV: field. → {OK, ttl, removed} | {MISSING} */
+export const REMOVE = defineScript({
+  name: 'remove',
+  numberOfKeys: 1,
+  body: REMOVE_BODY,
   build: (input: RemoveInput) => ({ keys: [input.key], args: [input.field] }),
   parse(reply): RemoveResult {
     const [status, ttl, removed] = list(reply)
     if (statusOf(status) === 'missing') return { live: false }
     return { ...liveSession(ttl, 0), removed: int(removed) === 1 }
+  },
+})
+
+/** The store's `take`. KEYS: session. ARGV: field, `'take'`. → {OK, ttl, removed, value|nil} | {MISSING} */
+export const TAKE_FIELD = defineScript({
+  name: 'take',
+  numberOfKeys: 1,
+  body: REMOVE_BODY,
+  build: (input: RemoveInput) => ({ keys: [input.key], args: [input.field, 'take'] }),
+  parse(reply): FieldRead {
+    const [status, ttl, , value] = list(reply)
+    if (statusOf(status) === 'missing') return { live: false }
+    return { ...liveSession(ttl, 0), value: bytes(value) }
   },
 })
 

@@ -1,6 +1,7 @@
-import type { RenameResult, WriteResult } from '../../core/store.js'
+import type { RenameResult } from '../../core/store.js'
 import type { ScriptRunner } from './client.js'
-import { PLACE, TAKE, type TakenSession, WRITE, type WriteInput } from './write-scripts.js'
+import type { RedisScript } from './script.js'
+import { PLACE, TAKE, type TakenSession } from './write-scripts.js'
 
 /**
  * Renames on a Redis Cluster.
@@ -64,16 +65,22 @@ export async function renameAcrossSlots(runner: ScriptRunner, from: string, to: 
 }
 
 /**
- * `WRITE` with `renameFrom` across slots: take the source, then create the target from it and
- * write the field in one script on the target's node.
+ * `WRITE` (or `INCREMENT`) with `renameFrom` across slots: take the source, then create the target
+ * from it and write the field in one script on the target's node.
  *
  * @param runner - the Cluster client's script runner
  * @param from - source Redis key
+ * @param script - `WRITE` or `INCREMENT`
  * @param input - the write, whose `key` is the target
  * @returns the write's result (`missing` when there was nothing to move)
  */
-export async function writeAcrossSlots(runner: ScriptRunner, from: string, input: WriteInput): Promise<WriteResult> {
+export async function writeAcrossSlots<Input extends object, Result extends { status: string }>(
+  runner: ScriptRunner,
+  from: string,
+  script: RedisScript<Input & { taken?: TakenSession | undefined }, Result>,
+  input: Input,
+): Promise<Result | { status: 'missing' }> {
   const taken = await runner.run(TAKE, from)
   if (taken === undefined) return { status: 'missing' }
-  return placeOrGiveBack(runner, from, taken, () => runner.run(WRITE, { ...input, taken }))
+  return placeOrGiveBack(runner, from, taken, () => runner.run(script, { ...input, taken }))
 }

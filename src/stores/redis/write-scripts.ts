@@ -1,5 +1,14 @@
-import type { FieldValue, RenameResult, WriteOptions, WriteResult } from '../../core/store.js'
-import { bytes, list, liveSession, toBuffer } from './replies.js'
+import type {
+  FieldValue,
+  IncrementOptions,
+  IncrementResult,
+  PlacementOptions,
+  RenameResult,
+  WriteOptions,
+  WriteResult,
+} from '../../core/store.js'
+import { INTEGERS } from './lua.js'
+import { bytes, int, list, liveSession, text, toBuffer } from './replies.js'
 import { defineScript, milliseconds, type ScriptArgument, type Status, statusOf } from './script.js'
 
 /**
@@ -28,10 +37,27 @@ export interface RenamingWriteInput extends WriteInput {
   readonly from: string
 }
 
-const WRITE_BODY = `
+/** Input of {@link INCREMENT}. */
+export interface IncrementInput {
+  readonly key: string
+  readonly field: string
+  readonly options: IncrementOptions
+  /** A session taken from another node (Cluster rename) to create the key from. */
+  readonly taken?: TakenSession | undefined
+}
+
+/** Input of {@link INCREMENT_RENAMING}: a standalone increment that first renames `from` to `key`. */
+export interface RenamingIncrementInput extends IncrementInput {
+  readonly from: string
+}
+
+const WRITE_BODY = `${INTEGERS}
 local key = KEYS[1]
 local name = 'f:' .. ARGV[3]
 local insert = ARGV[1] == 'insert'
+local format = string.match(ARGV[1], '^increment:(.*)$')
+-- insert and increment need the field's current entry.
+local needs_entry = (insert or format) and name
 local now = now_ms()
 local at, deadline, entry
 -- Pairs to HSET before m:expires and the field; stored is 1 when m:expires must be (re)written.
@@ -51,7 +77,7 @@ if ARGV[2] == 'create' then
   stored = 1
   touched = 1
 elseif KEYS[2] then
-  local meta = read(KEYS[2], insert and name)
+  local meta = read(KEYS[2], needs_entry)
   at = live_until(KEYS[2], meta[1], now)
   if not at then return {MISSING} end
   if live_key(key, now) then return {COLLISION} end
@@ -65,38 +91,62 @@ elseif #ARGV > 7 then
   entry = lookup(writes, name)
   stored = 1
 else
-  local meta = read(key, insert and name)
+  local meta = read(key, needs_entry)
   at = live_until(key, meta[1], now)
   if not at then return {MISSING} end
   deadline, entry = num(meta[2]), meta[3]
 end
-if insert and entry and expiry_of(entry) > now then
+local value, field_expires, counter = ARGV[4], now + tonumber(ARGV[5]), nil
+local live_entry = entry and expiry_of(entry) > now
+local refused = insert and live_entry and EXISTS
+if format then
+  -- Increment: add to the live field's integer; a live field keeps its expiry (fixed windows).
+  counter = 0
+  if live_entry then
+    local expires, colon = expiry_of(entry)
+    counter = decode_int(string.sub(entry, colon + 1), format)
+    field_expires = expires
+  end
+  counter = counter and counter + tonumber(value)
+  if counter and math.abs(counter) <= SAFE then value = encode_int(counter, format) else refused = INVALID end
+end
+if refused then
   -- Nothing to write but a session placed from another node.
   if stored == 1 then
     push(writes, 'm:expires', ms(at))
     call_with('HSET', key, writes)
     redis.call('PEXPIREAT', key, ms(at))
   end
-  return {EXISTS, at - now, 0}
+  return {refused, at - now, 0}
 end
 local moved
 at, moved = extended(at, deadline, now + tonumber(ARGV[6]))
 stored = math.max(stored, moved)
 if stored == 1 then push(writes, 'm:expires', ms(at)) end
-push(writes, name, ms(now + tonumber(ARGV[5])) .. ':' .. ARGV[4])
+push(writes, name, ms(field_expires) .. ':' .. value)
 call_with('HSET', key, writes)
 if stored == 1 then redis.call('PEXPIREAT', key, ms(at)) end
+-- The sum as text: node-redis parses integer replies near 2^53 inexactly.
+if counter then return {OK, at - now, math.max(touched, moved), ms(counter)} end
 return {OK, at - now, math.max(touched, moved)}
 `
 
-/** ARGV of a write: mode, session, field, value, field ttl, session ttl, max lifetime (0 = none), taken session. */
-function writeArguments(input: WriteInput): ScriptArgument[] {
+/**
+ * ARGV of the write script: mode (`insert`, `update`, or `increment:<format>`), session, field,
+ * value (for an increment: the amount), field ttl, session ttl, max lifetime (0 = none), then a
+ * taken session.
+ */
+function placedArguments(
+  mode: string,
+  input: { field: string; options: PlacementOptions; taken?: TakenSession | undefined },
+  value: ScriptArgument,
+): ScriptArgument[] {
   const { options } = input
   return [
-    options.mode,
+    mode,
     options.session,
     input.field,
-    toBuffer(input.value),
+    value,
     milliseconds(options.fieldTtl),
     milliseconds(options.sessionTtl),
     options.session === 'create' && options.maxLifetime !== undefined ? milliseconds(options.maxLifetime) : '0',
@@ -104,7 +154,13 @@ function writeArguments(input: WriteInput): ScriptArgument[] {
   ]
 }
 
-const WRITE_STATUS: Record<Status, WriteResult['status']> = {
+const writeArguments = (input: WriteInput): ScriptArgument[] =>
+  placedArguments(input.options.mode, input, toBuffer(input.value))
+
+const incrementArguments = (input: IncrementInput): ScriptArgument[] =>
+  placedArguments(`increment:${input.options.format}`, input, String(input.options.by))
+
+const WRITE_STATUS: Record<Exclude<Status, 'invalid'>, WriteResult['status']> = {
   missing: 'missing',
   ok: 'written',
   exists: 'exists',
@@ -113,13 +169,24 @@ const WRITE_STATUS: Record<Status, WriteResult['status']> = {
 
 function writeResult(reply: unknown): WriteResult {
   const [code, ttl, touched] = list(reply)
-  const status = WRITE_STATUS[statusOf(code)]
+  const replied = statusOf(code)
+  if (replied === 'invalid') throw new TypeError('unexpected script reply')
+  const status = WRITE_STATUS[replied]
   if (status === 'missing' || status === 'collision') return { status }
   return { status, ...liveSession(ttl, touched) }
 }
 
+function incrementResult(reply: unknown): IncrementResult {
+  const [code, ttl, touched, counter] = list(reply)
+  const status = statusOf(code)
+  if (status === 'missing' || status === 'collision') return { status }
+  if (status === 'invalid') return { status, ...liveSession(ttl, touched) }
+  if (status !== 'ok') throw new TypeError('unexpected script reply')
+  return { status: 'written', ...liveSession(ttl, touched), value: int(Number(text(counter))) }
+}
+
 /**
- * KEYS: target. ARGV: see `writeArguments`; a taken session (Cluster rename) follows the seven.
+ * KEYS: target. ARGV: see `placedArguments`; a taken session (Cluster rename) follows the seven.
  * → {OK|EXISTS, ttl, touched} | {MISSING} | {COLLISION}
  */
 export const WRITE = defineScript({
@@ -137,6 +204,27 @@ export const WRITE_RENAMING = defineScript({
   body: WRITE_BODY,
   build: (input: RenamingWriteInput) => ({ keys: [input.key, input.from], args: writeArguments(input) }),
   parse: writeResult,
+})
+
+/**
+ * The write script in increment mode: adds to the field's integer, keeping a live field's expiry.
+ * KEYS: target. → {OK, ttl, touched, sum as text} | {INVALID, ttl, 0} | {MISSING} | {COLLISION}
+ */
+export const INCREMENT = defineScript({
+  name: 'increment',
+  numberOfKeys: 1,
+  body: WRITE_BODY,
+  build: (input: IncrementInput) => ({ keys: [input.key], args: incrementArguments(input) }),
+  parse: incrementResult,
+})
+
+/** {@link INCREMENT} with KEYS: target, source — renames first, atomically (standalone). */
+export const INCREMENT_RENAMING = defineScript({
+  name: 'increment',
+  numberOfKeys: 2,
+  body: WRITE_BODY,
+  build: (input: RenamingIncrementInput) => ({ keys: [input.key, input.from], args: incrementArguments(input) }),
+  parse: incrementResult,
 })
 
 function renameResult(reply: unknown): RenameResult {

@@ -80,6 +80,23 @@ export function readStatements(n: TableNames) {
   return { get: get(false), getTouch: get(true), getAll: getAll(false), getAllTouch: getAll(true) }
 }
 
+/**
+ * Delete one field row of the live session at `$1`; the session row is never touched, so removing a
+ * missing field cannot end the session. Concurrent deletes of one row serialise on its lock and
+ * only the first returns it: of concurrent takes, exactly one gets the value.
+ */
+function removal(n: TableNames, column: string): string {
+  return `
+      WITH s AS MATERIALIZED (SELECT id, expires_at FROM ${n.sessions} WHERE key = $1::text AND expires_at > now()),
+      d AS (
+        DELETE FROM ${n.fields} AS f USING s
+        WHERE f.session_id = s.id AND f.field = $2::text
+        RETURNING f.expires_at > now() AS live, f.value
+      )
+      SELECT ${remainingMs('s.expires_at')} AS ttl, ${column}
+      FROM s`
+}
+
 /** Row of `remove`. */
 export interface RemoveRow {
   ttl: number
@@ -99,15 +116,9 @@ export interface RemoveRow {
  */
 export function lifetimeStatements(n: TableNames) {
   return {
-    remove: `
-      WITH s AS MATERIALIZED (SELECT id, expires_at FROM ${n.sessions} WHERE key = $1::text AND expires_at > now()),
-      d AS (
-        DELETE FROM ${n.fields} AS f USING s
-        WHERE f.session_id = s.id AND f.field = $2::text
-        RETURNING f.expires_at > now() AS live
-      )
-      SELECT ${remainingMs('s.expires_at')} AS ttl, coalesce((SELECT bool_or(live) FROM d), false) AS removed
-      FROM s`,
+    remove: removal(n, 'coalesce((SELECT bool_or(live) FROM d), false) AS removed'),
+    /** `[key, field]`: the field's live value and its deletion in one statement (the store's `take`). */
+    take: removal(n, '(SELECT value FROM d WHERE live) AS value'),
     delete: `DELETE FROM ${n.sessions} WHERE key = $1::text RETURNING expires_at > now() AS live`,
     expire: `
       UPDATE ${n.sessions} AS u SET expires_at = least(now() + ${seconds('$2')}, ${cap('u')})

@@ -1,28 +1,60 @@
+import type { IntegerFormat } from '../../../core/integers.js'
 import type { TableNames } from '../identifiers.js'
 import { cap, remainingMs, seconds } from './sql.js'
 
 /** Row of every write and rename statement. `ttl` is null unless the session is live afterwards. */
 export interface WriteRow {
-  status: 'written' | 'exists' | 'missing' | 'collision' | 'renamed'
+  status: 'written' | 'exists' | 'missing' | 'collision' | 'renamed' | 'invalid'
   ttl: number | null
   touched: boolean
+  /** Increments only: the sum, when written. */
+  counter?: number | null
 }
 
-// Parameters shared by the write statements: $1 key, $2 field, $3 value, $4 field TTL (s),
-// $5 session TTL (s); then $6 maxLifetime (create) or renameFrom (rename).
+// Parameters shared by the write statements: $1 key, $2 field, $3 value (an increment: the safe
+// integer to add), $4 field TTL (s), $5 session TTL (s); then $6 maxLifetime (create) or
+// renameFrom (rename).
+
+/** What a statement does to the field: write `$3` (always, or only when absent), or add `$3`. */
+type FieldChange = { kind: 'update' } | { kind: 'insert' } | { kind: 'increment'; format: IntegerFormat }
+
+/** The status when the field change wrote nothing: insert found the field, or increment refused. */
+const unchanged = (change: FieldChange): string => (change.kind === 'increment' ? 'invalid' : 'exists')
+
+/** The counter column of an increment statement (empty for the others). */
+const counterColumn = (change: FieldChange): string =>
+  change.kind === 'increment' ? ', (SELECT counter FROM ins)::float8 AS counter' : ''
 
 /**
  * Upsert the field into session CTE `target`. In insert mode an existing field blocks the write only
  * while it is live: an expired row is overwritten as if absent. Distinct fields are distinct rows, so
  * concurrent writers of different fields never conflict.
+ *
+ * An increment adds under the row lock `ON CONFLICT DO UPDATE` takes: a concurrent increment waits
+ * and then adds to this one's sum (READ COMMITTED re-reads the conflicting row), so none is lost. A
+ * live field keeps its expiry; a stored value that is no safe integer, or a sum beyond the safe
+ * range, fails the `WHERE` (NULL), and nothing is written.
  */
-function writeField(n: TableNames, insertOnly: boolean): string {
-  return `ins AS (
+function writeField(n: TableNames, change: FieldChange): string {
+  if (change.kind !== 'increment') {
+    return `ins AS (
     INSERT INTO ${n.fields} AS f (session_id, field, value, expires_at)
     SELECT id, $2::text, $3::bytea, now() + ${seconds('$4')} FROM target
     ON CONFLICT (session_id, field) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
-    ${insertOnly ? 'WHERE f.expires_at <= now()' : ''}
+    ${change.kind === 'insert' ? 'WHERE f.expires_at <= now()' : ''}
     RETURNING 1
+  )`
+  }
+  const format = `'${change.format}'`
+  const sum = `${n.decodeInteger}(f.value, ${format}) + $3::bigint`
+  return `ins AS (
+    INSERT INTO ${n.fields} AS f (session_id, field, value, expires_at)
+    SELECT id, $2::text, ${n.encodeInteger}($3::bigint, ${format}), now() + ${seconds('$4')} FROM target
+    ON CONFLICT (session_id, field) DO UPDATE SET
+      value = CASE WHEN f.expires_at <= now() THEN excluded.value ELSE ${n.encodeInteger}(${sum}, ${format}) END,
+      expires_at = CASE WHEN f.expires_at <= now() THEN excluded.expires_at ELSE f.expires_at END
+    WHERE f.expires_at <= now() OR abs(${sum}) <= ${Number.MAX_SAFE_INTEGER}
+    RETURNING ${n.decodeInteger}(f.value, ${format}) AS counter
   )`
 }
 
@@ -35,12 +67,12 @@ const EXTENDED = `least(now() + ${seconds('$5')}, ${cap('u')})`
  * `missing`), so a write never resurrects a deleted session, while other writers, which take the
  * same lock, run in parallel. The expiry only ever moves forward, and only when the field was written.
  */
-function existing(n: TableNames, insertOnly: boolean): string {
+function existing(n: TableNames, change: FieldChange): string {
   return `
     WITH target AS MATERIALIZED (
       SELECT id, expires_at FROM ${n.sessions} WHERE key = $1::text AND expires_at > now() FOR KEY SHARE
     ),
-    ${writeField(n, insertOnly)},
+    ${writeField(n, change)},
     ext AS (
       UPDATE ${n.sessions} AS u SET expires_at = ${EXTENDED}
       FROM target
@@ -49,9 +81,9 @@ function existing(n: TableNames, insertOnly: boolean): string {
     )
     SELECT
       CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'missing'
-           WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ELSE 'exists' END AS status,
+           WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ELSE '${unchanged(change)}' END AS status,
       ${remainingMs('coalesce((SELECT expires_at FROM ext), (SELECT expires_at FROM target))')} AS ttl,
-      EXISTS (SELECT 1 FROM ext) AS touched`
+      EXISTS (SELECT 1 FROM ext) AS touched${counterColumn(change)}`
 }
 
 /**
@@ -61,7 +93,7 @@ function existing(n: TableNames, insertOnly: boolean): string {
  * session at the key, including one created concurrently, makes `ON CONFLICT DO NOTHING` skip:
  * `collision`. `$6` is the absolute lifetime in seconds, or NULL.
  */
-function create(n: TableNames): string {
+function create(n: TableNames, change: FieldChange): string {
   return `
     WITH gone AS (DELETE FROM ${n.sessions} WHERE key = $1::text AND expires_at <= now() RETURNING id),
     target AS (
@@ -73,10 +105,10 @@ function create(n: TableNames): string {
       ON CONFLICT (key) DO NOTHING
       RETURNING id, expires_at
     ),
-    ${writeField(n, false)}
+    ${writeField(n, change)}
     SELECT CASE WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ELSE 'collision' END AS status,
       ${remainingMs('(SELECT expires_at FROM target)')} AS ttl,
-      EXISTS (SELECT 1 FROM ins) AS touched`
+      EXISTS (SELECT 1 FROM ins) AS touched${counterColumn(change)}`
 }
 
 /**
@@ -86,7 +118,7 @@ function create(n: TableNames): string {
  * surrogate id, so they follow without being rewritten. A session created at `to` concurrently
  * fails the statement with a unique violation, which the store reports as `collision`.
  */
-function move(n: TableNames, fromParam: string, toParam: string, write?: { insertOnly: boolean }): string {
+function move(n: TableNames, fromParam: string, toParam: string, write?: FieldChange): string {
   const expiry =
     write !== undefined
       ? `CASE WHEN EXISTS (SELECT 1 FROM ins) THEN greatest(u.expires_at, ${EXTENDED}) ELSE u.expires_at END`
@@ -98,7 +130,7 @@ function move(n: TableNames, fromParam: string, toParam: string, write?: { inser
       SELECT src.id, src.expires_at FROM src
       WHERE NOT EXISTS (SELECT 1 FROM ${n.sessions} WHERE key = ${toParam}::text AND expires_at > now())
     ),
-    ${write !== undefined ? `${writeField(n, write.insertOnly)},` : ''}
+    ${write !== undefined ? `${writeField(n, write)},` : ''}
     occupant AS (
       DELETE FROM ${n.sessions}
       WHERE key = ${toParam}::text AND expires_at <= now() AND EXISTS (SELECT 1 FROM target)
@@ -123,17 +155,30 @@ const MOVE_STATUS = `CASE WHEN NOT EXISTS (SELECT 1 FROM src) THEN 'missing'
  * @returns the SQL texts
  */
 export function writeStatements(n: TableNames) {
-  const renameWrite = (insertOnly: boolean): string =>
-    `WITH ${move(n, '$6', '$1', { insertOnly })}
-    SELECT ${MOVE_STATUS} WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ELSE 'exists' END AS status,
+  const renameWrite = (change: FieldChange): string =>
+    `WITH ${move(n, '$6', '$1', change)}
+    SELECT ${MOVE_STATUS} WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ELSE '${unchanged(change)}' END AS status,
       ${remainingMs('(SELECT expires_at FROM moved)')} AS ttl,
-      coalesce((SELECT m.expires_at > t.expires_at FROM moved AS m, target AS t), false) AS touched`
+      coalesce((SELECT m.expires_at > t.expires_at FROM moved AS m, target AS t), false) AS touched
+      ${counterColumn(change)}`
+  const shapes = (change: FieldChange) => ({
+    existing: existing(n, change),
+    create: create(n, change),
+    rename: renameWrite(change),
+  })
+  const update = shapes({ kind: 'update' })
+  const insert = shapes({ kind: 'insert' })
   return {
-    update: existing(n, false),
-    insert: existing(n, true),
-    create: create(n),
-    renameUpdate: renameWrite(false),
-    renameInsert: renameWrite(true),
+    update: update.existing,
+    insert: insert.existing,
+    create: update.create,
+    renameUpdate: update.rename,
+    renameInsert: insert.rename,
+    /** Per integer format: `existing`, `create`, `rename`, with `$3` the amount to add. */
+    increment: {
+      json: shapes({ kind: 'increment', format: 'json' }),
+      msgpack: shapes({ kind: 'increment', format: 'msgpack' }),
+    } satisfies Record<IntegerFormat, unknown>,
     /** `[from, to]` */
     rename: `WITH ${move(n, '$1', '$2')}
       SELECT ${MOVE_STATUS} ELSE 'renamed' END AS status,

@@ -1,0 +1,58 @@
+import { SessionError } from '../../core/errors.js'
+import type { FieldRead, IncrementOptions, IncrementResult, SessionKey } from '../../core/store.js'
+import { moveHot, step, type Tiers } from './writes.js'
+
+function unsupported(what: string, store: string): SessionError {
+  return new SessionError('ERR_SESSION_UNSUPPORTED', `${what} needs a cold store that has it; ${store} does not`)
+}
+
+/**
+ * `increment` on a layered store: cold, the source of truth, adds in its own one atomic step; the
+ * hot copy of the field is then removed, not overwritten, because concurrent increments may reach
+ * hot in another order than cold applied them. The next read warms the current value.
+ *
+ * @param tiers - the stores and bookkeeping
+ * @param key - session key
+ * @param field - field name
+ * @param options - the increment as the layer asked for it
+ * @returns cold's result
+ */
+export async function incrementLayered(
+  tiers: Tiers,
+  key: SessionKey,
+  field: string,
+  options: IncrementOptions,
+): Promise<IncrementResult> {
+  const { hot, cold } = tiers
+  if (cold.increment === undefined) throw unsupported('increment()', cold.name)
+  const result = await cold.increment(key, field, options)
+  const from = options.renameFrom
+  if (result.status === 'missing') {
+    // As for a write: the layer drops this id, so a hot copy of it must not linger as a live session.
+    const abandoned = from ?? key
+    if (hot.trusted(abandoned)) hot.background('delete', (store) => store.delete(abandoned))
+    return result
+  }
+  if (result.status === 'collision') return result
+  if ((from !== undefined && !hot.trusted(from)) || !hot.trusted(key)) return result
+  if (from !== undefined) await moveHot(tiers, from, key)
+  if (result.status === 'written') await step(hot, [key], 'remove', (store) => store.remove(key, field))
+  return result
+}
+
+/**
+ * `take` on a layered store: cold takes in its own atomic step, so of concurrent takes exactly one
+ * gets the value; the hot copy is removed after it.
+ *
+ * @param tiers - the stores and bookkeeping
+ * @param key - session key
+ * @param field - field name
+ * @returns cold's read
+ */
+export async function takeLayered(tiers: Tiers, key: SessionKey, field: string): Promise<FieldRead> {
+  const { hot, cold } = tiers
+  if (cold.take === undefined) throw unsupported('take()', cold.name)
+  const read = await cold.take(key, field)
+  if (hot.trusted(key)) await step(hot, [key], 'remove', (store) => store.remove(key, field))
+  return read
+}
