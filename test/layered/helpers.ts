@@ -116,7 +116,7 @@ export function delayed(inner: SessionStore, delay: () => number): SessionStore 
       await sleep(delay())
       return result
     }
-  return {
+  const store: SessionStore = {
     name: inner.name,
     get: wrap(inner.get),
     getAll: wrap(inner.getAll),
@@ -126,6 +126,10 @@ export function delayed(inner: SessionStore, delay: () => number): SessionStore 
     expire: wrap(inner.expire),
     rename: wrap(inner.rename),
   }
+  // The optional field operations, when the inner store has them (a cold tier needs them).
+  if (inner.increment !== undefined) store.increment = wrap(inner.increment)
+  if (inner.take !== undefined) store.take = wrap(inner.take)
+  return store
 }
 
 /** A store whose calls never answer while `hung` is set (a paused or black-holed backend). */
@@ -134,8 +138,9 @@ export function hanging(inner: SessionStore): SessionStore & { hung: boolean } {
     hung: false,
     name: inner.name,
   } as SessionStore & { hung: boolean }
-  for (const name of ['get', 'getAll', 'write', 'remove', 'delete', 'expire', 'rename'] as const) {
-    const method = inner[name] as (...args: unknown[]) => Promise<unknown>
+  for (const name of ['get', 'getAll', 'write', 'remove', 'delete', 'expire', 'rename', 'increment', 'take'] as const) {
+    const method = inner[name] as ((...args: unknown[]) => Promise<unknown>) | undefined
+    if (method === undefined) continue
     ;(store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) =>
       store.hung ? new Promise(() => {}) : method.apply(inner, args)
   }
