@@ -1,10 +1,10 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { MemoryStore } from '../stores/memory.js'
-import { countingStore } from '../testing/counting-store.js'
-import type { Codec } from './codec.js'
-import { sessionKeyOf } from './ids.js'
-import { SessionLayer } from './layer.js'
-import type { SessionStore } from './store.js'
+import type { Codec } from '../../src/core/codec.js'
+import { sessionKeyOf } from '../../src/core/ids.js'
+import { SessionLayer } from '../../src/core/layer.js'
+import type { SessionStore } from '../../src/core/store.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import { countingStore } from '../../src/testing/counting-store.js'
 
 const codeOf = (promise: Promise<unknown>) =>
   promise.then(
