@@ -6,6 +6,7 @@ import { MemoryStore } from '../src/stores/memory.js'
 import { suiteHandler } from '../src/testing/adapter-routes.js'
 import type { RunningServer, StartServer } from '../src/testing/adapter-suite.js'
 import { CookieClient } from '../src/testing/http-client.js'
+import { sleep } from '../src/testing/values.js'
 import { expressHarness } from './helpers/express-harness.js'
 import { honoHarness } from './helpers/hono-harness.js'
 import { skipReason as postgresSkip, testPool, testStore } from './postgres/helpers.js'
@@ -14,7 +15,6 @@ import { clientKinds, connections, skipReason as redisSkip, storeFor } from './r
 // The motivating cases of increment and take, through real HTTP servers (Express 5 and Hono) on
 // every store: a visit counter under 50 concurrent requests, a flash message among 10 concurrent
 // readers, and a fixed-window rate limit.
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 // Generous: 50 requests at once on a loaded 2-core machine (the assertions do not depend on time,
 // except the rate-limit window, which allows a second of slack).
 const TIMEOUT = 60_000

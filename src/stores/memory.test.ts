@@ -1,14 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createSessionId, sessionKeyOf } from '../core/ids.js'
 import type { WriteOptions } from '../core/store.js'
 import { describeStoreConformance } from '../testing/store-conformance.js'
+import { newKey } from '../testing/values.js'
 import { MemoryStore } from './memory.js'
 
 describeStoreConformance({ name: 'MemoryStore', create: () => new MemoryStore() })
 
 const CREATE: WriteOptions = { mode: 'update', session: 'create', fieldTtl: 60, sessionTtl: 60 }
 const value = new Uint8Array([1])
-const newKey = () => sessionKeyOf(createSessionId())
 
 async function live(store: MemoryStore, key: string): Promise<boolean> {
   return (await store.get(key, 'n')).live

@@ -6,6 +6,7 @@ import { MemoryStore } from '../stores/memory.js'
 import { type SuiteHandler, suiteHandler } from './adapter-routes.js'
 import { type CountingStore, countingStore } from './counting-store.js'
 import { CookieClient, maxAgeOf } from './http-client.js'
+import { sleep } from './values.js'
 
 /** A server started by a harness. */
 export interface RunningServer {
@@ -65,7 +66,6 @@ export interface AdapterSuiteOptions {
   skip?: string | undefined
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const MAX_AGE = 3600
 
 /**

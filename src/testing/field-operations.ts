@@ -1,6 +1,5 @@
 import { expect, it, type TestContext } from 'vitest'
 import { jsonCodec, msgpackCodec } from '../core/codec.js'
-import { createSessionId, sessionKeyOf } from '../core/ids.js'
 import type { IntegerFormat } from '../core/integers.js'
 import {
   type FieldRead,
@@ -10,13 +9,12 @@ import {
   type StoreCapability,
   storeSupports,
 } from '../core/store.js'
+import { newKey, sleep } from './values.js'
 
 /** A store with the `fieldOperations` capability. */
 type FieldOperationStore = SessionStore & Required<Pick<SessionStore, 'increment' | 'take'>>
 
 const HOUR = 3600
-const newKey = (): string => sessionKeyOf(createSessionId())
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const codecs = { json: jsonCodec(), msgpack: msgpackCodec() } as const
 const formats = ['json', 'msgpack'] as const satisfies readonly IntegerFormat[]
 const existing: PlacementOptions = { session: 'existing', fieldTtl: HOUR, sessionTtl: HOUR }

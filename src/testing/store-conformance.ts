@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { createSessionId, sessionKeyOf } from '../core/ids.js'
 import type { FieldRead, SessionStore, StoreCapability, WriteOptions } from '../core/store.js'
 import { describeFieldOperations } from './field-operations.js'
 import { describeHardeningRules, type HardeningOptions } from './store-hardening.js'
+import { bytes, newKey, sleep, text } from './values.js'
 
 /** Options of {@link describeStoreConformance}. */
 export interface StoreConformanceOptions extends HardeningOptions {
@@ -22,11 +22,6 @@ export interface StoreConformanceOptions extends HardeningOptions {
 }
 
 const HOUR = 3600
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
-const text = (value: Uint8Array | undefined): string | undefined =>
-  value === undefined ? undefined : new TextDecoder().decode(value)
-const newKey = (): string => sessionKeyOf(createSessionId())
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const create = (fieldTtl = HOUR, sessionTtl = HOUR, extra: Partial<WriteOptions> = {}): WriteOptions => ({
   mode: 'update',
   session: 'create',

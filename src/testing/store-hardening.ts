@@ -1,9 +1,10 @@
 import { inspect } from 'node:util'
 import { expect, it } from 'vitest'
 import { SessionError, SessionStoreError } from '../core/errors.js'
-import { createSessionId, sessionKeyOf } from '../core/ids.js'
+import { createSessionId } from '../core/ids.js'
 import type { SessionStore, WriteOptions } from '../core/store.js'
 import { MAX_TTL } from '../core/ttl.js'
+import { bytes, newKey } from './values.js'
 
 /** The parts of {@link StoreConformanceOptions} the hardening rules use. */
 export interface HardeningOptions {
@@ -20,8 +21,6 @@ export interface HardeningOptions {
   twin?: () => SessionStore | Promise<SessionStore>
 }
 
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
-const newKey = (): string => sessionKeyOf(createSessionId())
 const options = (fieldTtl: number, sessionTtl = fieldTtl, maxLifetime?: number): WriteOptions => ({
   mode: 'update',
   session: 'create',

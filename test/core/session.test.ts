@@ -6,8 +6,8 @@ import type { SessionStore } from '../../src/core/store.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { countingStore } from '../../src/testing/counting-store.js'
 import { maxAgeOf } from '../../src/testing/http-client.js'
+import { sleep } from '../../src/testing/values.js'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const cookieValue = (setCookie: string | undefined) =>
   setCookie?.slice(setCookie.indexOf('=') + 1, setCookie.indexOf(';'))
 const codeOf = async (promise: Promise<unknown> | (() => unknown)) => {

@@ -1,16 +1,13 @@
 import { expect, vi } from 'vitest'
-import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
 import type { FieldRead, SessionStore, WriteOptions } from '../../src/core/store.js'
 import { LayeredStore, type LayeredStoreOptions } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { type CountingStore, countingStore } from '../../src/testing/counting-store.js'
+import { bytes, newKey, sleep, text } from '../../src/testing/values.js'
+
+export { bytes, newKey, sleep, text } from '../../src/testing/values.js'
 
 export const DAY = 86_400
-export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
-export const text = (value: Uint8Array | undefined): string | undefined =>
-  value === undefined ? undefined : new TextDecoder().decode(value)
-export const newKey = (): string => sessionKeyOf(createSessionId())
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 /** A read field's value as text; `undefined` when missing or the session is not live. */
 export const fieldText = (read: FieldRead): string | undefined => (read.live ? text(read.value) : undefined)
 

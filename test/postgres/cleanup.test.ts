@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
 import { advisoryLockKeys, tableNames } from '../../src/stores/postgres/identifiers.js'
 import type { PostgresStore } from '../../src/stores/postgres/index.js'
+import { sleep } from '../../src/testing/values.js'
 import { skipReason, testPool, testStore, uniqueTable } from './helpers.js'
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Seed sessions straight into the table, expiring `offsets` seconds from the database's now. */
 async function seed(pool: ReturnType<typeof testPool>, table: string, offsets: number[]): Promise<string[]> {

@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
 import type { WriteOptions } from '../../src/core/store.js'
+import { bytes, newKey, text } from '../../src/testing/values.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { skipReason, testPool, testStore, timeZones, uniqueTable, zonedPool } from './helpers.js'
 
 const HOUR = 3600
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
-const text = (value: Uint8Array | undefined): string | undefined =>
-  value === undefined ? undefined : new TextDecoder().decode(value)
-const newKey = (): string => sessionKeyOf(createSessionId())
 const create = writeOptionsFor('create', HOUR)
 const update: WriteOptions = { mode: 'update', session: 'existing', fieldTtl: HOUR, sessionTtl: HOUR }
 

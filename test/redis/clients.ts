@@ -5,6 +5,8 @@ import { createClient as createClient4, createCluster as createCluster4 } from '
 import { afterAll, describe, inject } from 'vitest'
 import { type RedisClient, RedisStore, type RedisStoreOptions } from '../../src/stores/redis/index.js'
 
+export { bytes, sleep, text } from '../../src/testing/values.js'
+
 /** The Redis servers of this run, or why the Redis tests are skipped. */
 export const redis = inject('redis')
 
@@ -156,9 +158,3 @@ export function storeFor(client: RedisClient, options: Omit<RedisStoreOptions, '
 export function redisKey(prefix: string, key: string): string {
   return `${prefix}{${key}}`
 }
-
-/** Bytes of a string, and back. */
-export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
-export const text = (value: Uint8Array | undefined): string | undefined =>
-  value === undefined ? undefined : new TextDecoder().decode(value)
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
