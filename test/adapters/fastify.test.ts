@@ -1,10 +1,10 @@
 import Fastify from 'fastify'
 import { describe, expectTypeOf, it } from 'vitest'
-import { fastifySession, sessionRoute } from '../src/adapters/fastify.js'
-import { SessionLayer } from '../src/core/layer.js'
-import { MemoryStore } from '../src/stores/memory.js'
-import { describeAdapterBehaviour } from '../src/testing/adapter-suite.js'
-import { fastifyHarness } from './helpers/fastify-harness.js'
+import { fastifySession, sessionRoute } from '../../src/adapters/fastify.js'
+import { SessionLayer } from '../../src/core/layer.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
+import { fastifyHarness } from '../helpers/fastify-harness.js'
 
 describeAdapterBehaviour({ name: 'Fastify 5 on MemoryStore', start: fastifyHarness })
 

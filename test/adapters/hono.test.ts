@@ -1,11 +1,11 @@
 import { Hono } from 'hono'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { type SessionEnv, session } from '../src/adapters/hono.js'
-import { SessionLayer } from '../src/core/layer.js'
-import { MemoryStore } from '../src/stores/memory.js'
-import { describeAdapterBehaviour } from '../src/testing/adapter-suite.js'
-import { countingStore } from '../src/testing/counting-store.js'
-import { honoHarness } from './helpers/hono-harness.js'
+import { type SessionEnv, session } from '../../src/adapters/hono.js'
+import { SessionLayer } from '../../src/core/layer.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
+import { countingStore } from '../../src/testing/counting-store.js'
+import { honoHarness } from '../helpers/hono-harness.js'
 
 describeAdapterBehaviour({ name: 'Hono 4 (@hono/node-server) on MemoryStore', start: honoHarness })
 

@@ -1,10 +1,10 @@
 import Koa, { type DefaultState, type ParameterizedContext } from 'koa'
 import { describe, expectTypeOf, it } from 'vitest'
-import { type SessionContext, session } from '../src/adapters/koa.js'
-import { SessionLayer } from '../src/core/layer.js'
-import { MemoryStore } from '../src/stores/memory.js'
-import { describeAdapterBehaviour } from '../src/testing/adapter-suite.js'
-import { koaHarness } from './helpers/koa-harness.js'
+import { type SessionContext, session } from '../../src/adapters/koa.js'
+import { SessionLayer } from '../../src/core/layer.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
+import { koaHarness } from '../helpers/koa-harness.js'
 
 describeAdapterBehaviour({ name: 'Koa 3 on MemoryStore', start: koaHarness(3) })
 describeAdapterBehaviour({ name: 'Koa 2 on MemoryStore', start: koaHarness(2) })

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, inject } from 'vitest'
-import { RedisStore } from '../src/stores/redis/index.js'
-import { describeAdapterBehaviour, type StartServer } from '../src/testing/adapter-suite.js'
-import { fastifyHarness } from './helpers/fastify-harness.js'
-import { honoHarness, webHarness } from './helpers/hono-harness.js'
-import { koaHarness } from './helpers/koa-harness.js'
+import { RedisStore } from '../../src/stores/redis/index.js'
+import { describeAdapterBehaviour, type StartServer } from '../../src/testing/adapter-suite.js'
+import { fastifyHarness } from '../helpers/fastify-harness.js'
+import { honoHarness, webHarness } from '../helpers/hono-harness.js'
+import { koaHarness } from '../helpers/koa-harness.js'
 
 // The adapter behaviour suite once through each of Fastify, Hono, Koa and Web with a RedisStore
 // (ioredis, standalone) underneath; test/redis/ runs Express on every client kind and topology.

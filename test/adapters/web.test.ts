@@ -1,14 +1,14 @@
 import { createServer } from 'node:http'
 import { getRequestListener } from '@hono/node-server'
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest'
-import { withSession } from '../src/adapters/web.js'
-import { SessionStoreError } from '../src/core/errors.js'
-import { SessionLayer } from '../src/core/layer.js'
-import { MemoryStore } from '../src/stores/memory.js'
-import { describeAdapterBehaviour } from '../src/testing/adapter-suite.js'
-import { countingStore } from '../src/testing/counting-store.js'
-import { webHarness } from './helpers/hono-harness.js'
-import { listen } from './helpers/listen.js'
+import { withSession } from '../../src/adapters/web.js'
+import { SessionStoreError } from '../../src/core/errors.js'
+import { SessionLayer } from '../../src/core/layer.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
+import { countingStore } from '../../src/testing/counting-store.js'
+import { webHarness } from '../helpers/hono-harness.js'
+import { listen } from '../helpers/listen.js'
 
 // The suite serves `withSession(…)` from node:http through @hono/node-server's getRequestListener.
 describeAdapterBehaviour({ name: 'Web (node:http via @hono/node-server) on MemoryStore', start: webHarness })
