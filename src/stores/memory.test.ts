@@ -4,10 +4,34 @@ import { describeStoreConformance } from '../testing/store-conformance.js'
 import { newKey } from '../testing/values.js'
 import { MemoryStore } from './memory.js'
 
-describeStoreConformance({ name: 'MemoryStore', create: () => new MemoryStore() })
-
 const CREATE: WriteOptions = { mode: 'update', session: 'create', fieldTtl: 60, sessionTtl: 60 }
 const value = new Uint8Array([1])
+
+let created: MemoryStore | undefined
+describeStoreConformance({
+  name: 'MemoryStore',
+  create: () => {
+    created = new MemoryStore()
+    return created
+  },
+  // Cases that hold for the default store run on the suite's own, with its set-up and teardown.
+  extraTests: ({ store }) => {
+    it('hands its own cases the suite store', async () => {
+      expect(await store()).toBe(created)
+    })
+
+    it('stores its own compact copy of a value, not a view into the caller’s buffer', async () => {
+      const s = await store()
+      const key = newKey()
+      const shared = Buffer.alloc(8192, 7)
+      await s.write(key, 'n', shared.subarray(10, 13), CREATE)
+      shared.fill(0)
+      const read = await s.get(key, 'n')
+      expect(read.live && [...(read.value ?? [])]).toEqual([7, 7, 7])
+      expect(read.live && read.value?.buffer.byteLength).toBe(3)
+    })
+  },
+})
 
 async function live(store: MemoryStore, key: string): Promise<boolean> {
   return (await store.get(key, 'n')).live
@@ -93,18 +117,6 @@ describe('MemoryStore bookkeeping', () => {
     store.sweep()
     expect(store.size).toBe(1)
     expect(await live(store, long)).toBe(true)
-    await store.close()
-  })
-
-  it('stores its own compact copy of a value, not a view into the caller’s buffer', async () => {
-    const store = new MemoryStore()
-    const key = newKey()
-    const shared = Buffer.alloc(8192, 7)
-    await store.write(key, 'n', shared.subarray(10, 13), CREATE)
-    shared.fill(0)
-    const read = await store.get(key, 'n')
-    expect(read.live && [...(read.value ?? [])]).toEqual([7, 7, 7])
-    expect(read.live && read.value?.buffer.byteLength).toBe(3)
     await store.close()
   })
 

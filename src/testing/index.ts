@@ -10,4 +10,4 @@ export {
 } from './adapter-suite.js'
 export { type CountingStore, countingStore } from './counting-store.js'
 export { type ClientResponse, CookieClient, maxAgeOf } from './http-client.js'
-export { describeStoreConformance, type StoreConformanceOptions } from './store-conformance.js'
+export { describeStoreConformance, type StoreConformanceOptions, type StoreSuiteContext } from './store-conformance.js'

@@ -19,6 +19,20 @@ export interface StoreConformanceOptions extends HardeningOptions {
    * the report. A store lacking a capability not listed here fails that capability's tests.
    */
   skipCapabilities?: Partial<Record<StoreCapability, string>>
+  /**
+   * The store's own cases, declared with `it` inside the suite so they share its store, its set-up
+   * and its teardown (and are skipped with it). They run concurrently with the contract's cases on
+   * the same store: use fresh keys (`createSessionId()` through `sessionKeyOf`) and assert nothing
+   * about the store as a whole.
+   * @default none
+   */
+  extraTests?: (context: StoreSuiteContext) => void
+}
+
+/** What {@link StoreConformanceOptions.extraTests} receives. */
+export interface StoreSuiteContext {
+  /** @returns the suite's store, once `create` has made it */
+  store: () => Promise<SessionStore>
 }
 
 const HOUR = 3600
@@ -42,12 +56,18 @@ const fieldText = (read: FieldRead): string | undefined => (read.live ? text(rea
  * The store contract as one suite: run it against every `SessionStore` implementation. Each test
  * uses fresh random keys, so the suite can share a backend with other data.
  *
- * @param options - the store factory and its name
+ * @param options - the store factory, its name, and the store's own cases
  *
  * @example
  * ```ts
  * import { describeStoreConformance } from 'ruts/testing'
- * describeStoreConformance({ name: 'MyStore', create: () => new MyStore() })
+ * describeStoreConformance({
+ *   name: 'MyStore',
+ *   create: () => new MyStore(),
+ *   extraTests: ({ store }) => {
+ *     it('reports its name', async () => expect((await store()).name).toBe('my-store'))
+ *   },
+ * })
  * ```
  */
 export function describeStoreConformance(options: StoreConformanceOptions): void {
@@ -69,6 +89,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       if (options.destroy) await options.destroy(store)
       else await store.close?.()
     })
+    options.extraTests?.({ store: setup })
 
     it('creates a session with a field and reads it back with the session lifetime', async () => {
       const s = await setup()
