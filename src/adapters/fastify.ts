@@ -65,10 +65,10 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
   })
 }
 
-function addCookie(reply: FastifyReply, cookie: string): void {
+function addCookie(reply: FastifyReply, cookie: string | readonly string[]): void {
   const existing = reply.getHeader('set-cookie')
   if (existing === undefined) {
-    reply.header('set-cookie', cookie)
+    reply.header('set-cookie', typeof cookie === 'string' ? cookie : [...cookie])
   } else {
     // `reply.header('set-cookie', …)` appends to Fastify's own list; rebuilding it from getHeader
     // (which also sees `reply.raw.setHeader`) keeps every cookie exactly once.

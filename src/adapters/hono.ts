@@ -67,7 +67,7 @@ export function session<Data extends object = Record<string, unknown>>(
       handle.seal()
       return
     }
-    let cookie: string | undefined
+    let cookie: string | readonly string[] | undefined
     try {
       cookie = await handle.commit()
     } catch (error) {

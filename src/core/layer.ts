@@ -2,6 +2,7 @@ import { CandidateReader } from './candidates.js'
 import { type Codec, type CodecOption, resolveCodec } from './codec.js'
 import { type CookieOptions, MAX_COOKIE_AGE, type ResolvedCookieOptions, resolveCookieOptions } from './cookie.js'
 import { SessionConfigError } from './errors.js'
+import { LegacyMigration, type LegacySessionSource } from './legacy.js'
 import { Session } from './session.js'
 import { CookieSigner } from './signing.js'
 import type { ReadOptions, SessionStore, TouchOptions } from './store.js'
@@ -34,6 +35,14 @@ export interface SessionLayerOptions {
   absoluteTimeout?: number
   /** Receives one-time configuration warnings (e.g. Secure cookies over plain HTTP). @default console.warn */
   onWarning?: (message: string) => void
+  /**
+   * Carry sessions another library created over to this layer without logging anybody out, e.g.
+   * `legacySessions(…)` from `ruts/express-session` (see docs/migrating-from-express-session.md). A
+   * request with no live session here whose legacy cookie names a live legacy session gets a new
+   * session holding that data, the first time it touches its session.
+   * @default undefined (no legacy cookie is ever looked at)
+   */
+  legacy?: LegacySessionSource
 }
 
 /** Where the request came from, for the one-time plain-HTTP `Secure` warning. */
@@ -91,6 +100,8 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
   readonly touch: TouchOptions | undefined
   /** @internal What every read passes to the store (built once). */
   readonly readOptions: ReadOptions | undefined
+  /** @internal Moves legacy sessions over, when the `legacy` option is set. */
+  readonly legacy: LegacyMigration | undefined
   readonly #onWarning: (message: string) => void
   #warnedInsecure = false
 
@@ -122,6 +133,10 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
     }
     this.readOptions = this.touch === undefined ? undefined : { touch: this.touch }
     this.#onWarning = options.onWarning ?? ((message) => console.warn(message))
+    if (options.legacy !== undefined && typeof options.legacy.find !== 'function') {
+      throw new SessionConfigError('legacy takes a legacy session source, e.g. legacySessions({ store, secret })')
+    }
+    this.legacy = options.legacy === undefined ? undefined : new LegacyMigration(options.legacy, this)
   }
 
   /**

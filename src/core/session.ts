@@ -1,11 +1,13 @@
 import type { Candidate } from './candidates.js'
 import { MAX_COOKIE_AGE, parseCookieHeader, serializeRemovalCookie, serializeSessionCookie } from './cookie.js'
-import { headersSent, SessionError, SessionStoreError } from './errors.js'
+import { headersSent, SessionError } from './errors.js'
 import { checkField } from './fields.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
 import type { SessionLayer, TransportSource } from './layer.js'
+import type { LegacyMigration } from './legacy.js'
 import { SessionMap } from './session-map.js'
 import type { FieldValue, LiveSession, PlacementOptions, SessionKey, WriteOptions } from './store.js'
+import { callStore } from './timeout.js'
 import { isTtl, ttlError } from './ttl.js'
 import { type SessionWriteOptions, storeWriteOptions } from './write-options.js'
 
@@ -18,10 +20,12 @@ function fieldTtlOf(options: { ttl?: number } | undefined, maxAge: number): numb
   return fieldTtl
 }
 
-function storeFailure(store: string, error: unknown): never {
-  if (error instanceof SessionError) throw error
-  throw new SessionStoreError(`${store}: operation failed`, { cause: error })
-}
+/**
+ * What {@link Session.commit} resolves to when a cookie changes: one `Set-Cookie` line (the usual
+ * case), or several when a legacy cookie is removed as well. Each line is its own header; never join
+ * them with commas.
+ */
+export type SessionCookies = string | readonly string[]
 
 /** Names of the fields of `Data` that can hold a number, the fields `increment` accepts. */
 export type IntegerField<Data extends object> = {
@@ -58,7 +62,11 @@ export class Session<Data extends object = Record<string, unknown>> {
   #pending = 0
   #sealed = false
   #active = false
-  #commit: Promise<string | undefined> | undefined
+  #commit: Promise<SessionCookies | undefined> | undefined
+  /** The legacy cookie was looked at (with the layer's `legacy` option): at most once per request. */
+  #legacyChecked = false
+  /** The response must also remove the legacy cookie. */
+  #clearLegacy = false
 
   /** @internal Use {@link SessionLayer.open}. */
   constructor(
@@ -243,6 +251,12 @@ export class Session<Data extends object = Record<string, unknown>> {
         }
         if (this.#confirmed) break
       }
+      if (!deleted && this.#legacyPending()) {
+        // Through the migration, not a bare destroy: a parallel request may have migrated this legacy
+        // session already, and a logout must end that copy too.
+        const migrated = await this.#fromLegacy()
+        if (migrated !== undefined) deleted = await this.#call(() => this.#layer.store.delete(migrated.key))
+      }
       this.#forget()
       if (this.#presentedCookie || this.#outgoing === 'set') this.#outgoing = 'clear'
       return deleted
@@ -332,20 +346,21 @@ export class Session<Data extends object = Record<string, unknown>> {
    * Repeated calls return the same promise. Rejects with `SessionStoreError` when a pending
    * operation or the final move fails: answer the request with a 503 and no session cookie.
    *
-   * @returns the `Set-Cookie` value to send, or `undefined` when the cookie does not change
+   * @returns the `Set-Cookie` line to send, several lines (the session cookie and the removal of a
+   *   legacy cookie, with the layer's `legacy` option), or `undefined` when no cookie changes
    *
    * @example
    * ```ts
    * const cookie = await session.commit()
-   * if (cookie !== undefined) response.headers.append('set-cookie', cookie)
+   * if (cookie !== undefined) for (const line of [cookie].flat()) response.headers.append('set-cookie', line)
    * ```
    */
-  commit(): Promise<string | undefined> {
+  commit(): Promise<SessionCookies | undefined> {
     this.#commit ??= this.#finish()
     return this.#commit
   }
 
-  async #finish(): Promise<string | undefined> {
+  async #finish(): Promise<SessionCookies | undefined> {
     this.#sealed = true
     if (this.#tail !== undefined) await this.#tail
     if (this.#prepared !== undefined) {
@@ -353,6 +368,15 @@ export class Session<Data extends object = Record<string, unknown>> {
       await this.#run(() => this.#moveTo(prepared))
       this.#prepared = undefined
     }
+    const cookie = this.#sessionCookie()
+    if (!this.#clearLegacy) return cookie
+    const legacy = (this.#layer.legacy as LegacyMigration).source
+    if (cookie === undefined) return legacy.removalCookie
+    // Under the same name, the new cookie replaces the legacy one; a removal would delete it again.
+    return legacy.cookieName === this.#layer.cookie.name ? cookie : [cookie, legacy.removalCookie]
+  }
+
+  #sessionCookie(): string | undefined {
     const layer = this.#layer
     if (this.#outgoing === 'clear') return serializeRemovalCookie(layer.cookie)
     const current = this.#candidates?.[0]
@@ -398,7 +422,7 @@ export class Session<Data extends object = Record<string, unknown>> {
     const sealed = this.#sealed
     return this.#run(async () => {
       for (let collisions = 0; collisions <= MAX_COLLISION_RETRIES; ) {
-        const candidate = this.#parse()[0]
+        const candidate = this.#parse()[0] ?? (this.#legacyPending() ? await this.#fromLegacy() : undefined)
         const target = candidate === undefined ? (this.#prepared ?? createSessionId()) : this.#prepared
         if (sealed && target !== undefined) throw headersSent('a write that creates or renames the session')
         const key = target === undefined ? (candidate as Candidate).key : sessionKeyOf(target)
@@ -433,7 +457,7 @@ export class Session<Data extends object = Record<string, unknown>> {
   async #moveTo(id: string): Promise<string | undefined> {
     let target = id
     for (let collisions = 0; collisions <= MAX_COLLISION_RETRIES; ) {
-      const candidate = this.#parse()[0]
+      const candidate = this.#parse()[0] ?? (this.#legacyPending() ? await this.#fromLegacy() : undefined)
       if (candidate === undefined) return undefined
       const key = sessionKeyOf(target)
       const result = await this.#call(() => this.#layer.store.rename(candidate.key, key))
@@ -455,7 +479,7 @@ export class Session<Data extends object = Record<string, unknown>> {
     operation: (key: SessionKey) => Promise<R>,
   ): Promise<(R & LiveSession) | undefined> {
     for (;;) {
-      const candidate = this.#parse()[0]
+      const candidate = this.#parse()[0] ?? (this.#legacyPending() ? await this.#fromLegacy() : undefined)
       if (candidate === undefined) return undefined
       const result = await this.#call(() => operation(candidate.key))
       if (result.live) {
@@ -464,6 +488,31 @@ export class Session<Data extends object = Record<string, unknown>> {
       }
       this.#drop()
     }
+  }
+
+  /** No live session here yet, and the layer can look for a legacy one that this request has not. */
+  #legacyPending(): boolean {
+    return this.#layer.legacy !== undefined && !this.#legacyChecked
+  }
+
+  /**
+   * The session migrated from the request's legacy cookie, as the current candidate. It is not
+   * confirmed: the operation that asked runs against it as against a presented cookie, so a session
+   * deleted since (within the grace window) is dropped like any dead one. `stale` re-issues the
+   * cookie once the store shows it live.
+   */
+  async #fromLegacy(): Promise<Candidate | undefined> {
+    this.#legacyChecked = true
+    const legacy = this.#layer.legacy as LegacyMigration
+    const legacyId = legacy.source.find(this.#header)
+    if (legacyId === undefined) return undefined
+    const migrated = await legacy.migrate(legacyId)
+    this.#clearLegacy = true
+    if (migrated === undefined) return undefined
+    const candidate: Candidate = { id: migrated.id, key: migrated.key, stale: true }
+    this.#candidates = [candidate]
+    this.#confirmed = false
+    return candidate
   }
 
   #confirm(session: LiveSession): void {
@@ -527,12 +576,7 @@ export class Session<Data extends object = Record<string, unknown>> {
 
   /** A store call; whatever it throws that is not already a session error becomes a store error. */
   #call<T>(operation: () => Promise<T>): Promise<T> {
-    const store = this.#layer.store.name
-    try {
-      return operation().then(undefined, (error: unknown) => storeFailure(store, error))
-    } catch (error) {
-      return storeFailure(store, error)
-    }
+    return callStore(this.#layer.store.name, operation)
   }
 
   #encode(value: unknown): Uint8Array {

@@ -1,4 +1,4 @@
-import { SessionStoreError } from './errors.js'
+import { SessionError, SessionStoreError } from './errors.js'
 
 /** Default per-operation timeout of the bundled stores, in milliseconds. */
 export const DEFAULT_STORE_TIMEOUT = 2000
@@ -46,4 +46,25 @@ export function runWithTimeout<T>(
       },
     )
   })
+}
+
+/**
+ * Make a store call whose failures are session errors: a `SessionError` passes as is, anything else
+ * (including a synchronous throw) becomes a {@link SessionStoreError} with the backend error as `cause`.
+ *
+ * @param store - store name for the message
+ * @param operation - the store call
+ * @returns the call's result
+ */
+export function callStore<T>(store: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return operation().then(undefined, (error: unknown) => storeFailure(store, error))
+  } catch (error) {
+    return storeFailure(store, error)
+  }
+}
+
+function storeFailure(store: string, error: unknown): never {
+  if (error instanceof SessionError) throw error
+  throw new SessionStoreError(`${store}: operation failed`, { cause: error })
 }

@@ -1,4 +1,4 @@
-import type { Session } from '../../core/session.js'
+import type { Session, SessionCookies } from '../../core/session.js'
 
 /**
  * What an adapter needs of a session handle: whether the handler touched it, how to seal it when
@@ -14,7 +14,7 @@ export type CommittableSession = Pick<Session, 'active' | 'seal' | 'commit'>
  *
  * @param session - the request's session handle
  * @param headersSent - the response headers already went out
- * @returns the `Set-Cookie` value to add, or `undefined`
+ * @returns the `Set-Cookie` line(s) to add, or `undefined`
  *
  * @example
  * ```ts
@@ -22,7 +22,10 @@ export type CommittableSession = Pick<Session, 'active' | 'seal' | 'commit'>
  * if (cookie !== undefined) applySessionCookie(response, cookie)
  * ```
  */
-export async function commitTouched(session: CommittableSession, headersSent: boolean): Promise<string | undefined> {
+export async function commitTouched(
+  session: CommittableSession,
+  headersSent: boolean,
+): Promise<SessionCookies | undefined> {
   if (headersSent || !session.active) {
     session.seal()
     return undefined

@@ -11,7 +11,7 @@
  */
 export { SessionConfigError, SessionError, SessionStoreError } from '../../core/errors.js'
 export type { RequestTransport, SessionLayer, TransportSource } from '../../core/layer.js'
-export type { Session } from '../../core/session.js'
+export type { Session, SessionCookies } from '../../core/session.js'
 export { type CommittableSession, commitTouched } from './commit.js'
 export { deferHeadersUntilCommitted } from './node-headers.js'
 export { appendSetCookie, applySessionCookie, withSessionCookie } from './set-cookie.js'

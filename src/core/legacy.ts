@@ -1,0 +1,183 @@
+import { SessionError } from './errors.js'
+import { createSessionId, sessionKeyOf } from './ids.js'
+import type { SessionLayer } from './layer.js'
+import type { SessionKey, WriteOptions } from './store.js'
+import { callStore } from './timeout.js'
+
+/** Fields carried over from another library's session: field name → value. */
+export type LegacyFields = Record<string, unknown>
+
+/**
+ * A source of sessions another library created, for the layer's `legacy` option (SPEC §16). The core
+ * knows nothing of the other library's cookie or store: `ruts/express-session` provides a source for
+ * express-session, and another library can be bridged by implementing these four members.
+ */
+export interface LegacySessionSource {
+  /** The legacy cookie's name; when it equals the layer's own, the new cookie replaces it outright. */
+  readonly cookieName: string
+  /** The `Set-Cookie` line that removes the legacy cookie. */
+  readonly removalCookie: string
+  /**
+   * How long this process remembers a finished migration, in milliseconds: requests that carry the
+   * same legacy cookie meanwhile (sent before the browser saw the new cookie) join the migrated
+   * session instead of finding the legacy one destroyed.
+   * @default 10000
+   */
+  readonly graceMs?: number
+  /**
+   * The verified legacy session id the request's cookie names. No I/O: a missing, unsigned or
+   * wrongly signed cookie gives `undefined` and never reaches the legacy store.
+   */
+  find(cookieHeader: string | readonly string[] | null | undefined): string | undefined
+  /**
+   * The fields to carry over, or `undefined` when the legacy store no longer holds the session.
+   * Bounded in time; a failure rejects with a `SessionStoreError`.
+   */
+  load(legacyId: string): Promise<LegacyFields | undefined>
+  /** Destroy the legacy session. Bounded in time; a failure rejects with a `SessionStoreError`. */
+  destroy(legacyId: string): Promise<void>
+}
+
+/** What a migration takes from its layer: where sessions go, how values are encoded, their lifetimes. */
+export type MigrationTarget = Pick<SessionLayer, 'store' | 'codec' | 'cookie' | 'idleTimeout' | 'absoluteTimeout'>
+
+/** A ruts session holding a legacy session's data. */
+export interface MigratedSession {
+  readonly id: string
+  readonly key: SessionKey
+}
+
+interface Flight {
+  readonly outcome: Promise<MigratedSession | undefined>
+  /** When this process stops answering from the flight; `Infinity` while it runs. */
+  until: number
+}
+
+const DEFAULT_GRACE_MS = 10_000
+/** Bound on remembered migrations; each is a few hundred bytes. */
+const MAX_FLIGHTS = 10_000
+const MAX_COLLISION_RETRIES = 3
+
+/**
+ * Moves legacy sessions into the layer's store, one migration per legacy session per process: the
+ * first request runs it, concurrent and closely following requests with the same legacy cookie get
+ * the same ruts session (single flight plus a grace window). The legacy session is destroyed only
+ * after every field is stored, so a failure at any step leaves it whole.
+ */
+export class LegacyMigration {
+  /** The source this migration reads from. */
+  readonly source: LegacySessionSource
+  readonly #layer: MigrationTarget
+  readonly #graceMs: number
+  readonly #flights = new Map<string, Flight>()
+
+  /**
+   * @param source - where legacy sessions come from
+   * @param layer - the layer whose store, codec and lifetimes the migrated session gets
+   */
+  constructor(source: LegacySessionSource, layer: MigrationTarget) {
+    this.source = source
+    this.#layer = layer
+    this.#graceMs = source.graceMs ?? DEFAULT_GRACE_MS
+  }
+
+  /**
+   * @param legacyId - a verified legacy session id
+   * @returns the ruts session now holding its data, or `undefined` when the legacy store had none
+   */
+  migrate(legacyId: string): Promise<MigratedSession | undefined> {
+    const now = Date.now()
+    const known = this.#flights.get(legacyId)
+    if (known !== undefined && known.until > now) return known.outcome
+    this.#prune(now)
+    const flight: Flight = { outcome: this.#move(legacyId), until: Number.POSITIVE_INFINITY }
+    this.#flights.set(legacyId, flight)
+    flight.outcome.then(
+      () => {
+        flight.until = Date.now() + this.#graceMs
+      },
+      () => {
+        // A failed migration is not remembered: the next request tries again.
+        if (this.#flights.get(legacyId) === flight) this.#flights.delete(legacyId)
+      },
+    )
+    return flight.outcome
+  }
+
+  async #move(legacyId: string): Promise<MigratedSession | undefined> {
+    const fields = await this.source.load(legacyId)
+    if (fields === undefined) return undefined
+    const entries = this.#encode(fields)
+    const created = entries.length === 0 ? undefined : await this.#store(entries)
+    try {
+      await this.source.destroy(legacyId)
+    } catch (error) {
+      // The legacy session stays whole; the copy nobody holds a cookie for is removed (best effort).
+      if (created !== undefined) await this.#layer.store.delete(created.key).catch(() => false)
+      throw error
+    }
+    return created
+  }
+
+  #encode(fields: LegacyFields): Array<[string, Uint8Array]> {
+    const codec = this.#layer.codec
+    const entries: Array<[string, Uint8Array]> = []
+    for (const field of Object.keys(fields)) {
+      const value = fields[field]
+      if (value === undefined || field.length === 0 || field.includes('\0')) continue
+      try {
+        codec.validate?.(value)
+        entries.push([field, codec.encode(value)])
+      } catch (error) {
+        throw new SessionError('ERR_SESSION_VALUE', `a legacy session value cannot be encoded as ${codec.name}`, {
+          cause: error,
+        })
+      }
+    }
+    return entries
+  }
+
+  /** Create a fresh session with the first field, then write the others into it in parallel. */
+  async #store(entries: Array<[string, Uint8Array]>): Promise<MigratedSession> {
+    const layer = this.#layer
+    const { maxAge } = layer.cookie
+    const sessionTtl = layer.idleTimeout ?? maxAge
+    const [first, ...rest] = entries as [[string, Uint8Array], ...Array<[string, Uint8Array]>]
+    const create: WriteOptions = { mode: 'update', session: 'create', fieldTtl: maxAge, sessionTtl }
+    if (layer.absoluteTimeout !== undefined) create.maxLifetime = layer.absoluteTimeout
+    for (let attempt = 0; attempt <= MAX_COLLISION_RETRIES; attempt++) {
+      const id = createSessionId()
+      const key = sessionKeyOf(id)
+      const result = await this.#call(() => layer.store.write(key, first[0], first[1], create))
+      if (result.status === 'collision') continue
+      if (result.status === 'missing') break
+      const existing: WriteOptions = { mode: 'update', session: 'existing', fieldTtl: maxAge, sessionTtl }
+      const writes = await Promise.all(
+        rest.map(([field, bytes]) => this.#call(() => layer.store.write(key, field, bytes, existing))),
+      ).catch(async (error: unknown) => {
+        await layer.store.delete(key).catch(() => false)
+        throw error
+      })
+      if (writes.some((write) => write.status !== 'written')) {
+        await layer.store.delete(key).catch(() => false)
+        throw new SessionError('ERR_SESSION_STORE', 'a migrated session ended while its fields were written', {
+          status: 503,
+        })
+      }
+      return { id, key }
+    }
+    throw new SessionError('ERR_SESSION_COLLISION', 'could not find a free session id')
+  }
+
+  #call<T>(operation: () => Promise<T>): Promise<T> {
+    return callStore(this.#layer.store.name, operation)
+  }
+
+  /** Forget finished flights whose grace ended (oldest first), and the oldest beyond the bound. */
+  #prune(now: number): void {
+    for (const [legacyId, flight] of this.#flights) {
+      if (flight.until > now && this.#flights.size < MAX_FLIGHTS) break
+      this.#flights.delete(legacyId)
+    }
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * @module
+ * Switching from express-session without logging anybody out: {@link legacySessions} reads the
+ * sessions an express-session app left in its store, for the layer's `legacy` option. Other libraries
+ * can be bridged the same way by implementing `LegacySessionSource` from `ruts`.
+ */
+import { parseCookieHeader } from '../core/cookie.js'
+import { SessionConfigError } from '../core/errors.js'
+import type { LegacyFields, LegacySessionSource } from '../core/legacy.js'
+import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../core/timeout.js'
+import { ExpressSessionSigner } from './express-session-signing.js'
+
+/**
+ * What ruts needs of an express-session store: callback-style `get` and `destroy`, as every
+ * express-session store implements them (connect-redis, connect-pg-simple, connect-mongo, the
+ * built-in `MemoryStore`, …).
+ */
+export interface ExpressSessionStore {
+  get(sid: string, callback: (error: unknown, session?: object | null) => void): unknown
+  destroy(sid: string, callback?: (error?: unknown) => void): unknown
+}
+
+/** Options of {@link legacySessions}. */
+export interface LegacySessionsOptions {
+  /** The express-session app's store, connected to the same backend. */
+  store: ExpressSessionStore
+  /**
+   * The express-session app's `secret`, or its list (every one verifies). Accepted at any length: it
+   * only verifies legacy cookies and never signs anything.
+   */
+  secret: string | readonly string[]
+  /** The express-session cookie name. @default 'connect.sid' */
+  name?: string
+  /**
+   * Turns the stored session into fields. Return only what this app should keep.
+   * @default every top-level property except `cookie` becomes a field of the same name
+   */
+  map?: (data: Record<string, unknown>) => LegacyFields
+  /** Where the legacy cookie lived, so that its removal cookie matches it. @default { path: '/' } */
+  cookie?: { path?: string; domain?: string; secure?: boolean }
+  /** Per-call timeout of the legacy store, in milliseconds. @default 2000 */
+  timeout?: number
+  /** How long this process keeps answering repeat legacy cookies with the migrated session, in ms. @default 10000 */
+  graceMs?: number
+}
+
+const DEFAULT_NAME = 'connect.sid'
+
+/**
+ * A legacy session source for sessions an express-session app stored: pass it as the layer's `legacy`
+ * option while you switch. A request with no live ruts session whose `connect.sid` cookie is correctly
+ * signed and whose session the store still holds gets a new ruts session with that data, a removal
+ * cookie for the old one, and the old session is destroyed.
+ *
+ * @param options - the express-session store, its secret(s), cookie name and optional field mapping
+ * @returns the source to pass as `legacy`
+ * @throws SessionConfigError for a missing store or secret or an invalid cookie name or attribute
+ *
+ * @example
+ * ```ts
+ * import { RedisStore as ConnectRedisStore } from 'connect-redis'
+ * import { createClient } from 'redis'
+ * import { SessionLayer } from 'ruts'
+ * import { legacySessions } from 'ruts/express-session'
+ * import { RedisStore } from 'ruts/redis'
+ *
+ * const client = createClient()
+ * await client.connect()
+ * const layer = new SessionLayer({
+ *   store: new RedisStore({ client }),
+ *   legacy: legacySessions({ store: new ConnectRedisStore({ client }), secret: 'keyboard cat' }),
+ * })
+ * ```
+ */
+export function legacySessions(options: LegacySessionsOptions): LegacySessionSource {
+  const { store, map = fieldsOf, timeout = DEFAULT_STORE_TIMEOUT } = options ?? {}
+  if (typeof store?.get !== 'function' || typeof store.destroy !== 'function') {
+    throw new SessionConfigError('legacySessions needs the express-session store (with get and destroy)')
+  }
+  if (!Number.isSafeInteger(timeout) || timeout < 1) {
+    throw new SessionConfigError('legacySessions timeout must be a whole number of milliseconds ≥ 1')
+  }
+  const name = options.name ?? DEFAULT_NAME
+  const signer = new ExpressSessionSigner(options.secret)
+  const removalCookie = removalCookieOf(name, options.cookie ?? {})
+  const source: LegacySessionSource = {
+    cookieName: name,
+    removalCookie,
+    find(cookieHeader) {
+      for (const value of parseCookieHeader(cookieHeader, name)) {
+        const sid = signer.unsign(value)
+        if (sid !== undefined) return sid
+      }
+      return undefined
+    },
+    async load(sid) {
+      const data = await runWithTimeout('express-session', 'get', timeout, () => legacyCall(store, 'get', sid))
+      if (data == null || typeof data !== 'object' || hasExpired(data)) return undefined
+      return map(data as Record<string, unknown>)
+    },
+    async destroy(sid) {
+      await runWithTimeout('express-session', 'destroy', timeout, () => legacyCall(store, 'destroy', sid))
+    },
+  }
+  if (options.graceMs !== undefined) return { ...source, graceMs: options.graceMs }
+  return source
+}
+
+/** The default mapping: each top-level property a field, express-session's `cookie` dropped. */
+function fieldsOf(data: Record<string, unknown>): LegacyFields {
+  const fields: LegacyFields = {}
+  for (const field of Object.keys(data)) {
+    if (field !== 'cookie') Object.defineProperty(fields, field, { value: data[field], enumerable: true })
+  }
+  return fields
+}
+
+/** A session whose own cookie says it expired, in case a store returns one before reaping it. */
+function hasExpired(data: object): boolean {
+  const expires = (data as { cookie?: { expires?: unknown } }).cookie?.expires
+  if (typeof expires !== 'string' && !(expires instanceof Date)) return false
+  const at = new Date(expires).getTime()
+  return Number.isFinite(at) && at <= Date.now()
+}
+
+/**
+ * Call a callback-style store method. A store that returns a promise instead is followed too; for
+ * `get` only a promise that carries a value (object or `null`) counts, because stores that take the
+ * callback often resolve with whatever it returned (connect-redis 9: `undefined`) — reading that
+ * as "no session" would log the user out. The store's error is replaced by one that names only its
+ * class and code: a store's message may quote the key, and the key holds the session id.
+ */
+function legacyCall(store: ExpressSessionStore, method: 'get' | 'destroy', sid: string): Promise<object | null> {
+  return new Promise((resolve, reject) => {
+    const fail = (error: unknown) => reject(redacted(error))
+    try {
+      const returned = store[method](sid, (error: unknown, session?: object | null) =>
+        error ? fail(error) : resolve(session ?? null),
+      )
+      if (returned !== null && typeof (returned as Promise<unknown>)?.then === 'function') {
+        ;(returned as Promise<object | null | undefined>).then((session) => {
+          if (method === 'destroy' || session !== undefined) resolve(session ?? null)
+        }, fail)
+      }
+    } catch (error) {
+      fail(error)
+    }
+  })
+}
+
+function redacted(error: unknown): Error {
+  const name = error instanceof Error ? error.name : typeof error
+  const code = (error as { code?: unknown } | null)?.code
+  const cause = new Error(`${name}${typeof code === 'string' ? ` (${code})` : ''} from the express-session store`)
+  cause.name = name
+  if (typeof code === 'string') Object.assign(cause, { code })
+  return cause
+}
+
+const PATH_VALUE = /^\/[\x20-\x3a\x3c-\x7e]*$/
+const DOMAIN_VALUE = /^\.?[A-Za-z0-9.-]+$/
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+function removalCookieOf(name: string, cookie: { path?: string; domain?: string; secure?: boolean }): string {
+  const { path = '/', domain } = cookie
+  if (!TOKEN.test(name)) throw new SessionConfigError('legacySessions name must be a cookie name token')
+  if (!PATH_VALUE.test(path)) throw new SessionConfigError('legacySessions cookie.path must start with "/"')
+  if (domain !== undefined && !DOMAIN_VALUE.test(domain)) {
+    throw new SessionConfigError('legacySessions cookie.domain must be a host name')
+  }
+  // A prefixed cookie can only be replaced by a Secure one.
+  const secure = cookie.secure ?? (name.startsWith('__Secure-') || name.startsWith('__Host-'))
+  return (
+    `${name}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=${path}` +
+    `${domain === undefined ? '' : `; Domain=${domain}`}; HttpOnly${secure ? '; Secure' : ''}`
+  )
+}

@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest'
+import { SessionLayer } from '../../src/core/layer.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import { countingStore } from '../../src/testing/counting-store.js'
+import { cookieFrom, LEGACY_SECRET, legacyCookieValue, legacySetup, legacyStore } from './fixture.js'
+
+const legacyCookie = (sid: string, secret = LEGACY_SECRET) => `connect.sid=${legacyCookieValue(sid, secret)}`
+const data = { user: { id: 'u1', roles: ['admin'] }, count: 3, cart: [1, 2], __proto__x: 'kept' }
+
+describe('legacy sessions (express-session) on a layer', () => {
+  it('without the option, a valid legacy cookie costs no legacy lookup and no store call', async () => {
+    const legacy = legacyStore()
+    await legacy.put('sid-1', data)
+    const store = countingStore(new MemoryStore())
+    const layer = new SessionLayer({ store })
+    const session = layer.open(legacyCookie('sid-1'))
+    expect(await session.get('user')).toBeUndefined()
+    await session.update('count', 1)
+    expect(await session.commit()).toMatch(/^session=/)
+    expect(legacy.calls).toEqual({ get: 0, destroy: 0 })
+    expect(store.calls.get + store.calls.getAll).toBe(0)
+  })
+
+  it('with the option, an untouched session costs nothing, legacy cookie or not', async () => {
+    const { legacy, store, request } = legacySetup()
+    await legacy.put('sid-1', data)
+    const { lines } = await request(legacyCookie('sid-1'), () => undefined)
+    expect(lines).toEqual([])
+    expect(legacy.calls).toEqual({ get: 0, destroy: 0 })
+    expect(store.total()).toBe(0)
+  })
+
+  it('moves every top-level property into its own field, drops cookie, and a read-only request sees it', async () => {
+    const { legacy, request } = legacySetup()
+    await legacy.put('sid-1', data)
+    const first = await request(legacyCookie('sid-1'), (session) => session.get('user'))
+    expect(first.result).toEqual(data.user)
+    const ruts = cookieFrom(first.lines, 'session')
+    expect(ruts).toMatch(/^[A-Za-z0-9_-]{22}$/)
+    expect(first.lines).toContain('connect.sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; HttpOnly')
+    expect(await legacy.read('sid-1')).toBeFalsy()
+
+    const next = await request(`session=${ruts}`, async (session) => Object.fromEntries((await session.getAll()) ?? []))
+    expect(next.result).toEqual({ user: data.user, count: 3, cart: [1, 2], __proto__x: 'kept' })
+    expect(next.lines).toEqual([])
+  })
+
+  it('carries what map() returns instead', async () => {
+    const { legacy, request } = legacySetup({
+      map: (stored) => ({ userId: (stored.user as { id: string }).id, visits: stored.count }),
+    })
+    await legacy.put('sid-1', data)
+    const { result } = await request(legacyCookie('sid-1'), async (session) => [...((await session.getAll()) ?? [])])
+    expect(Object.fromEntries(result as [string, unknown][])).toEqual({ userId: 'u1', visits: 3 })
+  })
+
+  it('a write as the first call lands in the migrated session', async () => {
+    const { legacy, request } = legacySetup()
+    await legacy.put('sid-1', data)
+    const first = await request(legacyCookie('sid-1'), (session) => session.update('count', 4))
+    const ruts = cookieFrom(first.lines, 'session')
+    const next = await request(`session=${ruts}`, async (session) => [
+      await session.get('count'),
+      await session.get('user'),
+    ])
+    expect(next.result).toEqual([4, data.user])
+  })
+
+  it('verifies every secret of a rotation list, and only express-session signatures', async () => {
+    const { legacy, request } = legacySetup({ secret: ['new secret', LEGACY_SECRET] })
+    await legacy.put('sid-1', data)
+    await legacy.put('sid-2', data)
+    const old = await request(legacyCookie('sid-1', LEGACY_SECRET), (session) => session.get('count'))
+    expect(old.result).toBe(3)
+    const current = await request(legacyCookie('sid-2', 'new secret'), (session) => session.get('count'))
+    expect(current.result).toBe(3)
+  })
+
+  it('ignores forged, unsigned, wrongly signed and tampered cookies without a legacy store call', async () => {
+    const { legacy, store, request } = legacySetup()
+    await legacy.put('sid-1', data)
+    const good = legacyCookieValue('sid-1', LEGACY_SECRET)
+    const forged = [
+      'connect.sid=sid-1',
+      'connect.sid=s%3Asid-1',
+      `connect.sid=${legacyCookieValue('sid-1', 'another secret')}`,
+      `connect.sid=${good.replace('sid-1', 'sid-2')}`,
+      `connect.sid=${good}x`,
+      `connect.sid=${good.slice(0, -1)}`,
+      `connect.sid=${good.replace('s%3A', '')}`,
+      `connect.sid=%E0%A4%A`,
+      `Connect.sid=${good}`,
+    ]
+    for (const cookie of forged) {
+      const { result, lines } = await request(cookie, (session) => session.get('count'))
+      expect({ cookie, result, lines }).toEqual({ cookie, result: undefined, lines: [] })
+    }
+    expect(legacy.calls).toEqual({ get: 0, destroy: 0 })
+    expect(store.calls.write).toBe(0)
+    expect(await legacy.read('sid-1')).toBeTruthy()
+  })
+
+  it('a live ruts session wins: the legacy cookie is not looked at', async () => {
+    const { legacy, request } = legacySetup()
+    await legacy.put('sid-1', data)
+    const own = await request(undefined, (session) => session.update('count', 10))
+    const ruts = cookieFrom(own.lines, 'session')
+    const both = await request(`session=${ruts}; ${legacyCookie('sid-1')}`, (session) => session.get('count'))
+    expect(both.result).toBe(10)
+    expect(legacy.calls.get).toBe(0)
+  })
+
+  it('a legacy session the store no longer holds (or whose cookie expired) gives no session and removes the cookie', async () => {
+    const { legacy, store, request } = legacySetup()
+    await legacy.put('expired', data, 1)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    for (const sid of ['gone', 'expired']) {
+      const { result, lines } = await request(legacyCookie(sid), (session) => session.get('count'))
+      expect(result).toBeUndefined()
+      expect(lines).toEqual(['connect.sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; HttpOnly'])
+    }
+    expect(store.calls.write).toBe(0)
+  })
+
+  it('delete() on an unmigrated legacy session ends it for good', async () => {
+    const { legacy, memory, request } = legacySetup()
+    await legacy.put('sid-1', data)
+    const logout = await request(legacyCookie('sid-1'), (session) => session.delete())
+    expect(logout.result).toBe(true)
+    expect(cookieFrom(logout.lines, 'connect.sid')).toBe('')
+    expect(cookieFrom(logout.lines, 'session')).toBeUndefined()
+    expect(await legacy.read('sid-1')).toBeFalsy()
+    const again = await request(legacyCookie('sid-1'), (session) => session.get('count'))
+    expect(again.result).toBeUndefined()
+    // The copy made on the way was deleted: nothing is left in the ruts store.
+    expect(memory.size).toBe(0)
+  })
+
+  it('regenerate() (a login) after migration moves the migrated data to a fresh id', async () => {
+    const { legacy, request } = legacySetup()
+    await legacy.put('sid-1', data)
+    const login = await request(legacyCookie('sid-1'), (session) => session.regenerate())
+    const ruts = cookieFrom(login.lines, 'session')
+    expect(typeof login.result).toBe('string')
+    const next = await request(`session=${ruts}`, (session) => session.get('user'))
+    expect(next.result).toEqual(data.user)
+  })
+
+  it('uses the configured path and domain for the removal cookie', async () => {
+    const { legacy, request } = legacySetup({ cookie: { path: '/app', domain: 'example.com' } })
+    await legacy.put('sid-1', data)
+    const { lines } = await request(legacyCookie('sid-1'), (session) => session.get('count'))
+    expect(lines).toContain(
+      'connect.sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/app; Domain=example.com; HttpOnly',
+    )
+  })
+
+  it('under the same cookie name, sends the new cookie without a removal that would undo it', async () => {
+    const { legacy, request } = legacySetup({}, { cookie: { name: 'connect.sid', maxAge: 3600 } })
+    await legacy.put('sid-1', data)
+    const { lines, result } = await request(legacyCookie('sid-1'), (session) => session.get('count'))
+    expect(result).toBe(3)
+    expect(lines).toHaveLength(1)
+    expect(cookieFrom(lines, 'connect.sid')).toMatch(/^[A-Za-z0-9_-]{22}$/)
+  })
+})

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest'
+import { SessionStoreError } from '../../src/core/errors.js'
+import { cookieFrom, LEGACY_SECRET, legacyCookieValue, legacySetup } from './fixture.js'
+
+const legacyCookie = (sid: string) => `connect.sid=${legacyCookieValue(sid, LEGACY_SECRET)}`
+const data = { user: { id: 'u1' }, count: 3 }
+
+async function failure(promise: Promise<unknown>): Promise<SessionStoreError> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof SessionStoreError) return error
+    throw error
+  }
+  throw new Error('expected a SessionStoreError')
+}
+
+describe('legacy migration under concurrency', () => {
+  it('10 parallel requests with one legacy cookie each answer with a cookie whose session holds the data', async () => {
+    const { legacy, request } = legacySetup()
+    await legacy.put('sid-1', data)
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => request(legacyCookie('sid-1'), (session) => session.get('user'))),
+    )
+    for (const { result, lines } of answers) {
+      expect(result).toEqual(data.user)
+      expect(cookieFrom(lines, 'connect.sid')).toBe('')
+    }
+    // Whichever response the browser keeps, its cookie names a session holding every field.
+    for (const { lines } of answers) {
+      const check = await request(`session=${cookieFrom(lines, 'session')}`, async (session) => [
+        await session.get('user'),
+        await session.get('count'),
+      ])
+      expect(check.result).toEqual([data.user, 3])
+    }
+    expect(legacy.calls).toEqual({ get: 1, destroy: 1 })
+  })
+
+  it('a request arriving after the legacy session was destroyed, within the grace window, joins the migrated session', async () => {
+    const { legacy, request } = legacySetup()
+    await legacy.put('sid-1', data)
+    const first = await request(legacyCookie('sid-1'), (session) => session.get('count'))
+    expect(await legacy.read('sid-1')).toBeFalsy()
+    const late = await request(legacyCookie('sid-1'), (session) => session.get('count'))
+    expect(late.result).toBe(3)
+    expect(cookieFrom(late.lines, 'session')).toBe(cookieFrom(first.lines, 'session'))
+    expect(legacy.calls.get).toBe(1)
+  })
+
+  it('after the grace window a repeat legacy cookie finds nothing, and a logout within it is not undone', async () => {
+    const { legacy, request } = legacySetup({ graceMs: 1 })
+    await legacy.put('sid-1', data)
+    await request(legacyCookie('sid-1'), (session) => session.get('count'))
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const late = await request(legacyCookie('sid-1'), (session) => session.get('count'))
+    expect(late.result).toBeUndefined()
+    expect(legacy.calls.get).toBe(2)
+
+    const within = legacySetup()
+    await within.legacy.put('sid-2', data)
+    const migrated = await within.request(legacyCookie('sid-2'), (session) => session.get('count'))
+    await within.request(`session=${cookieFrom(migrated.lines, 'session')}`, (session) => session.delete())
+    const stale = await within.request(legacyCookie('sid-2'), (session) => session.get('count'))
+    expect(stale.result).toBeUndefined()
+    expect(cookieFrom(stale.lines, 'session')).toBeUndefined()
+  })
+})
+
+describe('legacy store failures fail closed and lose nothing', () => {
+  it('a failing get answers 503 with a redacted cause; the legacy session stays', async () => {
+    const { legacy, memory, layer } = legacySetup()
+    await legacy.put('sid-secret-1', data)
+    legacy.fault.get = new Error('connection lost while reading sess:sid-secret-1')
+    const session = layer.open(legacyCookie('sid-secret-1'))
+    const error = await failure(session.get('count'))
+    expect(error.code).toBe('ERR_SESSION_STORE')
+    expect(error.status).toBe(503)
+    const text = `${error.message} ${String((error.cause as Error).message)} ${JSON.stringify(error.cause)}`
+    expect(text).not.toContain('sid-secret-1')
+    expect(memory.size).toBe(0)
+    expect(await legacy.read('sid-secret-1')).toBeTruthy()
+
+    legacy.fault = {}
+    const retry = layer.open(legacyCookie('sid-secret-1'))
+    expect(await retry.get('count')).toBe(3)
+  })
+
+  it('a hung get is bounded by the timeout', async () => {
+    const { legacy, layer } = legacySetup({ timeout: 50 })
+    await legacy.put('sid-1', data)
+    legacy.fault.get = 'hang'
+    const started = performance.now()
+    const error = await failure(layer.open(legacyCookie('sid-1')).get('count'))
+    expect(error.code).toBe('ERR_SESSION_STORE_TIMEOUT')
+    expect(performance.now() - started).toBeLessThan(2000)
+  })
+
+  it('a failing destroy answers 503, leaves the legacy session whole and no copy behind', async () => {
+    const { legacy, memory, layer } = legacySetup({ timeout: 50 })
+    await legacy.put('sid-1', data)
+    for (const fault of [new Error('destroy refused'), 'hang' as const]) {
+      legacy.fault.destroy = fault
+      const session = layer.open(legacyCookie('sid-1'))
+      expect((await failure(session.get('count'))).status).toBe(503)
+      expect(memory.size).toBe(0)
+      expect(await legacy.read('sid-1')).toMatchObject(data)
+    }
+  })
+
+  it('a failing ruts store answers 503 and leaves the legacy session whole', async () => {
+    const { legacy, store, layer } = legacySetup()
+    await legacy.put('sid-1', data)
+    store.failing = true
+    const error = await failure(layer.open(legacyCookie('sid-1')).get('count'))
+    expect(error.code).toBe('ERR_SESSION_STORE')
+    expect(legacy.calls.destroy).toBe(0)
+    expect(await legacy.read('sid-1')).toMatchObject(data)
+  })
+})
