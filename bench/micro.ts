@@ -12,7 +12,7 @@ const layer = new SessionLayer<{ count: number }>({
 })
 const first = layer.open(undefined)
 await first.update('count', 0)
-const cookie = ((await first.commit()) ?? '').split(';')[0] as string
+const cookie = String((await first.commit()) ?? '').split(';')[0] as string
 
 const scenarios: Record<string, () => Promise<unknown>> = {
   counter: async () => {

@@ -45,6 +45,17 @@ describe('legacy sessions (express-session) on a layer', () => {
     expect(next.lines).toEqual([])
   })
 
+  it('carries __proto__ and constructor over as ordinary fields, without touching a prototype', async () => {
+    const { legacy, request } = legacySetup()
+    await legacy.put('sid-1', JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1}'))
+    const { result } = await request(legacyCookie('sid-1'), async (session) => [...((await session.getAll()) ?? [])])
+    expect(result).toEqual([
+      ['__proto__', { polluted: true }],
+      ['constructor', 1],
+    ])
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined()
+  })
+
   it('carries what map() returns instead', async () => {
     const { legacy, request } = legacySetup({
       map: (stored) => ({ userId: (stored.user as { id: string }).id, visits: stored.count }),
