@@ -64,12 +64,14 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
  * directory under the OS temp dir (reused when `dir` is given, e.g. for a restart).
  */
 export async function startRedis(
-  options: { port?: number; dir?: string; cluster?: boolean } = {},
+  options: { port?: number; dir?: string; cluster?: boolean; args?: readonly string[]; config?: string } = {},
 ): Promise<RedisProcess> {
   const port = options.port ?? (await freePort())
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'ruts-redis-')))
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]
-  args.push('--enable-debug-command', 'local', '--loglevel', 'warning')
+  // A config file (a Sentinel's, which Sentinel rewrites) must come first on the command line.
+  const args: string[] = options.config === undefined ? [] : [options.config]
+  args.push('--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir)
+  args.push('--enable-debug-command', 'local', '--loglevel', 'warning', ...(options.args ?? []))
   if (options.cluster) {
     args.push(
       '--cluster-enabled',

@@ -1,12 +1,20 @@
-import type { RedisScript, ScriptArgument } from './script.js'
+import type { ScriptArgument } from './script.js'
 
 /**
- * The part of an ioredis `Redis` or `Cluster` the store uses. `callBuffer` returns bulk strings as
- * `Buffer`s (values are binary) and a `Cluster` routes `EVALSHA` by its first key.
+ * The part of an ioredis `Redis` (also with `sentinels`) or `Cluster` the store uses. `callBuffer`
+ * returns bulk strings as `Buffer`s (values are binary); a `Cluster` routes `EVALSHA`, and a
+ * pipeline holding it, by its first key.
  */
 export interface IORedisClient {
   callBuffer(command: string, args: (string | Buffer | number)[]): Promise<unknown>
+  pipeline(): IORedisPipeline
   readonly isCluster: boolean
+}
+
+/** The part of an ioredis pipeline the store uses (only with `waitForReplicas`). */
+export interface IORedisPipeline {
+  callBuffer(command: string, args: (string | Buffer | number)[]): unknown
+  exec(): Promise<[Error | null, unknown][] | null>
 }
 
 /** The part of a node-redis (v4 or v5) `createClient()` client the store uses. */
@@ -25,26 +33,39 @@ export interface NodeRedisCluster {
   readonly masters: unknown
 }
 
-/**
- * A Redis client built by the user: ioredis `new Redis()` / `new Cluster()`, or node-redis
- * `createClient()` / `createCluster()` (v4 and v5). The store only sends `EVALSHA`/`EVAL` with it;
- * it never connects, closes or reconfigures it.
- */
-export type RedisClient = IORedisClient | NodeRedisClient | NodeRedisCluster
+/** A node-redis v5 Sentinel client leased by {@link NodeRedisSentinel.use}. */
+export interface NodeRedisSentinelLease {
+  sendCommand(isReadonly: boolean | undefined, args: Buffer[] | string[], options?: object): Promise<unknown>
+}
 
-/** One tiny interface over both libraries: run a script, get its raw reply. */
-export interface ScriptRunner {
-  /** `true` for a Cluster client: keys of different sessions may live on different nodes. */
+/** The part of a node-redis v5 `createSentinel()` client the store uses. */
+export interface NodeRedisSentinel extends NodeRedisSentinelLease {
+  use<T>(work: (client: NodeRedisSentinelLease) => Promise<T>): Promise<T>
+  getMasterNode(): unknown
+}
+
+/**
+ * A Redis client built by the user: ioredis `new Redis()` (standalone or `sentinels`) /
+ * `new Cluster()`, or node-redis `createClient()` / `createCluster()` (v4 and v5) /
+ * `createSentinel()` (v5). The store only sends `EVALSHA`/`EVAL` (and `WAIT`) with it; it never
+ * connects, closes or reconfigures it.
+ */
+export type RedisClient = IORedisClient | NodeRedisClient | NodeRedisCluster | NodeRedisSentinel
+
+/** One command: its name, then its arguments. */
+export type Command = readonly ScriptArgument[]
+
+/**
+ * Send commands back to back on the connection to the node serving `key`, without waiting in
+ * between (one round trip). Each command's reply comes back in order; an error reply, or a failure
+ * to send, comes back as the `Error` in its place.
+ */
+export type Send = (key: string | undefined, commands: readonly Command[]) => Promise<unknown[]>
+
+/** A user's client as {@link Send}, and whether keys may live on different nodes. */
+export interface Connection {
   readonly cluster: boolean
-  /**
-   * Run a script on the node of its first key: one round trip, `EVALSHA`, or `EVAL` (which also
-   * caches the script) when the server replies `NOSCRIPT`.
-   *
-   * @param script - the script, which builds its keys and arguments and parses its reply
-   * @param input - the script's typed input
-   * @returns the parsed reply
-   */
-  run<Input, Output>(script: RedisScript<Input, Output>, input: Input): Promise<Output>
+  readonly send: Send
 }
 
 // node-redis v5 picks reply types through a type mapping; 36 is RESP_TYPES.BLOB_STRING (`$`). The
@@ -52,59 +73,65 @@ export interface ScriptRunner {
 // instead; each version ignores the other's option.
 const BUFFER_REPLIES = { returnBuffers: true, typeMapping: { 36: Buffer } }
 
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT')
+const settled = (results: PromiseSettledResult<unknown>[]): unknown[] =>
+  results.map((result) => (result.status === 'fulfilled' ? result.value : result.reason))
+
+/** Several commands issued in one tick: node-redis writes them to the socket together. */
+const all = (sends: Promise<unknown>[]): Promise<unknown[]> => Promise.allSettled(sends).then(settled)
+
+function buffers(command: Command): Buffer[] {
+  return command.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))
 }
 
-type Send = (
-  command: 'EVALSHA' | 'EVAL',
-  body: string,
-  keys: readonly string[],
-  args: readonly ScriptArgument[],
-) => Promise<unknown>
+function ioredis(client: IORedisClient): Send {
+  return async (_key, commands) => {
+    const [first] = commands
+    if (commands.length === 1 && first !== undefined) {
+      const [name = '', ...args] = first
+      return all([client.callBuffer(String(name), args)])
+    }
+    // A pipeline, not separate calls: a Cluster routes it as a whole by its keys, so a keyless
+    // WAIT goes to the node that ran the script.
+    const pipeline = client.pipeline()
+    for (const [name = '', ...args] of commands) pipeline.callBuffer(String(name), args)
+    const replies = (await pipeline.exec()) ?? []
+    return replies.map(([error, reply]) => error ?? reply)
+  }
+}
+
+function sentinel(client: NodeRedisSentinel): Send {
+  return (_key, commands) => {
+    const send = (lease: NodeRedisSentinelLease) =>
+      all(commands.map((command) => lease.sendCommand(false, buffers(command), BUFFER_REPLIES)))
+    // Several commands must share one connection (WAIT counts the replicas that acknowledged this
+    // connection's writes); a lease guarantees it when the pool holds more than one.
+    return commands.length === 1 ? send(client) : client.use(send)
+  }
+}
 
 /**
- * Adapt a user's client to {@link ScriptRunner}.
+ * Adapt a user's client to {@link Send}.
  *
- * @param client - an ioredis or node-redis client or cluster
- * @returns the runner
- * @throws TypeError when `client` is neither
+ * @param client - an ioredis or node-redis client, cluster or Sentinel client
+ * @returns the connection
+ * @throws TypeError when `client` is none of them
  */
-export function createScriptRunner(client: RedisClient): ScriptRunner {
-  let send: Send
-  let cluster: boolean
+export function connectionOf(client: RedisClient): Connection {
   if ('callBuffer' in client && typeof client.callBuffer === 'function') {
-    cluster = client.isCluster === true
-    send = (command, body, keys, args) => client.callBuffer(command, [body, keys.length, ...keys, ...args])
-  } else if ('masters' in client) {
-    cluster = true
-    send = (command, body, keys, args) =>
-      client.sendCommand(keys[0], false, toArgs(command, body, keys, args), BUFFER_REPLIES)
-  } else if ('sendCommand' in client && typeof client.sendCommand === 'function') {
-    cluster = false
-    send = (command, body, keys, args) => client.sendCommand(toArgs(command, body, keys, args), BUFFER_REPLIES)
-  } else {
-    throw new TypeError('RedisStore needs an ioredis or node-redis client')
+    return { cluster: client.isCluster === true, send: ioredis(client) }
   }
-  return {
-    cluster,
-    async run(script, input) {
-      const { keys, args } = script.build(input)
-      let reply: unknown
-      try {
-        reply = await send('EVALSHA', script.sha, keys, args)
-      } catch (error) {
-        // After SCRIPT FLUSH, a restart or a failover the server has forgotten the script. EVAL runs
-        // it and caches it again; both attempts belong to one store operation.
-        if (!isNoScript(error)) throw error
-        reply = await send('EVAL', script.source, keys, args)
-      }
-      return script.parse(reply)
-    },
+  if ('getMasterNode' in client) {
+    return { cluster: false, send: sentinel(client) }
   }
-}
-
-function toArgs(command: string, body: string, keys: readonly string[], args: readonly ScriptArgument[]): Buffer[] {
-  const parts: ScriptArgument[] = [command, body, String(keys.length), ...keys, ...args]
-  return parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))
+  if ('masters' in client) {
+    const send: Send = (key, commands) =>
+      all(commands.map((command) => client.sendCommand(key, false, buffers(command), BUFFER_REPLIES)))
+    return { cluster: true, send }
+  }
+  if ('sendCommand' in client && typeof client.sendCommand === 'function') {
+    const send: Send = (_key, commands) =>
+      all(commands.map((command) => client.sendCommand(buffers(command), BUFFER_REPLIES)))
+    return { cluster: false, send }
+  }
+  throw new TypeError('RedisStore needs an ioredis or node-redis client')
 }

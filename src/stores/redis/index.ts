@@ -17,19 +17,30 @@ import type {
 } from '../../core/store.js'
 import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../../core/timeout.js'
 import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
-import { createScriptRunner, type RedisClient, type ScriptRunner } from './client.js'
+import type { RedisClient } from './client.js'
+import { createScriptRunner, type ScriptRunner, type WaitForReplicas } from './runner.js'
 import type { RedisScript } from './script.js'
 import { DELETE, EXPIRE, GET, GET_ALL, REMOVE, TAKE_FIELD } from './scripts.js'
 import { renameAcrossSlots, writeAcrossSlots } from './transfer.js'
 import { INCREMENT, INCREMENT_RENAMING, RENAME, WRITE, WRITE_RENAMING } from './write-scripts.js'
 
-export type { IORedisClient, NodeRedisClient, NodeRedisCluster, RedisClient } from './client.js'
+export type {
+  IORedisClient,
+  IORedisPipeline,
+  NodeRedisClient,
+  NodeRedisCluster,
+  NodeRedisSentinel,
+  NodeRedisSentinelLease,
+  RedisClient,
+} from './client.js'
+export type { WaitForReplicas } from './runner.js'
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
   /**
-   * A connected client you built and own: ioredis `Redis`/`Cluster` or node-redis
-   * `createClient()`/`createCluster()` (v4 or v5). The store never closes or reconfigures it.
+   * A connected client you built and own: ioredis `Redis` (standalone or with `sentinels`) /
+   * `Cluster`, or node-redis `createClient()` / `createCluster()` (v4 or v5) / `createSentinel()`
+   * (v5). The store never closes or reconfigures it.
    */
   client: RedisClient
   /**
@@ -40,6 +51,14 @@ export interface RedisStoreOptions {
   prefix?: string
   /** Milliseconds each operation may take before it fails with `ERR_SESSION_STORE_TIMEOUT`. @default 2000 */
   timeout?: number
+  /**
+   * Acknowledge a write only once `replicas` replicas hold it: `WAIT replicas timeout` is pipelined
+   * after every script that writes, in the same round trip. Fewer confirmations fail the write with
+   * `ERR_SESSION_STORE` (it may or may not survive). With it, a replica promoted by a Sentinel or
+   * Cluster failover has every acknowledged write. `timeout` (ms) must be below the store's.
+   * @default undefined (off: a write is acknowledged once the primary ran it)
+   */
+  waitForReplicas?: WaitForReplicas
 }
 
 /**
@@ -75,8 +94,17 @@ export class RedisStore implements SessionStore {
     const timeout = options.timeout ?? DEFAULT_STORE_TIMEOUT
     if (/[{}]/.test(prefix)) throw new SessionConfigError('the Redis key prefix must not contain { or }')
     if (!Number.isFinite(timeout) || timeout <= 0) throw new SessionConfigError('timeout must be a positive number')
+    const wait = options.waitForReplicas
+    if (wait !== undefined) {
+      if (!Number.isSafeInteger(wait.replicas) || wait.replicas < 1) {
+        throw new SessionConfigError('waitForReplicas.replicas must be a positive integer')
+      }
+      if (!Number.isSafeInteger(wait.timeout) || wait.timeout < 1 || wait.timeout >= timeout) {
+        throw new SessionConfigError('waitForReplicas.timeout must be a whole number of ms below the store timeout')
+      }
+    }
     try {
-      this.#runner = createScriptRunner(options.client)
+      this.#runner = createScriptRunner(options.client, wait)
     } catch {
       throw new SessionConfigError('RedisStore needs an ioredis or node-redis client')
     }

@@ -65,6 +65,8 @@ export interface RedisScript<Input, Output> {
   readonly sha: string
   /** How many of the sent arguments are keys; on a Cluster they must share one slot. */
   readonly numberOfKeys: number
+  /** `true` when the script changes data, so `waitForReplicas` makes replicas confirm it. */
+  readonly writes: boolean
   /**
    * Keys and arguments for one call.
    * @param input - the typed input
@@ -86,6 +88,11 @@ export interface ScriptDefinition<Input, Output> {
   /** The script's own Lua; the prelude and status constants are put in front of it. */
   readonly body: string
   readonly numberOfKeys: number
+  /**
+   * Whether the script changes data that must survive a failover. A read that only extends the
+   * session's expiry (touch) does not count: losing it shortens a lifetime, never resurrects data.
+   */
+  readonly writes: boolean
   build(input: Input): ScriptCall
   parse(reply: unknown): Output
 }
@@ -100,6 +107,7 @@ export interface ScriptDefinition<Input, Output> {
  * const DELETE = defineScript({
  *   name: 'delete',
  *   numberOfKeys: 1,
+ *   writes: true,
  *   body: `redis.call('DEL', KEYS[1]) return OK`,
  *   build: (key: string) => ({ keys: [key], args: [] }),
  *   parse: (reply) => statusOf(reply) === 'ok',
@@ -113,6 +121,7 @@ export function defineScript<Input, Output>(definition: ScriptDefinition<Input, 
     source,
     sha: createHash('sha1').update(source).digest('hex'),
     numberOfKeys: definition.numberOfKeys,
+    writes: definition.writes,
     build(input) {
       const call = definition.build(input)
       // A wrong count would silently shift an argument into KEYS (or out of it).

@@ -24,6 +24,7 @@ export interface GetInput {
 export const GET = defineScript({
   name: 'get',
   numberOfKeys: 1,
+  writes: false,
   body: `
 local key = KEYS[1]
 local name = 'f:' .. ARGV[1]
@@ -59,6 +60,7 @@ export interface GetAllInput {
 export const GET_ALL = defineScript({
   name: 'getAll',
   numberOfKeys: 1,
+  writes: false,
   body: `
 local key = KEYS[1]
 local now = now_ms()
@@ -132,6 +134,7 @@ return {OK, at - now, removed, value}
 export const REMOVE = defineScript({
   name: 'remove',
   numberOfKeys: 1,
+  writes: true,
   body: REMOVE_BODY,
   build: (input: RemoveInput) => ({ keys: [input.key], args: [input.field] }),
   parse(reply): RemoveResult {
@@ -145,6 +148,7 @@ export const REMOVE = defineScript({
 export const TAKE_FIELD = defineScript({
   name: 'take',
   numberOfKeys: 1,
+  writes: true,
   body: REMOVE_BODY,
   build: (input: RemoveInput) => ({ keys: [input.key], args: [input.field, 'take'] }),
   parse(reply): FieldRead {
@@ -158,6 +162,7 @@ export const TAKE_FIELD = defineScript({
 export const DELETE = defineScript({
   name: 'delete',
   numberOfKeys: 1,
+  writes: true,
   body: `
 local live = live_key(KEYS[1], now_ms())
 redis.call('DEL', KEYS[1])
@@ -179,6 +184,7 @@ export interface ExpireInput {
 export const EXPIRE = defineScript({
   name: 'expire',
   numberOfKeys: 1,
+  writes: true,
   body: `
 local key = KEYS[1]
 local now = now_ms()

@@ -1,5 +1,5 @@
 import type { RenameResult } from '../../core/store.js'
-import type { ScriptRunner } from './client.js'
+import type { ScriptRunner } from './runner.js'
 import type { RedisScript } from './script.js'
 import { PLACE, TAKE, type TakenSession } from './write-scripts.js'
 

@@ -192,6 +192,7 @@ function incrementResult(reply: unknown): IncrementResult {
 export const WRITE = defineScript({
   name: 'write',
   numberOfKeys: 1,
+  writes: true,
   body: WRITE_BODY,
   build: (input: WriteInput) => ({ keys: [input.key], args: writeArguments(input) }),
   parse: writeResult,
@@ -201,6 +202,7 @@ export const WRITE = defineScript({
 export const WRITE_RENAMING = defineScript({
   name: 'write',
   numberOfKeys: 2,
+  writes: true,
   body: WRITE_BODY,
   build: (input: RenamingWriteInput) => ({ keys: [input.key, input.from], args: writeArguments(input) }),
   parse: writeResult,
@@ -213,6 +215,7 @@ export const WRITE_RENAMING = defineScript({
 export const INCREMENT = defineScript({
   name: 'increment',
   numberOfKeys: 1,
+  writes: true,
   body: WRITE_BODY,
   build: (input: IncrementInput) => ({ keys: [input.key], args: incrementArguments(input) }),
   parse: incrementResult,
@@ -222,6 +225,7 @@ export const INCREMENT = defineScript({
 export const INCREMENT_RENAMING = defineScript({
   name: 'increment',
   numberOfKeys: 2,
+  writes: true,
   body: WRITE_BODY,
   build: (input: RenamingIncrementInput) => ({ keys: [input.key, input.from], args: incrementArguments(input) }),
   parse: incrementResult,
@@ -245,6 +249,7 @@ export interface RenameInput {
 export const RENAME = defineScript({
   name: 'rename',
   numberOfKeys: 2,
+  writes: true,
   body: `
 local now = now_ms()
 local at = live_key(KEYS[1], now)
@@ -264,6 +269,7 @@ return {OK, at - now}
 export const TAKE = defineScript({
   name: 'take',
   numberOfKeys: 1,
+  writes: true,
   body: `
 local key = KEYS[1]
 local now = now_ms()
@@ -302,6 +308,7 @@ export interface PlaceInput {
 export const PLACE = defineScript({
   name: 'place',
   numberOfKeys: 1,
+  writes: true,
   body: `
 local key = KEYS[1]
 local now = now_ms()

@@ -1,0 +1,147 @@
+import { Redis } from 'ioredis'
+import { createClient, createSentinel } from 'redis'
+import { createClient as createClient4 } from 'redis4'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { SessionError } from '../../src/core/errors.js'
+import type { RedisClient } from '../../src/stores/redis/index.js'
+import { writeOptionsFor } from '../helpers/write-options.js'
+import { bytes, describeRedis, randomKey, storeFor, text } from './clients.js'
+import { MASTER_NAME, type SentinelTopology, startSentinelTopology } from './sentinel-topology.js'
+import { cli } from './server.js'
+
+const create = writeOptionsFor('create', 600)
+const existing = writeOptionsFor('existing', 600)
+
+interface Kind {
+  name: string
+  connect(topology: SentinelTopology): Promise<{ client: RedisClient; close(): Promise<void> }>
+}
+
+const sentinelNodes = (topology: SentinelTopology) =>
+  topology.sentinels.map((sentinel) => ({ host: '127.0.0.1', port: sentinel.port }))
+
+// Through the sentinels, and (for waitForReplicas) straight to the primary.
+const sentinelKinds: Kind[] = [
+  {
+    name: 'ioredis sentinels',
+    async connect(topology) {
+      const client = new Redis({
+        sentinels: sentinelNodes(topology),
+        name: MASTER_NAME,
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+      })
+      await client.connect()
+      return { client, close: async () => void client.disconnect() }
+    },
+  },
+  {
+    name: 'node-redis createSentinel',
+    async connect(topology) {
+      const client = createSentinel({ name: MASTER_NAME, sentinelRootNodes: sentinelNodes(topology) })
+      client.on('error', () => undefined)
+      await client.connect()
+      return { client, close: async () => void (await client.destroy()) }
+    },
+  },
+]
+const primaryKinds: Kind[] = [
+  {
+    name: 'ioredis primary',
+    async connect(topology) {
+      const client = new Redis({ port: topology.primary.port, host: '127.0.0.1', lazyConnect: true })
+      await client.connect()
+      return { client, close: async () => void client.disconnect() }
+    },
+  },
+  {
+    name: 'node-redis primary',
+    async connect(topology) {
+      const client = createClient({ socket: { host: '127.0.0.1', port: topology.primary.port } })
+      await client.connect()
+      return { client, close: async () => void client.destroy() }
+    },
+  },
+  {
+    name: 'node-redis v4 primary',
+    async connect(topology) {
+      const client = createClient4({ socket: { host: '127.0.0.1', port: topology.primary.port } })
+      await client.connect()
+      return { client, close: () => client.disconnect() }
+    },
+  },
+]
+
+describeRedis('RedisStore through Redis Sentinel (primary + replica + 3 sentinels)', () => {
+  let topology: SentinelTopology
+  const open: { close(): Promise<void> }[] = []
+  beforeAll(async () => {
+    topology = await startSentinelTopology()
+  })
+  afterAll(async () => {
+    await Promise.all(open.map((each) => each.close()))
+    await topology?.stop()
+  })
+  const connect = async (kind: Kind) => {
+    const connected = await kind.connect(topology)
+    open.push(connected)
+    return connected.client
+  }
+
+  // node-redis' Sentinel client has its own sendCommand signature; treated as a plain client it
+  // answered every call with "ERR Protocol error: invalid multibulk length".
+  it.each(sentinelKinds)('every operation works ($name)', async (kind) => {
+    const store = storeFor(await connect(kind))
+    const [a, b] = [randomKey(), randomKey()]
+    expect(await store.write(a, 'user', bytes('ada'), create)).toMatchObject({ status: 'written' })
+    expect(await store.write(a, 'role', bytes('admin'), existing)).toMatchObject({ status: 'written' })
+    const read = await store.get(a, 'user')
+    expect(read.live && text(read.value)).toBe('ada')
+    expect(await store.rename(a, b)).toMatchObject({ status: 'renamed' })
+    const all = await store.getAll(b)
+    expect(all.live && [...all.fields.keys()].sort()).toEqual(['role', 'user'])
+    expect(await store.remove(b, 'role')).toMatchObject({ live: true, removed: true })
+    expect(await store.delete(b)).toBe(true)
+    expect(await store.get(b, 'user')).toEqual({ live: false })
+  })
+
+  it.each([...sentinelKinds, ...primaryKinds])(
+    'waitForReplicas acknowledges a write once the replica holds it, and fails it when the replica does not answer ($name)',
+    async (kind) => {
+      const client = await connect(kind)
+      const store = storeFor(client, { waitForReplicas: { replicas: 1, timeout: 300 } })
+      const key = randomKey()
+      expect(await store.write(key, 'user', bytes('ada'), create)).toMatchObject({ status: 'written' })
+
+      // DEBUG SLEEP blocks the replica: it cannot confirm anything written meanwhile. A WAIT sent
+      // on another connection than the write's would still count it (nothing to confirm there).
+      const asleep = cli(topology.replica.port, 'DEBUG', 'SLEEP', '1')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const failure = await store.write(key, 'user', bytes('grace'), existing).catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(SessionError)
+      expect((failure as SessionError).code).toBe('ERR_SESSION_STORE')
+      // Reads do not wait: they answer while the replica sleeps.
+      expect(await store.get(key, 'user')).toMatchObject({ live: true })
+      await asleep
+
+      // More replicas than exist: never confirmed.
+      const greedy = storeFor(client, { waitForReplicas: { replicas: 2, timeout: 100 } })
+      const refused = await greedy.write(randomKey(), 'user', bytes('x'), create).catch((error: unknown) => error)
+      expect((refused as SessionError).code).toBe('ERR_SESSION_STORE')
+    },
+  )
+
+  it('rejects waitForReplicas settings the store cannot honour', async () => {
+    const client = await connect(primaryKinds[0] as Kind)
+    for (const waitForReplicas of [
+      { replicas: 0, timeout: 100 },
+      { replicas: 1.5, timeout: 100 },
+      { replicas: 1, timeout: 0 },
+      { replicas: 1, timeout: 2000 },
+    ]) {
+      expect(() => storeFor(client, { waitForReplicas })).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }) as unknown as Error,
+      )
+    }
+  })
+})
