@@ -80,8 +80,21 @@ export async function startSentinelTopology(): Promise<SentinelTopology> {
       primaryAddress,
       async failover() {
         const before = (await primaryAddress()).port
-        await cli(sentinels[0]?.port ?? 0, 'SENTINEL', 'FAILOVER', MASTER_NAME)
-        await until(async () => (await primaryAddress()).port !== before, 'the failover')
+        // Right after a failover the demoted primary is still resyncing and Sentinel refuses
+        // (NOGOODSLAVE, INPROG): ask again until the sentinels name another primary.
+        await until(
+          async () => {
+            await cli(sentinels[0]?.port ?? 0, 'SENTINEL', 'FAILOVER', MASTER_NAME)
+            const deadline = Date.now() + 3_000
+            while (Date.now() < deadline) {
+              if ((await primaryAddress()).port !== before) return true
+              await new Promise((resolve) => setTimeout(resolve, 100))
+            }
+            return false
+          },
+          'the failover',
+          40_000,
+        )
       },
       stop: () => stopAll(started),
     }

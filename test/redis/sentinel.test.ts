@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { SessionError } from '../../src/core/errors.js'
 import type { RedisClient } from '../../src/stores/redis/index.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
-import { bytes, describeRedis, randomKey, storeFor, text } from './clients.js'
+import { bytes, describeRedis, randomKey, storeFor, text, uniquePrefix } from './clients.js'
 import { MASTER_NAME, type SentinelTopology, startSentinelTopology } from './sentinel-topology.js'
 import { cli } from './server.js'
 
@@ -109,20 +109,25 @@ describeRedis('RedisStore through Redis Sentinel (primary + replica + 3 sentinel
     'waitForReplicas acknowledges a write once the replica holds it, and fails it when the replica does not answer ($name)',
     async (kind) => {
       const client = await connect(kind)
-      const store = storeFor(client, { waitForReplicas: { replicas: 1, timeout: 300 } })
+      // Generous limits where the write must succeed (a loaded machine replicates slowly), short
+      // ones where it must fail.
+      const prefix = uniquePrefix()
+      const durable = storeFor(client, { prefix, timeout: 8000, waitForReplicas: { replicas: 1, timeout: 6000 } })
+      const impatient = storeFor(client, { prefix, timeout: 8000, waitForReplicas: { replicas: 1, timeout: 200 } })
       const key = randomKey()
-      expect(await store.write(key, 'user', bytes('ada'), create)).toMatchObject({ status: 'written' })
+      expect(await durable.write(key, 'user', bytes('ada'), create)).toMatchObject({ status: 'written' })
 
       // DEBUG SLEEP blocks the replica: it cannot confirm anything written meanwhile. A WAIT sent
       // on another connection than the write's would still count it (nothing to confirm there).
-      const asleep = cli(topology.replica.port, 'DEBUG', 'SLEEP', '1')
-      await new Promise((resolve) => setTimeout(resolve, 100))
-      const failure = await store.write(key, 'user', bytes('grace'), existing).catch((error: unknown) => error)
+      const asleep = cli(topology.replica.port, 'DEBUG', 'SLEEP', '2').catch(() => undefined)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const failure = await impatient.write(key, 'user', bytes('grace'), existing).catch((error: unknown) => error)
       expect(failure).toBeInstanceOf(SessionError)
       expect((failure as SessionError).code).toBe('ERR_SESSION_STORE')
       // Reads do not wait: they answer while the replica sleeps.
-      expect(await store.get(key, 'user')).toMatchObject({ live: true })
+      expect(await impatient.get(key, 'user')).toMatchObject({ live: true })
       await asleep
+      expect(await durable.write(key, 'user', bytes('grace'), existing)).toMatchObject({ status: 'written' })
 
       // More replicas than exist: never confirmed.
       const greedy = storeFor(client, { waitForReplicas: { replicas: 2, timeout: 100 } })

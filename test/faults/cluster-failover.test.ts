@@ -1,0 +1,108 @@
+import { Cluster } from 'ioredis'
+import { expect, it } from 'vitest'
+import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/index.js'
+import { cli } from '../redis/server.js'
+import { migrateBusySlots, type ReplicatedCluster, startReplicatedCluster } from './cluster.js'
+import { describeSummary } from './history.js'
+import { describeWithRedis } from './services.js'
+import { runWorkload, type WorkloadResult } from './workload.js'
+
+/** A fresh 3 + 3 cluster, an ioredis Cluster client with the README's settings, the workload, cleanup. */
+async function underLoad(
+  name: string,
+  fault: (cluster: ReplicatedCluster) => Promise<void>,
+  options: Omit<RedisStoreOptions, 'client'> = {},
+): Promise<WorkloadResult> {
+  const cluster = await startReplicatedCluster()
+  const client = new Cluster(cluster.running(), {
+    enableOfflineQueue: false,
+    redisOptions: { connectTimeout: 1000, maxRetriesPerRequest: 1 },
+  })
+  client.on('error', () => undefined)
+  try {
+    await new Promise<void>((resolve) => client.once('ready', () => resolve()))
+    const store = new RedisStore({ client, ...options })
+    const result = await runWorkload(store, { fault: () => fault(cluster), settleMs: 2_000 })
+    console.log(describeSummary(name, result.summary))
+    return result
+  } finally {
+    client.disconnect()
+    await cluster.stop()
+  }
+}
+
+describeWithRedis('Redis Cluster (3 masters + 3 replicas) under load', () => {
+  it('CLUSTER FAILOVER: fails closed and loses no acknowledged write', async () => {
+    const { summary, findings } = await underLoad('cluster failover (ioredis Cluster)', async (cluster) => {
+      const { replica } = await cluster.pair()
+      await cli(replica.port, 'CLUSTER', 'FAILOVER')
+      await cluster.settled(replica.port)
+    })
+    expect(findings.badResponses).toEqual([])
+    expect(findings.foreignData).toEqual([])
+    expect(summary.resumed).toBeGreaterThan(10)
+    expect(findings.resurrected).toEqual([])
+    expect(findings.lostUpdates).toEqual([])
+    expect(findings.lostSessions).toEqual([])
+    expect(summary.windowMs).toBeLessThan(10_000)
+  })
+
+  it('kill -9 of a master: fails closed; acknowledged writes the replica had not received are lost, and counted', async () => {
+    const { summary, findings } = await underLoad('cluster kill -9 (ioredis Cluster)', async (cluster) => {
+      const { master, replica } = await cluster.pair()
+      await cluster.processes.find((each) => each.port === master.port)?.stop(true)
+      await cluster.settled(replica.port)
+    })
+    expect(findings.badResponses).toEqual([])
+    expect(findings.foreignData).toEqual([])
+    expect(summary.resumed).toBeGreaterThan(10)
+    // Asynchronous replication: what the master acknowledged in its last moments may be gone.
+    // On loopback that is a few writes at most; the bound catches a store that loses far more.
+    expect(findings.lostUpdates.length + findings.lostSessions.length + findings.resurrected.length).toBeLessThan(
+      summary.operations / 10,
+    )
+    expect(summary.windowMs).toBeLessThan(20_000)
+  })
+
+  it('kill -9 of a master with waitForReplicas: no acknowledged write lost, no session resurrected', async () => {
+    const { summary, findings } = await underLoad(
+      'cluster kill -9 + waitForReplicas (ioredis Cluster)',
+      async (cluster) => {
+        const { master, replica } = await cluster.pair()
+        await cluster.processes.find((each) => each.port === master.port)?.stop(true)
+        await cluster.settled(replica.port)
+        // The promoted replica has no replica of its own: its writes fail (fail closed) until the
+        // old master comes back as its replica.
+        await cluster.restart(master.port)
+      },
+      { waitForReplicas: { replicas: 1, timeout: 1000 } },
+    )
+    expect(findings.badResponses).toEqual([])
+    expect(findings.foreignData).toEqual([])
+    expect(summary.resumed).toBeGreaterThan(10)
+    expect(findings.resurrected).toEqual([])
+    expect(findings.lostUpdates).toEqual([])
+    expect(findings.lostSessions).toEqual([])
+    expect(summary.windowMs).toBeLessThan(20_000)
+  })
+
+  it('migration of busy slots (MIGRATING/IMPORTING + MIGRATE): every operation succeeds or fails closed', async () => {
+    let moved = { slots: 0, keys: 0 }
+    const { summary, findings } = await underLoad('cluster slot migration (ioredis Cluster)', async (cluster) => {
+      // A few rounds: the sessions in use change while the slots move.
+      for (let round = 0; round < 4; round++) {
+        const { slots, keys } = await migrateBusySlots(cluster, 'ruts:*', 10)
+        moved = { slots: moved.slots + slots, keys: moved.keys + keys }
+      }
+    })
+    console.log(`[faults] migrated ${moved.slots} busy slots, ${moved.keys} keys`)
+    expect(moved.keys).toBeGreaterThan(0)
+    expect(findings.badResponses).toEqual([])
+    expect(findings.foreignData).toEqual([])
+    expect(summary.resumed).toBeGreaterThan(10)
+    expect(findings.resurrected).toEqual([])
+    expect(findings.lostUpdates).toEqual([])
+    expect(findings.lostSessions).toEqual([])
+    expect(findings.lostAfterFailure).toEqual([])
+  })
+})

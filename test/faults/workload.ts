@@ -1,0 +1,244 @@
+import { createServer } from 'node:http'
+import express from 'express'
+import { session } from '../../src/adapters/express.js'
+import { SessionLayer } from '../../src/core/layer.js'
+import type { SessionStore } from '../../src/core/store.js'
+import { listen } from '../helpers/listen.js'
+import {
+  type Findings,
+  noFindings,
+  type Operation,
+  type OperationKind,
+  type SessionData,
+  SessionExpectation,
+  type Summary,
+  summarise,
+} from './history.js'
+
+/** How long and how hard to run. */
+export interface WorkloadOptions {
+  /** Concurrent HTTP clients, each the only writer of its sessions. */
+  clients?: number
+  /** Load before the fault starts. */
+  warmupMs?: number
+  /** Load after the fault's promise settled (the topology has recovered). */
+  settleMs?: number
+  /** The fault: runs once the warm-up is over; the workload keeps going until it settles. */
+  fault: () => Promise<void>
+}
+
+/** The recorded history, what the clients found, and its summary. */
+export interface WorkloadResult {
+  history: Operation[]
+  findings: Findings
+  summary: Summary
+}
+
+type Data = { data: SessionData }
+
+/** The app under test: one route per operation, all through the Express adapter and the layer. */
+async function startApp(store: SessionStore) {
+  const layer = new SessionLayer<Data>({ store, cookie: { secure: false, maxAge: 600 } })
+  const sessions = session(layer)
+  const app = express()
+  app.set('env', 'test') // no stack traces of the provoked 503s on stderr
+  app.use(sessions)
+  const reply = sessions.route(async (req, res) => {
+    const { owner, generation, n } = req.query as Record<string, string>
+    const current = await req.session.get('data')
+    switch (req.path) {
+      case '/create': {
+        const data = { owner: String(owner), generation: Number(generation), n: 0 }
+        await req.session.update('data', data)
+        res.json({ data })
+        return
+      }
+      case '/update':
+        if (current !== undefined) await req.session.update('data', { ...current, n: Number(n) })
+        res.json({ data: current && { ...current, n: Number(n) } })
+        return
+      case '/regenerate':
+        if (current !== undefined) await req.session.regenerate()
+        res.json({ data: current })
+        return
+      case '/delete':
+        await req.session.delete()
+        res.json({})
+        return
+      default:
+        res.json({ data: current })
+    }
+  })
+  app.get(/.*/, reply)
+  return listen(createServer(app))
+}
+
+/** The cookie a response sets: its `name=value`, `null` for a removal, `undefined` for none. */
+function cookieOf(response: Response): string | null | undefined {
+  const header = response.headers.getSetCookie()[0]
+  if (header === undefined) return undefined
+  if (/max-age=0/i.test(header) || /^[^=]+=;/.test(header)) return null
+  return header.split(';')[0]
+}
+
+/** One client: its current session, its retired cookies, what it expects. */
+class Client {
+  readonly name: string
+  #cookie: string | undefined
+  #generation = 0
+  #counter = 0
+  #expect = new SessionExpectation()
+  readonly #retired: string[] = []
+
+  constructor(
+    index: number,
+    readonly url: string,
+    readonly history: Operation[],
+    readonly findings: Findings,
+  ) {
+    this.name = `c${index}`
+  }
+
+  async #send(kind: OperationKind, path: string, cookie = this.#cookie) {
+    const start = performance.now()
+    const response = await fetch(`${this.url}${path}`, {
+      headers: cookie === undefined ? {} : { cookie },
+      signal: AbortSignal.timeout(15_000),
+    }).catch(() => Response.json({}, { status: 599 })) // no answer at all: recorded as a bad response
+    const body = (await response.json().catch(() => ({}))) as { data?: SessionData }
+    const operation: Operation = {
+      client: this.name,
+      kind,
+      status: response.status,
+      setCookie: response.headers.getSetCookie().length > 0,
+      data: body.data ?? undefined,
+      start,
+      end: performance.now(),
+    }
+    this.history.push(operation)
+    if (operation.status !== 200 && operation.status !== 503) this.findings.badResponses.push(operation)
+    if (operation.status === 503 && operation.setCookie) this.findings.badResponses.push(operation)
+    if (operation.data !== undefined && operation.data.owner !== this.name) this.findings.foreignData.push(operation)
+    return { operation, cookie: cookieOf(response) }
+  }
+
+  /** The current session is gone: count how, and start afresh. */
+  #vanished(operation: Operation): void {
+    ;(this.#expect.failedSinceAck ? this.findings.lostAfterFailure : this.findings.lostSessions).push(operation)
+    if (this.#cookie !== undefined) this.#retired.push(this.#cookie)
+    this.#cookie = undefined
+  }
+
+  /** A live session's data: its own, of this generation, with a counter the history allows. */
+  #check(operation: Operation): void {
+    const data = operation.data
+    if (data === undefined) {
+      this.#vanished(operation)
+      return
+    }
+    if (data.generation !== this.#generation) this.findings.foreignData.push(operation)
+    else if (!this.#expect.allows(data.n)) this.findings.lostUpdates.push(operation)
+    // A failed update that did land is now the state every later read must show.
+    this.#expect.acknowledge(data.n)
+  }
+
+  async step(): Promise<void> {
+    if (this.#cookie === undefined) return this.#create()
+    const roll = Math.random()
+    if (roll < 0.3) return this.#read()
+    if (roll < 0.65) return this.#update()
+    if (roll < 0.77) return this.#regenerate()
+    if (roll < 0.82) return this.#delete()
+    return this.#probe()
+  }
+
+  async #create(): Promise<void> {
+    this.#generation++
+    const { operation, cookie } = await this.#send(
+      'create',
+      `/create?owner=${this.name}&generation=${this.#generation}`,
+    )
+    if (operation.status !== 200 || typeof cookie !== 'string') return
+    this.#cookie = cookie
+    this.#expect = new SessionExpectation()
+  }
+
+  async #read(): Promise<void> {
+    const { operation, cookie } = await this.#send('read', '/read')
+    if (operation.status !== 200) return this.#expect.failed()
+    if (typeof cookie === 'string') this.#cookie = cookie
+    this.#check(operation)
+  }
+
+  async #update(): Promise<void> {
+    const n = ++this.#counter
+    const { operation, cookie } = await this.#send('update', `/update?n=${n}`)
+    if (operation.status !== 200) return this.#expect.failed(n)
+    if (typeof cookie === 'string') this.#cookie = cookie
+    if (operation.data === undefined) return this.#vanished(operation)
+    this.#expect.acknowledge(n)
+  }
+
+  async #regenerate(): Promise<void> {
+    const { operation, cookie } = await this.#send('regenerate', '/regenerate')
+    if (operation.status !== 200) return this.#expect.failed()
+    this.#check({ ...operation })
+    if (operation.data !== undefined && typeof cookie === 'string' && this.#cookie !== undefined) {
+      this.#retired.push(this.#cookie)
+      this.#cookie = cookie
+    }
+  }
+
+  async #delete(): Promise<void> {
+    const { operation } = await this.#send('delete', '/delete')
+    if (operation.status !== 200) return this.#expect.failed()
+    if (this.#cookie !== undefined) this.#retired.push(this.#cookie)
+    this.#cookie = undefined
+  }
+
+  async #probe(): Promise<void> {
+    const cookie = this.#retired[Math.floor(Math.random() * this.#retired.length)]
+    if (cookie === undefined) return this.#read()
+    const { operation } = await this.#send('probe', '/read', cookie)
+    if (operation.status === 200 && operation.data !== undefined) this.findings.resurrected.push(operation)
+  }
+
+  /** After the run: read the current session until the store answers, and check it once more. */
+  async verify(deadline: number): Promise<void> {
+    while (this.#cookie !== undefined && performance.now() < deadline) {
+      const { operation } = await this.#send('read', '/read')
+      if (operation.status === 200) return this.#check(operation)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+}
+
+/**
+ * Run the mixed workload through HTTP against `store` while `fault` runs.
+ *
+ * @param store - the store under test (its topology is the caller's)
+ * @param options - clients, warm-up, settle time and the fault
+ * @returns the history, the findings and the summary
+ */
+export async function runWorkload(store: SessionStore, options: WorkloadOptions): Promise<WorkloadResult> {
+  const app = await startApp(store)
+  const history: Operation[] = []
+  const findings = noFindings()
+  const clients = Array.from({ length: options.clients ?? 16 }, (_, i) => new Client(i, app.url, history, findings))
+  let running = true
+  const loops = clients.map(async (client) => {
+    while (running) await client.step()
+  })
+  try {
+    await new Promise((resolve) => setTimeout(resolve, options.warmupMs ?? 1_500))
+    await options.fault()
+    await new Promise((resolve) => setTimeout(resolve, options.settleMs ?? 1_500))
+  } finally {
+    running = false
+    await Promise.all(loops)
+  }
+  const deadline = performance.now() + 10_000
+  await Promise.all(clients.map((client) => client.verify(deadline)))
+  await app.close()
+  return { history, findings, summary: summarise(history, findings) }
+}
