@@ -243,8 +243,8 @@ export class MemoryStore implements SessionStore {
       this.#drop(entry)
       return undefined
     }
-    if (entry.protected) this.#protected.touch(entry)
-    else if (now - entry.createdAt < PROMOTE_AFTER_MS) this.#probation.touch(entry)
+    if (entry.protected) this.#protected.markUsed(entry)
+    else if (now - entry.createdAt < PROMOTE_AFTER_MS) this.#probation.markUsed(entry)
     else this.#promote(entry)
     return entry
   }

@@ -7,7 +7,7 @@ export interface Linked<T> {
 
 /**
  * An intrusive doubly linked list in recency order: appending, unlinking and reading the oldest are
- * O(1) without touching any Map. (Re-inserting into a Map on every access instead leaves deleted
+ * O(1) without any Map operation. (Re-inserting into a Map on every access instead leaves deleted
  * slots at its front that `keys().next()` must skip: a storm of new sessions then cost ~10 µs per
  * eviction.)
  */
@@ -40,7 +40,7 @@ export class RecencyList<T extends Linked<T>> {
   }
 
   /** @param entry - an entry of this list, now the most recently used */
-  touch(entry: T): void {
+  markUsed(entry: T): void {
     if (entry === this.#newest) return
     this.unlink(entry)
     this.append(entry)

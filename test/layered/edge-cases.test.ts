@@ -66,4 +66,16 @@ describe('LayeredStore edge cases', () => {
     expect(await plainHot.get(from, 'cart')).toEqual({ live: false })
     expect(await layered.get(from, 'user')).toEqual({ live: false })
   })
+  it('refuses the warm lease field as a field name, before any store call', async () => {
+    layers = memoryLayers()
+    const { layered, hot, cold } = layers
+    const key = newKey()
+    const refused = { code: 'ERR_SESSION_ARGUMENT' }
+    await expect(layered.write(key, 'ruts:warm-lease', bytes('x'), writeOptions(DAY, 'create'))).rejects.toMatchObject(
+      refused,
+    )
+    await expect(layered.get(key, 'ruts:warm-lease')).rejects.toMatchObject(refused)
+    await expect(layered.remove(key, 'ruts:warm-lease')).rejects.toMatchObject(refused)
+    expect(hot.total() + cold.total()).toBe(0)
+  })
 })

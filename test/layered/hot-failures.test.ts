@@ -49,42 +49,55 @@ describe('LayeredStore with a failing hot store (fault injection)', () => {
     await vi.waitFor(async () => expect(fieldText(await plainHot.get(key, 'role'))).toBe('admin'))
   })
 
-  it('delete with hot unreachable, then hot back: the old session is never served', async () => {
+  // SPEC §10: a delete, expire or regenerate that hot did not confirm must not resolve, or another
+  // process would go on serving the old session from hot (this one may die before its repair loop).
+  it('delete, expire and regenerate fail with nothing changed while hot is unreachable', async () => {
     layers = memoryLayers()
-    const { layered, hot, plainHot } = layers
-    const key = newKey()
+    const { layered, hot, cold } = layers
+    const [key, to, renamedByWrite] = [newKey(), newKey(), newKey()]
     await layered.write(key, 'user', bytes('ada'), writeOptions(DAY, 'create'))
     hot.failing = true
-    expect(await layered.delete(key)).toBe(true)
+    cold.reset()
+    const refused = { code: 'ERR_SESSION_STORE' }
+    await expect(layered.delete(key)).rejects.toMatchObject(refused)
+    await expect(layered.expire(key, 0)).rejects.toMatchObject(refused)
+    await expect(layered.expire(key, 60)).rejects.toMatchObject(refused)
+    await expect(layered.rename(key, to)).rejects.toMatchObject(refused)
+    const write = layered.write(renamedByWrite, 'role', bytes('admin'), { ...writeOptions(DAY), renameFrom: key })
+    await expect(write).rejects.toMatchObject(refused)
+    // Checked before cold was touched: the session is intact, under its old key only.
+    expect(cold.total()).toBe(0)
     hot.failing = false
+    expect(fieldText(await layered.get(key, 'user'))).toBe('ada')
+    expect(await layered.get(to, 'user')).toEqual({ live: false })
+    expect(await layered.delete(key)).toBe(true)
+    expect(await layered.get(key, 'user')).toEqual({ live: false })
+  })
+
+  it('a delete whose hot step fails after cold rejects; this process never serves it, a retry resolves', async () => {
+    const plainHot = new MemoryStore()
+    const plainCold = new MemoryStore()
+    let refuse: string | undefined
+    // Hot answers the lease calls but refuses to delete the session itself (a timeout, a failover).
+    const hot: SessionStore = { ...delayed(plainHot, () => 0) }
+    hot.delete = (key) => (key === refuse ? Promise.reject(new Error('hot delete lost')) : plainHot.delete(key))
+    const layered = new LayeredStore({ hot, cold: plainCold, repairInterval: 60_000, onError: () => {} })
+    const other = new LayeredStore({ hot: plainHot, cold: plainCold })
+    const key = newKey()
+    await layered.write(key, 'user', bytes('ada'), writeOptions(DAY, 'create'))
+    refuse = key
+    await expect(layered.delete(key)).rejects.toMatchObject({ code: 'ERR_SESSION_STORE' })
+    // Cold dropped it; hot still has the copy another process would serve: the delete did not resolve.
     expect(fieldText(await plainHot.get(key, 'user'))).toBe('ada')
     for (let i = 0; i < 3; i++) {
       expect(await layered.get(key, 'user')).toEqual({ live: false })
       expect(await layered.getAll(key)).toEqual({ live: false })
     }
-    await vi.waitFor(async () => expect(await plainHot.get(key, 'user')).toEqual({ live: false }))
-    expect(await layered.get(key, 'user')).toEqual({ live: false })
-  })
-
-  it('regenerate with hot unreachable, then hot back: the old id is never served, the new one is', async () => {
-    layers = memoryLayers()
-    const { layered, hot, plainHot } = layers
-    const from = newKey()
-    const to = newKey()
-    const renamedByWrite = newKey()
-    await layered.write(from, 'user', bytes('ada'), writeOptions(DAY, 'create'))
-    hot.failing = true
-    expect(await layered.rename(from, to)).toMatchObject({ status: 'renamed' })
-    expect(
-      await layered.write(renamedByWrite, 'role', bytes('admin'), { ...writeOptions(DAY), renameFrom: to }),
-    ).toMatchObject({ status: 'written' })
-    hot.failing = false
-    expect(fieldText(await plainHot.get(from, 'user'))).toBe('ada')
-    expect(await layered.get(from, 'user')).toEqual({ live: false })
-    expect(await layered.get(to, 'user')).toEqual({ live: false })
-    expect(fieldText(await layered.get(renamedByWrite, 'user'))).toBe('ada')
-    await vi.waitFor(async () => expect(await plainHot.get(from, 'user')).toEqual({ live: false }))
-    expect(await layered.get(from, 'user')).toEqual({ live: false })
+    refuse = undefined
+    await expect(layered.delete(key)).resolves.toBe(true)
+    for (const store of [layered, other]) expect(await store.get(key, 'user')).toEqual({ live: false })
+    expect(await plainHot.get(key, 'user')).toEqual({ live: false })
+    await Promise.all([layered.close(), other.close(), plainHot.close(), plainCold.close()])
   })
 
   it('refuses a hot-only write while hot is down (it has nowhere else to go)', async () => {
@@ -106,7 +119,8 @@ describe('LayeredStore with a failing hot store (fault injection)', () => {
     const keys = [newKey(), newKey()]
     for (const key of keys) await layered.write(key, 'a', bytes('1'), writeOptions(DAY, 'create'))
     hot.failing = true
-    for (const key of keys) await layered.delete(key)
+    // Each write's hot step fails: its session is buried (its hot copy may now be stale).
+    for (const key of keys) await layered.write(key, 'a', bytes('2'), writeOptions(DAY))
     hot.failing = false
     const other = newKey()
     await layered.write(other, 'a', bytes('1'), writeOptions(DAY, 'create'))
@@ -141,7 +155,8 @@ describe('LayeredStore with a hot store that stops answering', () => {
       status: 'written',
     })
     expect(fieldText(await timed(() => layered.get(key, 'b')))).toBe('2')
-    expect(await timed(() => layered.delete(key))).toBe(true)
+    // A delete cannot resolve without hot's word; it fails within one hot timeout, changing nothing.
+    await expect(timed(() => layered.delete(key))).rejects.toMatchObject({ code: 'ERR_SESSION_STORE' })
     stuck.hung = false
     await layered.close()
     await Promise.all([hot.close(), cold.close()])

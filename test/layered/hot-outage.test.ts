@@ -61,7 +61,16 @@ describe.skipIf(postgresSkip ?? redisSkip)('LayeredStore (Redis over Postgres) w
     return response.json as Record<string, unknown>
   }
 
-  it('keeps answering from Postgres while Redis is paused, and never serves a session ended meanwhile', async () => {
+  /** A request that must fail closed (503, no cookie) within a few hot timeouts. */
+  async function refused(browser: CookieClient, path: string): Promise<void> {
+    const started = performance.now()
+    const response = await browser.request(path)
+    expect(response.status, `${path} answered ${response.status}: ${response.body}`).toBe(503)
+    expect(response.setCookies).toEqual([])
+    expect(performance.now() - started).toBeLessThan(4 * HOT_TIMEOUT + 1_000)
+  }
+
+  it('keeps answering from Postgres while Redis is paused; logout and regenerate wait for it, then never serve the old id', async () => {
     const browser = new CookieClient(server.url)
     await ok(browser, '/update?field=user&value="ada"')
     const loggedOut = new CookieClient(server.url)
@@ -76,29 +85,28 @@ describe.skipIf(postgresSkip ?? redisSkip)('LayeredStore (Redis over Postgres) w
     expect(await ok(browser, '/get?field=user')).toMatchObject({ value: 'ada' })
     expect(await ok(browser, '/update?field=count&value=1')).toMatchObject({ ok: true })
     expect(await ok(browser, '/get?field=count')).toMatchObject({ value: 1 })
+    // SPEC §10: a logout or regenerate that could not reach hot must not report success (another
+    // process would go on serving the old id from hot); it fails closed, having changed nothing.
+    await refused(browser, '/regenerate')
+    await refused(loggedOut, '/delete')
+    expect(Date.now() - pausedAt).toBeLessThan(2_500)
+    expect(failures.length).toBeGreaterThan(0)
+    expect(await ok(browser, '/get?field=user')).toMatchObject({ value: 'ada', id: oldId })
+
+    await sleep(Math.max(0, 2_700 - (Date.now() - pausedAt)))
     const regenerated = await ok(browser, '/regenerate')
     expect(regenerated.id).not.toBe(oldId)
     expect(await ok(loggedOut, '/delete')).toMatchObject({ ok: true })
-    expect(Date.now() - pausedAt).toBeLessThan(2_500)
-    expect(failures.length).toBeGreaterThan(0)
-
-    // Redis answers again and still holds the old copies until the repair loop removes them.
-    await sleep(Math.max(0, 2_700 - (Date.now() - pausedAt)))
-    for (let i = 0; i < 3; i++) {
-      expect(await ok(new CookieClient(server.url), '/get?field=user', `session=${oldId}`)).toEqual({
-        value: null,
-        id: null,
-      })
-      expect(await ok(new CookieClient(server.url), '/get?field=user', `session=${eveId}`)).toEqual({
+    // Resolved, so hot no longer holds either old copy, for any process.
+    expect(await plainHot.get(sessionKeyOf(oldId), 'user')).toEqual({ live: false })
+    expect(await plainHot.get(sessionKeyOf(eveId), 'user')).toEqual({ live: false })
+    for (const id of [oldId, eveId]) {
+      expect(await ok(new CookieClient(server.url), '/get?field=user', `session=${id}`)).toEqual({
         value: null,
         id: null,
       })
     }
     expect(await ok(browser, '/get?field=user')).toMatchObject({ value: 'ada', id: regenerated.id })
-    await vi.waitFor(async () => {
-      expect(await plainHot.get(sessionKeyOf(oldId), 'user')).toEqual({ live: false })
-      expect(await plainHot.get(sessionKeyOf(eveId), 'user')).toEqual({ live: false })
-    })
   })
 
   it('keeps answering from Postgres when Redis is killed mid-run, and uses Redis again once it is back', async () => {
@@ -110,11 +118,17 @@ describe.skipIf(postgresSkip ?? redisSkip)('LayeredStore (Redis over Postgres) w
       expect(await ok(browser, '/get?field=n')).toMatchObject({ value: n })
     }
     const id = browser.value ?? ''
-    expect(await ok(browser, '/regenerate')).toMatchObject({ id: expect.any(String) })
-    expect(await ok(new CookieClient(server.url), '/get?field=n', `session=${id}`)).toEqual({ value: null, id: null })
+    // Regenerate needs hot's word that the old id's copy is gone: refused, nothing changed.
+    await refused(browser, '/regenerate')
+    expect(await ok(browser, '/get?field=n')).toMatchObject({ value: 20, id })
 
     redis = await startRedis({ port: redis.port, dir: redis.dir })
     await vi.waitFor(() => expect(client.status).toBe('ready'), { timeout: 10_000 })
+    await vi.waitFor(async () => expect(await ok(browser, '/regenerate')).toMatchObject({ id: expect.any(String) }), {
+      timeout: 10_000,
+      interval: 200,
+    })
+    expect(await ok(new CookieClient(server.url), '/get?field=n', `session=${id}`)).toEqual({ value: null, id: null })
     // Once hot confirms the repairs, reads warm it and are then served from it.
     await vi.waitFor(
       async () => {

@@ -8,9 +8,9 @@ describe('LayeredStore remembered misses', () => {
   it('remembers a flood of dead sessions in constant time per miss, bounded in memory', () => {
     const activity = new KeyActivity(60_000)
     const miss = (key: string) => {
-      const flight = activity.fly(key, 'user')
+      const flight = activity.begin(key, 'user')
       activity.remember(flight, { live: false })
-      activity.land(flight)
+      activity.end(flight)
     }
     const first = Array.from({ length: 10_000 }, newKey)
     for (const key of first) miss(key)

@@ -49,8 +49,19 @@ function redisOverPostgres(kindName: string): () => Promise<SessionStore> {
     if (kind === undefined) throw new Error(`no Redis client kind ${kindName}`)
     const client = await kind.connect()
     connected.push(client)
-    return new LayeredStore({ hot: storeFor(client.client), cold: await coldStore(), ...tolerant })
+    const tiers = { hot: storeFor(client.client), cold: await coldStore() }
+    const store = new LayeredStore({ ...tiers, ...tolerant })
+    tiersOf.set(store, tiers)
+    return store
   }
+}
+
+/** Another LayeredStore over the tiers of `store` (kept for that purpose by {@link redisOverPostgres}). */
+const tiersOf = new WeakMap<SessionStore, { hot: SessionStore; cold: SessionStore }>()
+function twinOf(store: SessionStore): SessionStore {
+  const tiers = tiersOf.get(store)
+  if (tiers === undefined) throw new Error('no tiers recorded for this store')
+  return new LayeredStore({ ...tiers, ...tolerant })
 }
 
 const both = postgresSkip ?? redisSkip
@@ -62,10 +73,17 @@ describe('LayeredStore on real services', () => {
     create: memoryOverPostgres,
   })
   for (const kind of ['ioredis standalone', 'node-redis Cluster']) {
+    // The twin is a second instance over the same Redis prefix and Postgres tables (another process).
+    const first = redisOverPostgres(kind)
+    let tiers: Promise<SessionStore> | undefined
     describeStoreConformance({
       name: `LayeredStore (RedisStore ${kind} over PostgresStore)`,
       skip: both,
-      create: redisOverPostgres(kind),
+      create: () => {
+        tiers = first()
+        return tiers
+      },
+      twin: async () => twinOf(await (tiers as Promise<SessionStore>)),
     })
   }
   describeAdapterBehaviour({

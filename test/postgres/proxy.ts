@@ -4,10 +4,16 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 /** How the proxy treats traffic: pass it on, swallow it (a hung server), or refuse (server down). */
 export type ProxyMode = 'forward' | 'blackhole' | 'down'
 
-/** A TCP proxy in front of PostgreSQL that a test can turn into a hung or a dead server. */
+/** A TCP proxy in front of PostgreSQL that a test can turn into a slow, hung or dead server. */
 export interface DatabaseProxy {
   port: number
   setMode(mode: Exclude<ProxyMode, 'down'>): void
+  /**
+   * Hold every reply from the server this long before passing it on (order kept). The server has
+   * already run the statement: its result is as of then, and reaches the client late, as over a
+   * slow network.
+   */
+  setReplyDelay(ms: number): void
   /** Drop every connection and stop listening: new connections are refused (ECONNREFUSED). */
   down(): Promise<void>
 }
@@ -21,6 +27,7 @@ export interface DatabaseProxy {
  */
 export async function startProxy(host: string, port: number): Promise<DatabaseProxy> {
   let mode: ProxyMode = 'forward'
+  let replyDelay = 0
   const sockets = new Set<Socket>()
   const track = (socket: Socket): void => {
     sockets.add(socket)
@@ -34,7 +41,12 @@ export async function startProxy(host: string, port: number): Promise<DatabasePr
     track(upstream)
     // Forward only while in 'forward' mode: a blackhole keeps the sockets open and answers nothing.
     client.on('data', (chunk) => mode === 'forward' && upstream.write(chunk))
-    upstream.on('data', (chunk) => mode === 'forward' && client.write(chunk))
+    upstream.on('data', (chunk) => {
+      if (mode !== 'forward') return
+      // Equal delays fire in order, so the byte stream stays intact.
+      if (replyDelay > 0) setTimeout(() => client.write(chunk), replyDelay)
+      else client.write(chunk)
+    })
     client.on('close', () => upstream.destroy())
     upstream.on('close', () => client.destroy())
   })
@@ -43,6 +55,9 @@ export async function startProxy(host: string, port: number): Promise<DatabasePr
     port: (server.address() as AddressInfo).port,
     setMode(next) {
       mode = next
+    },
+    setReplyDelay(ms) {
+      replyDelay = ms
     },
     async down() {
       mode = 'down'

@@ -9,11 +9,11 @@ export interface Flight {
   readonly key: SessionKey
   readonly field: string
   /** A write to this field, or a session-level change, started or finished during the flight. */
-  changed: boolean
+  fieldChanged: boolean
   /** A session-level change (delete, expire, rename) started or finished during the flight. */
-  moved: boolean
+  sessionChanged: boolean
   /** Any change to the session, of any field, started or finished during the flight. */
-  touched: boolean
+  anyChange: boolean
 }
 
 interface KeyState {
@@ -78,16 +78,16 @@ export class KeyActivity {
   /**
    * @param key - session key
    * @param field - the field read or written
-   * @returns a flight to check with {@link KeyActivity.quiet}; {@link KeyActivity.land} it after
+   * @returns a flight to check with {@link KeyActivity.unchanged}; {@link KeyActivity.end} it after
    */
-  fly(key: SessionKey, field: string): Flight {
-    const flight: Flight = { key, field, changed: false, moved: false, touched: false }
+  begin(key: SessionKey, field: string): Flight {
+    const flight: Flight = { key, field, fieldChanged: false, sessionChanged: false, anyChange: false }
     this.#state(key).flights.add(flight)
     return flight
   }
 
   /** @param flight - a flight that finished */
-  land(flight: Flight): void {
+  end(flight: Flight): void {
     const state = this.#keys.get(flight.key)
     state?.flights.delete(flight)
     if (state !== undefined) this.#release(flight.key, state)
@@ -98,9 +98,9 @@ export class KeyActivity {
    * @param own - what the caller itself has in flight on the key (not counted against it)
    * @returns `true` when nothing else touched the flight's field or session since it began
    */
-  quiet(flight: Flight, own: 'read' | 'write' | 'move' = 'read'): boolean {
+  unchanged(flight: Flight, own: 'read' | 'write' | 'move' = 'read'): boolean {
     const state = this.#keys.get(flight.key)
-    if (flight.changed || state === undefined) return !flight.changed
+    if (flight.fieldChanged || state === undefined) return !flight.fieldChanged
     const writes = state.writes.get(flight.field) ?? 0
     return writes <= (own === 'write' ? 1 : 0) && state.moves <= (own === 'move' ? 1 : 0)
   }
@@ -109,8 +109,8 @@ export class KeyActivity {
    * @param flight - the caller's flight
    * @returns `true` when no session-level change overlapped it
    */
-  settled(flight: Flight): boolean {
-    return !flight.moved && (this.#keys.get(flight.key)?.moves ?? 0) === 0
+  sessionUnchanged(flight: Flight): boolean {
+    return !flight.sessionChanged && (this.#keys.get(flight.key)?.moves ?? 0) === 0
   }
 
   /**
@@ -149,7 +149,7 @@ export class KeyActivity {
    */
   remember(flight: Flight, read: FieldRead): void {
     // "No session" depends on every write (one may have created it), a missing field on its own.
-    if (this.#missTtl <= 0 || !this.quiet(flight) || (!read.live && flight.touched)) return
+    if (this.#missTtl <= 0 || !this.unchanged(flight) || (!read.live && flight.anyChange)) return
     const now = Date.now()
     let misses = this.#misses.get(flight.key)
     if (misses === undefined) {
@@ -173,9 +173,9 @@ export class KeyActivity {
     if (field === undefined) state.moves += step
     else state.writes.set(field, (state.writes.get(field) ?? 0) + step)
     for (const flight of state.flights) {
-      flight.touched = true
-      if (field === undefined) flight.moved = true
-      if (field === undefined || flight.field === field) flight.changed = true
+      flight.anyChange = true
+      if (field === undefined) flight.sessionChanged = true
+      if (field === undefined || flight.field === field) flight.fieldChanged = true
     }
     if (step === -1) this.#release(key, state)
   }

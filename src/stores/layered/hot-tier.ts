@@ -90,8 +90,26 @@ export class HotTier {
    * @param work - the call
    */
   background(operation: string, work: (store: SessionStore) => Promise<unknown>): void {
-    const task = this.call(operation, work).finally(() => this.#background.delete(task))
-    this.#background.add(task)
+    this.track(this.call(operation, work))
+  }
+
+  /**
+   * Let `close()` wait for a background task of several calls (a warm from scratch).
+   *
+   * @param task - the running task; its failure is dropped (each hot call reports its own)
+   */
+  track(task: Promise<unknown>): void {
+    const tracked: Promise<unknown> = task.catch(() => undefined).finally(() => this.#background.delete(tracked))
+    this.#background.add(tracked)
+  }
+
+  /**
+   * Hot confirmed that it holds no stale copy of the session (a confirmed delete or move).
+   *
+   * @param key - session key
+   */
+  confirm(key: SessionKey): void {
+    this.#buried.delete(key)
   }
 
   /**

@@ -20,10 +20,11 @@ import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
 import { type Flight, KeyActivity } from './activity.js'
 import { incrementLayered, takeLayered } from './field-operations.js'
 import { HotTier } from './hot-tier.js'
+import { endInHot, hotCopySeconds, LEASE_FIELD, reachHot, refuseLeaseField, warmAbsent } from './lease.js'
 import { type LayeredStoreOptions, positive, warnAtMostEvery } from './options.js'
 import { FieldPolicies } from './policies.js'
 import { LAYERED_WRITE_OPTIONS } from './write-options.js'
-import { moveHot, step, type Tiers, wholeSeconds, writeCold, writeHotOnly } from './writes.js'
+import { moveHotCopy, syncHotOrDistrust, type Tiers, writeCold, writeHotOnly } from './writes.js'
 
 export type { HotErrorContext, HotErrorHandler } from './hot-tier.js'
 export type { LayeredStoreOptions } from './options.js'
@@ -60,6 +61,7 @@ export class LayeredStore implements SessionStore {
   readonly #activity: KeyActivity
   readonly #policies: FieldPolicies
   readonly #tiers: Tiers
+  readonly #hotTimeout: number
 
   /**
    * @param options - the two stores and the cache settings
@@ -74,8 +76,9 @@ export class LayeredStore implements SessionStore {
     if (!Number.isSafeInteger(maxTombstones) || maxTombstones < 1)
       throw new SessionConfigError('maxTombstones must be ≥ 1')
     this.#policies = new FieldPolicies(options.fields, options.hotTtl)
+    this.#hotTimeout = positive('hotTimeout', options.hotTimeout ?? 250)
     this.#hot = new HotTier(options.hot, {
-      timeout: positive('hotTimeout', options.hotTimeout ?? 250),
+      timeout: this.#hotTimeout,
       repairInterval: positive('repairInterval', options.repairInterval ?? 1000),
       maxTombstones,
       onError: options.onError ?? warnAtMostEvery(10_000),
@@ -86,9 +89,10 @@ export class LayeredStore implements SessionStore {
   }
 
   async get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead> {
+    refuseLeaseField(field)
     const remembered = this.#activity.recall(key, field, options?.touch)
     if (remembered !== undefined) return remembered
-    const flight = this.#activity.fly(key, field)
+    const flight = this.#activity.begin(key, field)
     try {
       const policy = this.#policies.forRead(key, field)
       // A cold-only field is never in hot; a session being deleted or moved here is read from cold.
@@ -106,7 +110,7 @@ export class LayeredStore implements SessionStore {
       this.#activity.remember(flight, read)
       return read
     } finally {
-      this.#activity.land(flight)
+      this.#activity.end(flight)
     }
   }
 
@@ -116,6 +120,8 @@ export class LayeredStore implements SessionStore {
       useHot ? this.#hot.call('getAll', (store) => store.getAll(key)) : undefined,
       this.#cold.getAll(key, options),
     ])
+    // A hot copy warmed from scratch still holds its lease's field.
+    hot?.live && hot.fields.delete(LEASE_FIELD)
     if (!cold.live) return hot?.live ? { ...hot, touched: false } : cold
     this.#mirrorTouch(key, cold)
     if (!hot?.live) return cold
@@ -127,11 +133,12 @@ export class LayeredStore implements SessionStore {
 
   async write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult> {
     checkWriteTtls(options)
+    refuseLeaseField(field)
     const policy = this.#policies.resolve(field, options.fieldTtl, options.extra)
     const { extra, ...plain } = options
     const from = options.renameFrom
     const end = this.#activity.change(from === undefined ? [key] : [key, from], from === undefined ? field : undefined)
-    const flight = this.#activity.fly(key, field)
+    const flight = this.#activity.begin(key, field)
     try {
       const write = { key, field, value, options: plain, policy, flight }
       const result = await (policy.strategy === 'hot-only' ? writeHotOnly : writeCold)(this.#tiers, write)
@@ -141,7 +148,7 @@ export class LayeredStore implements SessionStore {
       }
       return result
     } finally {
-      this.#activity.land(flight)
+      this.#activity.end(flight)
       end()
     }
   }
@@ -173,11 +180,12 @@ export class LayeredStore implements SessionStore {
   }
 
   async remove(key: SessionKey, field: string): Promise<RemoveResult> {
+    refuseLeaseField(field)
     const end = this.#activity.change([key], field)
     try {
       const cold = await this.#cold.remove(key, field)
       const hot = this.#hot.trusted(key)
-        ? await step(this.#hot, [key], 'remove', (s) => s.remove(key, field))
+        ? await syncHotOrDistrust(this.#hot, [key], 'remove', (s) => s.remove(key, field))
         : undefined
       if (!cold.live) return hot?.live ? hot : cold
       return { ...cold, removed: cold.removed || (hot?.live === true && hot.removed) }
@@ -189,11 +197,12 @@ export class LayeredStore implements SessionStore {
   async delete(key: SessionKey): Promise<boolean> {
     const end = this.#activity.change([key], undefined)
     try {
+      await reachHot(this.#hot, [key], 'delete')
       const cold = await this.#cold.delete(key)
-      // A buried key's hot copy is already being deleted by the repair loop.
-      const hot = this.#hot.trusted(key) ? await step(this.#hot, [key], 'delete', (s) => s.delete(key)) : undefined
+      // Also for a buried key: its repair loop may never run (this process may die first).
+      const hot = await endInHot(this.#hot, [key], 'delete', (s) => s.delete(key))
       this.#policies.forget(key)
-      return cold || hot === true
+      return cold || hot
     } finally {
       end()
     }
@@ -203,16 +212,18 @@ export class LayeredStore implements SessionStore {
     checkExpireSeconds(seconds)
     const end = this.#activity.change([key], undefined)
     try {
+      await reachHot(this.#hot, [key], 'expire')
       const cold = await this.#cold.expire(key, seconds)
-      if (!this.#hot.trusted(key)) return cold
       if (cold.live) {
-        // The hot session mirrors cold's lifetime (rounded down), so it never outlives it.
-        const mirrored = wholeSeconds(cold.ttl)
-        await step(this.#hot, [key], 'expire', (s) => s.expire(key, Math.max(0, mirrored)))
+        // The hot session mirrors cold's lifetime (rounded down), so it never outlives it; a buried
+        // copy, possibly stale, is deleted instead.
+        const mirrored = Math.max(0, hotCopySeconds(cold.ttl))
+        const trusted = this.#hot.trusted(key)
+        await endInHot<unknown>(this.#hot, [key], 'expire', (s) => (trusted ? s.expire(key, mirrored) : s.delete(key)))
         return cold
       }
-      const hot = await step(this.#hot, [key], 'expire', (s) => s.expire(key, seconds))
-      return hot?.live ? hot : cold
+      const hot = await endInHot(this.#hot, [key], 'expire', (s) => s.expire(key, seconds))
+      return hot.live ? hot : cold
     } finally {
       end()
     }
@@ -221,17 +232,23 @@ export class LayeredStore implements SessionStore {
   async rename(from: SessionKey, to: SessionKey): Promise<RenameResult> {
     const end = this.#activity.change([from, to], undefined)
     try {
+      await reachHot(this.#hot, [from], 'rename')
       const cold = await this.#cold.rename(from, to)
-      if (cold.status === 'collision' || !this.#hot.trusted(from)) return cold
+      if (cold.status === 'collision') return cold
+      const movable = this.#hot.trusted(from)
       if (cold.status === 'renamed') {
-        await moveHot(this.#tiers, from, to)
+        // The old id is never served from hot again once this resolves, here or anywhere.
+        await endInHot<unknown>(this.#hot, [from], 'rename', (s) =>
+          movable ? moveHotCopy(s, from, to) : s.delete(from),
+        )
         this.#policies.move(from, to)
         return cold
       }
+      if (!movable) return cold
       // Cold does not hold it: maybe a session created by hot-only writes.
-      const hot = await step(this.#hot, [from], 'rename', (s) => s.rename(from, to))
-      if (hot?.status === 'renamed') this.#policies.move(from, to)
-      return hot ?? cold
+      const hot = await endInHot(this.#hot, [from], 'rename', (s) => s.rename(from, to))
+      if (hot.status === 'renamed') this.#policies.move(from, to)
+      return hot
     } finally {
       end()
     }
@@ -263,21 +280,32 @@ export class LayeredStore implements SessionStore {
     return { live: true, ttl: cold.ttl, touched: cold.touched, value: cold.value ?? hot.value }
   }
 
-  /** Warm hot with what a read found in cold, unless a change overlapped the read. */
+  /**
+   * Warm hot with what a read found in cold, unless a change overlapped the read. Into a hot session
+   * that exists, one call that never creates nor extends it (a delete elsewhere meanwhile leaves it
+   * `missing`); a session hot lost is warmed from scratch through its lease ({@link warmAbsent}).
+   */
   #warm(flight: Flight, value: FieldValue, coldTtl: number, hotLive: boolean, hotTtl: number | undefined): void {
-    const sessionTtl = wholeSeconds(coldTtl)
-    const fieldTtl = Math.min(hotTtl ?? sessionTtl, sessionTtl)
     const { key, field } = flight
-    if (fieldTtl < 1 || !this.#activity.quiet(flight) || !this.#hot.trusted(key)) return
+    if (!this.#activity.unchanged(flight) || !this.#hot.trusted(key)) return
+    if (!hotLive) {
+      const warm = { ...this.#tiers, key, field, hotTtl, hotTimeout: this.#hotTimeout }
+      this.#hot.track(warmAbsent(warm))
+      return
+    }
+    const sessionTtl = hotCopySeconds(coldTtl)
+    const fieldTtl = Math.min(hotTtl ?? sessionTtl, sessionTtl)
+    if (fieldTtl < 1) return
     this.#hot.noteFieldTtl(fieldTtl)
-    // insert: a write that reached hot meanwhile is newer than what this read saw in cold.
-    const options: WriteOptions = { mode: 'insert', session: hotLive ? 'existing' : 'create', fieldTtl, sessionTtl }
+    // insert: a write that reached hot meanwhile is newer than what this read saw in cold. The hot
+    // session's lifetime is left alone (sessionTtl 1 never extends it): writes and touches mirror it.
+    const options: WriteOptions = { mode: 'insert', session: 'existing', fieldTtl, sessionTtl: 1 }
     this.#hot.background('warm', (store) => store.write(key, field, value, options))
   }
 
   /** Cold moved the session's expiry on a read: move the hot copy's along. */
   #mirrorTouch(key: SessionKey, cold: LiveSession): void {
-    if (!cold.touched || !this.#hot.trusted(key) || wholeSeconds(cold.ttl) < 1) return
-    this.#hot.background('expire', (store) => store.expire(key, wholeSeconds(cold.ttl)))
+    if (!cold.touched || !this.#hot.trusted(key) || hotCopySeconds(cold.ttl) < 1) return
+    this.#hot.background('expire', (store) => store.expire(key, hotCopySeconds(cold.ttl)))
   }
 }

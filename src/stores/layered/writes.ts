@@ -1,7 +1,8 @@
 import { SessionStoreError } from '../../core/errors.js'
-import type { FieldValue, SessionKey, SessionStore, WriteOptions, WriteResult } from '../../core/store.js'
+import type { FieldValue, RenameResult, SessionKey, SessionStore, WriteOptions, WriteResult } from '../../core/store.js'
 import type { Flight, KeyActivity } from './activity.js'
 import type { HotTier } from './hot-tier.js'
+import { createLease, endInHot, hotCopySeconds, LEASE_FIELD, LEASE_SECONDS, leaseKeyOf, reachHot } from './lease.js'
 import type { ResolvedWrite } from './policies.js'
 
 /** The parts of a layered store a write needs. */
@@ -23,12 +24,6 @@ export interface LayeredWrite {
 }
 
 /**
- * The hot copy's lifetime for a cold remaining lifetime in ms: whole seconds, 1–2 s short of cold's,
- * so that a hot copy written shortly after cold answered (within the hot timeout) never outlives it.
- */
-export const wholeSeconds = (ms: number): number => Math.floor(ms / 1000) - 1
-
-/**
  * `write-through` and `cold-only`: cold decides, then hot is made consistent with what cold did.
  *
  * @param tiers - the stores and bookkeeping
@@ -38,6 +33,8 @@ export const wholeSeconds = (ms: number): number => Math.floor(ms / 1000) - 1
 export async function writeCold(tiers: Tiers, write: LayeredWrite): Promise<WriteResult> {
   const { hot, cold } = tiers
   const { key, options } = write
+  const from = options.renameFrom
+  if (from !== undefined) await reachHot(hot, [from], 'rename')
   const result = await cold.write(key, write.field, write.value, options)
   const abandoned = options.renameFrom ?? key
   if (result.status === 'missing') {
@@ -47,21 +44,23 @@ export async function writeCold(tiers: Tiers, write: LayeredWrite): Promise<Writ
     return result
   }
   if (result.status === 'collision') return result
-  const from = options.renameFrom
-  if (from !== undefined && !hot.trusted(from)) {
-    // The old key's hot copy is being repaired away; the new key has none yet, reads warm it.
-    return result
+  if (from !== undefined) {
+    // The old id is never served from hot again once this resolves, here or anywhere (SPEC §10).
+    const movable = hot.trusted(from)
+    await endInHot<unknown>(hot, [from], 'rename', (store) =>
+      movable ? moveHotCopy(store, from, key) : store.delete(from),
+    )
   }
   if (!hot.trusted(key)) return result
-  const hotSeconds = wholeSeconds(result.ttl)
-  const fresh = result.status === 'written' && tiers.activity.quiet(write.flight, from === undefined ? 'write' : 'move')
+  const hotSeconds = hotCopySeconds(result.ttl)
+  const fresh =
+    result.status === 'written' && tiers.activity.unchanged(write.flight, from === undefined ? 'write' : 'move')
   if (write.policy.strategy === 'write-through' && fresh && hotSeconds >= 1) {
     await putHot(tiers, write, hotSeconds)
-  } else {
-    if (from !== undefined) await moveHot(tiers, from, key)
+  } else if (result.status === 'written') {
     // cold-only, or a write whose value may already be older than another one in flight: the hot
     // copy is removed rather than overwritten, and the next read warms the current value.
-    if (result.status === 'written') await step(hot, [key], 'remove', (store) => store.remove(key, write.field))
+    await syncHotOrDistrust(hot, [key], 'remove', (store) => store.remove(key, write.field))
   }
   return result
 }
@@ -84,6 +83,8 @@ export async function writeHotOnly(tiers: Tiers, write: LayeredWrite): Promise<W
     const moved = await cold.rename(from, key)
     if (moved.status === 'collision') return moved
     if (moved.status === 'renamed') coldTtl = moved.ttl
+    // Void warms of the old id started elsewhere; the hot write below moves its hot copy.
+    await hot.strict('lease', (store) => store.delete(leaseKeyOf(from)))
   }
   for (const each of from === undefined ? [key] : [key, from]) {
     // A buried session's hot copy may be stale or deleted-but-not-yet: repair it before writing there.
@@ -94,27 +95,41 @@ export async function writeHotOnly(tiers: Tiers, write: LayeredWrite): Promise<W
   const hotOptions: WriteOptions = { ...options, fieldTtl: write.policy.hotTtl }
   hot.noteFieldTtl(write.policy.hotTtl)
   const result = await hot.strict('write', (store) => store.write(key, write.field, write.value, hotOptions))
+  if (result.status === 'written' && result.touched && options.session !== 'create') await capAtCold(tiers, key, result)
   if (result.status !== 'missing' || options.session === 'create') return result
-  // Hot has no session here. If cold holds it, hot had just evicted it: give the field a new hot copy.
+  // Hot has no session here. If cold holds it, hot had just evicted it: give the field a new hot copy,
+  // through the warm lease so that a delete elsewhere meanwhile cannot be undone.
+  const { renameFrom: _, ...rest } = hotOptions
+  const lease = await hot.strict('write', (store) => createLease(store, key))
+  if (lease.status !== 'written')
+    return hot.strict('write', (store) => store.write(key, write.field, write.value, rest))
   if (coldTtl === undefined) {
     const read = await cold.get(key, write.field)
     if (!read.live) return result
     coldTtl = read.ttl
   }
-  if (!tiers.activity.settled(write.flight) || wholeSeconds(coldTtl) < 1) return result
-  const { renameFrom: _, ...rest } = hotOptions
-  const created: WriteOptions = {
-    ...rest,
-    session: 'create',
-    sessionTtl: Math.max(rest.sessionTtl, wholeSeconds(coldTtl)),
-  }
-  const retry = await hot.strict('write', (store) => store.write(key, write.field, write.value, created))
+  const sessionTtl = hotCopySeconds(coldTtl)
+  if (!tiers.activity.sessionUnchanged(write.flight) || sessionTtl < LEASE_SECONDS) return result
+  const fieldTtl = Math.min(rest.fieldTtl, sessionTtl)
+  const placed: WriteOptions = { ...rest, session: 'existing', fieldTtl, sessionTtl, renameFrom: leaseKeyOf(key) }
+  const retry = await hot.strict('write', (store) => store.write(key, write.field, write.value, placed))
   // Lost a race with a concurrent warm or write that created it: write into that one.
   if (retry.status !== 'collision') return retry
   return hot.strict('write', (store) => store.write(key, write.field, write.value, rest))
 }
 
-/** Write-through's hot step: update the hot copy (moving it first on a rename), never creating one. */
+/**
+ * A hot-only write extended the hot session: it must not outlive cold's (absolute deadline
+ * included), so when cold holds the session the hot copy is brought back to cold's lifetime. A session
+ * cold does not hold lives only in hot, under the deadline it was created with.
+ */
+async function capAtCold(tiers: Tiers, key: SessionKey, written: { ttl: number }): Promise<void> {
+  const cold = await tiers.cold.get(key, LEASE_FIELD)
+  if (!cold.live || written.ttl <= cold.ttl) return
+  await tiers.hot.strict('expire', (store) => store.expire(key, Math.max(0, hotCopySeconds(cold.ttl))))
+}
+
+/** Write-through's hot step: update the hot copy, never creating one for an existing session. */
 async function putHot(tiers: Tiers, write: LayeredWrite, sessionTtl: number): Promise<void> {
   const { hot } = tiers
   const { key, options } = write
@@ -122,19 +137,31 @@ async function putHot(tiers: Tiers, write: LayeredWrite, sessionTtl: number): Pr
   // An existing session's hot copy is only updated: if hot evicted it, the next read warms it. Creating
   // one here could resurrect a session a concurrent delete just removed from hot.
   const hotOptions: WriteOptions = { mode: 'update', session: options.session, fieldTtl, sessionTtl }
-  if (options.renameFrom !== undefined) hotOptions.renameFrom = options.renameFrom
+  // A new session's hot copy keeps its absolute deadline, a second short of cold's (hot-only fields
+  // written later must not outlive it).
+  if (options.session === 'create' && options.maxLifetime !== undefined) {
+    hotOptions.maxLifetime = Math.max(1, options.maxLifetime - 1)
+  }
   hot.noteFieldTtl(fieldTtl)
-  const keys = options.renameFrom === undefined ? [key] : [key, options.renameFrom]
-  const result = await step(hot, keys, 'write', (store) => store.write(key, write.field, write.value, hotOptions))
-  // Hot holds something live at a key cold just created or moved to: leftovers, never to be served.
-  if (result?.status === 'collision') await step(hot, keys, 'delete', (store) => deleteAll(store, keys))
+  const result = await syncHotOrDistrust(hot, [key], 'write', (store) =>
+    store.write(key, write.field, write.value, hotOptions),
+  )
+  // Hot holds something live at a key cold just created: leftovers, never to be served.
+  if (result?.status === 'collision') await syncHotOrDistrust(hot, [key], 'delete', (store) => store.delete(key))
 }
 
-/** Move the hot copy along with cold's rename; leftovers at the target are deleted. */
-export async function moveHot(tiers: Pick<Tiers, 'hot'>, from: SessionKey, to: SessionKey): Promise<void> {
-  const { hot } = tiers
-  const moved = await step(hot, [from], 'rename', (store) => store.rename(from, to))
-  if (moved?.status === 'collision') await step(hot, [from, to], 'delete', (store) => deleteAll(store, [from, to]))
+/**
+ * Move a hot copy along with cold's rename; leftovers at the target are deleted with it.
+ *
+ * @param store - the hot store
+ * @param from - old key
+ * @param to - new key
+ * @returns hot's rename result
+ */
+export async function moveHotCopy(store: SessionStore, from: SessionKey, to: SessionKey): Promise<RenameResult> {
+  const moved = await store.rename(from, to)
+  if (moved.status === 'collision') await Promise.all([store.delete(from), store.delete(to)])
+  return moved
 }
 
 /**
@@ -147,7 +174,7 @@ export async function moveHot(tiers: Pick<Tiers, 'hot'>, from: SessionKey, to: S
  * @param work - the call
  * @returns its result, or `undefined` when it failed
  */
-export async function step<T>(
+export async function syncHotOrDistrust<T>(
   hot: HotTier,
   keys: readonly SessionKey[],
   operation: string,
@@ -156,9 +183,4 @@ export async function step<T>(
   const result = await hot.call(operation, work)
   if (result === undefined) for (const key of keys) hot.bury(key)
   return result
-}
-
-async function deleteAll(store: SessionStore, keys: readonly SessionKey[]): Promise<boolean> {
-  const results = await Promise.all(keys.map((key) => store.delete(key)))
-  return results.some(Boolean)
 }

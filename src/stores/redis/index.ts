@@ -18,10 +18,10 @@ import type {
 import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../../core/timeout.js'
 import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
 import type { RedisClient } from './client.js'
+import { renameAcrossSlots, writeAcrossSlots } from './cluster-rename.js'
 import { createScriptRunner, type ScriptRunner, type WaitForReplicas } from './runner.js'
 import type { RedisScript } from './script.js'
 import { DELETE, EXPIRE, GET, GET_ALL, REMOVE, TAKE_FIELD } from './scripts.js'
-import { renameAcrossSlots, writeAcrossSlots } from './transfer.js'
 import { INCREMENT, INCREMENT_RENAMING, RENAME, WRITE, WRITE_RENAMING } from './write-scripts.js'
 
 export type {

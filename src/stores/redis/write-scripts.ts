@@ -13,7 +13,7 @@ import { defineScript, milliseconds, type ScriptArgument, type Status, statusOf 
 
 /**
  * The scripts that write a field or move a session to a new key. A Cluster rename is two of them
- * (`TAKE` on the source's node, then `PLACE` or `WRITE` on the target's); see `transfer.ts`.
+ * (`TAKE` on the source's node, then `PLACE` or `WRITE` on the target's); see `cluster-rename.ts`.
  */
 
 /**

@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto'
+import { SessionError, SessionStoreError } from '../../core/errors.js'
+import type { FieldValue, SessionKey, SessionStore, WriteOptions, WriteResult } from '../../core/store.js'
+import type { KeyActivity } from './activity.js'
+import type { HotTier } from './hot-tier.js'
+
+/**
+ * The one field of a warm lease (below). Reserved: the layered store refuses it as a field name and
+ * leaves it out of `getAll`, because a warmed hot copy carries it along.
+ */
+export const LEASE_FIELD = 'ruts:warm-lease'
+
+/**
+ * Seconds a warm lease lives in hot. A warm that could arrive after its lease expired (cold took too
+ * long) is skipped, and a session with less than this left in cold is not warmed from scratch.
+ */
+export const LEASE_SECONDS = 5
+
+const EMPTY = new Uint8Array(0)
+const LEASE: WriteOptions = { mode: 'update', session: 'create', fieldTtl: LEASE_SECONDS, sessionTtl: LEASE_SECONDS }
+
+/**
+ * The hot key of a session's warm lease: an ordinary session key (base64url SHA-256), derived so
+ * that every process finds the same one.
+ *
+ * @param key - session key
+ * @returns the lease's key
+ */
+export function leaseKeyOf(key: SessionKey): SessionKey {
+  return createHash('sha256').update(`ruts-warm-lease:${key}`).digest('base64url')
+}
+
+/**
+ * Create a session's warm lease in hot.
+ *
+ * @param store - the hot store
+ * @param key - session key
+ * @returns `written`, or `collision` while another reader holds it
+ */
+export function createLease(store: SessionStore, key: SessionKey): Promise<WriteResult> {
+  return store.write(leaseKeyOf(key), LEASE_FIELD, EMPTY, LEASE)
+}
+
+/**
+ * The hot copy's lifetime for a cold remaining lifetime in ms: whole seconds, 1–2 s short of cold's,
+ * so that a hot copy written shortly after cold answered (within the hot timeout) never outlives it.
+ *
+ * @param coldTtlMs - cold's remaining lifetime in milliseconds
+ * @returns seconds for the hot copy; below 1 means "do not write one"
+ */
+export const hotCopySeconds = (coldTtlMs: number): number => Math.floor(coldTtlMs / 1000) - 1
+
+/**
+ * @param field - a field name from the caller
+ * @throws SessionError `ERR_SESSION_ARGUMENT` for the lease's reserved field
+ */
+export function refuseLeaseField(field: string): void {
+  if (field === LEASE_FIELD) {
+    throw new SessionError('ERR_SESSION_ARGUMENT', `the field name "${LEASE_FIELD}" is reserved by the LayeredStore`)
+  }
+}
+
+/**
+ * Tell hot that sessions ended or moved in cold (delete, expire, rename), and make sure it heard.
+ * First each session's warm lease is deleted, which voids every warm another process started from a
+ * cold read taken before this change; then `work` runs. Unlike other hot steps this one may not be
+ * absorbed: if hot cannot confirm it, another process could go on serving the old session from hot,
+ * so the sessions are buried here (read from cold, repaired in the background) and the call rejects.
+ *
+ * @param hot - the hot tier
+ * @param keys - sessions that ended or moved in cold
+ * @param operation - name for the error
+ * @param work - the hot call that ends or moves the hot copies
+ * @returns what `work` returned
+ * @throws SessionStoreError when hot did not confirm
+ */
+export async function endInHot<T>(
+  hot: HotTier,
+  keys: readonly SessionKey[],
+  operation: string,
+  work: (store: SessionStore) => Promise<T>,
+): Promise<T> {
+  try {
+    // In this order: a warm that moves a lease into place after the lease delete finds none; one
+    // that moved it before has its copy removed by `work`.
+    for (const key of keys) await hot.strict('lease', (store) => store.delete(leaseKeyOf(key)))
+    const result = await hot.strict(operation, work)
+    for (const key of keys) hot.confirm(key)
+    return result
+  } catch (error) {
+    for (const key of keys) hot.bury(key)
+    throw new SessionStoreError(`${hot.store.name} (hot): ${operation} reached cold but hot did not confirm it`, {
+      cause: error,
+    })
+  }
+}
+
+/**
+ * Before a delete, expire or rename touches cold: void the sessions' warm leases, and find out that
+ * hot answers at all. When it does not, the call fails here having changed nothing, rather than
+ * after cold changed with hot not told ({@link endInHot} then leaves a failed call that did half).
+ *
+ * @param hot - the hot tier
+ * @param keys - sessions about to end or move
+ * @param operation - name for the error
+ * @throws SessionStoreError when hot does not answer; nothing was changed
+ */
+export async function reachHot(hot: HotTier, keys: readonly SessionKey[], operation: string): Promise<void> {
+  try {
+    for (const key of keys) await hot.strict('lease', (store) => store.delete(leaseKeyOf(key)))
+  } catch (error) {
+    throw new SessionStoreError(`${hot.store.name} (hot): unreachable, ${operation} not attempted`, { cause: error })
+  }
+}
+
+/** A background warm of a session hot does not hold. */
+export interface AbsentWarm {
+  readonly hot: HotTier
+  readonly cold: SessionStore
+  readonly activity: KeyActivity
+  readonly key: SessionKey
+  readonly field: string
+  /** Hot TTL cap of the field, `undefined` for none beyond the session's. */
+  readonly hotTtl: number | undefined
+  /** Local clock limit for sending the warm: its lease may have expired after it. */
+  readonly hotTimeout: number
+}
+
+/**
+ * Give a session hot lost (evicted, restarted) a hot copy again, without ever resurrecting one a
+ * change elsewhere ended meanwhile. Three calls, in the background:
+ *
+ * 1. create the session's warm lease in hot (skip if another reader holds it);
+ * 2. read the field from cold again: this read starts after the lease exists, so a delete, expire
+ *    or rename that commits in cold after it also deletes the lease before it resolves;
+ * 3. write the field with `renameFrom: lease`, which moves the lease into place atomically and fails
+ *    (`missing`) when the lease is gone. A hot copy therefore only appears if no such change
+ *    resolved between 2 and 3.
+ *
+ * @param warm - the session, field and tiers
+ */
+export async function warmAbsent(warm: AbsentWarm): Promise<void> {
+  const { hot, cold, activity, key, field } = warm
+  const leaseKey = leaseKeyOf(key)
+  const started = Date.now()
+  const flight = activity.begin(key, field)
+  try {
+    const lease = await hot.call('warm', (store) => createLease(store, key))
+    if (lease?.status !== 'written') return
+    const read = await cold.get(key, field)
+    const sessionTtl = read.live ? hotCopySeconds(read.ttl) : 0
+    // A lease that could expire before the warm lands might be another reader's by then.
+    const late = Date.now() - started > (LEASE_SECONDS - 1) * 1000 - warm.hotTimeout
+    if (!read.live || read.value === undefined || sessionTtl < LEASE_SECONDS || late) return
+    if (!activity.unchanged(flight) || !hot.trusted(key)) return
+    const fieldTtl = Math.min(warm.hotTtl ?? sessionTtl, sessionTtl)
+    hot.noteFieldTtl(fieldTtl)
+    const options: WriteOptions = { mode: 'insert', session: 'existing', fieldTtl, sessionTtl, renameFrom: leaseKey }
+    await hot.call('warm', (store) => store.write(key, field, read.value as FieldValue, options))
+  } finally {
+    activity.end(flight)
+  }
+}
