@@ -1,6 +1,7 @@
 import { SessionError } from '../../core/errors.js'
 import type { FieldRead, IncrementOptions, IncrementResult, SessionKey } from '../../core/store.js'
-import { moveHot, step, type Tiers } from './writes.js'
+import { endInHot, reachHot } from './lease.js'
+import { moveHotCopy, syncHotOrDistrust, type Tiers } from './writes.js'
 
 function unsupported(what: string, store: string): SessionError {
   return new SessionError('ERR_SESSION_UNSUPPORTED', `${what} needs a cold store that has it; ${store} does not`)
@@ -25,8 +26,10 @@ export async function incrementLayered(
 ): Promise<IncrementResult> {
   const { hot, cold } = tiers
   if (cold.increment === undefined) throw unsupported('increment()', cold.name)
-  const result = await cold.increment(key, field, options)
   const from = options.renameFrom
+  // Consuming prepareRegenerate(): the old id must not be served from hot once this resolves.
+  if (from !== undefined) await reachHot(hot, [from], 'rename')
+  const result = await cold.increment(key, field, options)
   if (result.status === 'missing') {
     // As for a write: the layer drops this id, so a hot copy of it must not linger as a live session.
     const abandoned = from ?? key
@@ -34,9 +37,16 @@ export async function incrementLayered(
     return result
   }
   if (result.status === 'collision') return result
-  if ((from !== undefined && !hot.trusted(from)) || !hot.trusted(key)) return result
-  if (from !== undefined) await moveHot(tiers, from, key)
-  if (result.status === 'written') await step(hot, [key], 'remove', (store) => store.remove(key, field))
+  if (from !== undefined) {
+    const movable = hot.trusted(from)
+    await endInHot<unknown>(hot, [from], 'rename', (store) =>
+      movable ? moveHotCopy(store, from, key) : store.delete(from),
+    )
+  }
+  if (!hot.trusted(key)) return result
+  if (result.status === 'written') {
+    await syncHotOrDistrust(hot, [key], 'remove', (store) => store.remove(key, field))
+  }
   return result
 }
 
@@ -53,6 +63,6 @@ export async function takeLayered(tiers: Tiers, key: SessionKey, field: string):
   const { hot, cold } = tiers
   if (cold.take === undefined) throw unsupported('take()', cold.name)
   const read = await cold.take(key, field)
-  if (hot.trusted(key)) await step(hot, [key], 'remove', (store) => store.remove(key, field))
+  if (hot.trusted(key)) await syncHotOrDistrust(hot, [key], 'remove', (store) => store.remove(key, field))
   return read
 }

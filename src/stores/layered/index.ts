@@ -155,6 +155,7 @@ export class LayeredStore implements SessionStore {
 
   async increment(key: SessionKey, field: string, options: IncrementOptions): Promise<IncrementResult> {
     checkIncrement(options)
+    refuseLeaseField(field)
     this.#coldField('increment()', key, field)
     const from = options.renameFrom
     const end = this.#activity.change(from === undefined ? [key] : [key, from], from === undefined ? field : undefined)
@@ -170,6 +171,7 @@ export class LayeredStore implements SessionStore {
   }
 
   async take(key: SessionKey, field: string): Promise<FieldRead> {
+    refuseLeaseField(field)
     this.#coldField('take()', key, field)
     const end = this.#activity.change([key], field)
     try {
