@@ -21,8 +21,11 @@ import { PLACE, TAKE, type TakenSession } from './write-scripts.js'
  * response of a successful operation, so if the failed step did leave a copy at the target, no one
  * holds its id and it expires on its own TTL.
  *
- * What stays possible: the process dies between the steps, or step 2 times out and still runs
- * later. The session is then lost (the user is signed out), never usable under two ids. Only the
+ * A step that completes after the store's deadline (the request already failed with a timeout;
+ * the client kept retrying the command across a failover) is undone: the session goes back to the
+ * source. What stays possible: the process dies between the steps, or a step ran but its reply
+ * never arrived (the connection dropped). The session is then lost (the user is signed out),
+ * never usable under two ids. Only the
  * request doing the rename knows the new id, so no other request can observe the moment where the
  * session is in neither place.
  */
@@ -50,18 +53,52 @@ async function placeOrGiveBack<Result extends { status: string }>(
   return result
 }
 
+/** Move a session that was placed at `to` back to `from` (both steps only if present / absent). */
+async function moveBack(runner: ScriptRunner, to: string, from: string): Promise<void> {
+  const taken = await runner.run(TAKE, to)
+  if (taken !== undefined) await runner.run(PLACE, { key: from, taken })
+}
+
+/**
+ * Take the session at `from`, then `place` it. When the caller gave up meanwhile (its deadline
+ * passed, `abandoned` fired) but a step still went through later — the client kept retrying it
+ * across a failover — nobody will ever learn the new id: the session goes back to `from`, as if
+ * the failed operation had not run.
+ */
+async function transfer<Result extends { status: string }>(
+  runner: ScriptRunner,
+  from: string,
+  to: string,
+  abandoned: AbortSignal,
+  place: (taken: TakenSession) => Promise<Result>,
+): Promise<Result | { status: 'missing' }> {
+  const taken = await runner.run(TAKE, from)
+  if (taken === undefined) return { status: 'missing' }
+  if (abandoned.aborted) {
+    await runner.run(PLACE, { key: from, taken })
+    throw new Error('abandoned after the deadline; the session was put back')
+  }
+  const result = await placeOrGiveBack(runner, from, taken, () => place(taken))
+  if (abandoned.aborted && result.status !== 'collision') await moveBack(runner, to, from)
+  return result
+}
+
 /**
  * Move the session at `from` to `to` across slots.
  *
  * @param runner - the Cluster client's script runner
  * @param from - source Redis key
  * @param to - target Redis key
+ * @param abandoned - fires when the caller stopped waiting (the store's timeout)
  * @returns the rename's result (`missing` when there was nothing to move)
  */
-export async function renameAcrossSlots(runner: ScriptRunner, from: string, to: string): Promise<RenameResult> {
-  const taken = await runner.run(TAKE, from)
-  if (taken === undefined) return { status: 'missing' }
-  return placeOrGiveBack(runner, from, taken, () => runner.run(PLACE, { key: to, taken }))
+export async function renameAcrossSlots(
+  runner: ScriptRunner,
+  from: string,
+  to: string,
+  abandoned: AbortSignal,
+): Promise<RenameResult> {
+  return transfer(runner, from, to, abandoned, (taken) => runner.run(PLACE, { key: to, taken }))
 }
 
 /**
@@ -72,15 +109,15 @@ export async function renameAcrossSlots(runner: ScriptRunner, from: string, to: 
  * @param from - source Redis key
  * @param script - `WRITE` or `INCREMENT`
  * @param input - the write, whose `key` is the target
+ * @param abandoned - fires when the caller stopped waiting (the store's timeout)
  * @returns the write's result (`missing` when there was nothing to move)
  */
-export async function writeAcrossSlots<Input extends object, Result extends { status: string }>(
+export async function writeAcrossSlots<Input extends { key: string }, Result extends { status: string }>(
   runner: ScriptRunner,
   from: string,
   script: RedisScript<Input & { taken?: TakenSession | undefined }, Result>,
   input: Input,
+  abandoned: AbortSignal,
 ): Promise<Result | { status: 'missing' }> {
-  const taken = await runner.run(TAKE, from)
-  if (taken === undefined) return { status: 'missing' }
-  return placeOrGiveBack(runner, from, taken, () => runner.run(script, { ...input, taken }))
+  return transfer(runner, from, input.key, abandoned, (taken) => runner.run(script, { ...input, taken }))
 }

@@ -125,7 +125,8 @@ export class RedisStore implements SessionStore {
     const input = { key: this.#key(key), field, value, options }
     if (options.renameFrom === undefined) return this.#run('write', WRITE, input)
     const from = this.#key(options.renameFrom)
-    if (this.#runner.cluster) return this.#guard('write', () => writeAcrossSlots(this.#runner, from, WRITE, input))
+    if (this.#runner.cluster)
+      return this.#transfer('write', (abandoned) => writeAcrossSlots(this.#runner, from, WRITE, input, abandoned))
     return this.#run('write', WRITE_RENAMING, { ...input, from })
   }
 
@@ -135,7 +136,9 @@ export class RedisStore implements SessionStore {
     if (options.renameFrom === undefined) return this.#run('increment', INCREMENT, input)
     const from = this.#key(options.renameFrom)
     if (this.#runner.cluster) {
-      return this.#guard('increment', () => writeAcrossSlots(this.#runner, from, INCREMENT, input))
+      return this.#transfer('increment', (abandoned) =>
+        writeAcrossSlots(this.#runner, from, INCREMENT, input, abandoned),
+      )
     }
     return this.#run('increment', INCREMENT_RENAMING, { ...input, from })
   }
@@ -159,7 +162,8 @@ export class RedisStore implements SessionStore {
 
   async rename(from: SessionKey, to: SessionKey): Promise<RenameResult> {
     const keys = { from: this.#key(from), to: this.#key(to) }
-    if (this.#runner.cluster) return this.#guard('rename', () => renameAcrossSlots(this.#runner, keys.from, keys.to))
+    if (this.#runner.cluster)
+      return this.#transfer('rename', (abandoned) => renameAcrossSlots(this.#runner, keys.from, keys.to, abandoned))
     return this.#run('rename', RENAME, keys)
   }
 
@@ -172,6 +176,19 @@ export class RedisStore implements SessionStore {
 
   #run<Input, Output>(operation: string, script: RedisScript<Input, Output>, input: Input): Promise<Output> {
     return this.#guard(operation, () => this.#runner.run(script, input))
+  }
+
+  /**
+   * A two-step Cluster rename under the deadline. When the deadline passes first, `abandoned`
+   * fires, so a step that still completes later (client retries) is undone instead of leaving the
+   * session under an id nobody will learn.
+   */
+  #transfer<T>(operation: string, work: (abandoned: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = new AbortController()
+    return this.#guard(operation, () => work(deadline.signal)).catch((error: unknown) => {
+      deadline.abort()
+      throw error
+    })
   }
 
   /** Bound by the timeout; any failure (including a malformed reply) becomes a `SessionStoreError`. */

@@ -1,0 +1,111 @@
+import { Cluster } from 'ioredis'
+import { createCluster } from 'redis'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { SessionError } from '../../src/core/errors.js'
+import type { RedisClient } from '../../src/stores/redis/index.js'
+import { writeOptionsFor } from '../helpers/write-options.js'
+import { bytes, describeRedis, randomKey, redisKey, sleep, storeFor, text, uniquePrefix } from './clients.js'
+import { cli, type RedisProcess, startCluster, stopAll } from './server.js'
+
+const create = writeOptionsFor('create', 600)
+const existing = writeOptionsFor('existing', 600)
+
+// A Cluster rename is two steps on two nodes. When a step's reply comes after the store's deadline
+// (the request already failed with a timeout; the client kept the command queued or retried it
+// across a failover), the step still runs. Here the late step is made real with CLIENT PAUSE on one
+// node: the command waits on the server and runs once the pause ends. The session must then be
+// back under its old id, not lost under an id nobody knows. A private cluster: pausing the shared
+// one would stall other test files.
+
+/** The port of the master serving `key`'s slot. */
+async function ownerOf(ports: number[], key: string): Promise<number> {
+  const slot = Number(await cli(ports[0] ?? 0, 'CLUSTER', 'KEYSLOT', key))
+  for (const line of (await cli(ports[0] ?? 0, 'CLUSTER', 'NODES')).split('\n')) {
+    const [, address = '', flags = '', , , , , , ...ranges] = line.split(' ')
+    if (!flags.includes('master')) continue
+    for (const range of ranges) {
+      const [low = -1, high = low] = range.split('-').map(Number)
+      if (slot >= low && slot <= high) return Number(address.split('@')[0]?.split(':')[1])
+    }
+  }
+  throw new Error(`no owner for slot ${slot}`)
+}
+
+const kinds: { name: string; connect(ports: number[]): Promise<{ client: RedisClient; close(): Promise<void> }> }[] = [
+  {
+    name: 'ioredis Cluster',
+    async connect(ports) {
+      const client = new Cluster(
+        ports.map((port) => ({ host: '127.0.0.1', port })),
+        { lazyConnect: true },
+      )
+      await client.connect()
+      return { client, close: async () => void client.disconnect() }
+    },
+  },
+  {
+    name: 'node-redis Cluster',
+    async connect(ports) {
+      const client = createCluster({ rootNodes: ports.map((port) => ({ socket: { host: '127.0.0.1', port } })) })
+      await client.connect()
+      return { client, close: async () => void client.destroy() }
+    },
+  },
+]
+
+describeRedis('Cluster rename whose step completes after the store deadline', () => {
+  let nodes: RedisProcess[]
+  let ports: number[]
+  const open: { close(): Promise<void> }[] = []
+  beforeAll(async () => {
+    nodes = await startCluster()
+    ports = nodes.map((node) => node.port)
+  })
+  afterAll(async () => {
+    await Promise.all(open.map((each) => each.close()))
+    await stopAll(nodes ?? [])
+  })
+
+  const cases = kinds.flatMap((kind) =>
+    (['source', 'target'] as const).flatMap((paused) =>
+      (['rename', 'write with renameFrom'] as const).map((operation) => ({ kind, paused, operation })),
+    ),
+  )
+
+  it.each(cases)(
+    '$kind.name, $operation, $paused node paused past the deadline: the session stays under its old id',
+    async ({ kind, paused, operation }) => {
+      const connected = await kind.connect(ports)
+      open.push(connected)
+      const prefix = uniquePrefix()
+      const store = storeFor(connected.client, { prefix, timeout: 300 })
+      const from = randomKey()
+      let to = randomKey()
+      // The two keys on different nodes: a real two-step rename.
+      while ((await ownerOf(ports, redisKey(prefix, from))) === (await ownerOf(ports, redisKey(prefix, to)))) {
+        to = randomKey()
+      }
+      expect(await store.write(from, 'user', bytes('ada'), create)).toMatchObject({ status: 'written' })
+
+      const node = await ownerOf(ports, redisKey(prefix, paused === 'source' ? from : to))
+      await cli(node, 'CLIENT', 'PAUSE', '1200', 'WRITE')
+      const late =
+        operation === 'rename'
+          ? store.rename(from, to)
+          : store.write(to, 'role', bytes('admin'), { ...existing, renameFrom: from })
+      const failure = await late.catch((error: unknown) => error)
+      expect((failure as SessionError).code).toBe('ERR_SESSION_STORE_TIMEOUT')
+
+      // After the pause the held step runs, and the store puts the session back.
+      await sleep(1_200)
+      const patient = storeFor(connected.client, { prefix, timeout: 5000 })
+      let read = await patient.get(from, 'user')
+      for (let attempt = 0; attempt < 20 && !read.live; attempt++) {
+        await sleep(100)
+        read = await patient.get(from, 'user')
+      }
+      expect(read.live && text(read.value)).toBe('ada')
+      expect(await patient.get(to, 'user')).toEqual({ live: false })
+    },
+  )
+})
