@@ -1,3 +1,11 @@
+/**
+ * The framework-neutral core: {@link SessionLayer} opens one {@link Session} per request over a
+ * {@link SessionStore}; {@link MemoryStore} is the embedded store. Adapters live in `ruts/express`,
+ * `ruts/fastify`, `ruts/hono`, `ruts/koa` and `ruts/web`, stores in `ruts/redis`, `ruts/postgres`
+ * and `ruts/layered`.
+ *
+ * @module ruts
+ */
 // The layered store's `strategy` and `hotTtl` are part of SessionWriteOptions for every program, as
 // before they moved out of the core (the file only merges them into the type).
 import './stores/layered/write-options.js'
@@ -40,5 +48,6 @@ export {
   type WriteResult,
 } from './core/store.js'
 export { DEFAULT_STORE_TIMEOUT, runWithTimeout } from './core/timeout.js'
+export { checkExpireSeconds, checkWriteTtls, MAX_TTL } from './core/ttl.js'
 export type { SessionWriteOptions, StoreWriteOptions } from './core/write-options.js'
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js'

@@ -123,7 +123,9 @@ export type RenameResult = (LiveSession & { status: 'renamed' }) | { status: 'mi
 
 /**
  * The contract every session store implements. Third parties can implement it and run the shared
- * conformance suite from `ruts/testing` against their store.
+ * conformance suite from `ruts/testing` against their store: docs/stores.md ("Implement your own
+ * store") has a complete map-backed store, one comment per rule it keeps, that a test runs through
+ * `describeStoreConformance`.
  *
  * Rules every implementation keeps:
  * - Each operation is **one atomic step and one round trip** to the backend.
