@@ -1,3 +1,8 @@
+/**
+ * Express 4 and 5 middleware: `req.session`, the cookie decided when the headers go out.
+ *
+ * @module ruts/express
+ */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { deferHeadersUntilCommitted, nodeTransport, type Session, type SessionLayer } from './contract/index.js'
 
@@ -51,7 +56,7 @@ export interface SessionMiddleware<Data extends object> extends RequestHandler {
 export function session<Data extends object = Record<string, unknown>>(
   layer: SessionLayer<Data>,
 ): SessionMiddleware<Data> {
-  const middleware = ((req: Request, res: Response, next: NextFunction) => {
+  const middleware = function rutsSession(req: Request, res: Response, next: NextFunction): void {
     const handle = layer.open(req.headers.cookie, () => ({
       protocol: req.protocol === 'https' ? 'https' : 'http',
       hostname: req.hostname ?? nodeTransport(req).hostname,
@@ -59,13 +64,14 @@ export function session<Data extends object = Record<string, unknown>>(
     ;(req as SessionRequest<Data>).session = handle
     deferHeadersUntilCommitted(handle, res)
     next()
-  }) as SessionMiddleware<Data>
-  middleware.route = (handler) => (req, res, next) => {
-    try {
-      Promise.resolve(handler(req as SessionRequest<Data>, res, next)).catch(next)
-    } catch (error) {
-      next(error)
+  } as SessionMiddleware<Data>
+  middleware.route = (handler) =>
+    function rutsSessionRoute(req, res, next) {
+      try {
+        Promise.resolve(handler(req as SessionRequest<Data>, res, next)).catch(next)
+      } catch (error) {
+        next(error)
+      }
     }
-  }
   return middleware
 }

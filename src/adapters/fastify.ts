@@ -1,3 +1,8 @@
+/**
+ * Fastify 5 plugin: `request.session`, the cookie added in `onSend`.
+ *
+ * @module ruts/fastify
+ */
 import type {
   FastifyInstance,
   FastifyPluginAsync,
@@ -33,21 +38,21 @@ export type SessionRequest<
 /** Requests whose session was already committed: Fastify runs `onSend` again for an error reply. */
 const committed = new WeakSet<FastifyRequest>()
 
-async function plugin(fastify: FastifyInstance, options: FastifySessionOptions): Promise<void> {
+async function rutsSessionPlugin(fastify: FastifyInstance, options: FastifySessionOptions): Promise<void> {
   const layer = options?.layer
   if (typeof layer?.open !== 'function') {
     throw new SessionConfigError('fastifySession needs a layer: fastify.register(fastifySession, { layer })')
   }
   fastify.decorateRequest('session', null)
   // Callback-style hooks: an untouched session passes through both without allocating a promise.
-  fastify.addHook('onRequest', (request, _reply, done) => {
+  fastify.addHook('onRequest', function rutsOpenSession(request, _reply, done) {
     const transport = () => ({ protocol: request.protocol, hostname: request.hostname })
     ;(request as { session?: CommittableSession }).session = layer.open(request.headers.cookie, transport)
     done()
   })
   // onSend runs for every reply (JSON, strings, streams, redirects, errors) after the handler and
   // before the headers are written, so the cookie can be decided here without patching `reply.raw`.
-  fastify.addHook('onSend', (request, reply, payload, done) => {
+  fastify.addHook('onSend', function rutsCommitSession(request, reply, payload, done) {
     const session = (request as { session?: CommittableSession | null }).session
     if (session == null || committed.has(request)) return done(null, payload)
     committed.add(request)
@@ -79,7 +84,7 @@ function addCookie(reply: FastifyReply, cookie: string | readonly string[]): voi
 // fastify-plugin's convention without the dependency: decorate and hook the parent scope, so
 // `request.session` is there in every route registered after the plugin.
 // plugin-meta makes Fastify itself reject an unsupported major with a clear message.
-Object.assign(plugin, {
+Object.assign(rutsSessionPlugin, {
   [Symbol.for('skip-override')]: true,
   [Symbol.for('fastify.display-name')]: 'ruts',
   [Symbol.for('plugin-meta')]: { name: 'ruts', fastify: '5.x' },
@@ -109,7 +114,7 @@ Object.assign(plugin, {
  * }))
  * ```
  */
-export const fastifySession: FastifyPluginAsync<FastifySessionOptions> = plugin
+export const fastifySession: FastifyPluginAsync<FastifySessionOptions> = rutsSessionPlugin
 
 /**
  * Type a route handler's `request.session` by the layer's `Data` (and the route's generics), without

@@ -1,3 +1,8 @@
+/**
+ * Hono 4 middleware: `c.get('session')`, on every runtime Hono runs on.
+ *
+ * @module ruts/hono
+ */
 import type { MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import {
@@ -54,7 +59,7 @@ export interface SessionEnv<Data extends object = Record<string, unknown>> {
 export function session<Data extends object = Record<string, unknown>>(
   layer: SessionLayer<Data>,
 ): MiddlewareHandler<SessionEnv<Data>> {
-  return async (c, next) => {
+  return async function rutsSession(c, next) {
     const handle = layer.open(c.req.header('cookie'), () => webTransport(c.req.url))
     c.set('session', handle)
     await next()

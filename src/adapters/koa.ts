@@ -1,3 +1,8 @@
+/**
+ * Koa 2 and 3 middleware: `ctx.session`, the cookie added after the downstream middleware.
+ *
+ * @module ruts/koa
+ */
 import type { DefaultState, Middleware, ParameterizedContext } from 'koa'
 import { applySessionCookie, commitTouched, type Session, type SessionLayer } from './contract/index.js'
 
@@ -39,7 +44,7 @@ export interface SessionContext<Data extends object = Record<string, unknown>> {
 export function session<Data extends object = Record<string, unknown>, State = DefaultState>(
   layer: SessionLayer<Data>,
 ): Middleware<State, SessionContext<Data>> {
-  return async (ctx: ParameterizedContext<State, SessionContext<Data>>, next) => {
+  return async function rutsSession(ctx: ParameterizedContext<State, SessionContext<Data>>, next) {
     const handle = layer.open(ctx.headers.cookie, () => ({
       protocol: ctx.protocol === 'https' ? 'https' : 'http',
       hostname: ctx.hostname,

@@ -1,3 +1,9 @@
+/**
+ * Web `Request → Response` handlers (`Bun.serve`, `Deno.serve`, Next.js route handlers, Workers):
+ * {@link withSession} passes the request's session to the handler.
+ *
+ * @module ruts/web
+ */
 import {
   type Session,
   type SessionLayer,
@@ -56,7 +62,7 @@ export function withSession<Data extends object = Record<string, unknown>>(
   options: WithSessionOptions = {},
 ): (request: Request) => Promise<Response> {
   const onStoreError = options.onStoreError ?? serviceUnavailable
-  return async (request) => {
+  return async function rutsSession(request) {
     const session = layer.open(request.headers.get('cookie'), () => webTransport(request.url))
     try {
       const response = await handler(request, session)

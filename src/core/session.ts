@@ -41,6 +41,18 @@ export type IntegerField<Data extends object> = {
  * {@link SessionLayer.open}.
  *
  * @typeParam Data - field names to value types
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore, SessionLayer } from 'ruts'
+ *
+ * type Data = { user: { id: string }; visits: number }
+ * const layer = new SessionLayer<Data>({ store: new MemoryStore() })
+ * const session = layer.open(request.headers.get('cookie')) // adapters do this for you
+ * const visits = ((await session.get('visits')) ?? 0) + 1
+ * await session.update('visits', visits) // creates the session on first write
+ * const setCookie = await session.commit() // adapters do this too, when the headers go out
+ * ```
  */
 export class Session<Data extends object = Record<string, unknown>> {
   readonly #layer: SessionLayer<Data>
@@ -82,6 +94,11 @@ export class Session<Data extends object = Record<string, unknown>> {
   /**
    * The id this request refers to: the presented id until a store call shows it is not live, or
    * the id created, regenerated or prepared in this request; `undefined` after `delete()`.
+   *
+   * @example
+   * ```ts
+   * res.setHeader('X-Session', session.id === undefined ? 'none' : 'present') // never log the id itself
+   * ```
    */
   get id(): string | undefined {
     return this.#prepared ?? this.#parse()[0]?.id
@@ -91,6 +108,12 @@ export class Session<Data extends object = Record<string, unknown>> {
    * @param field - field name
    * @returns the decoded value, or `undefined` when the field is missing or expired or there is no
    *   session. Repeated reads of a field in one request cost one store call.
+   *
+   * @example
+   * ```ts
+   * const user = await session.get('user') // Data['user'] | undefined
+   * if (user === undefined) return res.status(401).end()
+   * ```
    */
   get<K extends keyof Data & string>(field: K): Promise<Data[K] | undefined> {
     checkField(field)
@@ -106,6 +129,12 @@ export class Session<Data extends object = Record<string, unknown>> {
 
   /**
    * @returns every live field, decoded lazily, or `undefined` when there is no session
+   *
+   * @example
+   * ```ts
+   * const all = await session.getAll()
+   * res.json(all?.toObject() ?? {})
+   * ```
    */
   getAll(): Promise<SessionMap<Data> | undefined> {
     return this.#run(async () => {
@@ -123,6 +152,12 @@ export class Session<Data extends object = Record<string, unknown>> {
    * @param value - a value the codec can round-trip
    * @param options - field TTL (and options the store declares, e.g. the layered store's)
    * @returns `true` if written, `false` if the field already existed (nothing changed)
+   *
+   * @example
+   * ```ts
+   * // Remember where the visitor first came from; later requests never overwrite it.
+   * await session.insert('landing', req.path, { ttl: 30 * 86_400 })
+   * ```
    */
   insert<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
     return this.#write(field, value, options, 'insert')
@@ -135,6 +170,12 @@ export class Session<Data extends object = Record<string, unknown>> {
    * @param value - a value the codec can round-trip
    * @param options - field TTL (and options the store declares, e.g. the layered store's)
    * @returns `true` on success
+   *
+   * @example
+   * ```ts
+   * await session.update('cart', [...cart, item])
+   * await session.update('otp', code, { ttl: 300 }) // this field alone expires in 5 minutes
+   * ```
    */
   update<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
     return this.#write(field, value, options, 'update')
@@ -223,6 +264,11 @@ export class Session<Data extends object = Record<string, unknown>> {
    *
    * @param field - field name
    * @returns `true` if the field existed
+   *
+   * @example
+   * ```ts
+   * await session.remove('cart') // the rest of the session stays
+   * ```
    */
   remove(field: keyof Data & string): Promise<boolean> {
     checkField(field)
@@ -238,6 +284,12 @@ export class Session<Data extends object = Record<string, unknown>> {
    * request starts a fresh session with a fresh id.
    *
    * @returns `true` if a live session was deleted
+   *
+   * @example
+   * ```ts
+   * // Log out: the session is gone from the store and the browser gets a removal cookie.
+   * await session.delete()
+   * ```
    */
   delete(): Promise<boolean> {
     const sealed = this.#sealed
@@ -267,6 +319,13 @@ export class Session<Data extends object = Record<string, unknown>> {
    * Move all data and TTLs to a fresh id atomically and re-issue the cookie (do it on login).
    *
    * @returns the new id, or `undefined` when there is no session
+   *
+   * @example
+   * ```ts
+   * // Log in: a new id, so an id planted before login (session fixation) is worthless.
+   * await session.update('user', { id: user.id })
+   * await session.regenerate()
+   * ```
    */
   regenerate(): Promise<string | undefined> {
     const sealed = this.#sealed
@@ -283,6 +342,13 @@ export class Session<Data extends object = Record<string, unknown>> {
    * response is sent.
    *
    * @returns the id the session will have
+   *
+   * @example
+   * ```ts
+   * // One store call instead of two: the write moves the session to the new id as it writes.
+   * session.prepareRegenerate()
+   * await session.update('user', { id: user.id })
+   * ```
    */
   prepareRegenerate(): string {
     if (this.#sealed) throw headersSent('prepareRegenerate()')
@@ -296,6 +362,12 @@ export class Session<Data extends object = Record<string, unknown>> {
    *
    * @param seconds - whole seconds, ≥ 0
    * @returns `true` if the session exists
+   *
+   * @example
+   * ```ts
+   * // "Remember me": keep this session 30 days instead of the cookie's default lifetime.
+   * if (rememberMe) await session.expire(30 * 86_400)
+   * ```
    */
   expire(seconds: number): Promise<boolean> {
     if (!isTtl(seconds, 0)) return Promise.reject(ttlError('expire()', 0))

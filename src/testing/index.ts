@@ -1,3 +1,9 @@
+/**
+ * The shared test suites (Vitest): {@link describeStoreConformance} for a store,
+ * {@link describeAdapterBehaviour} for an adapter, and the helpers they use.
+ *
+ * @module ruts/testing
+ */
 export type { SuiteHandler, SuiteResponse } from './adapter-routes.js'
 export { suiteHandler } from './adapter-routes.js'
 export {

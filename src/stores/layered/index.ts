@@ -1,3 +1,8 @@
+/**
+ * {@link LayeredStore}: a fast hot store (a cache) in front of a durable cold store.
+ *
+ * @module ruts/layered
+ */
 import { SessionConfigError, SessionError } from '../../core/errors.js'
 import { checkIncrement } from '../../core/integers.js'
 import type {

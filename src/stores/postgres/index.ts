@@ -1,3 +1,8 @@
+/**
+ * {@link PostgresStore}: sessions in PostgreSQL over a `pg` pool, one statement per operation.
+ *
+ * @module ruts/postgres
+ */
 import type { Pool } from 'pg'
 import { SessionConfigError } from '../../core/errors.js'
 import { checkIncrement } from '../../core/integers.js'

@@ -1,3 +1,9 @@
+/**
+ * {@link RedisStore}: sessions in Redis (standalone or Cluster) over ioredis or node-redis, one Lua
+ * script per operation.
+ *
+ * @module ruts/redis
+ */
 import { SessionConfigError } from '../../core/errors.js'
 import { checkIncrement } from '../../core/integers.js'
 import type {
