@@ -18,7 +18,8 @@ const exported = new Set(
 )
 const entries = [
   ...entryFiles('src/adapters'),
-  ...entryFiles('src/stores').filter((entry) => entry !== 'src/stores/memory.ts'),
+  // A store with a subpath has a folder; loose files (MemoryStore and its helpers) belong to the root entry.
+  ...entryFiles('src/stores').filter((entry) => entry.endsWith('/index.ts')),
 ]
 for (const entry of entries) if (!exported.has(entry)) problems.push(`${entry} has no subpath in package.json exports`)
 

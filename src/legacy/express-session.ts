@@ -1,8 +1,9 @@
 /**
- * @module
  * Switching from express-session without logging anybody out: {@link legacySessions} reads the
  * sessions an express-session app left in its store, for the layer's `legacy` option. Other libraries
  * can be bridged the same way by implementing `LegacySessionSource` from `ruts`.
+ *
+ * @module ruts/express-session
  */
 import { parseCookieHeader } from '../core/cookie.js'
 import { SessionConfigError } from '../core/errors.js'
