@@ -81,6 +81,9 @@ export function legacySessions(options: LegacySessionsOptions): LegacySessionSou
   if (!Number.isSafeInteger(timeout) || timeout < 1) {
     throw new SessionConfigError('legacySessions timeout must be a whole number of milliseconds ≥ 1')
   }
+  if (options.graceMs !== undefined && (!Number.isSafeInteger(options.graceMs) || options.graceMs < 0)) {
+    throw new SessionConfigError('legacySessions graceMs must be a whole number of milliseconds ≥ 0')
+  }
   const name = options.name ?? DEFAULT_NAME
   const signer = new ExpressSessionSigner(options.secret)
   const removalCookie = removalCookieOf(name, options.cookie ?? {})

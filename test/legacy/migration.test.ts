@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { SessionLayer } from '../../src/core/layer.js'
+import { legacySessions } from '../../src/legacy/express-session.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { countingStore } from '../../src/testing/counting-store.js'
 import { cookieFrom, LEGACY_SECRET, legacyCookieValue, legacySetup, legacyStore } from './fixture.js'
@@ -173,5 +174,30 @@ describe('legacy sessions (express-session) on a layer', () => {
     expect(result).toBe(3)
     expect(lines).toHaveLength(1)
     expect(cookieFrom(lines, 'connect.sid')).toMatch(/^[A-Za-z0-9_-]{22}$/)
+  })
+
+  it('refuses an unusable configuration at construction', () => {
+    const store = legacyStore()
+    const codeOf = (build: () => unknown) => {
+      try {
+        build()
+      } catch (error) {
+        return (error as { code?: string }).code
+      }
+      return 'built'
+    }
+    const bad: Array<() => unknown> = [
+      () => legacySessions({ store: {} as never, secret: LEGACY_SECRET }),
+      () => legacySessions({ store, secret: '' }),
+      () => legacySessions({ store, secret: [] }),
+      () => legacySessions({ store, secret: LEGACY_SECRET, name: 'bad name' }),
+      () => legacySessions({ store, secret: LEGACY_SECRET, cookie: { path: 'app' } }),
+      () => legacySessions({ store, secret: LEGACY_SECRET, cookie: { domain: 'a;b' } }),
+      () => legacySessions({ store, secret: LEGACY_SECRET, timeout: 0 }),
+      () => legacySessions({ store, secret: LEGACY_SECRET, graceMs: -1 }),
+      () => new SessionLayer({ store: new MemoryStore(), legacy: {} as never }),
+    ]
+    for (const build of bad) expect(codeOf(build)).toBe('ERR_SESSION_CONFIG')
+    expect(codeOf(() => legacySessions({ store, secret: ['k', 'keyboard cat'] }))).toBe('built')
   })
 })
