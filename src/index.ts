@@ -23,6 +23,12 @@ export { createSessionId, isSessionId, sessionKeyOf } from './core/ids.js'
 export type { IntegerFormat } from './core/integers.js'
 export { type RequestTransport, SessionLayer, type SessionLayerOptions, type TransportSource } from './core/layer.js'
 export type { LegacyFields, LegacySessionSource } from './core/legacy.js'
+export type {
+  FieldSchemas,
+  FieldSchemasFor,
+  InvalidFieldHandler,
+  StandardSchemaV1,
+} from './core/schema.js'
 export { type IntegerField, Session, type SessionCookies } from './core/session.js'
 export { SessionMap } from './core/session-map.js'
 export {

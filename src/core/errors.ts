@@ -28,17 +28,27 @@ export class SessionError extends Error {
   readonly code: SessionErrorCode
   /** HTTP status a framework error handler should answer with. */
   readonly status: number
+  /**
+   * With `ERR_SESSION_VALUE` from a field schema: what the schema found wrong, as its Standard
+   * Schema issues. `undefined` otherwise.
+   */
+  readonly issues: readonly { readonly message: string; readonly path?: readonly unknown[] | undefined }[] | undefined
 
   /**
    * @param code - the stable code
    * @param message - a human-readable description (no secrets, no ids)
-   * @param options - `cause` and the HTTP `status` (default 500)
+   * @param options - `cause`, the HTTP `status` (default 500) and a schema's `issues`
    */
-  constructor(code: SessionErrorCode, message: string, options: { cause?: unknown; status?: number } = {}) {
+  constructor(
+    code: SessionErrorCode,
+    message: string,
+    options: { cause?: unknown; status?: number; issues?: SessionError['issues'] } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'SessionError'
     this.code = code
     this.status = options.status ?? 500
+    this.issues = options.issues
   }
 
   /** Alias of `status`, read by Express, Koa and Fastify error handlers. */

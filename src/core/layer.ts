@@ -3,14 +3,17 @@ import { type Codec, type CodecOption, resolveCodec } from './codec.js'
 import { type CookieOptions, MAX_COOKIE_AGE, type ResolvedCookieOptions, resolveCookieOptions } from './cookie.js'
 import { SessionConfigError } from './errors.js'
 import { LegacyMigration, type LegacySessionSource } from './legacy.js'
+import { type FieldSchemasFor, FieldValidation, type InvalidFieldHandler } from './schema.js'
 import { Session } from './session.js'
 import { CookieSigner } from './signing.js'
 import type { ReadOptions, SessionStore, TouchOptions } from './store.js'
 
 /**
  * Options of {@link SessionLayer}.
+ *
+ * @typeParam Data - the shape of a session; inferred from `fields` when they are given
  */
-export interface SessionLayerOptions {
+export interface SessionLayerOptions<Data extends object = Record<string, unknown>> {
   /** Where sessions live. */
   store: SessionStore
   /** Session cookie attributes; see {@link CookieOptions} for the defaults. */
@@ -43,6 +46,22 @@ export interface SessionLayerOptions {
    * @default undefined (no legacy cookie is ever looked at)
    */
   legacy?: LegacySessionSource
+  /**
+   * A [Standard Schema](https://standardschema.dev) per field (Zod, Valibot, ArkType, …). `Data` is
+   * then inferred from the schemas' output types; writes are validated before they reach the store
+   * (`ERR_SESSION_VALUE` with `error.issues`), reads after decoding (a stored value that no longer
+   * validates is absent and reported to `onInvalid`); a field name not listed here is a type error
+   * and, at run time, `ERR_SESSION_ARGUMENT`.
+   * @default undefined (no validation, any field name)
+   */
+  fields?: FieldSchemasFor<Data>
+  /**
+   * With `fields`: what happens when a stored value fails its schema on read. A function is called
+   * with the field and the issues, and the field reads as absent; `'throw'` raises
+   * `ERR_SESSION_VALUE` instead.
+   * @default one `onWarning` per field per layer, and the field reads as absent
+   */
+  onInvalid?: InvalidFieldHandler
 }
 
 /** Where the request came from, for the one-time plain-HTTP `Secure` warning. */
@@ -102,6 +121,8 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
   readonly readOptions: ReadOptions | undefined
   /** @internal Moves legacy sessions over, when the `legacy` option is set. */
   readonly legacy: LegacyMigration | undefined
+  /** @internal The field schemas, when the layer has `fields`. */
+  readonly fields: FieldValidation | undefined
   readonly #onWarning: (message: string) => void
   #warnedInsecure = false
 
@@ -109,7 +130,7 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
    * @param options - store, cookie, secret, codec and lifetime policy
    * @throws SessionConfigError when an option is invalid (checked here, never per request)
    */
-  constructor(options: SessionLayerOptions) {
+  constructor(options: SessionLayerOptions<Data>) {
     if (!options || typeof options.store?.write !== 'function') {
       throw new SessionConfigError('SessionLayer needs a store, e.g. { store: new MemoryStore() }')
     }
@@ -137,6 +158,12 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
       throw new SessionConfigError('legacy takes a legacy session source, e.g. legacySessions({ store, secret })')
     }
     this.legacy = options.legacy === undefined ? undefined : new LegacyMigration(options.legacy, this)
+    if (options.fields === undefined) {
+      if (options.onInvalid !== undefined) throw new SessionConfigError('onInvalid needs fields')
+      this.fields = undefined
+    } else {
+      this.fields = new FieldValidation(options.fields, options.onInvalid, this.#onWarning)
+    }
   }
 
   /**

@@ -1,8 +1,13 @@
 import type { Codec } from './codec.js'
+import { SessionError } from './errors.js'
+import type { FieldValidation } from './schema.js'
 
 /**
  * All live fields of a session, read in one round trip. Values are decoded lazily, on first
- * access, so reading a big session to look at one field does not decode the rest.
+ * access, so reading a big session to look at one field does not decode the rest. With field
+ * schemas each value is validated on first access too: a field whose stored value its schema
+ * rejects (or that has no schema) is absent from `get`, `has`, `keys`, iteration and `size`. A field
+ * with an async schema cannot be read synchronously here: read it with `session.get()`.
  *
  * @example
  * ```ts
@@ -16,20 +21,26 @@ export class SessionMap<Data extends object = Record<string, unknown>>
 {
   readonly #raw: ReadonlyMap<string, Uint8Array>
   readonly #codec: Codec
+  readonly #fields: FieldValidation | undefined
   readonly #decoded = new Map<string, unknown>()
 
   /**
    * @param raw - encoded values by field
    * @param codec - the layer's codec
+   * @param fields - the layer's field schemas, if any
    */
-  constructor(raw: ReadonlyMap<string, Uint8Array>, codec: Codec) {
+  constructor(raw: ReadonlyMap<string, Uint8Array>, codec: Codec, fields?: FieldValidation) {
     this.#raw = raw
     this.#codec = codec
+    this.#fields = fields
   }
 
-  /** Number of live fields. */
+  /** Number of live fields (with schemas: of valid ones, which validates them all). */
   get size(): number {
-    return this.#raw.size
+    if (this.#fields === undefined) return this.#raw.size
+    let size = 0
+    for (const _ of this.keys()) size++
+    return size
   }
 
   /**
@@ -40,27 +51,40 @@ export class SessionMap<Data extends object = Record<string, unknown>>
     if (this.#decoded.has(field)) return this.#decoded.get(field) as Data[K]
     const bytes = this.#raw.get(field)
     if (bytes === undefined) return undefined
-    const value = this.#codec.decode(bytes)
+    let value = this.#codec.decode(bytes)
+    const fields = this.#fields
+    if (fields !== undefined) {
+      // A field the schemas do not name (a deploy removed it) is not part of Data: absent.
+      value = fields.knows(field) ? fields.forRead(field, value) : undefined
+      if (value instanceof Promise) {
+        value.catch(() => undefined)
+        throw new SessionError(
+          'ERR_SESSION_UNSUPPORTED',
+          `field "${field}" has an async schema: read it with session.get(), not getAll()`,
+        )
+      }
+    }
     this.#decoded.set(field, value)
     return value as Data[K]
   }
 
   /**
    * @param field - field name
-   * @returns whether the field is live
+   * @returns whether the field is live (and, with schemas, valid)
    */
   has(field: string): boolean {
-    return this.#raw.has(field)
+    if (this.#fields === undefined) return this.#raw.has(field)
+    return this.get(field as keyof Data & string) !== undefined
   }
 
   /** @returns the field names */
-  keys(): IterableIterator<keyof Data & string> {
-    return this.#raw.keys() as IterableIterator<keyof Data & string>
+  *keys(): IterableIterator<keyof Data & string> {
+    for (const field of this.#raw.keys()) if (this.has(field)) yield field as keyof Data & string
   }
 
   /** @returns `[field, decodedValue]` pairs */
   *entries(): IterableIterator<[keyof Data & string, unknown]> {
-    for (const field of this.#raw.keys()) yield [field as keyof Data & string, this.get(field as keyof Data & string)]
+    for (const field of this.keys()) yield [field, this.get(field)]
   }
 
   [Symbol.iterator](): IterableIterator<[keyof Data & string, unknown]> {

@@ -116,14 +116,14 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   get<K extends keyof Data & string>(field: K): Promise<Data[K] | undefined> {
-    checkField(field)
+    this.#checkField(field)
     return this.#run(async () => {
       const cache = this.#cache
-      if (cache?.has(field)) return this.#decode(cache.get(field)) as Data[K] | undefined
+      if (cache?.has(field)) return (await this.#read(field, cache.get(field))) as Data[K] | undefined
       const read = await this.#onLive((key) => this.#layer.store.get(key, field, this.#layer.readOptions))
       if (read === undefined) return undefined
       this.#remember(field, read.value)
-      return this.#decode(read.value) as Data[K] | undefined
+      return (await this.#read(field, read.value)) as Data[K] | undefined
     })
   }
 
@@ -141,7 +141,7 @@ export class Session<Data extends object = Record<string, unknown>> {
       const read = await this.#onLive((key) => this.#layer.store.getAll(key, this.#layer.readOptions))
       if (read === undefined) return undefined
       for (const [field, bytes] of read.fields) this.#remember(field, bytes)
-      return new SessionMap<Data>(read.fields, this.#layer.codec)
+      return new SessionMap<Data>(read.fields, this.#layer.codec, this.#layer.fields)
     })
   }
 
@@ -205,7 +205,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   async increment<K extends IntegerField<Data>>(field: K, by = 1, options?: { ttl?: number }): Promise<number> {
-    checkField(field)
+    this.#checkField(field)
     if (!Number.isSafeInteger(by)) throw new SessionError('ERR_SESSION_ARGUMENT', 'by must be a safe integer')
     const layer = this.#layer
     const fieldTtl = fieldTtlOf(options, layer.cookie.maxAge)
@@ -225,7 +225,10 @@ export class Session<Data extends object = Record<string, unknown>> {
       )
     }
     this.#remember(field, layer.codec.encode(result.value))
-    return result.value
+    // A schema checks the sum like a written value; the store has already added (it cannot ask the
+    // schema inside its atomic step), so a rejected sum is stored and reported.
+    const fields = layer.fields
+    return fields === undefined ? result.value : ((await fields.forWrite(field, result.value)) as number)
   }
 
   /**
@@ -244,7 +247,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   take<K extends keyof Data & string>(field: K): Promise<Data[K] | undefined> {
-    checkField(field)
+    this.#checkField(field)
     const store = this.#layer.store
     if (store.take === undefined) {
       return Promise.reject(
@@ -255,7 +258,7 @@ export class Session<Data extends object = Record<string, unknown>> {
     return this.#run(async () => {
       const read = await this.#onLive((key) => take(key, field))
       this.#remember(field, undefined)
-      return this.#decode(read?.value) as Data[K] | undefined
+      return (await this.#read(field, read?.value)) as Data[K] | undefined
     })
   }
 
@@ -271,7 +274,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   remove(field: keyof Data & string): Promise<boolean> {
-    checkField(field)
+    this.#checkField(field)
     return this.#run(async () => {
       const result = await this.#onLive((key) => this.#layer.store.remove(key, field))
       this.#remember(field, undefined)
@@ -466,16 +469,29 @@ export class Session<Data extends object = Record<string, unknown>> {
     options: SessionWriteOptions | undefined,
     mode: 'insert' | 'update',
   ): Promise<boolean> {
-    checkField(field)
+    this.#checkField(field)
     const layer = this.#layer
     const fieldTtl = fieldTtlOf(options, layer.cookie.maxAge)
     const extra = storeWriteOptions(options, layer.store)
-    const bytes = this.#encode(value)
-    const result = await this.#place(fieldTtl, (key, placement) => {
-      const write: WriteOptions = { ...placement, mode }
-      if (extra !== undefined) write.extra = extra
-      return layer.store.write(key, field, bytes, write)
-    })
+    const fields = layer.fields
+    // Without schemas the value is checked at the call; a schema (maybe async) runs in call order,
+    // inside the queue, and its output is what gets stored.
+    let bytes = fields === undefined ? this.#encode(value) : undefined
+    const validate =
+      fields === undefined
+        ? undefined
+        : async () => {
+            bytes = this.#encode(await fields.forWrite(field, value))
+          }
+    const result = await this.#place(
+      fieldTtl,
+      (key, placement) => {
+        const write: WriteOptions = { ...placement, mode }
+        if (extra !== undefined) write.extra = extra
+        return layer.store.write(key, field, bytes as FieldValue, write)
+      },
+      validate,
+    )
     if (result.status === 'written') this.#remember(field, bytes)
     else this.#cache?.delete(field)
     return result.status === 'written'
@@ -489,10 +505,12 @@ export class Session<Data extends object = Record<string, unknown>> {
   #place<R extends { status: string }>(
     fieldTtl: number,
     send: (key: SessionKey, placement: PlacementOptions) => Promise<R>,
+    prepare?: () => Promise<void>,
   ): Promise<Exclude<R, { status: 'missing' | 'collision' }>> {
     const layer = this.#layer
     const sealed = this.#sealed
     return this.#run(async () => {
+      await prepare?.()
       for (let collisions = 0; collisions <= MAX_COLLISION_RETRIES; ) {
         const candidate = this.#parse()[0] ?? (this.#legacyPending() ? await this.#fromLegacy() : undefined)
         const target = candidate === undefined ? (this.#prepared ?? createSessionId()) : this.#prepared
@@ -663,5 +681,18 @@ export class Session<Data extends object = Record<string, unknown>> {
 
   #decode(bytes: FieldValue | undefined): unknown {
     return bytes === undefined ? undefined : this.#layer.codec.decode(bytes)
+  }
+
+  /** A stored field as the caller sees it: decoded and, with schemas, validated (maybe async). */
+  #read(field: string, bytes: FieldValue | undefined): unknown {
+    const fields = this.#layer.fields
+    if (bytes === undefined || fields === undefined) return this.#decode(bytes)
+    return fields.forRead(field, this.#decode(bytes))
+  }
+
+  /** A field name every backend can hold and, with schemas, one of the layer's fields. */
+  #checkField(field: string): void {
+    checkField(field)
+    this.#layer.fields?.assertKnown(field)
   }
 }

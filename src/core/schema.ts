@@ -1,0 +1,176 @@
+import { SessionConfigError, SessionError } from './errors.js'
+
+/**
+ * The Standard Schema interface (https://standardschema.dev), version 1: what Zod, Valibot, ArkType
+ * and other validation libraries implement under the `~standard` key. Written out here so no
+ * validation library is a dependency of ruts.
+ *
+ * @typeParam Input - what the schema accepts
+ * @typeParam Output - what it produces (after transforms)
+ */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  /** The standard properties. */
+  readonly '~standard': StandardSchemaV1.Props<Input, Output>
+}
+
+/** Types of the Standard Schema interface. */
+export declare namespace StandardSchemaV1 {
+  /** The standard properties of a schema. */
+  export interface Props<Input = unknown, Output = Input> {
+    /** The version of the interface: 1. */
+    readonly version: 1
+    /** The library, e.g. `'zod'`. */
+    readonly vendor: string
+    /** Validate a value; may answer with a promise (async schemas). */
+    readonly validate: (value: unknown) => Result<Output> | Promise<Result<Output>>
+    /** Inferred types, for type-level use only. */
+    readonly types?: Types<Input, Output> | undefined
+  }
+  /** The result of `validate`. */
+  export type Result<Output> = SuccessResult<Output> | FailureResult
+  /** A valid value: the schema's output. */
+  export interface SuccessResult<Output> {
+    readonly value: Output
+    readonly issues?: undefined
+  }
+  /** An invalid value: what is wrong with it. */
+  export interface FailureResult {
+    readonly issues: ReadonlyArray<Issue>
+  }
+  /** One problem a schema found. */
+  export interface Issue {
+    readonly message: string
+    readonly path?: ReadonlyArray<PropertyKey | PathSegment> | undefined
+  }
+  /** A path segment given as an object. */
+  export interface PathSegment {
+    readonly key: PropertyKey
+  }
+  /** The type-level input and output. */
+  export interface Types<Input = unknown, Output = Input> {
+    readonly input: Input
+    readonly output: Output
+  }
+  /** The input type of a schema. */
+  export type InferInput<Schema extends StandardSchemaV1> = NonNullable<Schema['~standard']['types']>['input']
+  /** The output type of a schema. */
+  export type InferOutput<Schema extends StandardSchemaV1> = NonNullable<Schema['~standard']['types']>['output']
+}
+
+/** A Standard Schema per field name. */
+export type FieldSchemas = Readonly<Record<string, StandardSchemaV1>>
+
+/**
+ * The schemas a layer takes for `Data`: one per field, each producing that field's type. A layer
+ * given `fields` infers `Data` from them (each schema's output type).
+ */
+export type FieldSchemasFor<Data> = { readonly [K in keyof Data]: StandardSchemaV1<unknown, Data[K]> }
+
+/** What the layer does with a stored value its schema rejects. */
+export type InvalidFieldHandler = ((field: string, issues: readonly StandardSchemaV1.Issue[]) => void) | 'throw'
+
+/** Issues of a failed validation, or the output of a successful one. */
+type Checked = { ok: true; value: unknown } | { ok: false; issues: readonly StandardSchemaV1.Issue[] }
+
+function checked(result: StandardSchemaV1.Result<unknown>): Checked {
+  return result.issues === undefined ? { ok: true, value: result.value } : { ok: false, issues: result.issues }
+}
+
+/**
+ * The layer's field schemas at run time: names checked on every call, values validated on the way
+ * into the store and on the way out. Validators may be async; a sync one is never awaited.
+ */
+export class FieldValidation {
+  readonly #schemas: ReadonlyMap<string, StandardSchemaV1>
+  readonly #onInvalid: Exclude<InvalidFieldHandler, 'throw'> | undefined
+
+  /**
+   * @param schemas - one schema per field
+   * @param onInvalid - `'throw'`, a handler, or `undefined` for the default (one warning per field)
+   * @param warn - where the default handler warns
+   */
+  constructor(schemas: FieldSchemas, onInvalid: InvalidFieldHandler | undefined, warn: (message: string) => void) {
+    this.#schemas = new Map(Object.entries(schemas))
+    for (const [field, schema] of this.#schemas) {
+      if (typeof schema?.['~standard']?.validate !== 'function') {
+        throw new SessionConfigError(`fields.${field} is not a Standard Schema (no ~standard.validate)`)
+      }
+    }
+    if (onInvalid === 'throw') this.#onInvalid = undefined
+    else if (onInvalid !== undefined) this.#onInvalid = onInvalid
+    else {
+      const warned = new Set<string>()
+      this.#onInvalid = (field) => {
+        if (warned.has(field)) return
+        warned.add(field)
+        // The field name only: issues may quote the stored value.
+        warn(`ruts: session field "${field}" holds a value its schema rejects; it is treated as absent`)
+      }
+    }
+  }
+
+  /**
+   * @param field - a field name
+   * @returns whether the layer has a schema for it
+   */
+  knows(field: string): boolean {
+    return this.#schemas.has(field)
+  }
+
+  /**
+   * @param field - a field name
+   * @throws SessionError `ERR_SESSION_ARGUMENT` for a name without a schema
+   */
+  assertKnown(field: string): void {
+    if (!this.#schemas.has(field)) {
+      throw new SessionError('ERR_SESSION_ARGUMENT', `"${field}" is not one of the layer's fields`)
+    }
+  }
+
+  /**
+   * @param field - a known field
+   * @param value - what the caller writes
+   * @returns the schema's output, to store
+   * @throws SessionError `ERR_SESSION_VALUE` with the issues when the value is rejected
+   */
+  async forWrite(field: string, value: unknown): Promise<unknown> {
+    const result = checked(await this.#validate(field, value))
+    if (result.ok) return result.value
+    throw invalid(field, result.issues)
+  }
+
+  /**
+   * Validate a decoded stored value. Synchronous when the schema is; a promise otherwise.
+   *
+   * @param field - a field name
+   * @param value - the decoded value
+   * @returns the schema's output, or `undefined` when rejected (reported to `onInvalid`), or a
+   *   promise of either from an async schema
+   * @throws SessionError `ERR_SESSION_VALUE` with the issues under `onInvalid: 'throw'`
+   */
+  forRead(field: string, value: unknown): unknown {
+    const result = this.#validate(field, value)
+    if (result instanceof Promise) return result.then((settled) => this.#read(field, checked(settled)))
+    return this.#read(field, checked(result))
+  }
+
+  #read(field: string, result: Checked): unknown {
+    if (result.ok) return result.value
+    if (this.#onInvalid === undefined) throw invalid(field, result.issues)
+    this.#onInvalid(field, result.issues)
+    return undefined
+  }
+
+  #validate(
+    field: string,
+    value: unknown,
+  ): StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>> {
+    const schema = this.#schemas.get(field)
+    if (schema === undefined) return { issues: [{ message: "not one of the layer's fields" }] }
+    return schema['~standard'].validate(value)
+  }
+}
+
+function invalid(field: string, issues: readonly StandardSchemaV1.Issue[]): SessionError {
+  return new SessionError('ERR_SESSION_VALUE', `session field "${field}" does not match its schema`, { issues })
+}

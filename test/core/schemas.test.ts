@@ -1,0 +1,216 @@
+import { type } from 'arktype'
+import * as v from 'valibot'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { z } from 'zod'
+import { SessionLayer, type SessionLayerOptions } from '../../src/core/layer.js'
+import type { StandardSchemaV1 } from '../../src/core/schema.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import { countingStore } from '../../src/testing/counting-store.js'
+
+const codeOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (error: { code?: string }) => error.code,
+  )
+
+/** Open, act, commit: one request; returns the cookie for the next one. */
+async function request<Data extends object>(
+  layer: SessionLayer<Data>,
+  cookie: string | undefined,
+  act: (session: ReturnType<SessionLayer<Data>['open']>) => Promise<unknown>,
+) {
+  const session = layer.open(cookie)
+  const result = await act(session)
+  const setCookie = await session.commit()
+  return { result, cookie: (typeof setCookie === 'string' ? setCookie : setCookie?.[0])?.split(';')[0] ?? cookie }
+}
+
+// The same two fields in each library: a user object and an integer count.
+const libraries = {
+  'Zod 4': { user: z.object({ id: z.string() }), count: z.number().int() },
+  Valibot: { user: v.object({ id: v.string() }), count: v.pipe(v.number(), v.integer()) },
+  ArkType: { user: type({ id: 'string' }), count: type('number.integer') },
+}
+
+describe('SessionLayer fields (Standard Schema)', () => {
+  for (const [library, fields] of Object.entries(libraries)) {
+    it(`validates writes before the store and reads after decoding (${library})`, async () => {
+      const store = countingStore(new MemoryStore())
+      const layer = new SessionLayer({ store, fields })
+      const { cookie } = await request(layer, undefined, async (session) => {
+        expect(await session.update('user', { id: 'u1' })).toBe(true)
+        expect(await session.increment('count', 2)).toBe(2)
+      })
+      store.reset()
+      await request(layer, cookie, async (session) => {
+        // @ts-expect-error id must be a string
+        const rejected = session.update('user', { id: 1 })
+        await expect(rejected).rejects.toMatchObject({ code: 'ERR_SESSION_VALUE' })
+        const error = (await rejected.catch((caught: unknown) => caught)) as { issues?: unknown[] }
+        expect(error.issues?.length).toBeGreaterThan(0)
+        expect(store.calls.write).toBe(0)
+        expect(await session.get('user')).toEqual({ id: 'u1' })
+        expect(await session.get('count')).toBe(2)
+      })
+    })
+  }
+
+  it('infers Data from the output types, and refuses unknown fields and wrong types', async () => {
+    const layer = new SessionLayer({ store: new MemoryStore(), fields: libraries['Zod 4'] })
+    const session = layer.open(undefined)
+    expectTypeOf(session.get('user')).resolves.toEqualTypeOf<{ id: string } | undefined>()
+    expectTypeOf(session.get('count')).resolves.toEqualTypeOf<number | undefined>()
+    // @ts-expect-error not one of the fields
+    expect(() => session.get('nope')).toThrow(expect.objectContaining({ code: 'ERR_SESSION_ARGUMENT' }))
+    // @ts-expect-error not one of the fields
+    expect(await codeOf(session.update('nope', 1))).toBe('ERR_SESSION_ARGUMENT')
+    // @ts-expect-error count holds a number
+    expect(await codeOf(session.update('count', 'three'))).toBe('ERR_SESSION_VALUE')
+    // @ts-expect-error user holds no number: not a counter
+    expect(await codeOf(session.increment('user'))).toBe('ERR_SESSION_VALUE')
+    // Without fields, any name and any value, as before.
+    const free = new SessionLayer({ store: new MemoryStore() }).open(undefined)
+    expectTypeOf(free.get('anything')).resolves.toEqualTypeOf<unknown>()
+    expect(await free.update('anything', { deep: [1] })).toBe(true)
+  })
+
+  it('survives a deploy that changed the shape: old values absent and reported, others intact, transforms migrate', async () => {
+    const store = new MemoryStore()
+    const before = new SessionLayer({
+      store,
+      fields: { user: z.object({ name: z.string() }), theme: z.string(), visits: z.number() },
+    })
+    const { cookie } = await request(before, undefined, async (session) => {
+      await session.update('user', { name: 'Ada Lovelace' })
+      await session.update('theme', 'dark')
+      await session.update('visits', 3)
+    })
+
+    // Schema B: user is now { first, last }; theme is an enum that no longer has 'dark'.
+    const reported: [string, number][] = []
+    const after = new SessionLayer({
+      store,
+      fields: {
+        user: z.object({ first: z.string(), last: z.string() }),
+        theme: z.enum(['light', 'system']),
+        visits: z.number(),
+      },
+      onInvalid: (field, issues) => reported.push([field, issues.length]),
+    })
+    await request(after, cookie, async (session) => {
+      expect(await session.get('user')).toBeUndefined()
+      expect(await session.get('theme')).toBeUndefined()
+      expect(await session.get('visits')).toBe(3)
+      const all = await session.getAll()
+      expect(all?.toObject()).toEqual({ visits: 3 })
+      expect(all?.has('user')).toBe(false)
+    })
+    expect(reported.map(([field]) => field)).toEqual(['user', 'theme', 'user', 'theme'])
+    expect(reported.every(([, count]) => count > 0)).toBe(true)
+
+    // Schema C migrates the old shape with a transform; new writes are stored in the new shape.
+    const migrating = new SessionLayer({
+      store,
+      fields: {
+        user: z.union([
+          z.object({ first: z.string(), last: z.string() }),
+          z.object({ name: z.string() }).transform(({ name }) => {
+            const [first = '', ...rest] = name.split(' ')
+            return { first, last: rest.join(' ') }
+          }),
+        ]),
+      },
+    })
+    await request(migrating, cookie, async (session) => {
+      expect(await session.get('user')).toEqual({ first: 'Ada', last: 'Lovelace' })
+      expect((await session.getAll())?.get('user')).toEqual({ first: 'Ada', last: 'Lovelace' })
+      expectTypeOf(session.get('user')).resolves.toEqualTypeOf<{ first: string; last: string } | undefined>()
+    })
+  })
+
+  it('warns once per field by default, and throws with onInvalid: throw', async () => {
+    const store = new MemoryStore()
+    const { cookie } = await request(new SessionLayer({ store }), undefined, (session) =>
+      session.update('count', 'not a number'),
+    )
+    const warnings: string[] = []
+    const warning = new SessionLayer({
+      store,
+      fields: { count: z.number() },
+      onWarning: (message) => warnings.push(message),
+    })
+    for (let index = 0; index < 3; index++) {
+      await request(warning, cookie, async (session) => expect(await session.get('count')).toBeUndefined())
+    }
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain('"count"')
+    expect(warnings[0]).not.toContain('not a number')
+
+    const strict = new SessionLayer({ store, fields: { count: z.number() }, onInvalid: 'throw' })
+    await request(strict, cookie, async (session) => {
+      const failure = await session.get('count').catch((error: { code?: string; issues?: unknown[] }) => error)
+      expect(failure).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+      expect((failure as { issues?: unknown[] }).issues?.length).toBeGreaterThan(0)
+    })
+  })
+
+  it('runs async validators on writes and reads; getAll asks for get() on such a field', async () => {
+    const taken = new Set(['root'])
+    const name = z.string().refine(async (value) => !taken.has(value), 'taken')
+    const layer = new SessionLayer({ store: new MemoryStore(), fields: { name, n: z.number() } })
+    await request(layer, undefined, async (session) => {
+      expect(await codeOf(session.update('name', 'root'))).toBe('ERR_SESSION_VALUE')
+      expect(await session.update('name', 'ada')).toBe(true)
+      expect(await session.get('name')).toBe('ada')
+      await session.update('n', 1)
+      const all = await session.getAll()
+      expect(all?.get('n')).toBe(1)
+      expect(() => all?.get('name')).toThrow(expect.objectContaining({ code: 'ERR_SESSION_UNSUPPORTED' }))
+    })
+  })
+
+  it('keeps writes in call order when an async schema is slow', async () => {
+    const slow: StandardSchemaV1<string> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: async (value) => {
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          return typeof value === 'string' ? { value } : { issues: [{ message: 'a string' }] }
+        },
+      },
+    }
+    const layer = new SessionLayer({ store: new MemoryStore(), fields: { a: slow, b: z.string() } })
+    const session = layer.open(undefined)
+    const order: string[] = []
+    await Promise.all([
+      session.update('a', 'first').then(() => order.push('a')),
+      session.update('b', 'second').then(() => order.push('b')),
+    ])
+    expect(order).toEqual(['a', 'b'])
+  })
+
+  it('validates take like a read, and checks an increment result against the schema', async () => {
+    const layer = new SessionLayer({
+      store: new MemoryStore(),
+      fields: { flash: z.string(), attempts: z.number().int().max(2) },
+      onInvalid: 'throw',
+    })
+    await request(layer, undefined, async (session) => {
+      await session.update('flash', 'hi')
+      expect(await session.take('flash')).toBe('hi')
+      expect(await session.increment('attempts')).toBe(1)
+      expect(await session.increment('attempts')).toBe(2)
+      // The store counted (it cannot consult the schema inside its atomic step); the caller hears.
+      expect(await codeOf(session.increment('attempts'))).toBe('ERR_SESSION_VALUE')
+    })
+  })
+
+  it('rejects a field that is not a Standard Schema, and onInvalid without fields', () => {
+    const bad = { store: new MemoryStore(), fields: { user: { parse: () => 1 } } } as unknown as SessionLayerOptions
+    expect(() => new SessionLayer(bad)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }))
+    expect(() => new SessionLayer({ store: new MemoryStore(), onInvalid: 'throw' })).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
+    )
+  })
+})
