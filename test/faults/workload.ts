@@ -125,7 +125,8 @@ class Client {
   /** The current session is gone: count how, and start afresh. */
   #vanished(operation: Operation): void {
     ;(this.#expect.failedSinceAck ? this.findings.lostAfterFailure : this.findings.lostSessions).push(operation)
-    if (this.#cookie !== undefined) this.#retired.push(this.#cookie)
+    // Not retired: only an acknowledged delete or regenerate retires a cookie. A session that vanished
+    // after a failed regenerate may come back once the store undoes the late rename (transfer.ts).
     this.#cookie = undefined
   }
 
