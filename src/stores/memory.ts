@@ -17,7 +17,7 @@ import type {
   WriteResult,
 } from '../core/store.js'
 import { checkExpireSeconds, checkWriteTtls } from '../core/ttl.js'
-import { type Linked, RecencyList } from './recency.js'
+import { type Segmented, SegmentedRecency } from './recency.js'
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -36,27 +36,15 @@ interface StoredField {
   expiresAt: number
 }
 
-interface Entry extends Linked<Entry> {
+interface Entry extends Segmented<Entry> {
   key: SessionKey
   fields: Map<string, StoredField>
   expiresAt: number
   /** Absolute cap from `maxLifetime`; `Infinity` when none. */
   deadline: number
-  /** When it was created (local clock), to tell a later request's use from its creator's. */
-  createdAt: number
-  /** Used again after its creating request: kept in the protected segment. */
-  protected: boolean
 }
 
 const UNLINKED = { older: undefined, newer: undefined }
-
-/** Share of `maxSessions` the protected segment may hold before its oldest go back to probation. */
-const PROTECTED_SHARE = 0.8
-/**
- * A use this long after creation counts as a later request's. Uses within the creating request
- * (a handler that writes two fields) must not promote, or a storm of such requests would.
- */
-const PROMOTE_AFTER_MS = 1000
 
 /**
  * The embedded default store: a bounded in-process map with scan-resistant eviction (a segmented
@@ -73,9 +61,7 @@ export class MemoryStore implements SessionStore {
   readonly name = 'memory'
   // Lookup by key; recency by two intrusive lists (probation, protected), every operation O(1).
   readonly #sessions = new Map<SessionKey, Entry>()
-  readonly #probation = new RecencyList<Entry>()
-  readonly #protected = new RecencyList<Entry>()
-  readonly #maxProtected: number
+  readonly #recency: SegmentedRecency<Entry>
   readonly #maxSessions: number
   #timer: ReturnType<typeof setInterval> | undefined
 
@@ -89,7 +75,7 @@ export class MemoryStore implements SessionStore {
     if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) throw new SessionConfigError('maxSessions must be ≥ 1')
     if (!Number.isFinite(sweepInterval) || sweepInterval < 1) throw new SessionConfigError('sweepInterval must be > 0')
     this.#maxSessions = maxSessions
-    this.#maxProtected = Math.max(1, Math.floor(maxSessions * PROTECTED_SHARE))
+    this.#recency = new SegmentedRecency(maxSessions)
     this.#timer = setInterval(() => this.sweep(), sweepInterval)
     this.#timer.unref?.()
   }
@@ -243,33 +229,18 @@ export class MemoryStore implements SessionStore {
       this.#drop(entry)
       return undefined
     }
-    if (entry.protected) this.#protected.markUsed(entry)
-    else if (now - entry.createdAt < PROMOTE_AFTER_MS) this.#probation.markUsed(entry)
-    else this.#promote(entry)
+    this.#recency.used(entry, now)
     return entry
-  }
-
-  /** Used again by a later request: protect it, sending the protected segment's oldest back to probation. */
-  #promote(entry: Entry): void {
-    this.#probation.unlink(entry)
-    entry.protected = true
-    this.#protected.append(entry)
-    if (this.#protected.size > this.#maxProtected) {
-      const demoted = this.#protected.oldest as Entry
-      this.#protected.unlink(demoted)
-      demoted.protected = false
-      this.#probation.append(demoted)
-    }
   }
 
   /** Add a new entry on probation, evicting beyond capacity: probation's oldest first. */
   #insert(entry: Entry): void {
     if (this.#sessions.size >= this.#maxSessions) {
-      const victim = this.#probation.oldest ?? this.#protected.oldest
+      const victim = this.#recency.victim()
       if (victim !== undefined) this.#drop(victim)
     }
     this.#sessions.set(entry.key, entry)
-    this.#probation.append(entry)
+    this.#recency.add(entry)
   }
 
   /** Re-key a live entry (rename), keeping its fields and recency. */
@@ -281,7 +252,7 @@ export class MemoryStore implements SessionStore {
 
   #drop(entry: Entry): void {
     this.#sessions.delete(entry.key)
-    ;(entry.protected ? this.#protected : this.#probation).unlink(entry)
+    this.#recency.remove(entry)
   }
 }
 
