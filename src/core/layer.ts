@@ -100,6 +100,16 @@ function assertSeconds(name: string, value: number | undefined, max = Number.MAX
  * type Data = { count: number; user: { id: string } }
  * const layer = new SessionLayer<Data>({ store: new MemoryStore(), cookie: { maxAge: 3600 } })
  * ```
+ *
+ * @example With field schemas, `Data` is inferred and every value is checked:
+ * ```ts
+ * import { z } from 'zod'
+ *
+ * const checked = new SessionLayer({
+ *   store: new MemoryStore(),
+ *   fields: { count: z.number().int(), user: z.object({ id: z.string() }) },
+ * })
+ * ```
  */
 export class SessionLayer<Data extends object = Record<string, unknown>> {
   /** The store sessions live in. */
