@@ -13,9 +13,11 @@ import type {
 } from 'fastify'
 import {
   appendSetCookie,
+  type Check,
   type CommittableSession,
+  checkOptions,
+  checks,
   type Session,
-  SessionConfigError,
   type SessionLayer,
   type TransportSource,
 } from './contract/index.js'
@@ -35,14 +37,25 @@ export type SessionRequest<
   Route extends RouteGenericInterface = RouteGenericInterface,
 > = FastifyRequest<Route> & { session: Session<Data> }
 
+const isLayer = ((value) =>
+  typeof (value as FastifySessionOptions['layer'] | undefined)?.open === 'function'
+    ? undefined
+    : 'must be a SessionLayer: fastify.register(fastifySession, { layer })') as Check
+
+const FASTIFY_OPTIONS = {
+  layer: checks.required(isLayer),
+  // Fastify's own register options reach the plugin too.
+  prefix: checks.string,
+  logLevel: checks.string,
+  logSerializers: checks.object,
+} satisfies Record<keyof FastifySessionOptions | 'prefix' | 'logLevel' | 'logSerializers', Check>
+
 /** Requests whose session was already committed: Fastify runs `onSend` again for an error reply. */
 const committed = new WeakSet<FastifyRequest>()
 
 async function rutsSessionPlugin(fastify: FastifyInstance, options: FastifySessionOptions): Promise<void> {
-  const layer = options?.layer
-  if (typeof layer?.open !== 'function') {
-    throw new SessionConfigError('fastifySession needs a layer: fastify.register(fastifySession, { layer })')
-  }
+  checkOptions('fastifySession', options, FASTIFY_OPTIONS)
+  const layer = options.layer
   fastify.decorateRequest('session', null)
   // Callback-style hooks: an untouched session passes through both without allocating a promise.
   fastify.addHook('onRequest', function rutsOpenSession(request, _reply, done) {

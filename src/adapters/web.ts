@@ -5,6 +5,9 @@
  * @module ruts/web
  */
 import {
+  type Check,
+  checkOptions,
+  checks,
   type Session,
   type SessionLayer,
   SessionStoreError,
@@ -27,6 +30,8 @@ export interface WithSessionOptions {
    */
   onStoreError?: (error: SessionStoreError, request: Request) => Response | Promise<Response>
 }
+
+const WITH_SESSION_OPTIONS = { onStoreError: checks.function } satisfies Record<keyof WithSessionOptions, Check>
 
 /**
  * Wrap a Web `Request → Response` handler (Next.js route handlers, `Bun.serve`, `Deno.serve`,
@@ -61,6 +66,7 @@ export function withSession<Data extends object = Record<string, unknown>>(
   handler: SessionRequestHandler<Data>,
   options: WithSessionOptions = {},
 ): (request: Request) => Promise<Response> {
+  checkOptions('withSession', options, WITH_SESSION_OPTIONS)
   const onStoreError = options.onStoreError ?? serviceUnavailable
   return async function rutsSession(request) {
     const session = layer.open(request.headers.get('cookie'), () => webTransport(request.url))

@@ -1,4 +1,4 @@
-import { SessionConfigError } from './errors.js'
+import { type Check, checkOptions, checks, describeValue, optionError } from './validate.js'
 
 /** Longest `Max-Age` a browser honours (RFC 6265bis caps cookie lifetimes at 400 days). */
 export const MAX_COOKIE_AGE = 400 * 24 * 60 * 60
@@ -39,6 +39,24 @@ export interface ResolvedCookieOptions {
   readonly attributes: string
 }
 
+const COOKIE_OPTIONS = {
+  name: checks.string,
+  httpOnly: checks.boolean,
+  secure: checks.boolean,
+  sameSite: checks.oneOf('lax', 'strict', 'none'),
+  path: checks.string,
+  domain: checks.string,
+  maxAge: checks.seconds(MAX_COOKIE_AGE),
+  partitioned: checks.boolean,
+} satisfies Record<keyof CookieOptions, Check>
+
+// express-session's cookie options that have no counterpart here.
+const COOKIE_HINTS = {
+  expires: 'not supported: a session lifetime is relative; use cookie.maxAge (seconds) or session.expire(seconds)',
+  signed: 'set the layer option secret to sign the cookie',
+  priority: 'not supported',
+}
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 // RFC 6265 path-value: any CHAR except CTLs or ";".
 const PATH_VALUE = /^[\x20-\x3a\x3c-\x7e]+$/
@@ -53,6 +71,17 @@ const SAME_SITE = { lax: 'Lax', strict: 'Strict', none: 'None' } as const
  * @throws SessionConfigError for an invalid name, attribute value, lifetime or prefix rule
  */
 export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCookieOptions {
+  if (typeof options.maxAge === 'number' && options.maxAge > MAX_COOKIE_AGE) {
+    // express-session's maxAge is in milliseconds: 3_600_000 there is one hour, 41.7 days here.
+    const got = `400 days; got ${describeValue(options.maxAge)}`
+    const problem = `must be whole seconds from 1 to ${MAX_COOKIE_AGE} (${got}): seconds, not milliseconds`
+    throw optionError('SessionLayer', 'cookie.maxAge', problem)
+  }
+  if (typeof options.secure === 'string') {
+    const problem = "must be true or false (got a string): express-session's 'auto' has no counterpart here"
+    throw optionError('SessionLayer', 'cookie.secure', problem)
+  }
+  checkOptions('SessionLayer', options, COOKIE_OPTIONS, { path: 'cookie.', hints: COOKIE_HINTS })
   const name = options.name ?? 'session'
   const httpOnly = options.httpOnly ?? true
   const secure = options.secure ?? true
@@ -62,25 +91,22 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
   const maxAge = options.maxAge ?? 86_400
   const partitioned = options.partitioned ?? false
 
-  if (!TOKEN.test(name)) throw new SessionConfigError('cookie.name must be a non-empty HTTP token')
-  if (!Number.isSafeInteger(maxAge) || maxAge < 1 || maxAge > MAX_COOKIE_AGE) {
-    throw new SessionConfigError(`cookie.maxAge must be a whole number of seconds from 1 to ${MAX_COOKIE_AGE}`)
-  }
-  if (!(sameSite in SAME_SITE)) throw new SessionConfigError("cookie.sameSite must be 'lax', 'strict' or 'none'")
-  if (sameSite === 'none' && !secure) throw new SessionConfigError("cookie.sameSite 'none' requires secure: true")
-  if (partitioned && !secure) throw new SessionConfigError('cookie.partitioned requires secure: true')
+  if (!TOKEN.test(name)) throw optionError('SessionLayer', 'cookie.name', 'must be a non-empty HTTP token')
+  if (sameSite === 'none' && !secure)
+    throw optionError('SessionLayer', 'cookie.sameSite', "'none' requires secure: true")
+  if (partitioned && !secure) throw optionError('SessionLayer', 'cookie.partitioned', 'requires secure: true')
   if (!PATH_VALUE.test(path) || !path.startsWith('/')) {
-    throw new SessionConfigError('cookie.path must start with "/" and contain no ";" or control characters')
+    throw optionError('SessionLayer', 'cookie.path', 'must start with "/" and contain no ";" or control characters')
   }
   if (domain !== undefined && !DOMAIN_VALUE.test(domain)) {
-    throw new SessionConfigError('cookie.domain must be a host name without ";", spaces or control characters')
+    throw optionError('SessionLayer', 'cookie.domain', 'must be a host name without ";", spaces or control characters')
   }
   if (name.startsWith('__Host-')) {
-    if (!secure) throw new SessionConfigError('a __Host- cookie requires secure: true')
-    if (domain !== undefined) throw new SessionConfigError('a __Host- cookie must not set a domain')
-    if (path !== '/') throw new SessionConfigError('a __Host- cookie requires path "/"')
+    if (!secure) throw optionError('SessionLayer', 'cookie.secure', 'must be true for a __Host- cookie')
+    if (domain !== undefined) throw optionError('SessionLayer', 'cookie.domain', 'must not be set for a __Host- cookie')
+    if (path !== '/') throw optionError('SessionLayer', 'cookie.path', 'must be "/" for a __Host- cookie')
   } else if (name.startsWith('__Secure-') && !secure) {
-    throw new SessionConfigError('a __Secure- cookie requires secure: true')
+    throw optionError('SessionLayer', 'cookie.secure', 'must be true for a __Secure- cookie')
   }
 
   let attributes = `; Path=${path}`

@@ -61,10 +61,17 @@ export class SessionError extends Error {
  * Invalid layer or store options, thrown at construction time, never per request.
  */
 export class SessionConfigError extends SessionError {
-  /** @param message - what is wrong with the configuration */
-  constructor(message: string) {
+  /** The offending option's path (`'cookie.maxAge'`, `'resave'`), when one option is to blame. */
+  readonly option: string | undefined
+
+  /**
+   * @param message - what is wrong with the configuration
+   * @param options - `option`: the offending option's path
+   */
+  constructor(message: string, options: { option?: string } = {}) {
     super('ERR_SESSION_CONFIG', message)
     this.name = 'SessionConfigError'
+    this.option = options.option
   }
 }
 

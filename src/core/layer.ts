@@ -7,6 +7,7 @@ import { type FieldSchemasFor, FieldValidation, type InvalidFieldHandler } from 
 import { Session } from './session.js'
 import { CookieSigner } from './signing.js'
 import type { ReadOptions, SessionStore, TouchOptions } from './store.js'
+import { type Check, checkOptions, checks, optionError } from './validate.js'
 
 /**
  * Options of {@link SessionLayer}.
@@ -79,11 +80,41 @@ export type TransportSource = RequestTransport | (() => RequestTransport)
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]'])
 
-function assertSeconds(name: string, value: number | undefined, max = Number.MAX_SAFE_INTEGER): void {
-  if (value === undefined) return
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new SessionConfigError(`${name} must be a whole number of seconds from 1 to ${max}`)
-  }
+const isStore = ((value) =>
+  typeof (value as SessionStore | undefined)?.write === 'function'
+    ? undefined
+    : 'must be a session store, e.g. { store: new MemoryStore() }') as Check
+
+const LAYER_OPTIONS = {
+  store: checks.required(isStore),
+  cookie: checks.object,
+  secret: checks.either(checks.string, (value) => (Array.isArray(value) ? undefined : 'must be a string or a list')),
+  codec: checks.either(checks.string, checks.object),
+  idleTimeout: checks.seconds(MAX_COOKIE_AGE),
+  touchAfter: checks.seconds(MAX_COOKIE_AGE),
+  absoluteTimeout: checks.seconds(MAX_COOKIE_AGE),
+  onWarning: checks.function,
+  legacy: checks.object,
+  fields: checks.object,
+  onInvalid: checks.either(checks.function, checks.oneOf('throw')),
+} satisfies Record<keyof SessionLayerOptions, Check>
+
+// express-session's options, and the cookie attributes people put at the top level.
+const NOT_NEEDED = 'not needed: ruts stores only what a handler writes, when it writes it'
+const LAYER_HINTS: Record<string, string> = {
+  resave: `${NOT_NEEDED}, so there is no whole session to save again`,
+  saveUninitialized: `${NOT_NEEDED}; a session is created by its first write`,
+  rolling: 'use idleTimeout (seconds) for a rolling lifetime, and touchAfter to throttle its refresh',
+  genid: 'ids are always 128 random bits and cannot be chosen',
+  unset: 'call await session.delete() to end a session',
+  proxy: 'not needed: the cookie is sent with its configured attributes whatever the scheme',
+  maxAge: 'did you mean cookie.maxAge (seconds)?',
+  ...Object.fromEntries(
+    ['name', 'httpOnly', 'secure', 'sameSite', 'path', 'domain', 'partitioned'].map((key) => [
+      key,
+      `did you mean cookie.${key}?`,
+    ]),
+  ),
 }
 
 /**
@@ -141,25 +172,20 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
    * @throws SessionConfigError when an option is invalid (checked here, never per request)
    */
   constructor(options: SessionLayerOptions<Data>) {
-    if (!options || typeof options.store?.write !== 'function') {
-      throw new SessionConfigError('SessionLayer needs a store, e.g. { store: new MemoryStore() }')
-    }
+    checkOptions('SessionLayer', options, LAYER_OPTIONS, { hints: LAYER_HINTS })
     this.store = options.store
     this.cookie = resolveCookieOptions(options.cookie)
     this.codec = resolveCodec(options.codec)
     this.signer = options.secret === undefined ? undefined : new CookieSigner(options.secret)
     this.candidates = new CandidateReader(this.signer)
-    assertSeconds('idleTimeout', options.idleTimeout, MAX_COOKIE_AGE)
-    assertSeconds('absoluteTimeout', options.absoluteTimeout, MAX_COOKIE_AGE)
-    assertSeconds('touchAfter', options.touchAfter, MAX_COOKIE_AGE)
     this.idleTimeout = options.idleTimeout
     this.absoluteTimeout = options.absoluteTimeout
     if (options.idleTimeout !== undefined) {
       const threshold = options.touchAfter ?? Math.ceil(options.idleTimeout / 10)
-      if (threshold >= options.idleTimeout) throw new SessionConfigError('touchAfter must be below idleTimeout')
+      if (threshold >= options.idleTimeout) throw optionError('SessionLayer', 'touchAfter', 'must be below idleTimeout')
       this.touch = { ttl: options.idleTimeout, threshold }
     } else {
-      if (options.touchAfter !== undefined) throw new SessionConfigError('touchAfter needs idleTimeout')
+      if (options.touchAfter !== undefined) throw optionError('SessionLayer', 'touchAfter', 'needs idleTimeout')
       this.touch = undefined
     }
     this.readOptions = this.touch === undefined ? undefined : { touch: this.touch }

@@ -696,3 +696,20 @@ export class Session<Data extends object = Record<string, unknown>> {
     this.#layer.fields?.assertKnown(field)
   }
 }
+
+// `req.session.user = x` is express-session's habit; here it would set a property that is never
+// stored. A Proxy at the root of the prototype chain sees only assignments of names the class does
+// not define (its methods and getters are found first, its state is in private fields), so the
+// per-request handle stays an ordinary object and reads pay nothing.
+Object.setPrototypeOf(
+  Session.prototype,
+  new Proxy(Object.prototype, {
+    set(target, property, value, receiver) {
+      // Symbols are how libraries tag objects; only named fields are the express-session habit.
+      if (typeof property === 'symbol') return Reflect.set(target, property, value, receiver)
+      throw new TypeError(
+        `session.${property} = … stores nothing: write the field with await session.update('${property}', value)`,
+      )
+    },
+  }),
+)

@@ -1,4 +1,3 @@
-import { SessionConfigError } from '../core/errors.js'
 import { addToInteger, checkIncrement } from '../core/integers.js'
 import type {
   ExpireResult,
@@ -17,6 +16,7 @@ import type {
   WriteResult,
 } from '../core/store.js'
 import { checkExpireSeconds, checkWriteTtls } from '../core/ttl.js'
+import { type Check, checkOptions, checks } from '../core/validate.js'
 import { type Segmented, SegmentedRecency } from './recency.js'
 
 /** Options of {@link MemoryStore}. */
@@ -30,6 +30,11 @@ export interface MemoryStoreOptions {
   /** Milliseconds between sweeps of expired sessions (an `unref`'d timer). @default 60000 */
   sweepInterval?: number
 }
+
+const MEMORY_OPTIONS = {
+  maxSessions: checks.positiveInteger,
+  sweepInterval: checks.milliseconds(),
+} satisfies Record<keyof MemoryStoreOptions, Check>
 
 interface StoredField {
   value: FieldValue
@@ -70,10 +75,9 @@ export class MemoryStore implements SessionStore {
    * @throws SessionConfigError for a non-positive capacity or interval
    */
   constructor(options: MemoryStoreOptions = {}) {
+    checkOptions('MemoryStore', options, MEMORY_OPTIONS)
     const maxSessions = options.maxSessions ?? 10_000
     const sweepInterval = options.sweepInterval ?? 60_000
-    if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) throw new SessionConfigError('maxSessions must be ≥ 1')
-    if (!Number.isFinite(sweepInterval) || sweepInterval < 1) throw new SessionConfigError('sweepInterval must be > 0')
     this.#maxSessions = maxSessions
     this.#recency = new SegmentedRecency(maxSessions)
     this.#timer = setInterval(() => this.sweep(), sweepInterval)

@@ -12,6 +12,8 @@
 export { SessionConfigError, SessionError, SessionStoreError } from '../../core/errors.js'
 export type { RequestTransport, SessionLayer, TransportSource } from '../../core/layer.js'
 export type { Session, SessionCookies } from '../../core/session.js'
+// An adapter's own options are checked like every other options object (unknown keys, wrong types).
+export { type Check, checkOptions, checks } from '../../core/validate.js'
 export { type CommittableSession, commitTouched } from './commit.js'
 export { deferHeadersUntilCommitted } from './node-headers.js'
 export { appendSetCookie, applySessionCookie, withSessionCookie } from './set-cookie.js'

@@ -3,7 +3,7 @@
  *
  * @module ruts/layered
  */
-import { SessionConfigError, SessionError } from '../../core/errors.js'
+import { SessionError } from '../../core/errors.js'
 import { checkIncrement } from '../../core/integers.js'
 import type {
   ExpireResult,
@@ -26,7 +26,7 @@ import { type Flight, KeyActivity } from './activity.js'
 import { incrementLayered, takeLayered } from './field-operations.js'
 import { HotTier } from './hot-tier.js'
 import { endInHot, hotCopySeconds, LEASE_FIELD, reachHot, refuseLeaseField, warmAbsent } from './lease.js'
-import { type LayeredStoreOptions, positive, warnAtMostEvery } from './options.js'
+import { checkLayeredOptions, type LayeredStoreOptions, warnAtMostEvery } from './options.js'
 import { FieldPolicies } from './policies.js'
 import { LAYERED_WRITE_OPTIONS } from './write-options.js'
 import { moveHotCopy, syncHotOrDistrust, type Tiers, writeCold, writeHotOnly } from './writes.js'
@@ -73,18 +73,14 @@ export class LayeredStore implements SessionStore {
    * @throws SessionConfigError for a missing store or an out-of-range setting
    */
   constructor(options: LayeredStoreOptions) {
-    if (options.hot === undefined || options.cold === undefined)
-      throw new SessionConfigError('hot and cold are required')
-    if (options.hot === options.cold) throw new SessionConfigError('hot and cold must be different stores')
-    const missTtl = positive('missTtl', options.missTtl ?? 1000, true)
+    checkLayeredOptions(options)
+    const missTtl = options.missTtl ?? 1000
     const maxTombstones = options.maxTombstones ?? 10_000
-    if (!Number.isSafeInteger(maxTombstones) || maxTombstones < 1)
-      throw new SessionConfigError('maxTombstones must be ≥ 1')
     this.#policies = new FieldPolicies(options.fields, options.hotTtl)
-    this.#hotTimeout = positive('hotTimeout', options.hotTimeout ?? 250)
+    this.#hotTimeout = options.hotTimeout ?? 250
     this.#hot = new HotTier(options.hot, {
       timeout: this.#hotTimeout,
-      repairInterval: positive('repairInterval', options.repairInterval ?? 1000),
+      repairInterval: options.repairInterval ?? 1000,
       maxTombstones,
       onError: options.onError ?? warnAtMostEvery(10_000),
     })

@@ -1,7 +1,8 @@
-import { SessionConfigError } from '../../core/errors.js'
 import type { SessionStore } from '../../core/store.js'
+import { MAX_TTL } from '../../core/ttl.js'
+import { type Check, checkOptions, checks, optionError } from '../../core/validate.js'
 import type { HotErrorHandler } from './hot-tier.js'
-import type { FieldPolicy } from './policies.js'
+import { FIELD_POLICY_CHECKS, type FieldPolicy } from './policies.js'
 
 /** Options of {@link LayeredStore}. */
 export interface LayeredStoreOptions {
@@ -25,18 +26,33 @@ export interface LayeredStoreOptions {
   onError?: HotErrorHandler
 }
 
+const isStore = ((value) =>
+  typeof (value as SessionStore | undefined)?.write === 'function' ? undefined : 'must be a session store') as Check
+
+const LAYERED_OPTIONS = {
+  hot: checks.required(isStore),
+  cold: checks.required(isStore),
+  hotTtl: checks.seconds(MAX_TTL),
+  fields: checks.object,
+  missTtl: checks.milliseconds({ zero: true }),
+  hotTimeout: checks.milliseconds(),
+  maxTombstones: checks.positiveInteger,
+  repairInterval: checks.milliseconds(),
+  onError: checks.function,
+} satisfies Record<keyof LayeredStoreOptions, Check>
+
 /**
- * @param name - option name for the message
- * @param value - milliseconds
- * @param zero - whether `0` is allowed
- * @returns the value
- * @throws SessionConfigError when it is negative, not finite, or a forbidden zero
+ * Reject unknown and wrongly typed options of a {@link LayeredStoreOptions}, per-field policies included.
+ *
+ * @param options - the user's options
+ * @throws SessionConfigError naming the option
  */
-export function positive(name: string, value: number, zero = false): number {
-  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zero)) {
-    throw new SessionConfigError(`${name} must be a ${zero ? 'non-negative' : 'positive'} number of milliseconds`)
+export function checkLayeredOptions(options: LayeredStoreOptions): void {
+  checkOptions('LayeredStore', options, LAYERED_OPTIONS)
+  if (options.hot === options.cold) throw optionError('LayeredStore', 'cold', 'must be another store than hot')
+  for (const [field, policy] of Object.entries(options.fields ?? {})) {
+    checkOptions('LayeredStore', policy, FIELD_POLICY_CHECKS, { path: `fields.${field}.` })
   }
-  return value
 }
 
 /**

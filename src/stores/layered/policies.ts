@@ -1,6 +1,7 @@
-import { SessionConfigError, SessionError } from '../../core/errors.js'
+import { SessionError } from '../../core/errors.js'
 import type { SessionKey } from '../../core/store.js'
-import { isTtl, MAX_TTL } from '../../core/ttl.js'
+import { MAX_TTL } from '../../core/ttl.js'
+import { type Check, checks } from '../../core/validate.js'
 import { LAYERED_WRITE_OPTIONS } from './write-options.js'
 
 /** Which tier(s) a write goes to. */
@@ -21,11 +22,13 @@ export interface ResolvedWrite {
   hotTtl: number
 }
 
-const STRATEGIES: readonly string[] = ['write-through', 'hot-only', 'cold-only']
+/** The checks of a {@link FieldPolicy}: for the store's `fields` option and for each write's options. */
+export const FIELD_POLICY_CHECKS: Readonly<Record<keyof FieldPolicy, Check>> = {
+  strategy: checks.oneOf('write-through', 'hot-only', 'cold-only'),
+  hotTtl: checks.seconds(MAX_TTL),
+}
 /** Sessions whose per-call policies this process remembers for warming; oldest forgotten first. */
 const MAX_REMEMBERED_SESSIONS = 10_000
-
-const isSeconds = (value: unknown): value is number => isTtl(value)
 
 /**
  * Where a field's strategy and hot TTL come from, most specific first: the write call's options,
@@ -39,23 +42,11 @@ export class FieldPolicies {
   readonly #remembered = new Map<SessionKey, Map<string, FieldPolicy>>()
 
   /**
-   * @param fields - per-field defaults from the store options
+   * @param fields - per-field defaults from the store options, already checked (`checkLayeredOptions`)
    * @param hotTtl - the store's default hot TTL in seconds
-   * @throws SessionConfigError for an unknown strategy or a hot TTL that is not whole seconds ≥ 1
    */
   constructor(fields: Readonly<Record<string, FieldPolicy>> | undefined, hotTtl: number | undefined) {
-    if (hotTtl !== undefined && !isSeconds(hotTtl))
-      throw new SessionConfigError(`hotTtl must be whole seconds from 1 to ${MAX_TTL}`)
-    const entries = Object.entries(fields ?? {})
-    for (const [name, policy] of entries) {
-      if (policy.strategy !== undefined && !STRATEGIES.includes(policy.strategy)) {
-        throw new SessionConfigError(`fields.${name}.strategy must be one of ${STRATEGIES.join(', ')}`)
-      }
-      if (policy.hotTtl !== undefined && !isSeconds(policy.hotTtl)) {
-        throw new SessionConfigError(`fields.${name}.hotTtl must be whole seconds from 1 to ${MAX_TTL}`)
-      }
-    }
-    this.#fields = new Map(entries)
+    this.#fields = new Map(Object.entries(fields ?? {}))
     this.#hotTtl = hotTtl
   }
 
@@ -140,17 +131,15 @@ export class FieldPolicies {
 
 function parseExtra(extra: Readonly<Record<string, unknown>> | undefined): Partial<ResolvedWrite> {
   if (extra === undefined) return {}
-  for (const name of Object.keys(extra)) {
-    if (!LAYERED_WRITE_OPTIONS.includes(name)) throw option(`unknown LayeredStore write option "${name}"`)
+  for (const [name, value] of Object.entries(extra)) {
+    if (!LAYERED_WRITE_OPTIONS.includes(name)) throw option(`unknown LayeredStore write option ${name}`)
+    const problem = value === undefined ? undefined : FIELD_POLICY_CHECKS[name as keyof FieldPolicy](value)
+    if (problem !== undefined) throw option(`${name} ${problem}`)
   }
   const { strategy, hotTtl } = extra
-  if (strategy !== undefined && (typeof strategy !== 'string' || !STRATEGIES.includes(strategy))) {
-    throw option(`strategy must be one of ${STRATEGIES.join(', ')}`)
-  }
-  if (hotTtl !== undefined && !isSeconds(hotTtl)) throw option(`hotTtl must be whole seconds from 1 to ${MAX_TTL}`)
   const parsed: Partial<ResolvedWrite> = {}
   if (strategy !== undefined) parsed.strategy = strategy as WriteStrategy
-  if (hotTtl !== undefined) parsed.hotTtl = hotTtl
+  if (hotTtl !== undefined) parsed.hotTtl = hotTtl as number
   return parsed
 }
 

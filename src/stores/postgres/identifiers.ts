@@ -1,4 +1,4 @@
-import { SessionConfigError } from '../../core/errors.js'
+import { describeValue, optionError } from '../../core/validate.js'
 
 /** PostgreSQL truncates identifiers longer than this many bytes (NAMEDATALEN - 1) without an error. */
 const MAX_IDENTIFIER_BYTES = 63
@@ -41,14 +41,14 @@ export function quoteIdentifier(name: string): string {
 
 function validate(label: string, name: unknown, reservedBytes: number): string {
   if (typeof name !== 'string' || name.length === 0)
-    throw new SessionConfigError(`postgres: ${label} must be a non-empty string`)
+    throw optionError('PostgresStore', label, `must be a non-empty string (got ${describeValue(name)})`)
   // NUL cannot be stored in a PostgreSQL identifier; lone surrogates cannot be encoded as UTF-8.
   if (name.includes('\0') || !name.isWellFormed())
-    throw new SessionConfigError(`postgres: ${label} contains invalid characters`)
+    throw optionError('PostgresStore', label, 'must be well-formed Unicode without NUL')
   const bytes = Buffer.byteLength(name, 'utf8')
   // Longer names would be silently truncated by the server, and two stores could then share tables.
   if (bytes + reservedBytes > MAX_IDENTIFIER_BYTES) {
-    throw new SessionConfigError(`postgres: ${label} must be at most ${MAX_IDENTIFIER_BYTES - reservedBytes} bytes`)
+    throw optionError('PostgresStore', label, `must be at most ${MAX_IDENTIFIER_BYTES - reservedBytes} bytes`)
   }
   return name
 }

@@ -24,6 +24,7 @@ import type {
 } from '../../core/store.js'
 import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../../core/timeout.js'
 import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
+import { type Check, checkOptions, checks, optionError } from '../../core/validate.js'
 import { type CleanupResult, CleanupTask } from './cleanup.js'
 import { advisoryLockKeys, type TableNames, tableNames } from './identifiers.js'
 import { assertSchemaVersion, migrate } from './migrations.js'
@@ -51,6 +52,17 @@ export interface PostgresStoreOptions {
   /** Receives failures of the background cleanup. @default logs with `console.error` */
   onError?: (error: unknown) => void
 }
+
+const POSTGRES_OPTIONS = {
+  pool: checks.required(checks.object),
+  schema: checks.string,
+  table: checks.string,
+  migrate: checks.boolean,
+  cleanupInterval: checks.milliseconds({ zero: true }),
+  cleanupBatchSize: checks.positiveInteger,
+  timeout: checks.milliseconds(),
+  onError: checks.function,
+} satisfies Record<keyof PostgresStoreOptions, Check>
 
 /** Deadline for migrations on start: they may wait on another process's migration lock. */
 const MIGRATION_TIMEOUT = 30_000
@@ -105,13 +117,11 @@ export class PostgresStore implements SessionStore {
    * @throws SessionStoreError when the database cannot be reached
    */
   static async create(options: PostgresStoreOptions): Promise<PostgresStore> {
-    const timeout = positive('timeout', options.timeout ?? DEFAULT_STORE_TIMEOUT)
-    const batchSize = positive('cleanupBatchSize', options.cleanupBatchSize ?? 1000)
+    checkOptions('PostgresStore', options, POSTGRES_OPTIONS)
+    const timeout = options.timeout ?? DEFAULT_STORE_TIMEOUT
+    const batchSize = options.cleanupBatchSize ?? 1000
     const interval = options.cleanupInterval ?? 300_000
-    if (!Number.isFinite(interval) || interval < 0)
-      throw new SessionConfigError('postgres: cleanupInterval must be ≥ 0')
-    if (!Number.isSafeInteger(batchSize)) throw new SessionConfigError('postgres: cleanupBatchSize must be an integer')
-    if (typeof options.pool?.query !== 'function') throw new SessionConfigError('postgres: pool must be a pg Pool')
+    if (typeof options.pool.query !== 'function') throw optionError('PostgresStore', 'pool', 'must be a pg Pool')
     const names = tableNames(options.schema ?? 'public', options.table ?? 'ruts_sessions')
     const locks = advisoryLockKeys(names)
     const prepare =
@@ -278,11 +288,6 @@ export class PostgresStore implements SessionStore {
 
 function live(row: WriteRow): { live: true; ttl: number; touched: boolean } {
   return { live: true, ttl: row.ttl ?? 0, touched: row.touched }
-}
-
-function positive(label: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new SessionConfigError(`postgres: ${label} must be > 0`)
-  return value
 }
 
 /** runWithTimeout wraps every failure as a store error; a configuration error must stay one. */

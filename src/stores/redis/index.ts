@@ -4,7 +4,6 @@
  *
  * @module ruts/redis
  */
-import { SessionConfigError } from '../../core/errors.js'
 import { checkIncrement } from '../../core/integers.js'
 import type {
   ExpireResult,
@@ -23,6 +22,7 @@ import type {
 } from '../../core/store.js'
 import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../../core/timeout.js'
 import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
+import { type Check, checkOptions, checks, optionError } from '../../core/validate.js'
 import type { RedisClient } from './client.js'
 import { renameAcrossSlots, writeAcrossSlots } from './cluster-rename.js'
 import { createScriptRunner, type ScriptRunner, type WaitForReplicas } from './runner.js'
@@ -67,6 +67,18 @@ export interface RedisStoreOptions {
   waitForReplicas?: WaitForReplicas
 }
 
+const REDIS_OPTIONS = {
+  client: checks.required(checks.either(checks.object, checks.function)),
+  prefix: checks.string,
+  timeout: checks.milliseconds(),
+  waitForReplicas: checks.object,
+} satisfies Record<keyof RedisStoreOptions, Check>
+
+const WAIT_OPTIONS = {
+  replicas: checks.required(checks.positiveInteger),
+  timeout: checks.required(checks.positiveInteger),
+} satisfies Record<keyof WaitForReplicas, Check>
+
 /**
  * Session store on Redis 6.2+ or Valkey, standalone or Cluster, through ioredis or node-redis.
  *
@@ -96,23 +108,19 @@ export class RedisStore implements SessionStore {
    * @throws SessionConfigError for a prefix with braces, a bad timeout, or an unknown client
    */
   constructor(options: RedisStoreOptions) {
+    checkOptions('RedisStore', options, REDIS_OPTIONS)
     const prefix = options.prefix ?? 'ruts:'
     const timeout = options.timeout ?? DEFAULT_STORE_TIMEOUT
-    if (/[{}]/.test(prefix)) throw new SessionConfigError('the Redis key prefix must not contain { or }')
-    if (!Number.isFinite(timeout) || timeout <= 0) throw new SessionConfigError('timeout must be a positive number')
+    if (/[{}]/.test(prefix)) throw optionError('RedisStore', 'prefix', 'must not contain { or } (got a string)')
     const wait = options.waitForReplicas
     if (wait !== undefined) {
-      if (!Number.isSafeInteger(wait.replicas) || wait.replicas < 1) {
-        throw new SessionConfigError('waitForReplicas.replicas must be a positive integer')
-      }
-      if (!Number.isSafeInteger(wait.timeout) || wait.timeout < 1 || wait.timeout >= timeout) {
-        throw new SessionConfigError('waitForReplicas.timeout must be a whole number of ms below the store timeout')
-      }
+      checkOptions('RedisStore', wait, WAIT_OPTIONS, { path: 'waitForReplicas.' })
+      if (wait.timeout >= timeout) throw optionError('RedisStore', 'waitForReplicas.timeout', 'must be below timeout')
     }
     try {
       this.#runner = createScriptRunner(options.client, wait)
     } catch {
-      throw new SessionConfigError('RedisStore needs an ioredis or node-redis client')
+      throw optionError('RedisStore', 'client', 'must be an ioredis or node-redis client')
     }
     this.#prefix = prefix
     this.#timeout = timeout
