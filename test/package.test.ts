@@ -40,6 +40,8 @@ describe.skipIf(!built)('the built package', () => {
         'SessionStoreError',
         'appendSetCookie',
         'applySessionCookie',
+        'checkOptions',
+        'checks',
         'commitTouched',
         'deferHeadersUntilCommitted',
         'nodeTransport',
