@@ -17,8 +17,8 @@ export type Snippet = {
   /** `fragment=…`: the complete example this block continues; checked appended to it. */
   fragment?: string
   /**
-   * `file=…`: its path in a project of its markdown file's own (multi-file examples such as Next's
-   * `@/lib/session`, where `@/` is that project's root).
+   * `file=…`: its path in the project (multi-file examples such as Next's `@/lib/session`, where `@/`
+   * is the project root). The same path on two pages must hold the same code.
    */
   file?: string
   runtime: SnippetRuntime
@@ -107,29 +107,37 @@ export function projectFiles(snippets: Snippet[]): ProjectFile[] {
     if (named.has(key)) throw new Error(`${label(snippet)}: a second example named ${snippet.name}`)
     named.set(key, snippet)
   }
-  const paths = new Set<string>()
-  return snippets.map((snippet) => {
-    const dir = slug(snippet.source)
-    const path = snippet.file === undefined ? `snippets/${dir}_${snippet.line}.ts` : `${dir}/${snippet.file}`
-    if (paths.has(path)) throw new Error(`${label(snippet)}: a second block writes ${path}`)
-    paths.add(path)
-    if (snippet.fragment === undefined)
-      return { path, text: snippet.code, runtime: snippet.runtime, snippet, offset: 0 }
-    // A fragment may continue another fragment: the chain is pasted in order.
-    const chain: Snippet[] = []
-    for (let link: Snippet = snippet; link.fragment !== undefined; ) {
-      if (!link.code.startsWith('//')) throw new Error(`${label(link)}: a fragment opens with a // comment`)
-      const example = named.get(`${link.source}#${link.fragment}`)
-      if (!example) throw new Error(`${label(link)}: fragment of ${link.fragment}, but no block is named so`)
-      if (chain.includes(example) || example === snippet) throw new Error(`${label(link)}: a cycle of fragments`)
-      chain.unshift(example)
-      link = example
-    }
-    const prefix = chain.map((link) => `${link.code}\n`).join('')
-    const offset = prefix.split('\n').length - 1
-    const runtime = [snippet, ...chain.reverse()].find((link) => link.runtime !== 'node')?.runtime ?? 'node'
-    return { path, text: `${prefix}${snippet.code}\n`, runtime, snippet, offset }
-  })
+  const written = new Map<string, string>()
+  const files: ProjectFile[] = []
+  for (const snippet of snippets) {
+    const path =
+      snippet.file === undefined ? `snippets/${slug(snippet.source)}_${snippet.line}.ts` : `files/${snippet.file}`
+    // The same file shown on two pages (README and docs/) must read the same: checked once.
+    const earlier = written.get(path)
+    if (earlier === snippet.code) continue
+    if (earlier !== undefined) throw new Error(`${label(snippet)}: ${snippet.file} differs from its other copy`)
+    written.set(path, snippet.code)
+    files.push(projectFile(snippet, path, named))
+  }
+  return files
+}
+
+function projectFile(snippet: Snippet, path: string, named: ReadonlyMap<string, Snippet>): ProjectFile {
+  if (snippet.fragment === undefined) return { path, text: snippet.code, runtime: snippet.runtime, snippet, offset: 0 }
+  // A fragment may continue another fragment: the chain is pasted in order.
+  const chain: Snippet[] = []
+  for (let link: Snippet = snippet; link.fragment !== undefined; ) {
+    if (!link.code.startsWith('//')) throw new Error(`${label(link)}: a fragment opens with a // comment`)
+    const example = named.get(`${link.source}#${link.fragment}`)
+    if (!example) throw new Error(`${label(link)}: fragment of ${link.fragment}, but no block is named so`)
+    if (chain.includes(example) || example === snippet) throw new Error(`${label(link)}: a cycle of fragments`)
+    chain.unshift(example)
+    link = example
+  }
+  const prefix = chain.map((link) => `${link.code}\n`).join('')
+  const offset = prefix.split('\n').length - 1
+  const runtime = [snippet, ...chain.reverse()].find((link) => link.runtime !== 'node')?.runtime ?? 'node'
+  return { path, text: `${prefix}${snippet.code}\n`, runtime, snippet, offset }
 }
 
 /** A markdown file's name as a directory name: `docs/redis.md` → `docs_redis_md`. */

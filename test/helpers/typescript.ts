@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -18,6 +18,10 @@ export function typescript59(): Compiler {
   const bin = `${root}node_modules/typescript/bin/tsc`
   const version = execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).trim()
   if (!version.startsWith('Version 5.9')) throw new Error(`root TypeScript is ${version}, not 5.9`)
+  // An install that aliased TypeScript 7 at the root would have re-pointed the shared bin link.
+  if (realpathSync(`${root}node_modules/.bin/tsc`) !== realpathSync(bin)) {
+    throw new Error('node_modules/.bin/tsc is not the root TypeScript 5.9')
+  }
   return { name: 'TypeScript 5.9', bin }
 }
 
