@@ -76,7 +76,7 @@ describe.skipIf(!built)('the packed package', () => {
     expect(missing).toEqual([])
   })
 
-  // A consumer's file imports every subpath; ESM imports it, CommonJS `import`s it too (compiled to
+  // A consumer's file imports each adapter and store subpath; ESM imports it, CommonJS `import`s it too (compiled to
   // require(), which Node ≥ 20.19 supports for ESM packages and TypeScript allows from 5.8 with
   // module nodenext).
   const consumer = `import { MemoryStore, type Session, SessionLayer, SessionConfigError } from 'ruts'
