@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    // Fault injection runs on its own (`npm run test:faults`, vitest.faults.config.ts).
-    exclude: ['test/faults/**', 'node_modules/**', 'dist/**'],
+    // Fault injection runs on its own (`npm run test:faults`, vitest.faults.config.ts); the framework
+    // apps are built and tested by `npm run test:frameworks` (vitest.frameworks.config.ts).
+    exclude: ['test/faults/**', 'test/frameworks/**', 'node_modules/**', 'dist/**'],
     // Services (redis-server, a Redis Cluster, a fresh Postgres database) are started once per run
     // by these files and torn down after; each reports how to reach it through `inject()`.
     globalSetup: ['test/setup/redis.ts', 'test/setup/postgres.ts'],

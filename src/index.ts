@@ -29,7 +29,7 @@ export type {
   InvalidFieldHandler,
   StandardSchemaV1,
 } from './core/schema.js'
-export { type IntegerField, Session, type SessionCookies } from './core/session.js'
+export { type IntegerField, type OutgoingCookie, Session, type SessionCookies } from './core/session.js'
 export { SessionMap } from './core/session-map.js'
 export {
   type ExpireResult,

@@ -1,35 +1,17 @@
-import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDemoApp } from '../examples/demo/app.js'
 import type { RunningServer } from '../src/testing/adapter-suite.js'
+import { chromiumAvailable, launchChromium } from './helpers/chromium.js'
 import { listen } from './helpers/listen.js'
 
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const available = existsSync(executablePath)
-if (!available && process.env.CI === 'true')
-  throw new Error(`CI needs Chromium at ${executablePath} (apt-get install chromium)`)
-if (!available)
-  console.warn(`\n*** SKIPPING the browser test: no Chromium at ${executablePath} (apt-get install chromium) ***\n`)
-
-describe.skipIf(!available)('demo app in a real browser (Chromium)', () => {
+describe.skipIf(!chromiumAvailable)('demo app in a real browser (Chromium)', () => {
   let server: RunningServer
   let browser: Browser
   beforeAll(async () => {
     server = await listen(createServer(createDemoApp()))
-    browser = await chromium.launch({
-      executablePath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    browser = await launchChromium()
   })
   afterAll(async () => {
     await browser?.close()

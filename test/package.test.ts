@@ -17,7 +17,7 @@ const run = (code: string, type: 'commonjs' | 'module') =>
 describe.skipIf(!built)('the built package', () => {
   it('imports every subpath as ESM', () => {
     const output = run(
-      `const subpaths = ['ruts', 'ruts/adapter', 'ruts/express']
+      `const subpaths = ['ruts', 'ruts/adapter', 'ruts/express', 'ruts/h3', 'ruts/sveltekit', 'ruts/testing/server']
        for (const path of subpaths) await import(path)
        const { SessionLayer, MemoryStore } = await import('ruts')
        console.log(typeof SessionLayer, typeof MemoryStore)`,
@@ -45,6 +45,8 @@ describe.skipIf(!built)('the built package', () => {
         'commitTouched',
         'deferHeadersUntilCommitted',
         'nodeTransport',
+        'parseCookieHeader',
+        'serviceUnavailable',
         'webTransport',
         'withSessionCookie',
       ],

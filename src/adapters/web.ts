@@ -11,6 +11,7 @@ import {
   type Session,
   type SessionLayer,
   SessionStoreError,
+  serviceUnavailable,
   webTransport,
   withSessionCookie,
 } from './contract/index.js'
@@ -84,11 +85,4 @@ export function withSession<Data extends object = Record<string, unknown>>(
       throw error
     }
   }
-}
-
-function serviceUnavailable(): Response {
-  return new Response('Service Unavailable', {
-    status: 503,
-    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
-  })
 }

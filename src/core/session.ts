@@ -1,6 +1,6 @@
 import type { Candidate } from './candidates.js'
 import { MAX_COOKIE_AGE, parseCookieHeader, serializeRemovalCookie, serializeSessionCookie } from './cookie.js'
-import { headersSent, SessionError } from './errors.js'
+import { headersSent, SessionError, type SessionStoreError } from './errors.js'
 import { checkField } from './fields.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
 import type { SessionLayer, TransportSource } from './layer.js'
@@ -18,6 +18,14 @@ function fieldTtlOf(options: { ttl?: number } | undefined, maxAge: number): numb
   const fieldTtl = options?.ttl ?? maxAge
   if (!isTtl(fieldTtl)) throw ttlError('ttl')
   return fieldTtl
+}
+
+/** The session cookie a response must send, as {@link Session.flush} reports it. */
+export interface OutgoingCookie {
+  /** The cookie value: the (signed) id, or `''` to remove the cookie. */
+  value: string
+  /** Whole seconds; `0` removes the cookie. */
+  maxAge: number
 }
 
 /**
@@ -75,6 +83,7 @@ export class Session<Data extends object = Record<string, unknown>> {
   #sealed = false
   #active = false
   #commit: Promise<SessionCookies | undefined> | undefined
+  #storeError: SessionStoreError | undefined
   /** The legacy cookie was looked at (with the layer's `legacy` option): at most once per request. */
   #legacyChecked = false
   /** The response must also remove the legacy cookie. */
@@ -400,6 +409,15 @@ export class Session<Data extends object = Record<string, unknown>> {
   }
 
   /**
+   * For adapters: the last store failure in this request, for frameworks that turn a handler's
+   * error into a response the adapter only sees afterwards (SvelteKit answers it 500; its adapter
+   * makes it 503).
+   */
+  get storeError(): SessionStoreError | undefined {
+    return this.#storeError
+  }
+
+  /**
    * For adapters: the response headers went out without a commit. From now on a call that would need
    * a new cookie (creating, regenerating, deleting or re-expiring the session) fails with
    * `ERR_SESSION_HEADERS_SENT` instead of silently losing the session; reads and writes into the
@@ -435,14 +453,41 @@ export class Session<Data extends object = Record<string, unknown>> {
     return this.#commit
   }
 
-  async #finish(): Promise<SessionCookies | undefined> {
-    this.#sealed = true
+  /**
+   * For adapters of frameworks with no moment when the response headers are about to go out
+   * (Next.js Server Actions set cookies through `cookies().set()` while the action runs): waits for
+   * the operations started so far, applies an unconsumed {@link Session.prepareRegenerate}, and
+   * returns the session cookie the state so far needs, without sealing (a legacy cookie's removal is
+   * left to {@link Session.commit}). Call it again after later operations; rejects with
+   * `SessionStoreError` as `commit` does.
+   *
+   * @returns the cookie's value and `Max-Age` (`0` removes it), or `undefined` when the response
+   *   needs no session cookie
+   *
+   * @example
+   * ```ts
+   * await session.update('user', 'ada')
+   * const cookie = await session.flush()
+   * if (cookie !== undefined) jar.set(layer.cookie.name, cookie.value, { maxAge: cookie.maxAge })
+   * ```
+   */
+  async flush(): Promise<OutgoingCookie | undefined> {
+    await this.#settle()
+    return this.#outgoingCookie()
+  }
+
+  async #settle(): Promise<void> {
     if (this.#tail !== undefined) await this.#tail
     if (this.#prepared !== undefined) {
       const prepared = this.#prepared
       await this.#run(() => this.#moveTo(prepared))
       this.#prepared = undefined
     }
+  }
+
+  async #finish(): Promise<SessionCookies | undefined> {
+    this.#sealed = true
+    await this.#settle()
     const cookie = this.#sessionCookie()
     if (!this.#clearLegacy) return cookie
     const legacy = (this.#layer.legacy as LegacyMigration).source
@@ -452,15 +497,23 @@ export class Session<Data extends object = Record<string, unknown>> {
   }
 
   #sessionCookie(): string | undefined {
+    const cookie = this.#outgoingCookie()
+    if (cookie === undefined) return undefined
+    const options = this.#layer.cookie
+    return cookie.maxAge === 0
+      ? serializeRemovalCookie(options)
+      : serializeSessionCookie(options, cookie.value, cookie.maxAge)
+  }
+
+  #outgoingCookie(): OutgoingCookie | undefined {
     const layer = this.#layer
-    if (this.#outgoing === 'clear') return serializeRemovalCookie(layer.cookie)
+    if (this.#outgoing === 'clear') return { value: '', maxAge: 0 }
     const current = this.#candidates?.[0]
     if (this.#outgoing !== 'set' || current === undefined || !this.#confirmed) return undefined
     layer.warnIfInsecure(this.#transport)
     // A presented cookie that verified under the current secret is re-sent as is (saves an HMAC).
     const value = current.cookieValue ?? (layer.signer ? layer.signer.sign(current.id) : current.id)
-    const maxAge = Math.min(MAX_COOKIE_AGE, Math.max(1, Math.floor(this.#ttl / 1000)))
-    return serializeSessionCookie(layer.cookie, value, maxAge)
+    return { value, maxAge: Math.min(MAX_COOKIE_AGE, Math.max(1, Math.floor(this.#ttl / 1000))) }
   }
 
   async #write(
@@ -666,7 +719,9 @@ export class Session<Data extends object = Record<string, unknown>> {
 
   /** A store call; whatever it throws that is not already a session error becomes a store error. */
   #call<T>(operation: () => Promise<T>): Promise<T> {
-    return callStore(this.#layer.store.name, operation)
+    return callStore(this.#layer.store.name, operation, (error) => {
+      this.#storeError = error
+    })
   }
 
   #encode(value: unknown): Uint8Array {

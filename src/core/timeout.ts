@@ -54,17 +54,24 @@ export function runWithTimeout<T>(
  *
  * @param store - store name for the message
  * @param operation - the store call
+ * @param onStoreError - told of the `SessionStoreError` the call rejects with
  * @returns the call's result
  */
-export function callStore<T>(store: string, operation: () => Promise<T>): Promise<T> {
+export function callStore<T>(
+  store: string,
+  operation: () => Promise<T>,
+  onStoreError?: (error: SessionStoreError) => void,
+): Promise<T> {
   try {
-    return operation().then(undefined, (error: unknown) => storeFailure(store, error))
+    return operation().then(undefined, (error: unknown) => storeFailure(store, error, onStoreError))
   } catch (error) {
-    return storeFailure(store, error)
+    return storeFailure(store, error, onStoreError)
   }
 }
 
-function storeFailure(store: string, error: unknown): never {
-  if (error instanceof SessionError) throw error
-  throw new SessionStoreError(`${store}: operation failed`, { cause: error })
+function storeFailure(store: string, error: unknown, onStoreError?: (error: SessionStoreError) => void): never {
+  const failure =
+    error instanceof SessionError ? error : new SessionStoreError(`${store}: operation failed`, { cause: error })
+  if (failure instanceof SessionStoreError) onStoreError?.(failure)
+  throw failure
 }

@@ -47,6 +47,24 @@ export function localStoreControl(store: CountingStore): StoreControl {
 }
 
 /**
+ * @param url - base URL of a suite server in another process that answers `storeControlResponse`
+ *   (from `ruts/testing/server`) under `/__control/`
+ * @returns a {@link StoreControl} that drives it over HTTP
+ */
+export function remoteStoreControl(url: string): StoreControl {
+  const call = async (path: string) => {
+    const response = await fetch(`${url}/__control/${path}`)
+    return (await response.json()) as { calls: CountingStore['calls']; total: number }
+  }
+  return {
+    reset: async () => void (await call('reset')),
+    total: async () => (await call('counts')).total,
+    calls: async () => (await call('counts')).calls,
+    setFailing: async (failing) => void (await call(`failing?on=${failing ? 1 : 0}`)),
+  }
+}
+
+/**
  * Start a real HTTP server on an ephemeral loopback port that mounts the adapter under test with
  * `layer`, routes every `GET` to `handler(session, url)`, sends its {@link SuiteResponse} natively,
  * and lets errors take the framework's own error path. A server in another process builds the same

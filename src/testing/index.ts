@@ -11,6 +11,7 @@ export {
   describeAdapterBehaviour,
   localStoreControl,
   type RunningServer,
+  remoteStoreControl,
   type StartServer,
   type StoreControl,
 } from './adapter-suite.js'

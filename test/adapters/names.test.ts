@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { session as express } from '../../src/adapters/express.js'
 import { fastifySession } from '../../src/adapters/fastify.js'
+import { session as h3 } from '../../src/adapters/h3.js'
 import { session as hono } from '../../src/adapters/hono.js'
 import { session as koa } from '../../src/adapters/koa.js'
+import { session as sveltekit } from '../../src/adapters/sveltekit.js'
 import { withSession } from '../../src/adapters/web.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import { MemoryStore } from '../../src/stores/memory.js'
@@ -19,5 +21,7 @@ describe('adapter middleware', () => {
     expect(hono(layer).name).toBe('rutsSession')
     expect(withSession(layer, async () => new Response()).name).toBe('rutsSession')
     expect(fastifySession.name).toBe('rutsSessionPlugin')
+    expect(h3(layer).name).toBe('rutsSession')
+    expect(sveltekit(layer).name).toBe('rutsSession')
   })
 })

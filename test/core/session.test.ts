@@ -285,4 +285,31 @@ describe('types', () => {
     const untyped = new SessionLayer({ store: new MemoryStore() }).open(undefined)
     expectTypeOf(untyped.get('anything')).toEqualTypeOf<Promise<unknown>>()
   })
+
+  it('flush() reports the cookie so far without sealing: later writes still rename and clear it', async () => {
+    const { layer, store } = setup()
+    const session = layer.open(undefined)
+    expect(await session.flush()).toBeUndefined()
+    await session.update('user', 'ada')
+    const created = await session.flush()
+    expect(created).toEqual({ value: session.id, maxAge: 3600 })
+    const prepared = session.prepareRegenerate()
+    expect((await session.flush())?.value).toBe(prepared)
+    expect(await session.regenerate()).not.toBe(prepared)
+    expect((await session.flush())?.value).toBe(session.id)
+    await session.delete()
+    expect(await session.flush()).toEqual({ value: '', maxAge: 0 })
+    expect(store.calls.rename).toBe(2)
+  })
+
+  it('remembers the last store failure of the request for the adapter', async () => {
+    const { layer, store } = setup()
+    const session = layer.open(`session=${createSessionId()}`)
+    expect(session.storeError).toBeUndefined()
+    store.failing = true
+    expect(await codeOf(session.get('user'))).toBe('ERR_SESSION_STORE')
+    expect(session.storeError?.code).toBe('ERR_SESSION_STORE')
+    expect(await codeOf(session.update('user', 'x', { ttl: 0 }))).toBe('ERR_SESSION_ARGUMENT')
+    expect(session.storeError?.code).toBe('ERR_SESSION_STORE')
+  })
 })

@@ -43,7 +43,17 @@ const environments: Record<SnippetRuntime, object> = {
   deno: { target: 'ESNext', module: 'NodeNext', lib: ['ESNext'], types: [] },
   // create-next-app's tsconfig: bundler resolution and the `@/*` alias.
   next: { target: 'ES2017', module: 'esnext', moduleResolution: 'bundler', lib: ['dom', 'esnext'], types: ['node'] },
+  // The tsconfig `svelte-kit sync` generates.
+  sveltekit: {
+    target: 'ESNext',
+    module: 'esnext',
+    moduleResolution: 'bundler',
+    lib: ['esnext', 'DOM'],
+    types: ['node'],
+  },
 }
+// Next.js and SvelteKit are not installed at the root: their few APIs the blocks use, declared.
+const frameworkShims = join(root, 'test/docs/framework-shims.d.ts')
 
 /** One tsc program per runtime. */
 const programOf = (file: ProjectFile): string => file.runtime
@@ -75,6 +85,7 @@ beforeAll(() => {
     const runtime = members[0]?.runtime ?? 'node'
     const include = members.map((file) => file.path)
     if (runtime === 'deno') include.push('deno.d.ts')
+    if (runtime === 'next' || runtime === 'sveltekit') include.push(frameworkShims)
     const paths = runtime === 'next' ? { paths: { '@/*': ['./files/*'] } } : {}
     const compilerOptions = { ...strict, ...environments[runtime], ...paths }
     writeFileSync(join(project, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions, files: include }, null, 2))

@@ -1,9 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-/** Where a block runs: Node (the default), Bun or Deno with their own globals, or a Next.js project. */
-export type SnippetRuntime = 'node' | 'bun' | 'deno' | 'next'
-const RUNTIMES: readonly string[] = ['node', 'bun', 'deno', 'next']
+/**
+ * Where a block runs: Node (the default), Bun or Deno with their own globals, or a Next.js or
+ * SvelteKit project.
+ */
+export type SnippetRuntime = 'node' | 'bun' | 'deno' | 'next' | 'sveltekit'
+const RUNTIMES: readonly string[] = ['node', 'bun', 'deno', 'next', 'sveltekit']
 
 /** One ```ts block of the docs, with the directives of its `<!-- snippet: … -->` comment. */
 export type Snippet = {

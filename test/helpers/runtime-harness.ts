@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import type { StartServer, StoreControl } from '../../src/testing/adapter-suite.js'
+import { remoteStoreControl, type StartServer } from '../../src/testing/adapter-suite.js'
 
 /** Bun or Deno, run from the binaries their npm packages ship. */
 export type Runtime = 'bun' | 'deno'
@@ -72,16 +72,7 @@ export function runtimeHarness(runtime: Runtime, adapter: 'web' | 'hono'): Start
       child.once('error', reject)
     })
     const url = `http://127.0.0.1:${port}`
-    const call = async (path: string) => {
-      const response = await fetch(`${url}/__control/${path}`)
-      return (await response.json()) as { calls: Awaited<ReturnType<StoreControl['calls']>>; total: number }
-    }
-    const control: StoreControl = {
-      reset: async () => void (await call('reset')),
-      total: async () => (await call('counts')).total,
-      calls: async () => (await call('counts')).calls,
-      setFailing: async (failing) => void (await call(`failing?on=${failing ? 1 : 0}`)),
-    }
+    const control = remoteStoreControl(url)
     return {
       url,
       control,

@@ -4,7 +4,8 @@ import { Hono } from 'hono'
 import { type SessionEnv, session } from '../../src/adapters/hono.js'
 import { withSession } from '../../src/adapters/web.js'
 import type { SessionLayer } from '../../src/core/layer.js'
-import type { SuiteHandler, SuiteResponse } from '../../src/testing/adapter-routes.js'
+import type { SuiteHandler } from '../../src/testing/adapter-routes.js'
+import { suiteResponse } from '../../src/testing/server.js'
 
 /**
  * @param layer - the suite's layer
@@ -30,13 +31,6 @@ export function honoSuiteApp(layer: SessionLayer, handler: SuiteHandler): Hono<S
  */
 export function webSuiteHandler(layer: SessionLayer, handler: SuiteHandler): (request: Request) => Promise<Response> {
   return withSession(layer, async (request, session) =>
-    toResponse(await handler(session, new URL(request.url)), request),
+    suiteResponse(await handler(session, new URL(request.url)), request),
   )
-}
-
-function toResponse(result: SuiteResponse, request: Request): Response {
-  if (result.redirect !== undefined) return Response.redirect(new URL(result.redirect, request.url), 302)
-  const headers = new Headers({ 'content-type': 'application/json' })
-  for (const cookie of result.setCookies ?? []) headers.append('set-cookie', cookie)
-  return new Response(JSON.stringify(result.json), { headers })
 }

@@ -4,8 +4,7 @@
 // Prints `{"port":N}` once listening, and exits when its stdin closes (the test process went away).
 import { SessionLayer } from '../../src/core/layer.js'
 import { MemoryStore } from '../../src/stores/memory.js'
-import { suiteHandler } from '../../src/testing/adapter-routes.js'
-import { countingStore } from '../../src/testing/counting-store.js'
+import { CONTROL_PREFIX, countingStore, storeControlResponse, suiteHandler } from '../../src/testing/server.js'
 import { honoSuiteApp, webSuiteHandler } from '../helpers/web-apps.js'
 
 type Fetch = (request: Request) => Response | Promise<Response>
@@ -29,15 +28,9 @@ const hono = adapter === 'hono' ? honoSuiteApp(layer, suiteHandler) : undefined
 // Bun.serve passes its server as a second argument, which Hono would take for `env`: call with one.
 const app: Fetch = hono ? (request) => hono.fetch(request) : webSuiteHandler(layer, suiteHandler)
 
-function control(url: URL): Response {
-  if (url.pathname === '/__control/reset') store.reset()
-  if (url.pathname === '/__control/failing') store.failing = url.searchParams.get('on') === '1'
-  return Response.json({ calls: store.calls, total: store.total() })
-}
-
 const fetch: Fetch = (request) => {
   const url = new URL(request.url)
-  return url.pathname.startsWith('/__control/') ? control(url) : app(request)
+  return url.pathname.startsWith(CONTROL_PREFIX) ? storeControlResponse(store, url) : app(request)
 }
 
 const announce = (port: number) => console.log(JSON.stringify({ port }))

@@ -1,0 +1,19 @@
+import { SessionError } from 'ruts'
+import { getSession } from 'ruts/next'
+import { layer } from '../../suite/layer'
+
+type Search = Promise<{ write?: string }>
+
+/** A Server Component that reads the suite's session and, with `?write=1`, tries to write it. */
+export default async function ServerComponent({ searchParams }: { searchParams: Search }) {
+  const session = await getSession(layer)
+  const { write } = await searchParams
+  let outcome: unknown = null
+  if (write !== undefined) {
+    outcome = await session.update('count', Number(write)).catch((error: unknown) => {
+      if (error instanceof SessionError) return error.code
+      throw error
+    })
+  }
+  return <pre id="result">{JSON.stringify({ count: (await session.get('count')) ?? null, outcome })}</pre>
+}

@@ -1,0 +1,134 @@
+/**
+ * Next.js App Router (Node runtime): `withSession` for Route Handlers, `getSession` for Server Actions
+ * and Server Components. Written against `ruts/adapter`, the contract docs/adapters.md describes.
+ *
+ * @module ruts/next
+ */
+import { cookies, headers } from 'next/headers'
+import { parseCookieHeader, type Session, SessionError, type SessionLayer } from './contract/index.js'
+
+export { type SessionRequestHandler, type WithSessionOptions, withSession } from './web.js'
+
+type CookieJar = Awaited<ReturnType<typeof cookies>>
+type SessionMethod = (...args: unknown[]) => unknown
+
+/** One handle per request and layer: every `getSession` call of a render or an action shares it. */
+const open = new WeakMap<CookieJar, Map<object, object>>()
+
+/**
+ * The request's {@link Session} in a Server Action, a Server Component or a Route Handler, read and
+ * written through `cookies()` from `next/headers`. Every call in one request returns the same handle.
+ *
+ * - **Server Actions and Route Handlers**: each session call that changes the cookie sets it with
+ *   `cookies().set()` before its promise resolves, so a `redirect()` after `await session.update(…)`
+ *   keeps it. Await every session call before the action returns.
+ * - **Server Components** (Next forbids setting cookies while rendering): reads work, and so does a
+ *   write to an existing session's field; a write that needs a new cookie (creating the session,
+ *   `regenerate()`, `delete()`, `expire()`) rejects with `ERR_SESSION_HEADERS_SENT` before touching
+ *   the store.
+ *
+ * @param layer - the session layer (create it once, in a module of its own)
+ * @returns the request's session
+ *
+ * @example
+ * ```ts
+ * 'use server'
+ * import { redirect } from 'next/navigation'
+ * import { getSession } from 'ruts/next'
+ * import { layer } from './session'
+ *
+ * export async function login(form: FormData) {
+ *   const session = await getSession(layer)
+ *   await session.update('user', String(form.get('name')))
+ *   await session.regenerate()
+ *   redirect('/')
+ * }
+ * ```
+ */
+export async function getSession<Data extends object>(layer: SessionLayer<Data>): Promise<Session<Data>> {
+  // Both awaited before the lookup: two calls racing in one render must find each other's handle.
+  const [jar, requestHeaders] = await Promise.all([cookies(), headers()])
+  let sessions = open.get(jar)
+  if (sessions === undefined) {
+    sessions = new Map()
+    open.set(jar, sessions)
+  }
+  const known = sessions.get(layer) as Session<Data> | undefined
+  if (known !== undefined) return known
+  const handle = nextSession(layer, jar, requestHeaders)
+  sessions.set(layer, handle)
+  return handle
+}
+
+type RequestHeaders = Awaited<ReturnType<typeof headers>>
+
+/**
+ * The raw `Cookie` header keeps every session cookie the browser sent (the jar keeps one per name),
+ * unless this request already changed the cookie: after an action sets it, the render that follows
+ * sees the new value only in the jar.
+ */
+function cookieHeader(jar: CookieJar, requestHeaders: RequestHeaders, name: string): string | undefined {
+  const current = jar.get(name)?.value
+  const raw = requestHeaders.get('cookie') ?? undefined
+  return current === undefined || parseCookieHeader(raw, name)[0] === current ? raw : `${name}=${current}`
+}
+
+function nextSession<Data extends object>(
+  layer: SessionLayer<Data>,
+  jar: CookieJar,
+  requestHeaders: RequestHeaders,
+): Session<Data> {
+  const session = layer.open(cookieHeader(jar, requestHeaders, layer.cookie.name), () => ({
+    // `next start` sets X-Forwarded-Proto from the connection when no proxy did.
+    protocol: requestHeaders.get('x-forwarded-proto') === 'https' ? 'https' : 'http',
+    hostname: (requestHeaders.get('host') ?? '').replace(/:\d+$/, ''),
+  }))
+  // Rendering gets a read-only RequestCookies jar (it has clear(); set() throws); Server Actions and
+  // Route Handlers get a ResponseCookies jar, which has no clear(). Decided up front, so a write that
+  // cannot deliver its cookie fails before it reaches the store.
+  if ('clear' in jar) {
+    session.seal()
+    return readOnly(session)
+  }
+  let sent: string | undefined
+  const deliver = async <T>(value: T): Promise<T> => {
+    const cookie = await session.flush()
+    if (cookie === undefined || `${cookie.value};${cookie.maxAge}` === sent) return value
+    sent = `${cookie.value};${cookie.maxAge}`
+    const { name, path, domain, secure, httpOnly, sameSite, partitioned } = layer.cookie
+    const attributes = { path, secure, httpOnly, sameSite, partitioned, maxAge: cookie.maxAge }
+    if (domain !== undefined) Object.assign(attributes, { domain })
+    if (cookie.maxAge === 0) Object.assign(attributes, { expires: new Date(0) })
+    jar.set(name, cookie.value, attributes)
+    return value
+  }
+  // prepareRegenerate() (the one synchronous method) takes effect at the next awaited call.
+  return intercept(session, (result) => (result instanceof Promise ? result.then(deliver) : result))
+}
+
+function readOnly<Data extends object>(session: Session<Data>): Session<Data> {
+  return intercept(session, (result) =>
+    result instanceof Promise
+      ? result.catch((error: unknown) => {
+          // By code, not class: Next bundles a copy of ruts per route, and the layer may come from another.
+          if ((error as Partial<SessionError> | undefined)?.code !== 'ERR_SESSION_HEADERS_SENT') throw error
+          throw new SessionError(
+            'ERR_SESSION_HEADERS_SENT',
+            'a Server Component cannot set cookies, so this session write cannot be delivered: write the session in a Server Action or a Route Handler',
+            { cause: error },
+          )
+        })
+      : result,
+  )
+}
+
+/** The session with every method's result passed through `after` (private fields need the real `this`). */
+function intercept<Data extends object>(session: Session<Data>, after: (result: unknown) => unknown): Session<Data> {
+  return new Proxy(session, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => after((value as SessionMethod).apply(target, args))
+    },
+  })
+}

@@ -1,0 +1,94 @@
+/**
+ * SvelteKit 2 `handle` hook: `event.locals.session`. Written against `ruts/adapter`, the contract
+ * docs/adapters.md describes.
+ *
+ * @module ruts/sveltekit
+ */
+import {
+  type Session,
+  type SessionCookies,
+  type SessionLayer,
+  SessionStoreError,
+  serviceUnavailable,
+  webTransport,
+  withSessionCookie,
+} from './contract/index.js'
+
+/** The parts of SvelteKit's `RequestEvent` the hook uses. */
+export interface SessionRequestEvent {
+  request: Request
+  url: URL
+  locals: object
+}
+
+/**
+ * The hook {@link session} returns; assignable to SvelteKit's `Handle`, and so usable with
+ * `sequence(…)` from `@sveltejs/kit/hooks`.
+ */
+export type SessionHandle = <Event extends SessionRequestEvent>(input: {
+  event: Event
+  resolve: (event: Event) => Response | Promise<Response>
+}) => Promise<Response>
+
+/**
+ * SvelteKit `handle` hook: sets the request's {@link Session} as `event.locals.session` for every
+ * `load`, form action and `+server` endpoint. The cookie is added to the response `resolve` returns
+ * (pages, endpoints, redirects and action results alike, so a form action that writes and then
+ * throws `redirect()` keeps it), next to the cookies set with `event.cookies`; an untouched session
+ * costs nothing.
+ *
+ * SvelteKit answers an unexpected error 500 (after your `handleError`); when the request's session
+ * hit a store failure, the hook makes that response a 503 with no session cookie.
+ *
+ * Type `event.locals.session` in `src/app.d.ts`:
+ * `declare global { namespace App { interface Locals { session: Session<Data> } } }`.
+ *
+ * @param layer - the session layer
+ * @returns the hook: `export const handle = session(layer)`, or one step of `sequence(…)`
+ *
+ * @example
+ * ```ts
+ * // src/hooks.server.ts
+ * import { MemoryStore, SessionLayer } from 'ruts'
+ * import { session } from 'ruts/sveltekit'
+ *
+ * export const handle = session(new SessionLayer({ store: new MemoryStore() }))
+ * ```
+ */
+export function session<Data extends object = Record<string, unknown>>(layer: SessionLayer<Data>): SessionHandle {
+  return async function rutsSession({ event, resolve }) {
+    const handle = layer.open(event.request.headers.get('cookie'), () => webTransport(event.url.href))
+    ;(event.locals as { session?: Session<Data> }).session = handle
+    let response: Response
+    try {
+      response = await resolve(event)
+    } catch (error) {
+      handle.seal()
+      throw error
+    }
+    if (!handle.active) {
+      handle.seal()
+      return response
+    }
+    if (handle.storeError !== undefined && response.status === 500) {
+      handle.seal()
+      return new Response(response.body, { status: 503, headers: withoutCookies(response.headers) })
+    }
+    let cookie: SessionCookies | undefined
+    try {
+      cookie = await handle.commit()
+    } catch (error) {
+      if (!(error instanceof SessionStoreError)) throw error
+      return serviceUnavailable()
+    }
+    return cookie === undefined ? response : withSessionCookie(response, cookie)
+  }
+}
+
+/** The error response's headers, without any cookie set before the store failed. */
+function withoutCookies(headers: Headers): Headers {
+  const copy = new Headers(headers)
+  copy.delete('set-cookie')
+  copy.set('cache-control', 'no-store')
+  return copy
+}

@@ -1,0 +1,95 @@
+import { fileURLToPath } from 'node:url'
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describeAdapterBehaviour, type RunningServer } from '../../src/testing/adapter-suite.js'
+import { CookieClient } from '../../src/testing/http-client.js'
+import { chromiumAvailable, launchChromium } from '../helpers/chromium.js'
+import { type AppCommand, startApp } from './app-server.js'
+
+// examples/next, built by `npm run test:frameworks` with RUTS_SUITE=1 and served by `next start`.
+const next: AppCommand = {
+  command: ['node_modules/.bin/next', 'start'],
+  cwd: fileURLToPath(new URL('../../examples/next/', import.meta.url)),
+  env: (port) => ({ NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), HOSTNAME: '127.0.0.1' }),
+}
+
+describeAdapterBehaviour({
+  name: 'Next.js route handlers (withSession, next start)',
+  start: (layer) => startApp(next, layer.cookie.maxAge),
+})
+
+describe('Next.js Server Components and Server Actions (next start)', () => {
+  let server: RunningServer
+  beforeAll(async () => {
+    server = await startApp(next)
+  })
+  afterAll(() => server?.close())
+
+  const rendered = async (client: CookieClient, path: string) => {
+    const response = await client.request(path)
+    const text = /<pre id="result">([^<]*)<\/pre>/.exec(response.body)?.[1]?.replaceAll('&quot;', '"')
+    return { response, result: JSON.parse(text ?? 'null') as { count: number | null; outcome: unknown } }
+  }
+
+  it('reads the session in a Server Component, and writes a field of an existing session', async () => {
+    const client = new CookieClient(server.url)
+    await client.request('/update?field=count&value=5')
+    expect((await rendered(client, '/server-component')).result).toEqual({ count: 5, outcome: null })
+    const written = await rendered(client, '/server-component?write=6')
+    expect(written.result).toEqual({ count: 6, outcome: true })
+    expect(written.response.setCookies).toEqual([])
+    expect((await client.request('/get?field=count')).json).toMatchObject({ value: 6 })
+  })
+
+  it('refuses a Server Component write that needs a new cookie, before it reaches the store', async () => {
+    await server.control?.reset()
+    const { response, result } = await rendered(new CookieClient(server.url), '/server-component?write=1')
+    expect(result).toEqual({ count: null, outcome: 'ERR_SESSION_HEADERS_SENT' })
+    expect(response.setCookies).toEqual([])
+    expect((await server.control?.calls())?.write).toBe(0)
+  })
+})
+
+describe.skipIf(!chromiumAvailable)('the Next.js example in a real browser (Chromium)', () => {
+  let server: RunningServer
+  let browser: Browser
+  beforeAll(async () => {
+    server = await startApp(next)
+    browser = await launchChromium()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+  })
+
+  it('logs in through a Server Action (regenerate, then redirect), counts, and logs out', async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    // localhost, not 127.0.0.1: browsers accept Secure cookies from http://localhost.
+    const base = server.url.replace('127.0.0.1', 'localhost')
+    await page.goto(`${base}/`)
+    expect(await page.textContent('#who')).toBe('Not logged in.')
+    await page.click('#increment')
+    await page.waitForSelector('#count:text("Count: 1")')
+    const [before] = await context.cookies()
+    expect(before).toMatchObject({ name: 'session', httpOnly: true, secure: true, sameSite: 'Lax', path: '/' })
+
+    await page.fill('input[name=name]', 'Ada')
+    await page.click('#login')
+    await page.waitForSelector('#who:text("Logged in as Ada")')
+    const [after] = await context.cookies()
+    expect(after?.value).not.toBe(before?.value)
+    expect(await page.textContent('#count')).toBe('Count: 1')
+
+    await page.click('#increment')
+    await page.waitForSelector('#count:text("Count: 2")')
+    await page.reload()
+    expect(await page.textContent('#count')).toBe('Count: 2')
+
+    await page.click('#logout')
+    await page.waitForSelector('#who:text("Not logged in.")')
+    expect(await context.cookies()).toEqual([])
+    expect(await page.textContent('#count')).toBe('Count: 0')
+    await context.close()
+  })
+})
