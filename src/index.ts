@@ -13,6 +13,13 @@ import './stores/layered/write-options.js'
 export { type Codec, type CodecOption, jsonCodec, msgpackCodec } from './core/codec.js'
 export { type CookieOptions, parseCookieHeader, type ResolvedCookieOptions } from './core/cookie.js'
 export {
+  SESSION_CHANNEL,
+  type SessionEvent,
+  type SessionEventName,
+  STORE_CHANNEL,
+  type StoreCallContext,
+} from './core/diagnostics.js'
+export {
   RedactedBackendError,
   SessionConfigError,
   SessionError,

@@ -1,3 +1,4 @@
+import { publishSessionEvent } from './diagnostics.js'
 import { isSessionId, sessionKeyOf } from './ids.js'
 import type { CookieSigner } from './signing.js'
 import type { SessionKey } from './store.js'
@@ -41,12 +42,17 @@ const GENERATION_SIZE = 2048
  */
 export class CandidateReader {
   readonly #signer: CookieSigner | undefined
+  readonly #store: string
   #current = new Map<string, Candidate>()
   #previous = new Map<string, Candidate>()
 
-  /** @param signer - the layer's signer, when signing is on */
-  constructor(signer: CookieSigner | undefined) {
+  /**
+   * @param signer - the layer's signer, when signing is on
+   * @param store - the store's name, for the `invalid` event of a rejected cookie value
+   */
+  constructor(signer: CookieSigner | undefined, store: string) {
     this.#signer = signer
+    this.#store = store
   }
 
   /**
@@ -64,7 +70,10 @@ export class CandidateReader {
     let examined = 0
     for (const value of values) {
       if (examined === MAX_CANDIDATES) break
-      if (!(this.#signer ? this.#signer.wellFormed(value) : isSessionId(value))) continue
+      if (!(this.#signer ? this.#signer.wellFormed(value) : isSessionId(value))) {
+        publishSessionEvent('invalid', this.#store)
+        continue
+      }
       examined++
       const candidate = this.#check(value)
       if (candidate === undefined || candidates.some((seen) => seen.id === candidate.id)) continue
@@ -82,7 +91,10 @@ export class CandidateReader {
       return earlier
     }
     const verified = this.#signer ? this.#signer.verify(value) : { id: value, secretIndex: 0 }
-    if (verified === undefined || !isSessionId(verified.id)) return undefined
+    if (verified === undefined || !isSessionId(verified.id)) {
+      publishSessionEvent('invalid', this.#store)
+      return undefined
+    }
     const key = sessionKeyOf(verified.id)
     const candidate: Candidate = Object.freeze(
       verified.secretIndex > 0

@@ -177,7 +177,7 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
     this.cookie = resolveCookieOptions(options.cookie)
     this.codec = resolveCodec(options.codec)
     this.signer = options.secret === undefined ? undefined : new CookieSigner(options.secret)
-    this.candidates = new CandidateReader(this.signer)
+    this.candidates = new CandidateReader(this.signer, this.store.name)
     this.idleTimeout = options.idleTimeout
     this.absoluteTimeout = options.absoluteTimeout
     if (options.idleTimeout !== undefined) {

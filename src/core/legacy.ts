@@ -148,12 +148,12 @@ export class LegacyMigration {
     for (let attempt = 0; attempt <= MAX_COLLISION_RETRIES; attempt++) {
       const id = createSessionId()
       const key = sessionKeyOf(id)
-      const result = await this.#call(() => layer.store.write(key, first[0], first[1], create))
+      const result = await this.#call('write', () => layer.store.write(key, first[0], first[1], create))
       if (result.status === 'collision') continue
       if (result.status === 'missing') break
       const existing: WriteOptions = { mode: 'update', session: 'existing', fieldTtl: maxAge, sessionTtl }
       const writes = await Promise.all(
-        rest.map(([field, bytes]) => this.#call(() => layer.store.write(key, field, bytes, existing))),
+        rest.map(([field, bytes]) => this.#call('write', () => layer.store.write(key, field, bytes, existing))),
       ).catch(async (error: unknown) => {
         await layer.store.delete(key).catch(() => false)
         throw error
@@ -169,8 +169,8 @@ export class LegacyMigration {
     throw new SessionError('ERR_SESSION_COLLISION', 'could not find a free session id')
   }
 
-  #call<T>(operation: () => Promise<T>): Promise<T> {
-    return callStore(this.#layer.store.name, operation)
+  #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return callStore(this.#layer.store.name, operation, call)
   }
 
   /** Forget finished flights whose grace ended (oldest first), and the oldest beyond the bound. */

@@ -1,5 +1,6 @@
 import type { Candidate } from './candidates.js'
 import { MAX_COOKIE_AGE, parseCookieHeader, serializeRemovalCookie, serializeSessionCookie } from './cookie.js'
+import { publishSessionEvent } from './diagnostics.js'
 import { headersSent, SessionError, type SessionStoreError } from './errors.js'
 import { checkField } from './fields.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
@@ -129,7 +130,7 @@ export class Session<Data extends object = Record<string, unknown>> {
     return this.#run(async () => {
       const cache = this.#cache
       if (cache?.has(field)) return (await this.#read(field, cache.get(field))) as Data[K] | undefined
-      const read = await this.#onLive((key) => this.#layer.store.get(key, field, this.#layer.readOptions))
+      const read = await this.#onLive('get', (key) => this.#layer.store.get(key, field, this.#layer.readOptions))
       if (read === undefined) return undefined
       this.#remember(field, read.value)
       return (await this.#read(field, read.value)) as Data[K] | undefined
@@ -147,7 +148,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   getAll(): Promise<SessionMap<Data> | undefined> {
     return this.#run(async () => {
-      const read = await this.#onLive((key) => this.#layer.store.getAll(key, this.#layer.readOptions))
+      const read = await this.#onLive('getAll', (key) => this.#layer.store.getAll(key, this.#layer.readOptions))
       if (read === undefined) return undefined
       for (const [field, bytes] of read.fields) this.#remember(field, bytes)
       return new SessionMap<Data>(read.fields, this.#layer.codec, this.#layer.fields)
@@ -225,7 +226,9 @@ export class Session<Data extends object = Record<string, unknown>> {
       throw new SessionError('ERR_SESSION_UNSUPPORTED', `increment() is not supported by ${what}`)
     }
     const increment = store.increment.bind(store)
-    const result = await this.#place(fieldTtl, (key, placement) => increment(key, field, { ...placement, by, format }))
+    const result = await this.#place('increment', fieldTtl, (key, placement) =>
+      increment(key, field, { ...placement, by, format }),
+    )
     if (result.status === 'invalid') {
       this.#cache?.delete(field)
       throw new SessionError(
@@ -265,7 +268,7 @@ export class Session<Data extends object = Record<string, unknown>> {
     }
     const take = store.take.bind(store)
     return this.#run(async () => {
-      const read = await this.#onLive((key) => take(key, field))
+      const read = await this.#onLive('take', (key) => take(key, field))
       this.#remember(field, undefined)
       return (await this.#read(field, read?.value)) as Data[K] | undefined
     })
@@ -285,7 +288,7 @@ export class Session<Data extends object = Record<string, unknown>> {
   remove(field: keyof Data & string): Promise<boolean> {
     this.#checkField(field)
     return this.#run(async () => {
-      const result = await this.#onLive((key) => this.#layer.store.remove(key, field))
+      const result = await this.#onLive('remove', (key) => this.#layer.store.remove(key, field))
       this.#remember(field, undefined)
       return result?.removed ?? false
     })
@@ -309,7 +312,7 @@ export class Session<Data extends object = Record<string, unknown>> {
       if (sealed && this.#parse().length > 0) throw headersSent('delete()')
       let deleted = false
       for (const candidate of this.#parse()) {
-        if (await this.#call(() => this.#layer.store.delete(candidate.key))) {
+        if (await this.#call('delete', () => this.#layer.store.delete(candidate.key))) {
           deleted = true
           break
         }
@@ -319,8 +322,9 @@ export class Session<Data extends object = Record<string, unknown>> {
         // Through the migration, not a bare destroy: a parallel request may have migrated this legacy
         // session already, and a logout must end that copy too.
         const migrated = await this.#fromLegacy()
-        if (migrated !== undefined) deleted = await this.#call(() => this.#layer.store.delete(migrated.key))
+        if (migrated !== undefined) deleted = await this.#call('delete', () => this.#layer.store.delete(migrated.key))
       }
+      if (deleted) publishSessionEvent('deleted', this.#layer.store.name)
       this.#forget()
       if (this.#presentedCookie || this.#outgoing === 'set') this.#outgoing = 'clear'
       return deleted
@@ -387,7 +391,7 @@ export class Session<Data extends object = Record<string, unknown>> {
     const sealed = this.#sealed
     return this.#run(async () => {
       if (sealed) throw headersSent('expire()')
-      const result = await this.#onLive((key) => this.#layer.store.expire(key, seconds))
+      const result = await this.#onLive('expire', (key) => this.#layer.store.expire(key, seconds))
       if (result !== undefined) this.#outgoing = 'set'
       return result !== undefined
     })
@@ -537,6 +541,7 @@ export class Session<Data extends object = Record<string, unknown>> {
             bytes = this.#encode(await fields.forWrite(field, value))
           }
     const result = await this.#place(
+      'write',
       fieldTtl,
       (key, placement) => {
         const write: WriteOptions = { ...placement, mode }
@@ -556,6 +561,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * candidates, and consumes a prepared regenerate by moving the session in the same call.
    */
   #place<R extends { status: string }>(
+    operation: 'write' | 'increment',
     fieldTtl: number,
     send: (key: SessionKey, placement: PlacementOptions) => Promise<R>,
     prepare?: () => Promise<void>,
@@ -577,7 +583,7 @@ export class Session<Data extends object = Record<string, unknown>> {
         }
         if (!creating && target !== undefined) placement.renameFrom = candidate.key
         if (creating && layer.absoluteTimeout !== undefined) placement.maxLifetime = layer.absoluteTimeout
-        const result = await this.#call(() => send(key, placement))
+        const result = await this.#call(operation, () => send(key, placement))
         if (result.status === 'missing') {
           this.#drop()
           continue
@@ -589,7 +595,10 @@ export class Session<Data extends object = Record<string, unknown>> {
         }
         const live = result as Exclude<R, { status: 'missing' | 'collision' }> & LiveSession
         if (target === undefined) this.#confirm(live)
-        else this.#adopt(target, key, live)
+        else {
+          this.#adopt(target, key, live)
+          publishSessionEvent(creating ? 'created' : 'regenerated', layer.store.name)
+        }
         return live
       }
       throw new SessionError('ERR_SESSION_COLLISION', 'could not find a free session id')
@@ -603,7 +612,7 @@ export class Session<Data extends object = Record<string, unknown>> {
       const candidate = this.#parse()[0] ?? (this.#legacyPending() ? await this.#fromLegacy() : undefined)
       if (candidate === undefined) return undefined
       const key = sessionKeyOf(target)
-      const result = await this.#call(() => this.#layer.store.rename(candidate.key, key))
+      const result = await this.#call('rename', () => this.#layer.store.rename(candidate.key, key))
       if (result.status === 'missing') {
         this.#drop()
       } else if (result.status === 'collision') {
@@ -611,6 +620,7 @@ export class Session<Data extends object = Record<string, unknown>> {
         target = createSessionId()
       } else {
         this.#adopt(target, key, result)
+        publishSessionEvent('regenerated', this.#layer.store.name)
         return target
       }
     }
@@ -619,12 +629,13 @@ export class Session<Data extends object = Record<string, unknown>> {
 
   /** Run `operation` against the current candidate, falling through dead candidates in order. */
   async #onLive<R extends { live: boolean }>(
+    name: string,
     operation: (key: SessionKey) => Promise<R>,
   ): Promise<(R & LiveSession) | undefined> {
     for (;;) {
       const candidate = this.#parse()[0] ?? (this.#legacyPending() ? await this.#fromLegacy() : undefined)
       if (candidate === undefined) return undefined
-      const result = await this.#call(() => operation(candidate.key))
+      const result = await this.#call(name, () => operation(candidate.key))
       if (result.live) {
         this.#confirm(result as R & LiveSession)
         return result as R & LiveSession
@@ -675,6 +686,7 @@ export class Session<Data extends object = Record<string, unknown>> {
 
   /** The current candidate is not live: a confirmed session that died takes the others with it. */
   #drop(): void {
+    publishSessionEvent('expired', this.#layer.store.name)
     const candidates = this.#parse()
     if (this.#confirmed) candidates.length = 0
     else candidates.shift()
@@ -718,8 +730,8 @@ export class Session<Data extends object = Record<string, unknown>> {
   }
 
   /** A store call; whatever it throws that is not already a session error becomes a store error. */
-  #call<T>(operation: () => Promise<T>): Promise<T> {
-    return callStore(this.#layer.store.name, operation, (error) => {
+  #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return callStore(this.#layer.store.name, operation, call, (error) => {
       this.#storeError = error
     })
   }

@@ -1,3 +1,4 @@
+import { publishSessionEvent, storeCallsObserved, traceStoreCall } from './diagnostics.js'
 import { SessionError, SessionStoreError } from './errors.js'
 
 /** Default per-operation timeout of the bundled stores, in milliseconds. */
@@ -51,27 +52,52 @@ export function runWithTimeout<T>(
 /**
  * Make a store call whose failures are session errors: a `SessionError` passes as is, anything else
  * (including a synchronous throw) becomes a {@link SessionStoreError} with the backend error as `cause`.
+ * Traced on `ruts:store` when anyone listens, with the error the caller will see; a store failure is
+ * also a `store-error` event on `ruts:session`.
  *
  * @param store - store name for the message
- * @param operation - the store call
+ * @param operation - the store operation, for the trace
+ * @param call - the store call
  * @param onStoreError - told of the `SessionStoreError` the call rejects with
  * @returns the call's result
  */
 export function callStore<T>(
   store: string,
-  operation: () => Promise<T>,
+  operation: string,
+  call: () => Promise<T>,
   onStoreError?: (error: SessionStoreError) => void,
 ): Promise<T> {
+  if (storeCallsObserved()) {
+    return traceStoreCall(store, operation, undefined, () => settle(store, operation, call, onStoreError))
+  }
+  return settle(store, operation, call, onStoreError)
+}
+
+function settle<T>(
+  store: string,
+  operation: string,
+  call: () => Promise<T>,
+  onStoreError: ((error: SessionStoreError) => void) | undefined,
+): Promise<T> {
   try {
-    return operation().then(undefined, (error: unknown) => storeFailure(store, error, onStoreError))
+    return call().then(undefined, (error: unknown) => storeFailure(store, operation, error, onStoreError))
   } catch (error) {
-    return storeFailure(store, error, onStoreError)
+    return storeFailure(store, operation, error, onStoreError)
   }
 }
 
-function storeFailure(store: string, error: unknown, onStoreError?: (error: SessionStoreError) => void): never {
+function storeFailure(
+  store: string,
+  operation: string,
+  error: unknown,
+  onStoreError: ((error: SessionStoreError) => void) | undefined,
+): never {
   const failure =
     error instanceof SessionError ? error : new SessionStoreError(`${store}: operation failed`, { cause: error })
-  if (failure instanceof SessionStoreError) onStoreError?.(failure)
+  // A store may also reject an argument (a SessionError of another code): that is no store failure.
+  if (failure instanceof SessionStoreError) {
+    onStoreError?.(failure)
+    publishSessionEvent('store-error', store, { operation, code: failure.code })
+  }
   throw failure
 }

@@ -12,7 +12,7 @@ describe('CandidateReader', () => {
     const [a, b] = [createSessionId(), createSessionId()]
     const forged = `${b}.${'A'.repeat(43)}`
     const old = new CookieSigner(previous).sign(b)
-    const read = new CandidateReader(signer).read([forged, signer.sign(a), 'junk', old, signer.sign(a)])
+    const read = new CandidateReader(signer, 'memory').read([forged, signer.sign(a), 'junk', old, signer.sign(a)])
     expect(read).toEqual([
       { id: a, key: sessionKeyOf(a), stale: false, cookieValue: signer.sign(a) },
       { id: b, key: sessionKeyOf(b), stale: true },
@@ -22,7 +22,7 @@ describe('CandidateReader', () => {
   it('checks a value that verified once without a second HMAC, and a forged one every time', () => {
     const signer = new CookieSigner(current)
     const verify = vi.spyOn(signer, 'verify')
-    const reader = new CandidateReader(signer)
+    const reader = new CandidateReader(signer, 'memory')
     const id = createSessionId()
     const good = signer.sign(id)
     const forged = `${id}.${'B'.repeat(43)}`
@@ -36,14 +36,14 @@ describe('CandidateReader', () => {
   it('remembers per reader: a value another layer’s secrets accepted is checked again here', () => {
     const id = createSessionId()
     const value = new CookieSigner(previous).sign(id)
-    expect(new CandidateReader(new CookieSigner(previous)).read([value])).toHaveLength(1)
-    expect(new CandidateReader(new CookieSigner(current)).read([value])).toEqual([])
+    expect(new CandidateReader(new CookieSigner(previous), 'memory').read([value])).toHaveLength(1)
+    expect(new CandidateReader(new CookieSigner(current), 'memory').read([value])).toEqual([])
   })
 
   it('stays correct once the remembered values roll over (bounded memory)', () => {
     const signer = new CookieSigner(current)
     const verify = vi.spyOn(signer, 'verify')
-    const reader = new CandidateReader(signer)
+    const reader = new CandidateReader(signer, 'memory')
     const first = signer.sign(createSessionId())
     reader.read([first])
     for (let i = 0; i < 5000; i++) reader.read([signer.sign(createSessionId())])
@@ -61,16 +61,22 @@ describe('CandidateReader', () => {
     const ids = Array.from({ length: 490 }, () => createSessionId())
     const forged = ids.map((id) => `${id}.${'C'.repeat(43)}`)
     const valid = signer.sign(ids[0] as string)
-    const read = new CandidateReader(signer).read(['junk', '', forged[1] as string, valid, ...forged.slice(2)])
+    const read = new CandidateReader(signer, 'memory').read([
+      'junk',
+      '',
+      forged[1] as string,
+      valid,
+      ...forged.slice(2),
+    ])
     expect(read.map((candidate) => candidate.id)).toEqual([ids[0]])
     expect(verify).toHaveBeenCalledTimes(3)
-    expect(new CandidateReader(signer).read([...forged.slice(0, 3), valid])).toEqual([])
-    expect(new CandidateReader(undefined).read(ids)).toHaveLength(3)
+    expect(new CandidateReader(signer, 'memory').read([...forged.slice(0, 3), valid])).toEqual([])
+    expect(new CandidateReader(undefined, 'memory').read(ids)).toHaveLength(3)
   })
 
   it('accepts well-formed ids as they are when signing is off', () => {
     const id = createSessionId()
-    expect(new CandidateReader(undefined).read([id, `${id}x`, 'short'])).toEqual([
+    expect(new CandidateReader(undefined, 'memory').read([id, `${id}x`, 'short'])).toEqual([
       { id, key: sessionKeyOf(id), stale: false, cookieValue: id },
     ])
   })

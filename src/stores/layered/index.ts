@@ -28,6 +28,7 @@ import { HotTier } from './hot-tier.js'
 import { endInHot, hotCopySeconds, LEASE_FIELD, reachHot, refuseLeaseField, warmAbsent } from './lease.js'
 import { checkLayeredOptions, type LayeredStoreOptions, warnAtMostEvery } from './options.js'
 import { FieldPolicies } from './policies.js'
+import { TracedTier } from './traced-tier.js'
 import { LAYERED_WRITE_OPTIONS } from './write-options.js'
 import { moveHotCopy, syncHotOrDistrust, type Tiers, writeCold, writeHotOnly } from './writes.js'
 
@@ -78,13 +79,13 @@ export class LayeredStore implements SessionStore {
     const maxTombstones = options.maxTombstones ?? 10_000
     this.#policies = new FieldPolicies(options.fields, options.hotTtl)
     this.#hotTimeout = options.hotTimeout ?? 250
-    this.#hot = new HotTier(options.hot, {
+    this.#hot = new HotTier(new TracedTier(options.hot, 'hot'), {
       timeout: this.#hotTimeout,
       repairInterval: options.repairInterval ?? 1000,
       maxTombstones,
       onError: options.onError ?? warnAtMostEvery(10_000),
     })
-    this.#cold = options.cold
+    this.#cold = new TracedTier(options.cold, 'cold')
     this.#activity = new KeyActivity(missTtl)
     this.#tiers = { hot: this.#hot, cold: this.#cold, activity: this.#activity }
   }
