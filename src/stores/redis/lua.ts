@@ -108,6 +108,21 @@ local function rebase(now, args, first)
   if at <= now then at = now + 1 end
   return entries, at, deadline
 end
+-- Session data (a value, a taken session) never travels as a script argument: Redis client
+-- instrumentations record every EVAL/EVALSHA argument. The runner sends it in a list at one extra,
+-- last key (position/value pairs, pushed in the same pipeline) and leaves '' at those positions;
+-- this puts it back into ARGV and deletes the list before the script proper runs. Session keys end
+-- with the '}' of their hash tag and a staging list's name never does, which is how it is told apart
+-- (so a script's source, and its SHA, does not depend on whether the call staged anything).
+local function unstage()
+  local staged = KEYS[#KEYS]
+  if not staged or string.sub(staged, -1) == '}' then return end
+  table.remove(KEYS)
+  local entries = redis.call('LRANGE', staged, 0, -1)
+  if #entries == 0 then error('ruts: staged arguments missing') end
+  redis.call('DEL', staged)
+  for i = 1, #entries, 2 do ARGV[tonumber(entries[i])] = entries[i + 1] end
+end
 `
 
 /**

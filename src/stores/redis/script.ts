@@ -48,6 +48,12 @@ export function statusOf(code: unknown): Status {
 export interface ScriptCall {
   readonly keys: readonly string[]
   readonly args: readonly ScriptArgument[]
+  /**
+   * Positions (0-based) in `args` that carry session data (a value, a taken session). The runner
+   * sends those through a staging list instead of as `EVALSHA` arguments, which Redis client
+   * instrumentations record; the script finds `ARGV` as if they had been sent directly.
+   */
+  readonly staged?: readonly number[]
 }
 
 /**
@@ -115,7 +121,7 @@ export interface ScriptDefinition<Input, Output> {
  * ```
  */
 export function defineScript<Input, Output>(definition: ScriptDefinition<Input, Output>): RedisScript<Input, Output> {
-  const source = `${PRELUDE}\n${STATUS_LUA}\n${definition.body}`
+  const source = `${PRELUDE}\n${STATUS_LUA}\nunstage()\n${definition.body}`
   return {
     name: definition.name,
     source,

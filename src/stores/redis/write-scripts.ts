@@ -9,7 +9,7 @@ import type {
 } from '../../core/store.js'
 import { INTEGERS } from './lua.js'
 import { bytes, int, list, liveSession, text, toBuffer } from './replies.js'
-import { defineScript, milliseconds, type ScriptArgument, type Status, statusOf } from './script.js'
+import { defineScript, milliseconds, type ScriptArgument, type ScriptCall, type Status, statusOf } from './script.js'
 
 /**
  * The scripts that write a field or move a session to a new key. A Cluster rename is two of them
@@ -154,11 +154,29 @@ function placedArguments(
   ]
 }
 
-const writeArguments = (input: WriteInput): ScriptArgument[] =>
-  placedArguments(input.options.mode, input, toBuffer(input.value))
+/** Position of the value among `placedArguments`, and where a taken session starts. */
+const VALUE_POSITION = 3
+const TAKEN_POSITION = 7
 
-const incrementArguments = (input: IncrementInput): ScriptArgument[] =>
-  placedArguments(`increment:${input.options.format}`, input, String(input.options.by))
+/**
+ * The positions of placed-write arguments that carry session data: the value (not an increment's
+ * amount) and a taken session's entries. They are staged, never sent as script arguments.
+ */
+function stagedPositions(args: readonly ScriptArgument[], value: boolean): number[] {
+  const staged = value ? [VALUE_POSITION] : []
+  for (let position = TAKEN_POSITION; position < args.length; position++) staged.push(position)
+  return staged
+}
+
+function writeCall(keys: string[], input: WriteInput): ScriptCall {
+  const args = placedArguments(input.options.mode, input, toBuffer(input.value))
+  return { keys, args, staged: stagedPositions(args, true) }
+}
+
+function incrementCall(keys: string[], input: IncrementInput): ScriptCall {
+  const args = placedArguments(`increment:${input.options.format}`, input, String(input.options.by))
+  return { keys, args, staged: stagedPositions(args, false) }
+}
 
 const WRITE_STATUS: Record<Exclude<Status, 'invalid'>, WriteResult['status']> = {
   missing: 'missing',
@@ -194,7 +212,7 @@ export const WRITE = defineScript({
   numberOfKeys: 1,
   writes: true,
   body: WRITE_BODY,
-  build: (input: WriteInput) => ({ keys: [input.key], args: writeArguments(input) }),
+  build: (input: WriteInput) => writeCall([input.key], input),
   parse: writeResult,
 })
 
@@ -204,7 +222,7 @@ export const WRITE_RENAMING = defineScript({
   numberOfKeys: 2,
   writes: true,
   body: WRITE_BODY,
-  build: (input: RenamingWriteInput) => ({ keys: [input.key, input.from], args: writeArguments(input) }),
+  build: (input: RenamingWriteInput) => writeCall([input.key, input.from], input),
   parse: writeResult,
 })
 
@@ -217,7 +235,7 @@ export const INCREMENT = defineScript({
   numberOfKeys: 1,
   writes: true,
   body: WRITE_BODY,
-  build: (input: IncrementInput) => ({ keys: [input.key], args: incrementArguments(input) }),
+  build: (input: IncrementInput) => incrementCall([input.key], input),
   parse: incrementResult,
 })
 
@@ -227,7 +245,7 @@ export const INCREMENT_RENAMING = defineScript({
   numberOfKeys: 2,
   writes: true,
   body: WRITE_BODY,
-  build: (input: RenamingIncrementInput) => ({ keys: [input.key, input.from], args: incrementArguments(input) }),
+  build: (input: RenamingIncrementInput) => incrementCall([input.key, input.from], input),
   parse: incrementResult,
 })
 
@@ -320,6 +338,6 @@ call_with('HSET', key, writes)
 redis.call('PEXPIREAT', key, ms(at))
 return {OK, at - now}
 `,
-  build: (input: PlaceInput) => ({ keys: [input.key], args: input.taken }),
+  build: (input: PlaceInput) => ({ keys: [input.key], args: input.taken, staged: input.taken.map((_, i) => i) }),
   parse: renameResult,
 })
