@@ -130,11 +130,14 @@ function describeStore(setup: Setup, describeIt: (name: string, body: () => void
           const { children, all } = lastRequest()
           expect(children.map((span) => span.name)).toEqual(['ruts get'])
           const tiers = rutsChildren(all, children[0] as ReadableSpan).map((span) => span.attributes)
-          expect(tiers).toEqual([
+          // The read: hot misses, cold answers; then the background warm (hot write, and whatever
+          // else the layered store's warming protocol does), every call a tier span under the read.
+          expect(tiers.slice(0, 2)).toEqual([
             { 'ruts.store': parts.hot?.name, 'ruts.operation': 'get', 'ruts.tier': 'hot' },
             { 'ruts.store': 'memory', 'ruts.operation': 'get', 'ruts.tier': 'cold' },
-            { 'ruts.store': parts.hot?.name, 'ruts.operation': 'write', 'ruts.tier': 'hot' },
           ])
+          expect(tiers).toContainEqual({ 'ruts.store': parts.hot?.name, 'ruts.operation': 'write', 'ruts.tier': 'hot' })
+          for (const attributes of tiers) expect(['hot', 'cold']).toContain(attributes['ruts.tier'])
         })
       }
     })
