@@ -16,7 +16,7 @@ async function underLoad(
   const cluster = await startReplicatedCluster()
   const client = new Cluster(cluster.running(), {
     enableOfflineQueue: false,
-    redisOptions: { connectTimeout: 1000, maxRetriesPerRequest: 1 },
+    redisOptions: { connectTimeout: 1000, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false },
   })
   client.on('error', () => undefined)
   try {

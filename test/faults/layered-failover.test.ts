@@ -26,6 +26,8 @@ describeWithRedis('LayeredStore (hot Redis via Sentinel, cold Postgres) while ho
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // A command the store already reported failed must never land later, over a newer write.
+      autoResendUnfulfilledCommands: false,
       connectTimeout: 1000,
     })
     client.on('error', () => undefined)

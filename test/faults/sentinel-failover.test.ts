@@ -20,6 +20,8 @@ describeWithRedis('Sentinel failover under load, with waitForReplicas', () => {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // A command the store already reported failed must never land later, over a newer write.
+      autoResendUnfulfilledCommands: false,
       connectTimeout: 1000,
       retryStrategy: (attempt) => Math.min(attempt * 50, 500),
     })
