@@ -1,7 +1,7 @@
 import { SessionError } from '../../core/errors.js'
 import type { FieldRead, IncrementOptions, IncrementResult, SessionKey } from '../../core/store.js'
-import { endInHot, reachHot } from './lease.js'
-import { moveHotCopy, syncHotOrDistrust, type Tiers } from './writes.js'
+import { reachHot } from './lease.js'
+import { dropAbandonedHotCopy, endOldIdInHot, syncHotOrDistrust, type Tiers } from './writes.js'
 
 function unsupported(what: string, store: string): SessionError {
   return new SessionError('ERR_SESSION_UNSUPPORTED', `${what} needs a cold store that has it; ${store} does not`)
@@ -31,18 +31,11 @@ export async function incrementLayered(
   if (from !== undefined) await reachHot(hot, [from], 'rename')
   const result = await cold.increment(key, field, options)
   if (result.status === 'missing') {
-    // As for a write: the layer drops this id, so a hot copy of it must not linger as a live session.
-    const abandoned = from ?? key
-    if (hot.trusted(abandoned)) hot.background('delete', (store) => store.delete(abandoned))
+    dropAbandonedHotCopy(hot, from ?? key)
     return result
   }
   if (result.status === 'collision') return result
-  if (from !== undefined) {
-    const movable = hot.trusted(from)
-    await endInHot<unknown>(hot, [from], 'rename', (store) =>
-      movable ? moveHotCopy(store, from, key) : store.delete(from),
-    )
-  }
+  if (from !== undefined) await endOldIdInHot(hot, from, key)
   if (!hot.trusted(key)) return result
   if (result.status === 'written') {
     await syncHotOrDistrust(hot, [key], 'remove', (store) => store.remove(key, field))

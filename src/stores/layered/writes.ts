@@ -24,6 +24,32 @@ export interface LayeredWrite {
 }
 
 /**
+ * Cold holds no session at `key`: the layer drops this id and starts a fresh session, so a hot copy
+ * of it (a hot-only session, or a stale one) must not linger as a live session.
+ *
+ * @param hot - the hot tier
+ * @param key - the abandoned key
+ */
+export function dropAbandonedHotCopy(hot: HotTier, key: SessionKey): void {
+  if (hot.trusted(key)) hot.background('delete', (store) => store.delete(key))
+}
+
+/**
+ * A write or increment consumed a rename: the old id is never served from hot again once this
+ * resolves, here or anywhere (SPEC §10); a trusted hot copy moves to the new key.
+ *
+ * @param hot - the hot tier
+ * @param from - the old key
+ * @param to - the new key
+ */
+export async function endOldIdInHot(hot: HotTier, from: SessionKey, to: SessionKey): Promise<void> {
+  const movable = hot.trusted(from)
+  await endInHot<unknown>(hot, [from], 'rename', (store) =>
+    movable ? moveHotCopy(store, from, to) : store.delete(from),
+  )
+}
+
+/**
  * `write-through` and `cold-only`: cold decides, then hot is made consistent with what cold did.
  *
  * @param tiers - the stores and bookkeeping
@@ -36,21 +62,12 @@ export async function writeCold(tiers: Tiers, write: LayeredWrite): Promise<Writ
   const from = options.renameFrom
   if (from !== undefined) await reachHot(hot, [from], 'rename')
   const result = await cold.write(key, write.field, write.value, options)
-  const abandoned = options.renameFrom ?? key
   if (result.status === 'missing') {
-    // The layer drops this id and starts a fresh session: a hot copy of it (a hot-only session, or a
-    // stale one) must not linger as a live session.
-    if (hot.trusted(abandoned)) hot.background('delete', (store) => store.delete(abandoned))
+    dropAbandonedHotCopy(hot, from ?? key)
     return result
   }
   if (result.status === 'collision') return result
-  if (from !== undefined) {
-    // The old id is never served from hot again once this resolves, here or anywhere (SPEC §10).
-    const movable = hot.trusted(from)
-    await endInHot<unknown>(hot, [from], 'rename', (store) =>
-      movable ? moveHotCopy(store, from, key) : store.delete(from),
-    )
-  }
+  if (from !== undefined) await endOldIdInHot(hot, from, key)
   if (!hot.trusted(key)) return result
   const hotSeconds = hotCopySeconds(result.ttl)
   const fresh =
