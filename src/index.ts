@@ -39,6 +39,8 @@ export type {
 export { type IntegerField, type OutgoingCookie, Session, type SessionCookies } from './core/session.js'
 export { SessionMap } from './core/session-map.js'
 export {
+  type BindOptions,
+  type BindResult,
   type ExpireResult,
   type FieldRead,
   type FieldValue,
@@ -50,11 +52,14 @@ export {
   type ReadOptions,
   type RemoveResult,
   type RenameResult,
+  type RevokeTarget,
   type SessionKey,
   type SessionRead,
   type SessionStore,
   STORE_CAPABILITIES,
   type StoreCapability,
+  type SubjectRead,
+  type SubjectSession,
   storeSupports,
   type TouchOptions,
   type WriteOptions,

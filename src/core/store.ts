@@ -122,6 +122,70 @@ export type WriteResult =
 export type RenameResult = (LiveSession & { status: 'renamed' }) | { status: 'missing' } | { status: 'collision' }
 
 /**
+ * Options of {@link SessionStore.bind}. The layer always passes a fresh `key`; the store moves the
+ * session there only when the subject changes (SPEC §13: binding to a new subject regenerates the
+ * id in the same atomic step).
+ *
+ * - `session: 'create'` creates a bound session at `key` (a request without a session);
+ * - `session: 'existing'` with `renameFrom`: when the live session at `renameFrom` is already bound
+ *   to `subject`, only its `meta` is replaced and it stays where it is (`kept`); otherwise it moves
+ *   to `key` (all fields and TTLs, as {@link SessionStore.rename}), is bound to `subject` and leaves
+ *   the index of the subject it had (`bound`).
+ */
+export interface BindOptions {
+  session: 'existing' | 'create'
+  /** With `session: 'existing'`: the session's current key. */
+  renameFrom?: SessionKey
+  /** 1–256 characters, opaque to the store. */
+  subject: string
+  /** JSON text of the session's metadata (at most 1 KB), shown by {@link SessionStore.listSubject}. */
+  meta: string
+  /** Extend the session's lifetime to at least this many seconds from now (never shorten). */
+  sessionTtl: number
+  /** With `session: 'create'`: hard cap on the session's lifetime in seconds from creation. */
+  maxLifetime?: number
+  /**
+   * Keep at most this many live sessions bound to `subject`, this one included: binding ends the
+   * least recently active ones beyond it, in the same call. @default unlimited
+   */
+  maxSessions?: number
+}
+
+/**
+ * Result of {@link SessionStore.bind}: `bound` (the session now lives at the new key, or was created
+ * there) or `kept` (already bound to the subject: meta replaced, key unchanged), each with how many
+ * sessions `maxSessions` ended; `missing` and `collision` as for {@link SessionStore.write}.
+ */
+export type BindResult =
+  | (LiveSession & { status: 'bound' | 'kept'; ended: number })
+  | { status: 'missing' }
+  | { status: 'collision' }
+
+/** Result of {@link SessionStore.subjectOf}: the subject a live session is bound to, if any. */
+export type SubjectRead = NoSession | (LiveSession & { subject: string | undefined; meta: string | undefined })
+
+/** One live session bound to a subject, as {@link SessionStore.listSubject} reports it. */
+export interface SubjectSession {
+  key: SessionKey
+  /** Milliseconds since the epoch, by the store's clock. */
+  createdAt: number
+  /** When a write or a lifetime refresh last reached the session (ms since the epoch). */
+  lastActiveAt: number
+  /** When the session expires unless refreshed (ms since the epoch). */
+  expiresAt: number
+  /** The JSON text given to {@link SessionStore.bind}. */
+  meta: string
+}
+
+/** Which sessions of a subject {@link SessionStore.revokeSubject} ends. */
+export interface RevokeTarget {
+  /** Only these keys (a key bound to another subject, or to none, is left alone); all when absent. */
+  keys?: readonly SessionKey[]
+  /** Never this key (`revokeOthers`). */
+  except?: SessionKey
+}
+
+/**
  * The contract every session store implements. Third parties can implement it and run the shared
  * conformance suite from `ruts/testing` against their store: docs/stores.md ("Implement your own
  * store") has a complete map-backed store, one comment per rule it keeps, that a test runs through
@@ -172,6 +236,24 @@ export interface SessionStore {
    * exactly one receives the value. Never touches the session's lifetime.
    */
   take?(key: SessionKey, field: string): Promise<FieldRead>
+  /**
+   * Capability `subjects` (SPEC §13): bind a session to a subject, moving it to `key` when the
+   * subject changes; see {@link BindOptions}. One atomic step where the backend allows it.
+   */
+  bind?(key: SessionKey, options: BindOptions): Promise<BindResult>
+  /** Capability `subjects`: the subject and meta of a live session. Never touches its lifetime. */
+  subjectOf?(key: SessionKey): Promise<SubjectRead>
+  /**
+   * Capability `subjects`: the subject's live sessions, most recently active first. Entries of
+   * expired or deleted sessions are never returned and are pruned from the index here.
+   */
+  listSubject?(subject: string): Promise<SubjectSession[]>
+  /**
+   * Capability `subjects`: end the subject's sessions in `target`; resolves with how many live
+   * sessions ended. When it resolves, no tier serves them and no write in flight can bring them
+   * back; a session bound concurrently is either ended or listed afterwards.
+   */
+  revokeSubject?(subject: string, target: RevokeTarget): Promise<number>
   /** Stop timers and background work the store started. Never closes a user's client. */
   close?(): Promise<void>
 }
@@ -185,6 +267,8 @@ export interface SessionStore {
 export const STORE_CAPABILITIES = {
   /** `increment` and `take`. */
   fieldOperations: ['increment', 'take'],
+  /** `bind`, `subjectOf`, `listSubject` and `revokeSubject` (SPEC §13). */
+  subjects: ['bind', 'subjectOf', 'listSubject', 'revokeSubject'],
 } as const satisfies Record<string, readonly (keyof SessionStore)[]>
 
 /** The name of an optional part of the store contract; see {@link STORE_CAPABILITIES}. */

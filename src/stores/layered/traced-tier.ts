@@ -1,18 +1,17 @@
 import { storeCallsObserved, traceStoreCall } from '../../core/diagnostics.js'
-import type {
-  ExpireResult,
-  FieldRead,
-  FieldValue,
-  IncrementOptions,
-  IncrementResult,
-  ReadOptions,
-  RemoveResult,
-  RenameResult,
-  SessionKey,
-  SessionRead,
-  SessionStore,
-  WriteOptions,
-  WriteResult,
+import {
+  type ExpireResult,
+  type FieldRead,
+  type FieldValue,
+  type ReadOptions,
+  type RemoveResult,
+  type RenameResult,
+  type SessionKey,
+  type SessionRead,
+  type SessionStore,
+  STORE_CAPABILITIES,
+  type WriteOptions,
+  type WriteResult,
 } from '../../core/store.js'
 
 /**
@@ -28,8 +27,12 @@ import type {
  */
 export class TracedTier implements SessionStore {
   readonly name: string
-  readonly increment?: (key: SessionKey, field: string, options: IncrementOptions) => Promise<IncrementResult>
-  readonly take?: (key: SessionKey, field: string) => Promise<FieldRead>
+  declare readonly increment?: NonNullable<SessionStore['increment']>
+  declare readonly take?: NonNullable<SessionStore['take']>
+  declare readonly bind?: NonNullable<SessionStore['bind']>
+  declare readonly subjectOf?: NonNullable<SessionStore['subjectOf']>
+  declare readonly listSubject?: NonNullable<SessionStore['listSubject']>
+  declare readonly revokeSubject?: NonNullable<SessionStore['revokeSubject']>
   readonly #store: SessionStore
   readonly #tier: 'hot' | 'cold'
 
@@ -41,18 +44,20 @@ export class TracedTier implements SessionStore {
     this.name = store.name
     this.#store = store
     this.#tier = tier
-    const { increment, take } = store
-    if (increment !== undefined) {
-      this.increment = (key, field, options) => {
-        if (!storeCallsObserved()) return increment.call(store, key, field, options)
-        return traceStoreCall(this.name, 'increment', tier, () => increment.call(store, key, field, options))
-      }
+    for (const operation of OPTIONAL_METHODS) {
+      const method = this.#optional(operation)
+      if (method !== undefined) Object.assign(this, { [operation]: method })
     }
-    if (take !== undefined) {
-      this.take = (key, field) => {
-        if (!storeCallsObserved()) return take.call(store, key, field)
-        return traceStoreCall(this.name, 'take', tier, () => take.call(store, key, field))
-      }
+  }
+
+  /** An optional method of the tier's store, traced as `operation`; absent when the store lacks it. */
+  #optional(operation: OptionalMethod): ((...args: unknown[]) => Promise<unknown>) | undefined {
+    const method = this.#store[operation] as ((...args: unknown[]) => Promise<unknown>) | undefined
+    if (method === undefined) return undefined
+    const store = this.#store
+    return (...args: unknown[]) => {
+      if (!storeCallsObserved()) return method.apply(store, args)
+      return traceStoreCall(this.name, operation, this.#tier, () => method.apply(store, args))
     }
   }
 
@@ -91,6 +96,10 @@ export class TracedTier implements SessionStore {
     return traceStoreCall(this.name, 'rename', this.#tier, () => this.#store.rename(from, to))
   }
 }
+
+/** The optional methods of the store contract: every capability's. */
+const OPTIONAL_METHODS = Object.values(STORE_CAPABILITIES).flat()
+type OptionalMethod = (typeof OPTIONAL_METHODS)[number]
 
 /** Members of the store contract a tier does not forward: must stay `never`. */
 type Unforwarded = Exclude<keyof SessionStore, keyof TracedTier | 'writeOptions' | 'close'>
