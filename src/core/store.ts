@@ -249,11 +249,11 @@ export interface SessionStore {
    */
   listSubject?(subject: string): Promise<SubjectSession[]>
   /**
-   * Capability `subjects`: end the subject's sessions in `target`; resolves with how many live
-   * sessions ended. When it resolves, no tier serves them and no write in flight can bring them
-   * back; a session bound concurrently is either ended or listed afterwards.
+   * Capability `subjects`: end the subject's sessions in `target`; resolves with the keys of the
+   * live sessions it ended. When it resolves, no tier serves them and no write in flight can bring
+   * them back; a session bound concurrently is either ended or listed afterwards.
    */
-  revokeSubject?(subject: string, target: RevokeTarget): Promise<number>
+  revokeSubject?(subject: string, target: RevokeTarget): Promise<SessionKey[]>
   /** Stop timers and background work the store started. Never closes a user's client. */
   close?(): Promise<void>
 }
