@@ -65,6 +65,14 @@ export {
   type WriteOptions,
   type WriteResult,
 } from './core/store.js'
+export {
+  checkBindOptions,
+  type JsonValue,
+  MAX_META_BYTES,
+  MAX_SUBJECT_LENGTH,
+  type SessionInfo,
+  type SessionMeta,
+} from './core/subject-values.js'
 export { DEFAULT_STORE_TIMEOUT, runWithTimeout } from './core/timeout.js'
 export { checkExpireSeconds, checkWriteTtls, MAX_TTL } from './core/ttl.js'
 export type { SessionWriteOptions, StoreWriteOptions } from './core/write-options.js'

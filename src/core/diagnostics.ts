@@ -38,6 +38,24 @@ export interface SessionEvent {
   readonly code?: string
 }
 
+/**
+ * The `operation` a store method is traced as on `ruts:store`, where it is not the method's own name
+ * (SPEC §14 names operations for what they do: `subject`, `list`, `revoke`).
+ */
+const OPERATION_NAMES: Readonly<Record<string, string>> = {
+  subjectOf: 'subject',
+  listSubject: 'list',
+  revokeSubject: 'revoke',
+}
+
+/**
+ * @param method - a store method's name, e.g. `listSubject`
+ * @returns the operation it is traced as, e.g. `list`
+ */
+export function operationOf(method: string): string {
+  return OPERATION_NAMES[method] ?? method
+}
+
 /** Name of the tracing channel around every store call. */
 export const STORE_CHANNEL = 'ruts:store'
 /** Name of the channel of session lifecycle events. */

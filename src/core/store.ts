@@ -126,11 +126,17 @@ export type RenameResult = (LiveSession & { status: 'renamed' }) | { status: 'mi
  * session there only when the subject changes (SPEC §13: binding to a new subject regenerates the
  * id in the same atomic step).
  *
- * - `session: 'create'` creates a bound session at `key` (a request without a session);
+ * - `session: 'create'` creates a bound session at `key` (a request without a session), with no
+ *   fields; `collision` when `key` is live.
  * - `session: 'existing'` with `renameFrom`: when the live session at `renameFrom` is already bound
- *   to `subject`, only its `meta` is replaced and it stays where it is (`kept`); otherwise it moves
- *   to `key` (all fields and TTLs, as {@link SessionStore.rename}), is bound to `subject` and leaves
- *   the index of the subject it had (`bound`).
+ *   to `subject`, only its `meta` is replaced and it stays where it is (`kept`; `key` is not looked
+ *   at); otherwise it moves to `key` (all fields and TTLs, as {@link SessionStore.rename}; `collision`
+ *   when `key` is live), is bound to `subject` and leaves the index of the subject it had (`bound`).
+ *   `missing` when `renameFrom` is not live.
+ *
+ * Either way the session's lifetime is extended to at least `sessionTtl` (never shortened) and its
+ * `lastActiveAt` is now. The store may trust the values (the layer checked them); `checkBindOptions`
+ * from `ruts` checks them for a store that wants to.
  */
 export interface BindOptions {
   session: 'existing' | 'create'
@@ -153,23 +159,34 @@ export interface BindOptions {
 
 /**
  * Result of {@link SessionStore.bind}: `bound` (the session now lives at the new key, or was created
- * there) or `kept` (already bound to the subject: meta replaced, key unchanged), each with how many
- * sessions `maxSessions` ended; `missing` and `collision` as for {@link SessionStore.write}.
+ * there) or `kept` (already bound to the subject: meta replaced, key unchanged), each with the keys of
+ * the live sessions `maxSessions` ended (a layered store drops their hot copies, the layer publishes
+ * one `revoked` event each); `missing` and `collision` as for {@link SessionStore.write}, with
+ * nothing changed.
  */
 export type BindResult =
-  | (LiveSession & { status: 'bound' | 'kept'; ended: number })
+  | (LiveSession & { status: 'bound' | 'kept'; ended: SessionKey[] })
   | { status: 'missing' }
   | { status: 'collision' }
 
 /** Result of {@link SessionStore.subjectOf}: the subject a live session is bound to, if any. */
 export type SubjectRead = NoSession | (LiveSession & { subject: string | undefined; meta: string | undefined })
 
-/** One live session bound to a subject, as {@link SessionStore.listSubject} reports it. */
+/**
+ * One live session bound to a subject, as {@link SessionStore.listSubject} reports it. Times are
+ * milliseconds since the epoch by the store's own clock (the clock that decides expiry).
+ */
 export interface SubjectSession {
   key: SessionKey
-  /** Milliseconds since the epoch, by the store's clock. */
+  /** When the session was created (kept across renames and binds). */
   createdAt: number
-  /** When a write or a lifetime refresh last reached the session (ms since the epoch). */
+  /**
+   * When the session was last active. Every store moves it to "now" on `bind`, `write`, `increment`,
+   * and on a read whose lifetime refresh moved the expiry (`touched: true`); it may also move it on
+   * `expire`, `remove` and `take`, and never moves it on any other operation (a plain read, `subjectOf`,
+   * `listSubject`). A rename keeps it. The order of {@link SessionStore.listSubject} and the victims
+   * of `maxSessions` follow it.
+   */
   lastActiveAt: number
   /** When the session expires unless refreshed (ms since the epoch). */
   expiresAt: number
@@ -177,7 +194,10 @@ export interface SubjectSession {
   meta: string
 }
 
-/** Which sessions of a subject {@link SessionStore.revokeSubject} ends. */
+/**
+ * Which sessions of a subject {@link SessionStore.revokeSubject} ends: the subject's live sessions
+ * among `keys` (all of them when `keys` is absent), minus `except`.
+ */
 export interface RevokeTarget {
   /** Only these keys (a key bound to another subject, or to none, is left alone); all when absent. */
   keys?: readonly SessionKey[]
@@ -224,7 +244,11 @@ export interface SessionStore {
    * deadline); `0` deletes it.
    */
   expire(key: SessionKey, seconds: number): Promise<ExpireResult>
-  /** Move a live session, all fields and TTLs, to a new key that must not be live. */
+  /**
+   * Move a live session, all fields and TTLs, to a new key that must not be live. A session bound to
+   * a subject stays bound (with its meta, `createdAt` and `lastActiveAt`): the subject's index names
+   * the new key, never the old one. The same holds for the move of a `renameFrom` write or increment.
+   */
   rename(from: SessionKey, to: SessionKey): Promise<RenameResult>
   /**
    * Capability `fieldOperations`: add to an integer field in one atomic step (a missing or expired
@@ -239,6 +263,11 @@ export interface SessionStore {
   /**
    * Capability `subjects` (SPEC §13): bind a session to a subject, moving it to `key` when the
    * subject changes; see {@link BindOptions}. One atomic step where the backend allows it.
+   *
+   * Rules of the whole capability: a session belongs to at most one subject; `delete`, `expire(0)`,
+   * expiry, revocation and `maxSessions` take it out of its subject (it is never listed again, and
+   * its index entry is pruned by a later `bind` or `listSubject` at the latest, so an index never
+   * grows without bound); a revoked key is absent for every operation, like a deleted one.
    */
   bind?(key: SessionKey, options: BindOptions): Promise<BindResult>
   /** Capability `subjects`: the subject and meta of a live session. Never touches its lifetime. */

@@ -14,6 +14,7 @@ describeStoreConformance({
     created = new MemoryStore()
     return created
   },
+  subjectIndexSize: (store, subject) => (store as MemoryStore).subjectIndexSize(subject),
   // Cases that hold for the default store run on the suite's own, with its set-up and teardown.
   extraTests: ({ store }) => {
     it('hands its own cases the suite store', async () => {

@@ -1,5 +1,7 @@
 import { addToInteger, checkIncrement } from '../core/integers.js'
 import type {
+  BindOptions,
+  BindResult,
   ExpireResult,
   FieldRead,
   FieldValue,
@@ -9,14 +11,19 @@ import type {
   ReadOptions,
   RemoveResult,
   RenameResult,
+  RevokeTarget,
   SessionKey,
   SessionRead,
   SessionStore,
+  SubjectRead,
+  SubjectSession,
   WriteOptions,
   WriteResult,
 } from '../core/store.js'
+import { checkBindOptions, checkSubject } from '../core/subject-values.js'
 import { checkExpireSeconds, checkWriteTtls } from '../core/ttl.js'
 import { type Check, checkOptions, checks } from '../core/validate.js'
+import { SubjectIndex, type SubjectMember } from './memory-subjects.js'
 import { type Segmented, SegmentedRecency } from './recency.js'
 
 /** Options of {@link MemoryStore}. */
@@ -41,7 +48,7 @@ interface StoredField {
   expiresAt: number
 }
 
-interface Entry extends Segmented<Entry> {
+interface Entry extends Segmented<Entry>, SubjectMember {
   key: SessionKey
   fields: Map<string, StoredField>
   expiresAt: number
@@ -67,6 +74,7 @@ export class MemoryStore implements SessionStore {
   // Lookup by key; recency by two intrusive lists (probation, protected), every operation O(1).
   readonly #sessions = new Map<SessionKey, Entry>()
   readonly #recency: SegmentedRecency<Entry>
+  readonly #subjects = new SubjectIndex<Entry>((entry) => this.#drop(entry))
   readonly #maxSessions: number
   #timer: ReturnType<typeof setInterval> | undefined
 
@@ -121,6 +129,7 @@ export class MemoryStore implements SessionStore {
     // Own a compact copy: an encoder may hand out views into a larger shared buffer (msgpackr does),
     // and a kept view would pin that whole buffer. `Uint8Array#slice` copies; `Buffer#slice` does not.
     entry.fields.set(field, { value: Uint8Array.prototype.slice.call(value), expiresAt: now + options.fieldTtl * 1000 })
+    entry.lastActiveAt = now
     const touched = options.session === 'create' || extend(entry, now + options.sessionTtl * 1000)
     return { status: 'written', live: true, ttl: entry.expiresAt - now, touched }
   }
@@ -135,6 +144,7 @@ export class MemoryStore implements SessionStore {
     if (sum === undefined) return { status: 'invalid', live: true, ttl: entry.expiresAt - now, touched: false }
     // A live field keeps its expiry: that is what makes a fixed window.
     entry.fields.set(field, { value: sum.bytes, expiresAt: stored?.expiresAt ?? now + options.fieldTtl * 1000 })
+    entry.lastActiveAt = now
     const touched = options.session === 'create' || extend(entry, now + options.sessionTtl * 1000)
     return { status: 'written', live: true, ttl: entry.expiresAt - now, touched, value: sum.value }
   }
@@ -173,6 +183,7 @@ export class MemoryStore implements SessionStore {
       return { live: false }
     }
     entry.expiresAt = Math.min(now + seconds * 1000, entry.deadline)
+    entry.lastActiveAt = now
     return { live: true, ttl: entry.expiresAt - now, touched: true }
   }
 
@@ -183,6 +194,46 @@ export class MemoryStore implements SessionStore {
     if (this.#live(to, now) !== undefined) return { status: 'collision' }
     this.#move(entry, to)
     return { status: 'renamed', live: true, ttl: entry.expiresAt - now, touched: false }
+  }
+
+  async bind(key: SessionKey, options: BindOptions): Promise<BindResult> {
+    checkBindOptions(options)
+    const now = Date.now()
+    const current = options.session === 'existing' ? this.#live(options.renameFrom ?? key, now) : undefined
+    if (options.session === 'existing' && current === undefined) return { status: 'missing' }
+    // Already bound to this subject: the session stays where it is (no new id for the same user).
+    const kept = current !== undefined && current.subject === options.subject
+    const entry = kept ? current : this.#place(key, { ...options, fieldTtl: options.sessionTtl }, now)
+    if (typeof entry === 'string') return { status: entry }
+    const ended = this.#subjects.bind(entry, options.subject, options.meta, now, options.maxSessions)
+    const touched = options.session === 'create' || extend(entry, now + options.sessionTtl * 1000)
+    return { status: kept ? 'kept' : 'bound', live: true, ttl: entry.expiresAt - now, touched, ended }
+  }
+
+  async subjectOf(key: SessionKey): Promise<SubjectRead> {
+    const now = Date.now()
+    const entry = this.#sessions.get(key)
+    if (entry === undefined || entry.expiresAt <= now) return { live: false }
+    return { live: true, ttl: entry.expiresAt - now, touched: false, subject: entry.subject, meta: entry.meta }
+  }
+
+  async listSubject(subject: string): Promise<SubjectSession[]> {
+    checkSubject(subject)
+    return this.#subjects.list(subject, Date.now())
+  }
+
+  async revokeSubject(subject: string, target: RevokeTarget): Promise<SessionKey[]> {
+    checkSubject(subject)
+    return this.#subjects.revoke(subject, target, Date.now(), (key) => this.#sessions.get(key))
+  }
+
+  /**
+   * @param subject - a subject
+   * @returns how many entries the subject's index holds, live or not yet pruned (for tests: it
+   *   stays bounded by the subject's live sessions)
+   */
+  subjectIndexSize(subject: string): number {
+    return this.#subjects.size(subject)
   }
 
   /** Drop every expired session now (the timer calls this; exposed for tests and shutdown). */
@@ -209,6 +260,9 @@ export class MemoryStore implements SessionStore {
         expiresAt,
         deadline,
         createdAt: now,
+        lastActiveAt: now,
+        subject: undefined,
+        meta: undefined,
         protected: false,
         ...UNLINKED,
       }
@@ -257,6 +311,7 @@ export class MemoryStore implements SessionStore {
   #drop(entry: Entry): void {
     this.#sessions.delete(entry.key)
     this.#recency.remove(entry)
+    this.#subjects.leave(entry)
   }
 }
 
@@ -278,5 +333,7 @@ function extend(entry: Entry, target: number): boolean {
 function touch(entry: Entry, now: number, options: ReadOptions | undefined): boolean {
   const refresh = options?.touch
   if (refresh === undefined || entry.expiresAt - now > (refresh.ttl - refresh.threshold) * 1000) return false
-  return extend(entry, now + refresh.ttl * 1000)
+  const touched = extend(entry, now + refresh.ttl * 1000)
+  if (touched) entry.lastActiveAt = now
+  return touched
 }

@@ -1,6 +1,19 @@
 import type { SessionStore } from '../core/store.js'
 
-type Operation = 'get' | 'getAll' | 'write' | 'remove' | 'delete' | 'expire' | 'rename' | 'increment' | 'take'
+type Operation =
+  | 'get'
+  | 'getAll'
+  | 'write'
+  | 'remove'
+  | 'delete'
+  | 'expire'
+  | 'rename'
+  | 'increment'
+  | 'take'
+  | 'bind'
+  | 'subjectOf'
+  | 'listSubject'
+  | 'revokeSubject'
 const OPERATIONS: readonly Operation[] = [
   'get',
   'getAll',
@@ -11,6 +24,10 @@ const OPERATIONS: readonly Operation[] = [
   'rename',
   'increment',
   'take',
+  'bind',
+  'subjectOf',
+  'listSubject',
+  'revokeSubject',
 ]
 
 /** A store wrapper for tests: counts calls per operation and can be told to fail (fault injection). */

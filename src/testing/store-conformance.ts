@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { FieldRead, SessionStore, StoreCapability, WriteOptions } from '../core/store.js'
 import { describeFieldOperations } from './field-operations.js'
 import { describeHardeningRules, type HardeningOptions } from './store-hardening.js'
+import { describeSubjects } from './subjects.js'
 import { bytes, newKey, sleep, text } from './values.js'
 
 /** Options of {@link describeStoreConformance}. */
@@ -27,6 +28,12 @@ export interface StoreConformanceOptions extends HardeningOptions {
    * @default none
    */
   extraTests?: (context: StoreSuiteContext) => void
+  /**
+   * For the `subjects` capability: how many entries the store's index of `subject` holds, live or
+   * not yet pruned, so the suite can check that entries of dead sessions are pruned (SPEC §13).
+   * @default none (the bounded-index case then checks only what `listSubject` returns)
+   */
+  subjectIndexSize?: (store: SessionStore, subject: string) => number | Promise<number>
 }
 
 /** What {@link StoreConformanceOptions.extraTests} receives. */
@@ -400,6 +407,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
     })
 
     describeFieldOperations(setup, options.skipCapabilities)
+    describeSubjects(setup, options.skipCapabilities, options.subjectIndexSize)
 
     it('never resurrects a session deleted while writes race it', async () => {
       const s = await setup()

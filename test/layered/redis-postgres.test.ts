@@ -70,6 +70,7 @@ describe('LayeredStore on real services', () => {
   describeStoreConformance({
     name: 'LayeredStore (MemoryStore over PostgresStore)',
     skip: postgresSkip,
+    skipCapabilities: { subjects: 'issue 15: LayeredStore gets subjects in h15c' },
     create: memoryOverPostgres,
   })
   for (const kind of ['ioredis standalone', 'node-redis Cluster']) {
@@ -79,6 +80,7 @@ describe('LayeredStore on real services', () => {
     describeStoreConformance({
       name: `LayeredStore (RedisStore ${kind} over PostgresStore)`,
       skip: both,
+      skipCapabilities: { subjects: 'issue 15: LayeredStore gets subjects in h15c' },
       create: () => {
         tiers = first()
         return tiers

@@ -10,6 +10,7 @@ for (const timeZone of timeZones) {
   describeStoreConformance({
     name: `PostgresStore (TimeZone=${timeZone})`,
     skip: skipReason,
+    skipCapabilities: { subjects: 'issue 15: PostgresStore gets subjects in h15c' },
     async create() {
       pool = zonedPool(timeZone)
       return PostgresStore.create({ pool, cleanupInterval: 0, timeout: TEST_TIMEOUT })

@@ -9,6 +9,7 @@ for (const kind of clientKinds) {
   describeStoreConformance({
     name: `RedisStore (${kind.name})`,
     skip: skipReason,
+    skipCapabilities: { subjects: 'issue 15: RedisStore gets subjects in h15b' },
     async create(): Promise<SessionStore> {
       connected = await kind.connect()
       return storeFor(connected.client)

@@ -1,4 +1,4 @@
-import { storeCallsObserved, traceStoreCall } from '../../core/diagnostics.js'
+import { operationOf, storeCallsObserved, traceStoreCall } from '../../core/diagnostics.js'
 import {
   type ExpireResult,
   type FieldRead,
@@ -44,17 +44,18 @@ export class TracedTier implements SessionStore {
     this.name = store.name
     this.#store = store
     this.#tier = tier
-    for (const operation of OPTIONAL_METHODS) {
-      const method = this.#optional(operation)
-      if (method !== undefined) Object.assign(this, { [operation]: method })
+    for (const name of OPTIONAL_METHODS) {
+      const method = this.#optional(name)
+      if (method !== undefined) Object.assign(this, { [name]: method })
     }
   }
 
-  /** An optional method of the tier's store, traced as `operation`; absent when the store lacks it. */
-  #optional(operation: OptionalMethod): ((...args: unknown[]) => Promise<unknown>) | undefined {
-    const method = this.#store[operation] as ((...args: unknown[]) => Promise<unknown>) | undefined
+  /** An optional method of the tier's store, traced under its operation name; absent when the store lacks it. */
+  #optional(name: OptionalMethod): ((...args: unknown[]) => Promise<unknown>) | undefined {
+    const method = this.#store[name] as ((...args: unknown[]) => Promise<unknown>) | undefined
     if (method === undefined) return undefined
     const store = this.#store
+    const operation = operationOf(name)
     return (...args: unknown[]) => {
       if (!storeCallsObserved()) return method.apply(store, args)
       return traceStoreCall(this.name, operation, this.#tier, () => method.apply(store, args))
