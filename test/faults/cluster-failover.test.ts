@@ -3,14 +3,14 @@ import { expect, it } from 'vitest'
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/index.js'
 import { cli } from '../redis/server.js'
 import { migrateBusySlots, type ReplicatedCluster, startReplicatedCluster } from './cluster.js'
-import { describeSummary } from './history.js'
+import { describeSummary, explainFindings } from './history.js'
 import { describeWithRedis } from './services.js'
 import { runWorkload, type WorkloadResult } from './workload.js'
 
 /** A fresh 3 + 3 cluster, an ioredis Cluster client with the README's settings, the workload, cleanup. */
 async function underLoad(
   name: string,
-  fault: (cluster: ReplicatedCluster) => Promise<void>,
+  fault: (cluster: ReplicatedCluster, mark: (label: string) => void) => Promise<void>,
   options: Omit<RedisStoreOptions, 'client'> = {},
 ): Promise<WorkloadResult> {
   const cluster = await startReplicatedCluster()
@@ -22,8 +22,9 @@ async function underLoad(
   try {
     await new Promise<void>((resolve) => client.once('ready', () => resolve()))
     const store = new RedisStore({ client, ...options })
-    const result = await runWorkload(store, { fault: () => fault(cluster), settleMs: 2_000 })
+    const result = await runWorkload(store, { fault: (mark) => fault(cluster, mark), settleMs: 2_000 })
     console.log(describeSummary(name, result.summary))
+    for (const line of explainFindings(result, ['lostSessions', 'lostUpdates', 'resurrected'])) console.log(line)
     return result
   } finally {
     client.disconnect()
@@ -67,13 +68,18 @@ describeWithRedis('Redis Cluster (3 masters + 3 replicas) under load', () => {
   it('kill -9 of a master with waitForReplicas: no acknowledged write lost, no session resurrected', async () => {
     const { summary, findings } = await underLoad(
       'cluster kill -9 + waitForReplicas (ioredis Cluster)',
-      async (cluster) => {
+      async (cluster, mark) => {
         const { master, replica } = await cluster.pair()
+        mark(`kill -9 ${master.port}`)
         await cluster.processes.find((each) => each.port === master.port)?.stop(true)
+        mark('killed')
         await cluster.settled(replica.port)
+        mark(`${replica.port} promoted`)
         // The promoted replica has no replica of its own: its writes fail (fail closed) until the
         // old master comes back as its replica.
+        mark(`restarting ${master.port}`)
         await cluster.restart(master.port)
+        mark(`${master.port} back as a replica`)
       },
       { waitForReplicas: { replicas: 1, timeout: 1000 } },
     )

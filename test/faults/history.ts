@@ -28,6 +28,12 @@ export interface Operation {
   end: number
 }
 
+/** A step of the fault (e.g. "killed 7001"), on the history's clock. */
+export interface Mark {
+  label: string
+  at: number
+}
+
 /** What went wrong, by kind; every entry is a broken guarantee unless the scenario allows it. */
 export interface Findings {
   /** Any status but 200 and 503, or a 503 that set a cookie. */
@@ -143,4 +149,47 @@ export function describeSummary(name: string, summary: Summary): string {
     .map(([name, count]) => `${name} ${count}`)
     .join(', ')
   return `[faults] ${name}: ${summary.operations} ops (${kinds}); 503: ${summary.unavailable}, window ${summary.windowMs} ms, ${summary.resumed} ok after it; ${findings}`
+}
+
+/**
+ * The story behind each finding of the kinds given: the fault's steps and the client's operations
+ * before it, so a failed run shows what happened, not only that something did. Empty when none.
+ *
+ * @param result - the workload's history, marks and findings
+ * @param kinds - the kinds of finding to explain
+ * @returns lines to print
+ */
+export function explainFindings(
+  result: { history: readonly Operation[]; marks: readonly Mark[]; findings: Findings },
+  kinds: readonly (keyof Findings)[],
+): string[] {
+  const lines: string[] = []
+  const at = (time: number) => `${Math.round(time)}`
+  for (const kind of kinds) {
+    for (const finding of result.findings[kind]) {
+      lines.push(`[faults] ${kind}: ${finding.client} ${finding.kind} at ${at(finding.start)}–${at(finding.end)}`)
+      lines.push(`  fault: ${result.marks.map((mark) => `${mark.label} @${at(mark.at)}`).join(', ')}`)
+      const before = result.history
+        .filter((operation) => operation.client === finding.client && operation.start <= finding.start)
+        .sort((a, b) => a.start - b.start)
+      // From the first operation that saw the finding's generation (a resurrected session's story
+      // starts long before the probe), at most 40 lines: the first 10 and the last 30.
+      const generation = finding.data?.generation
+      const first = before.findIndex((operation) => operation.data?.generation === generation)
+      const story = before.slice(generation === undefined || first < 0 ? -12 : first)
+      const shown = story.length > 40 ? [...story.slice(0, 10), undefined, ...story.slice(-30)] : story
+      for (const operation of shown) {
+        if (operation === undefined) {
+          lines.push('  …')
+          continue
+        }
+        const data = operation.data === undefined ? '-' : `g${operation.data.generation} n${operation.data.n}`
+        const cookie = operation.setCookie ? ' set-cookie' : ''
+        lines.push(
+          `  ${at(operation.start)}–${at(operation.end)} ${operation.kind} ${operation.status} ${data}${cookie}`,
+        )
+      }
+    }
+  }
+  return lines
 }

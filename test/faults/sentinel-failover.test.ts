@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import { MASTER_NAME, type SentinelTopology, startSentinelTopology } from '../redis/sentinel-topology.js'
-import { describeSummary } from './history.js'
+import { describeSummary, explainFindings } from './history.js'
 import { describeWithRedis } from './services.js'
 import { runWorkload } from './workload.js'
 
@@ -35,8 +35,17 @@ describeWithRedis('Sentinel failover under load, with waitForReplicas', () => {
 
   it('loses no acknowledged write and resurrects no session', async () => {
     const store = new RedisStore({ client, waitForReplicas: { replicas: 1, timeout: 1000 } })
-    const { summary, findings } = await runWorkload(store, { fault: () => topology.failover(), settleMs: 4_000 })
+    const result = await runWorkload(store, {
+      fault: async (mark) => {
+        mark(`failover from ${(await topology.primaryAddress()).port}`)
+        await topology.failover()
+        mark(`sentinels name ${(await topology.primaryAddress()).port}`)
+      },
+      settleMs: 4_000,
+    })
+    const { summary, findings } = result
     console.log(describeSummary('sentinel failover + waitForReplicas (ioredis)', summary))
+    for (const line of explainFindings(result, ['lostSessions', 'lostUpdates', 'resurrected'])) console.log(line)
     expect(findings.badResponses).toEqual([])
     expect(findings.foreignData).toEqual([])
     expect(summary.resumed).toBeGreaterThan(10)

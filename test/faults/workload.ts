@@ -6,6 +6,7 @@ import type { SessionStore } from '../../src/core/store.js'
 import { listen } from '../helpers/listen.js'
 import {
   type Findings,
+  type Mark,
   noFindings,
   type Operation,
   type OperationKind,
@@ -23,13 +24,18 @@ export interface WorkloadOptions {
   warmupMs?: number
   /** Load after the fault's promise settled (the topology has recovered). */
   settleMs?: number
-  /** The fault: runs once the warm-up is over; the workload keeps going until it settles. */
-  fault: () => Promise<void>
+  /**
+   * The fault: runs once the warm-up is over; the workload keeps going until it settles. `mark`
+   * records a step of it (e.g. "killed") on the history's clock, for {@link explainFindings}.
+   */
+  fault: (mark: (label: string) => void) => Promise<void>
 }
 
 /** The recorded history, what the clients found, and its summary. */
 export interface WorkloadResult {
   history: Operation[]
+  /** The fault's steps, on the history's clock. */
+  marks: Mark[]
   findings: Findings
   summary: Summary
 }
@@ -224,6 +230,7 @@ class Client {
 export async function runWorkload(store: SessionStore, options: WorkloadOptions): Promise<WorkloadResult> {
   const app = await startApp(store)
   const history: Operation[] = []
+  const marks: Mark[] = []
   const findings = noFindings()
   const clients = Array.from({ length: options.clients ?? 16 }, (_, i) => new Client(i, app.url, history, findings))
   let running = true
@@ -232,7 +239,7 @@ export async function runWorkload(store: SessionStore, options: WorkloadOptions)
   })
   try {
     await new Promise((resolve) => setTimeout(resolve, options.warmupMs ?? 1_500))
-    await options.fault()
+    await options.fault((label) => marks.push({ label, at: performance.now() }))
     await new Promise((resolve) => setTimeout(resolve, options.settleMs ?? 1_500))
   } finally {
     running = false
@@ -241,5 +248,5 @@ export async function runWorkload(store: SessionStore, options: WorkloadOptions)
   const deadline = performance.now() + 10_000
   await Promise.all(clients.map((client) => client.verify(deadline)))
   await app.close()
-  return { history, findings, summary: summarise(history, findings) }
+  return { history, marks, findings, summary: summarise(history, findings) }
 }

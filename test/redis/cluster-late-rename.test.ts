@@ -108,4 +108,41 @@ describeRedis('Cluster rename whose step completes after the store deadline', ()
       expect(await patient.get(to, 'user')).toEqual({ live: false })
     },
   )
+
+  // The same late step, but the browser went on meanwhile: it logged out (deleted the old id). The
+  // put-back that follows the late step must not bring the deleted id back.
+  it.each(cases)(
+    '$kind.name, $operation, $paused node paused past the deadline, old id deleted meanwhile: it stays deleted',
+    async ({ kind, paused, operation }) => {
+      const connected = await kind.connect(ports)
+      open.push(connected)
+      const prefix = uniquePrefix()
+      const store = storeFor(connected.client, { prefix, timeout: 300 })
+      const from = randomKey()
+      let to = randomKey()
+      while ((await ownerOf(ports, redisKey(prefix, from))) === (await ownerOf(ports, redisKey(prefix, to)))) {
+        to = randomKey()
+      }
+      expect(await store.write(from, 'user', bytes('ada'), create)).toMatchObject({ status: 'written' })
+
+      const node = await ownerOf(ports, redisKey(prefix, paused === 'source' ? from : to))
+      await cli(node, 'CLIENT', 'PAUSE', '1200', 'WRITE')
+      const late =
+        operation === 'rename'
+          ? store.rename(from, to)
+          : store.write(to, 'role', bytes('admin'), { ...existing, renameFrom: from })
+      const failure = await late.catch((error: unknown) => error)
+      expect((failure as SessionError).code).toBe('ERR_SESSION_STORE_TIMEOUT')
+
+      // The browser still holds the old id and logs out. (With the source paused, the delete
+      // waits behind the held TAKE and runs right after it.)
+      const patient = storeFor(connected.client, { prefix, timeout: 5000 })
+      await patient.delete(from)
+
+      // Every late step and put-back has run well before this.
+      await sleep(2_000)
+      expect(await patient.get(from, 'user')).toEqual({ live: false })
+      expect(await patient.get(to, 'user')).toEqual({ live: false })
+    },
+  )
 })

@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto'
 import type { RenameResult } from '../../core/store.js'
 import type { ScriptRunner } from './runner.js'
 import type { RedisScript } from './script.js'
-import { PLACE, TAKE, type TakenSession } from './write-scripts.js'
+import { GIVE_BACK, PLACE, TAKE, type TakenSession } from './write-scripts.js'
 
 /**
  * Renames on a Redis Cluster.
@@ -16,18 +17,23 @@ import { PLACE, TAKE, type TakenSession } from './write-scripts.js'
  *    session is put back at the source (again only if absent) and `collision` is reported.
  *
  * When step 2 fails (the target's node refuses the write, the connection drops, …) the taken
- * session is put back at the source the same way, and the error is reported: the operation then
- * changed nothing, as a failed atomic rename would. The new id reaches the browser only in the
- * response of a successful operation, so if the failed step did leave a copy at the target, no one
- * holds its id and it expires on its own TTL.
+ * session is put back at the source, and the error is reported: the operation then changed nothing,
+ * as a failed atomic rename would. The new id reaches the browser only in the response of a
+ * successful operation, so if the failed step did leave a copy at the target, no one holds its id
+ * and it expires on its own TTL.
  *
  * A step that completes after the store's deadline (the request already failed with a timeout;
  * the client kept retrying the command across a failover) is undone: the session goes back to the
- * source. What stays possible: the process dies between the steps, or a step ran but its reply
- * never arrived (the connection dropped). The session is then lost (the user is signed out),
- * never usable under two ids. Only the
- * request doing the rename knows the new id, so no other request can observe the moment where the
- * session is in neither place.
+ * source. A put-back can itself arrive late, after the browser went on with the old id — deleted
+ * it (logged out) or moved it again. So `TAKE` leaves a tombstone naming this move's token at the
+ * source, and only `GIVE_BACK` with that token, while the tombstone is still there, restores the
+ * session: a `DELETE` of the old id removes the tombstone, another move replaces it, and then the
+ * put-back changes nothing. A retired id never comes back.
+ *
+ * What stays possible: the process dies between the steps, or a step ran but its reply never
+ * arrived (the connection dropped). The session is then lost (the user is signed out), never
+ * usable under two ids. Only the request doing the rename knows the new id, so no other request
+ * can observe the moment where the session is in neither place.
  */
 
 /**
@@ -36,7 +42,7 @@ import { PLACE, TAKE, type TakenSession } from './write-scripts.js'
  */
 async function placeOrGiveBack<Result extends { status: string }>(
   runner: ScriptRunner,
-  from: string,
+  source: { key: string; token: string },
   taken: TakenSession,
   place: () => Promise<Result>,
 ): Promise<Result> {
@@ -46,17 +52,17 @@ async function placeOrGiveBack<Result extends { status: string }>(
   } catch (error) {
     // The step's own error is the one to report; a failed give-back leaves the session lost,
     // which is where it stood before this attempt.
-    await runner.run(PLACE, { key: from, taken }).catch(() => undefined)
+    await runner.run(GIVE_BACK, { ...source, taken }).catch(() => undefined)
     throw error
   }
-  if (result.status === 'collision') await runner.run(PLACE, { key: from, taken })
+  if (result.status === 'collision') await runner.run(GIVE_BACK, { ...source, taken })
   return result
 }
 
-/** Move a session that was placed at `to` back to `from` (both steps only if present / absent). */
-async function moveBack(runner: ScriptRunner, to: string, from: string): Promise<void> {
-  const taken = await runner.run(TAKE, to)
-  if (taken !== undefined) await runner.run(PLACE, { key: from, taken })
+/** Move a session that was placed at `to` back to its source (only while the source's tombstone is this move's). */
+async function moveBack(runner: ScriptRunner, to: string, source: { key: string; token: string }): Promise<void> {
+  const taken = await runner.run(TAKE, { key: to, token: source.token })
+  if (taken !== undefined) await runner.run(GIVE_BACK, { ...source, taken })
 }
 
 /**
@@ -72,14 +78,15 @@ async function transfer<Result extends { status: string }>(
   abandoned: AbortSignal,
   place: (taken: TakenSession) => Promise<Result>,
 ): Promise<Result | { status: 'missing' }> {
-  const taken = await runner.run(TAKE, from)
+  const source = { key: from, token: randomBytes(12).toString('base64url') }
+  const taken = await runner.run(TAKE, source)
   if (taken === undefined) return { status: 'missing' }
   if (abandoned.aborted) {
-    await runner.run(PLACE, { key: from, taken })
+    await runner.run(GIVE_BACK, { ...source, taken })
     throw new Error('abandoned after the deadline; the session was put back')
   }
-  const result = await placeOrGiveBack(runner, from, taken, () => place(taken))
-  if (abandoned.aborted && result.status !== 'collision') await moveBack(runner, to, from)
+  const result = await placeOrGiveBack(runner, source, taken, () => place(taken))
+  if (abandoned.aborted && result.status !== 'collision') await moveBack(runner, to, source)
   return result
 }
 

@@ -158,7 +158,10 @@ export const TAKE_FIELD = defineScript({
   },
 })
 
-/** KEYS: session. → OK when a live session was deleted, MISSING otherwise. */
+/**
+ * KEYS: session. → OK when a live session was deleted, MISSING otherwise. Deletes whatever the key
+ * holds, a Cluster move's tombstone included, so a late give-back cannot restore the id.
+ */
 export const DELETE = defineScript({
   name: 'delete',
   numberOfKeys: 1,
@@ -187,14 +190,16 @@ export const EXPIRE = defineScript({
   writes: true,
   body: `
 local key = KEYS[1]
-local now = now_ms()
-local meta = read(key)
-if not live_until(key, meta[1], now) then return {MISSING} end
 local lifetime = tonumber(ARGV[1])
+-- Ending a session removes whatever the key holds, a Cluster move's tombstone included (so a
+-- late give-back cannot restore it; see cluster-rename.ts).
 if lifetime <= 0 then
   redis.call('DEL', key)
   return {MISSING}
 end
+local now = now_ms()
+local meta = read(key)
+if not live_until(key, meta[1], now) then return {MISSING} end
 local at = now + lifetime
 local deadline = num(meta[2])
 if deadline > 0 and at > deadline then at = deadline end

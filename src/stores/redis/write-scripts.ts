@@ -280,9 +280,25 @@ return {OK, at - now}
   parse: renameResult,
 })
 
+/** Input of {@link TAKE}. */
+export interface TakeInput {
+  readonly key: string
+  /** Names this move in the tombstone it leaves, so only this move can put the session back. */
+  readonly token: string
+}
+
 /**
- * Cluster rename, step 1 on the source's node: read and delete the session in one atomic step.
- * KEYS: source. → {MISSING} | {OK, server ms, expiry ms, name1, entry1, …}
+ * How long the tombstone `TAKE` leaves at a moved session's key lives (ms): longer than any step of
+ * the same move can still arrive (the store's timeout plus a client's redirection retries).
+ */
+export const TOMBSTONE_MS = 60_000
+
+/**
+ * Cluster rename, step 1 on the source's node: read the session and replace it with a tombstone
+ * (`m:taken` → the move's token, no `m:expires`, so it is no session to any script) in one atomic
+ * step. Only {@link GIVE_BACK} with the same token may bring the session back there; a `DELETE` of the
+ * old id, or another move, removes or replaces the tombstone and so forbids it.
+ * KEYS: source. ARGV: token. → {MISSING} | {OK, server ms, expiry ms, name1, entry1, …}
  */
 export const TAKE = defineScript({
   name: 'take',
@@ -297,9 +313,11 @@ if not at then return {MISSING} end
 local reply = {OK, ms(now), ms(at)}
 for i = 1, #all do reply[#reply + 1] = all[i] end
 redis.call('DEL', key)
+redis.call('HSET', key, 'm:taken', ARGV[1])
+redis.call('PEXPIRE', key, ${TOMBSTONE_MS})
 return reply
 `,
-  build: (key: string) => ({ keys: [key], args: [] }),
+  build: (input: TakeInput) => ({ keys: [input.key], args: [input.token] }),
   parse(reply): TakenSession | undefined {
     const [status, ...rest] = list(reply)
     if (statusOf(status) === 'missing') return undefined
@@ -339,5 +357,42 @@ redis.call('PEXPIREAT', key, ms(at))
 return {OK, at - now}
 `,
   build: (input: PlaceInput) => ({ keys: [input.key], args: input.taken, staged: input.taken.map((_, i) => i) }),
+  parse: renameResult,
+})
+
+/** Input of {@link GIVE_BACK}. */
+export interface GiveBackInput extends PlaceInput {
+  /** The token of the `TAKE` that took the session from `key`. */
+  readonly token: string
+}
+
+/**
+ * Undo of a Cluster move: put a taken session back at its source, only while the source still holds
+ * the tombstone of that very `TAKE`. Once the old id was deleted (the browser logged out, the
+ * tombstone went with it) or moved again, a give-back that arrives late (after the store's deadline,
+ * retried by the client across a failover) finds no tombstone of its own and changes nothing: a
+ * retired id never comes back. KEYS: source. ARGV: token, then as `TAKE` replied.
+ * → {OK, ttl} | {MISSING}
+ */
+export const GIVE_BACK = defineScript({
+  name: 'give-back',
+  numberOfKeys: 1,
+  writes: true,
+  body: `
+local key = KEYS[1]
+if redis.call('HGET', key, 'm:taken') ~= ARGV[1] then return {MISSING} end
+local now = now_ms()
+redis.call('DEL', key)
+local writes, at = rebase(now, ARGV, 2)
+push(writes, 'm:expires', ms(at))
+call_with('HSET', key, writes)
+redis.call('PEXPIREAT', key, ms(at))
+return {OK, at - now}
+`,
+  build: (input: GiveBackInput) => ({
+    keys: [input.key],
+    args: [input.token, ...input.taken],
+    staged: input.taken.map((_, i) => i + 1),
+  }),
   parse: renameResult,
 })
