@@ -65,6 +65,7 @@ export {
   type WriteOptions,
   type WriteResult,
 } from './core/store.js'
+export type { SubjectSessions } from './core/subject-sessions.js'
 export {
   checkBindOptions,
   type JsonValue,

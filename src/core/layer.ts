@@ -7,6 +7,7 @@ import { type FieldSchemasFor, FieldValidation, type InvalidFieldHandler } from 
 import { Session } from './session.js'
 import { CookieSigner } from './signing.js'
 import type { ReadOptions, SessionStore, TouchOptions } from './store.js'
+import { SubjectSessions } from './subject-sessions.js'
 import { type Check, checkOptions, checks, optionError } from './validate.js'
 
 /**
@@ -63,6 +64,12 @@ export interface SessionLayerOptions<Data extends object = Record<string, unknow
    * @default one `onWarning` per field per layer, and the field reads as absent
    */
   onInvalid?: InvalidFieldHandler
+  /**
+   * Most live sessions one subject may have (SPEC §13): `session.setSubject()` binding one more ends
+   * the subject's least recently active sessions beyond it, in the same store call.
+   * @default undefined (unlimited)
+   */
+  maxSessionsPerSubject?: number
 }
 
 /** Where the request came from, for the one-time plain-HTTP `Secure` warning. */
@@ -97,6 +104,7 @@ const LAYER_OPTIONS = {
   legacy: checks.object,
   fields: checks.object,
   onInvalid: checks.either(checks.function, checks.oneOf('throw')),
+  maxSessionsPerSubject: checks.positiveInteger,
 } satisfies Record<keyof SessionLayerOptions, Check>
 
 // express-session's options, and the cookie attributes people put at the top level.
@@ -164,6 +172,18 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
   readonly legacy: LegacyMigration | undefined
   /** @internal The field schemas, when the layer has `fields`. */
   readonly fields: FieldValidation | undefined
+  /** Most live sessions per subject, or `undefined` for no limit. */
+  readonly maxSessionsPerSubject: number | undefined
+  /**
+   * The sessions of a subject, from outside any request: list them, revoke one by its handle, or
+   * all of them (SPEC §13). Needs a store with the subjects capability (every bundled store).
+   *
+   * @example
+   * ```ts
+   * await layer.sessions.revokeAll('user:42') // log out everywhere
+   * ```
+   */
+  readonly sessions: SubjectSessions<Data>
   readonly #onWarning: (message: string) => void
   #warnedInsecure = false
 
@@ -179,6 +199,8 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
     this.signer = options.secret === undefined ? undefined : new CookieSigner(options.secret)
     this.candidates = new CandidateReader(this.signer, this.store.name)
     this.idleTimeout = options.idleTimeout
+    this.maxSessionsPerSubject = options.maxSessionsPerSubject
+    this.sessions = new SubjectSessions<Data>(this.store)
     this.absoluteTimeout = options.absoluteTimeout
     if (options.idleTimeout !== undefined) {
       const threshold = options.touchAfter ?? Math.ceil(options.idleTimeout / 10)

@@ -7,12 +7,17 @@ import { createSessionId, sessionKeyOf } from './ids.js'
 import type { SessionLayer, TransportSource } from './layer.js'
 import type { LegacyMigration } from './legacy.js'
 import { SessionMap } from './session-map.js'
-import type { FieldValue, LiveSession, PlacementOptions, SessionKey, WriteOptions } from './store.js'
+import type { BindOptions, FieldValue, LiveSession, PlacementOptions, SessionKey, WriteOptions } from './store.js'
+import { listSessions, publishRevoked, revokeSessions, subjectStore } from './subject-sessions.js'
+import { checkSubject, encodeMeta, type SessionInfo } from './subject-values.js'
 import { callStore } from './timeout.js'
 import { isTtl, ttlError } from './ttl.js'
 import { type SessionWriteOptions, storeWriteOptions } from './write-options.js'
 
 const MAX_COLLISION_RETRIES = 3
+
+/** Set by the class's static block: reads a handle's private candidate keys (see {@link currentKeysOf}). */
+let currentKeys: (session: Session<never>) => SessionKey[]
 
 /** The field TTL of a write call: its `ttl`, or the cookie's `maxAge`. */
 function fieldTtlOf(options: { ttl?: number } | undefined, maxAge: number): number {
@@ -89,6 +94,12 @@ export class Session<Data extends object = Record<string, unknown>> {
   #legacyChecked = false
   /** The response must also remove the legacy cookie. */
   #clearLegacy = false
+  /** The current session's subject, once a store call in this request told it (or bound it). */
+  #subject: { value: string | undefined } | undefined
+
+  static {
+    currentKeys = (session) => session.#currentKeys()
+  }
 
   /** @internal Use {@link SessionLayer.open}. */
   constructor(
@@ -374,6 +385,128 @@ export class Session<Data extends object = Record<string, unknown>> {
   }
 
   /**
+   * Bind this session to a subject, typically the id of the user who just logged in (SPEC §13). A
+   * different subject than the session had (none → X, X → Y) moves the session to a fresh id in the
+   * same atomic store call, data and TTLs included, and re-issues the cookie: a login is this one
+   * call, and an id planted before it is worthless. The same subject again only replaces `meta`. On
+   * a request without a session it creates one, bound. One store call.
+   *
+   * With the layer's `maxSessionsPerSubject`, binding one more session ends the subject's least
+   * recently active sessions beyond the limit.
+   *
+   * @param subject - 1–256 characters; kept out of errors, events and traces
+   * @param options - `meta`: a plain JSON object of at most 1 KB shown in {@link SessionInfo}
+   *   (the device, say); default `{}`
+   * @throws SessionError `ERR_SESSION_ARGUMENT` for a bad subject, `ERR_SESSION_VALUE` for bad meta,
+   *   `ERR_SESSION_UNSUPPORTED` when the store has no subjects capability
+   *
+   * @example
+   * ```ts
+   * // Log in: one call binds the session to the user and gives it a new id.
+   * await session.setSubject(`user:${user.id}`, { meta: { device: req.get('user-agent') ?? 'unknown' } })
+   * ```
+   */
+  async setSubject(subject: string, options: { meta?: Readonly<Record<string, unknown>> } = {}): Promise<void> {
+    checkSubject(subject)
+    const meta = encodeMeta(options.meta ?? {})
+    const layer = this.#layer
+    const store = subjectStore(layer.store, 'setSubject()')
+    const maxSessions = layer.maxSessionsPerSubject
+    await this.#place('bind', layer.cookie.maxAge, async (key, placement) => {
+      const bind: BindOptions = { session: placement.session, subject, meta, sessionTtl: placement.sessionTtl }
+      if (placement.renameFrom !== undefined) bind.renameFrom = placement.renameFrom
+      if (placement.maxLifetime !== undefined) bind.maxLifetime = placement.maxLifetime
+      if (maxSessions !== undefined) bind.maxSessions = maxSessions
+      const result = await store.bind(key, bind)
+      if (result.status === 'bound' || result.status === 'kept') {
+        this.#subject = { value: subject }
+        publishRevoked(store.name, result.ended)
+      }
+      return result
+    })
+  }
+
+  /**
+   * @returns the subject this session is bound to, or `undefined` (no session, or not bound). One
+   *   store call, the first time in a request.
+   * @throws SessionError `ERR_SESSION_UNSUPPORTED` when the store has no subjects capability
+   *
+   * @example
+   * ```ts
+   * const subject = await session.getSubject()
+   * if (subject === undefined) return res.redirect('/login')
+   * ```
+   */
+  async getSubject(): Promise<string | undefined> {
+    subjectStore(this.#layer.store, 'getSubject()')
+    return this.#run(() => this.#currentSubject())
+  }
+
+  /**
+   * The live sessions of this session's subject, this one marked `current: true` (a "your devices"
+   * page). `[]` when the session is not bound. Two store calls at most (the subject, once per
+   * request, and the list).
+   *
+   * @returns the subject's sessions, most recently active first
+   * @throws SessionError `ERR_SESSION_UNSUPPORTED` when the store has no subjects capability
+   *
+   * @example
+   * ```ts
+   * const devices = await session.listSiblings()
+   * res.json(devices.map(({ handle, meta, lastActiveAt, current }) => ({ handle, meta, lastActiveAt, current })))
+   * ```
+   */
+  async listSiblings(): Promise<SessionInfo[]> {
+    const store = subjectStore(this.#layer.store, 'listSiblings()')
+    return this.#run(async () => {
+      const subject = await this.#currentSubject()
+      if (subject === undefined) return []
+      return listSessions(store, subject, this.#currentKeys(), (operation, call) => this.#call(operation, call))
+    })
+  }
+
+  /**
+   * End every other session of this session's subject ("sign out everywhere else"); this one stays.
+   * Two store calls at most (the subject, once per request, and the revocation).
+   *
+   * @returns how many sessions it ended (`0` when this session is not bound)
+   * @throws SessionError `ERR_SESSION_UNSUPPORTED` when the store has no subjects capability
+   *
+   * @example
+   * ```ts
+   * const ended = await session.revokeOthers()
+   * res.send(`Signed out ${ended} other device(s)`)
+   * ```
+   */
+  async revokeOthers(): Promise<number> {
+    const store = subjectStore(this.#layer.store, 'revokeOthers()')
+    return this.#run(async () => {
+      const subject = await this.#currentSubject()
+      const key = this.#parse()[0]?.key
+      if (subject === undefined || key === undefined) return 0
+      return revokeSessions(store, subject, { except: key }, (operation, call) => this.#call(operation, call))
+    })
+  }
+
+  /** The current session's subject: remembered, or one `subjectOf` call (which confirms the session). */
+  async #currentSubject(): Promise<string | undefined> {
+    if (this.#subject !== undefined) return this.#subject.value
+    const store = subjectStore(this.#layer.store, 'getSubject()')
+    const read = await this.#onLive('subject', (key) => store.subjectOf(key))
+    this.#subject = { value: read?.subject }
+    return read?.subject
+  }
+
+  /**
+   * The keys that may be this request's session, in the order the request would pick them: the
+   * confirmed one, or every presented candidate (the first live one is the session).
+   */
+  #currentKeys(): SessionKey[] {
+    const candidates = this.#parse()
+    return (this.#confirmed ? candidates.slice(0, 1) : candidates).map((candidate) => candidate.key)
+  }
+
+  /**
    * Set the session's remaining lifetime (shorten or lengthen); `0` deletes the session.
    *
    * @param seconds - whole seconds, ≥ 0
@@ -561,18 +694,20 @@ export class Session<Data extends object = Record<string, unknown>> {
    * candidates, and consumes a prepared regenerate by moving the session in the same call.
    */
   #place<R extends { status: string }>(
-    operation: 'write' | 'increment',
+    operation: 'write' | 'increment' | 'bind',
     fieldTtl: number,
     send: (key: SessionKey, placement: PlacementOptions) => Promise<R>,
     prepare?: () => Promise<void>,
   ): Promise<Exclude<R, { status: 'missing' | 'collision' }>> {
+    // A bind always offers the store a fresh id: it moves the session there when the subject changes.
+    const fresh = operation === 'bind'
     const layer = this.#layer
     const sealed = this.#sealed
     return this.#run(async () => {
       await prepare?.()
       for (let collisions = 0; collisions <= MAX_COLLISION_RETRIES; ) {
         const candidate = this.#parse()[0] ?? (this.#legacyPending() ? await this.#fromLegacy() : undefined)
-        const target = candidate === undefined ? (this.#prepared ?? createSessionId()) : this.#prepared
+        const target = candidate === undefined || fresh ? (this.#prepared ?? createSessionId()) : this.#prepared
         if (sealed && target !== undefined) throw headersSent('a write that creates or renames the session')
         const key = target === undefined ? (candidate as Candidate).key : sessionKeyOf(target)
         const creating = candidate === undefined
@@ -594,7 +729,8 @@ export class Session<Data extends object = Record<string, unknown>> {
           continue
         }
         const live = result as Exclude<R, { status: 'missing' | 'collision' }> & LiveSession
-        if (target === undefined) this.#confirm(live)
+        // `kept`: already bound to the subject, the session stayed where it was (a prepared id stays pending).
+        if (target === undefined || result.status === 'kept') this.#confirm(live)
         else {
           this.#adopt(target, key, live)
           publishSessionEvent(creating ? 'created' : 'regenerated', layer.store.name)
@@ -687,6 +823,7 @@ export class Session<Data extends object = Record<string, unknown>> {
   /** The current candidate is not live: a confirmed session that died takes the others with it. */
   #drop(): void {
     publishSessionEvent('expired', this.#layer.store.name)
+    this.#subject = undefined
     const candidates = this.#parse()
     if (this.#confirmed) candidates.length = 0
     else candidates.shift()
@@ -695,6 +832,7 @@ export class Session<Data extends object = Record<string, unknown>> {
   }
 
   #forget(): void {
+    this.#subject = undefined
     this.#candidates = []
     this.#confirmed = false
     this.#prepared = undefined
@@ -762,6 +900,17 @@ export class Session<Data extends object = Record<string, unknown>> {
     checkField(field)
     this.#layer.fields?.assertKnown(field)
   }
+}
+
+/**
+ * @internal For `layer.sessions.list(subject, { current })`: the keys that may be the session of the
+ * request `session` belongs to, in the order the request picks them. Never exported from the package.
+ *
+ * @param session - a request's session handle
+ * @returns its candidate keys
+ */
+export function currentKeysOf<Data extends object>(session: Session<Data>): SessionKey[] {
+  return currentKeys(session as unknown as Session<never>)
 }
 
 // `req.session.user = x` is express-session's habit; here it would set a property that is never

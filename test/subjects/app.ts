@@ -1,0 +1,111 @@
+import { createServer } from 'node:http'
+import express, { type ErrorRequestHandler } from 'express'
+import { session } from '../../src/adapters/express.js'
+import { SessionLayer, type SessionLayerOptions } from '../../src/core/layer.js'
+import type { SessionStore } from '../../src/core/store.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import type { RunningServer } from '../../src/testing/adapter-suite.js'
+import { CookieClient } from '../../src/testing/http-client.js'
+import { listen } from '../helpers/listen.js'
+
+/**
+ * The stores the subject API is tested on through HTTP. h15b/h15c: add RedisStore (standalone and
+ * Cluster), PostgresStore and LayeredStore here once they implement the capability.
+ */
+export const subjectStores: { name: string; create: () => SessionStore | Promise<SessionStore>; skip?: string }[] = [
+  { name: 'MemoryStore', create: () => new MemoryStore() },
+]
+
+type Data = { visits: number }
+
+/** An app with a login and a "your devices" page, as a user of the subject API writes it. */
+export interface SubjectApp extends RunningServer {
+  layer: SessionLayer<Data>
+  /** A browser stand-in with its own cookie jar. */
+  client: () => CookieClient
+}
+
+/**
+ * Routes (all GET, JSON): `/visit` counts, `/login?user=&device=` binds, `/whoami`, `/devices`
+ * (listSiblings), `/list` (layer.sessions.list with current), `/revoke?handle=` (of the caller's
+ * subject), `/revoke-others`, `/revoke-all`, `/logout`.
+ *
+ * @param store - the store
+ * @param options - more layer options (`maxSessionsPerSubject`)
+ * @returns the running app
+ */
+export async function startSubjectApp(
+  store: SessionStore,
+  options: Partial<SessionLayerOptions<Data>> = {},
+): Promise<SubjectApp> {
+  const layer = new SessionLayer<Data>({ store, cookie: { maxAge: 600, secure: false }, ...options })
+  const sessions = session(layer)
+  const app = express()
+  app.use(sessions)
+  const subjectOf = async (req: { session: { getSubject(): Promise<string | undefined> } }) => {
+    const subject = await req.session.getSubject()
+    if (subject === undefined) throw Object.assign(new Error('not logged in'), { status: 401 })
+    return subject
+  }
+  app.get(
+    '/visit',
+    sessions.route(async (req, res) => {
+      res.json({ visits: await req.session.increment('visits') })
+    }),
+  )
+  app.get(
+    '/login',
+    sessions.route(async (req, res) => {
+      await req.session.setSubject(`user:${String(req.query.user)}`, { meta: { device: String(req.query.device) } })
+      res.json({ subject: await req.session.getSubject() })
+    }),
+  )
+  app.get(
+    '/whoami',
+    sessions.route(async (req, res) => {
+      res.json({ subject: (await req.session.getSubject()) ?? null, visits: (await req.session.get('visits')) ?? 0 })
+    }),
+  )
+  app.get(
+    '/devices',
+    sessions.route(async (req, res) => {
+      res.json(await req.session.listSiblings())
+    }),
+  )
+  app.get(
+    '/list',
+    sessions.route(async (req, res) => {
+      res.json(await layer.sessions.list(await subjectOf(req), { current: req.session }))
+    }),
+  )
+  app.get(
+    '/revoke',
+    sessions.route(async (req, res) => {
+      res.json({ revoked: await layer.sessions.revoke(await subjectOf(req), String(req.query.handle)) })
+    }),
+  )
+  app.get(
+    '/revoke-others',
+    sessions.route(async (req, res) => {
+      res.json({ ended: await req.session.revokeOthers() })
+    }),
+  )
+  app.get(
+    '/revoke-all',
+    sessions.route(async (req, res) => {
+      res.json({ ended: await layer.sessions.revokeAll(await subjectOf(req)) })
+    }),
+  )
+  app.get(
+    '/logout',
+    sessions.route(async (req, res) => {
+      res.json({ deleted: await req.session.delete() })
+    }),
+  )
+  const onError: ErrorRequestHandler = (error, _req, res, _next) => {
+    res.status((error as { status?: number }).status ?? 500).json({ code: (error as { code?: string }).code ?? null })
+  }
+  app.use(onError)
+  const running = await listen(createServer(app))
+  return { ...running, layer, client: () => new CookieClient(running.url) }
+}
