@@ -61,8 +61,9 @@ const UNLINKED = { older: undefined, newer: undefined }
 /**
  * The embedded default store: a bounded in-process map with scan-resistant eviction (a segmented
  * LRU: new sessions start on probation and are evicted first; a session used again later is
- * protected), expired entries swept by an `unref`'d timer. Single process only: use Redis or Postgres when you run more
- * than one.
+ * protected), expired entries swept by an `unref`'d timer. Implements every optional capability
+ * (`increment`/`take`, and subjects: src/stores/memory-subjects.ts). Single process only: use Redis
+ * or Postgres when you run more than one.
  *
  * @example
  * ```ts
