@@ -14,10 +14,18 @@ export interface RedisSnapshot {
   inputBytes: number
   /** Sum of commandstats calls. Includes commands run inside scripts, so not "round trips". */
   commands: number
+  /**
+   * total_reads_processed: socket reads that carried commands. Commands a client pipelines in one
+   * write arrive in one read, so over sequential requests this counts round trips (exchanges),
+   * where MONITOR counts every pipelined command. A value too big for one read (~16 KB) counts more.
+   */
+  reads: number
 }
 
 export interface BenchRedis {
   port: number
+  /** The redis-server process (the runner pins it to a core). */
+  pid: number
   version: string
   client: Redis
   snapshot(): Promise<RedisSnapshot>
@@ -33,7 +41,7 @@ export interface BenchRedis {
   stop(): Promise<void>
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
@@ -55,7 +63,12 @@ function parseInfo(text: string): RedisSnapshot {
     if (name.startsWith('cmdstat_')) commands += Number(/calls=(\d+)/.exec(value)?.[1] ?? 0)
   }
   const seconds = Number(values.get('used_cpu_sys') ?? 0) + Number(values.get('used_cpu_user') ?? 0)
-  return { cpuMicros: seconds * 1e6, inputBytes: Number(values.get('total_net_input_bytes') ?? 0), commands }
+  return {
+    cpuMicros: seconds * 1e6,
+    inputBytes: Number(values.get('total_net_input_bytes') ?? 0),
+    commands,
+    reads: Number(values.get('total_reads_processed') ?? 0),
+  }
 }
 
 export function diffSnapshots(after: RedisSnapshot, before: RedisSnapshot, overhead?: RedisSnapshot): RedisSnapshot {
@@ -63,6 +76,7 @@ export function diffSnapshots(after: RedisSnapshot, before: RedisSnapshot, overh
     cpuMicros: after.cpuMicros - before.cpuMicros - (overhead?.cpuMicros ?? 0),
     inputBytes: after.inputBytes - before.inputBytes - (overhead?.inputBytes ?? 0),
     commands: after.commands - before.commands - (overhead?.commands ?? 0),
+    reads: after.reads - before.reads - (overhead?.reads ?? 0),
   }
 }
 
@@ -91,6 +105,8 @@ export async function startRedis(): Promise<BenchRedis> {
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
+  const connectedClients = async () =>
+    Number(/connected_clients:(\d+)/.exec(String(await client.call('INFO', 'clients')))?.[1] ?? 0)
   const snapshot = async () => parseInfo(String(await client.call('INFO', 'cpu', 'stats', 'commandstats')))
   const first = await snapshot()
   const overhead = diffSnapshots(await snapshot(), first)
@@ -99,11 +115,13 @@ export async function startRedis(): Promise<BenchRedis> {
   const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'
   return {
     port,
+    pid: child.pid ?? 0,
     version,
     client,
     snapshot,
     overhead,
     async countTopLevel(work) {
+      const clientsBefore = await connectedClients()
       const monitor = await client.monitor()
       const marker = `bench-marker-${Date.now()}`
       let count = 0
@@ -120,10 +138,14 @@ export async function startRedis(): Promise<BenchRedis> {
         // MONITOR output is asynchronous: the marker arriving means every earlier command has.
         await client.echo(marker)
         await done
+        // Commands seen after the marker (the polling below) are not the work's.
+        return count
       } finally {
         monitor.disconnect()
+        // Wait until Redis has closed the monitor's connection: its closing read would otherwise
+        // land in the next window or round-trip probe (total_reads_processed counts it).
+        while ((await connectedClients()) > clientsBefore) await new Promise((resolve) => setTimeout(resolve, 5))
       }
-      return count
     },
     async stop() {
       client.disconnect()

@@ -4,21 +4,43 @@ import type { LoadResult } from './load.js'
 
 /** Redis cost per request. */
 export interface RedisCost {
-  /** Top-level commands (scripts count once), from the sequential MONITOR probe. */
+  /** Exchanges with Redis (a pipeline counts once), from a sequential probe (total_reads_processed). */
   roundTrips: number
+  /** Top-level commands (a script counts once, each pipelined command too), from a sequential MONITOR probe. */
+  topLevel: number
   /** All commandstats calls, script-internal ones included, over the fixed-rate window. */
   commands: number
+  /** Redis CPU per request over the fixed-rate window. */
   cpuMicros: number
+  /** Redis CPU per request over the saturated window. */
+  saturatedCpuMicros: number
   bytesIn: number
 }
 
-/** One timed window of one contender × scenario: the saturated window's load figures, then the costs. */
+/** Postgres cost per request. */
+export interface PostgresCost {
+  /** Statements per request in the sequential probe (pg_stat_statements). */
+  probeStatements: number
+  /** Statements per request over the fixed-rate window. */
+  statements: number
+  /** Server CPU (all Postgres processes) per request over the fixed-rate window. */
+  cpuMicros: number
+  /** The same over the saturated window. */
+  saturatedCpuMicros: number
+}
+
+/** One timed round of one contender × scenario: the saturated window's load figures, then the costs. */
 export interface Sample extends LoadResult {
   /** Requests per second the server kept up with in the fixed-rate window (below the rate = saturated). */
   pacedRequestsPerSecond: number
   /** Server child CPU (user + system) per request in the fixed-rate window, µs. */
   cpuPerRequest: number
-  redis?: Omit<RedisCost, 'roundTrips'>
+  /** Server child CPU per request in the saturated window, µs. */
+  saturatedCpuPerRequest: number
+  /** Server CPU time ÷ wall time in the saturated window: 1.0 = the server's core was busy throughout. */
+  saturatedBusy: number
+  redis?: Omit<RedisCost, 'roundTrips' | 'topLevel'>
+  postgres?: Omit<PostgresCost, 'probeStatements'>
 }
 
 /** One contender × scenario: the median of its rounds. */
@@ -26,9 +48,12 @@ export interface Cell extends Sample {
   contender: string
   scenario: Scenario
   samples: Sample[]
-  /** cpuPerRequest minus the bare framework's in the same scenario; filled in by the report. */
+  /** cpuPerRequest minus the same framework's bare one (fixed rate); filled in by the report. */
   overhead?: number
+  /** saturatedCpuPerRequest minus the bare one; filled in by the report. */
+  saturatedOverhead?: number
   redis?: RedisCost
+  postgres?: PostgresCost
 }
 
 export interface RunParameters {
@@ -40,6 +65,16 @@ export interface RunParameters {
   /** Offered requests per second of the cost window. */
   costRate: number
   probeRequests: number
+  /** Server children pinned to one core, load generator and stores to the other (taskset). */
+  pinned: boolean
+}
+
+/** The store-tier projection check: one app process against two (Node cluster) on one Redis. */
+export interface FleetCheck {
+  contender: string
+  scenario: Scenario
+  /** App processes → requests per second and Redis CPU per request at saturation. */
+  runs: { processes: number; requestsPerSecond: number; redisCpuMicros: number; redisBusy: number }[]
 }
 
 export interface RunResults {
@@ -52,6 +87,7 @@ export interface RunResults {
     os: string
     node: string
     redis: string
+    postgres: string
     commit: string
     /** 1-minute load average at the start and the end: other work on the machine skews the numbers. */
     loadAverage: [number, number]
@@ -63,4 +99,7 @@ export interface RunResults {
   cells: Cell[]
   /** Survivors of the lost-update check per contender (out of 20), or why it could not run. */
   lostUpdate: Record<string, number | string>
+  fleet?: FleetCheck[]
+  /** Seconds the whole run took. */
+  durationSeconds?: number
 }

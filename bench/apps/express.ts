@@ -5,7 +5,7 @@ import type { Session } from 'ruts'
 import { session } from 'ruts/express'
 import type { Variant } from '../contenders.js'
 import { routeOf, runRoute, SECRET, SESSION_MAX_AGE, type SessionOps } from './shared.js'
-import { nodeRedisClient, rutsLayer } from './stores.js'
+import { nodeRedisClient, pgSimpleStore, rutsLayer, rutsStoreOf } from './stores.js'
 
 type WithRuts = Request & { session: Session }
 type WithPeer = Request & { session: Record<string, unknown> }
@@ -28,12 +28,17 @@ export async function expressApp(variant: Variant): Promise<express.Express> {
   app.disable('x-powered-by')
   app.disable('etag')
   let ops: SessionOps<Request> | undefined
-  if (variant === 'ruts-memory' || variant === 'ruts-redis') {
-    app.use(session(await rutsLayer(variant === 'ruts-memory' ? 'memory' : 'redis')))
+  if (variant.startsWith('ruts-')) {
+    app.use(session(await rutsLayer(rutsStoreOf(variant))))
     ops = rutsOps
-  } else if (variant === 'peer-memory' || variant === 'peer-redis') {
+  } else if (variant === 'peer-memory' || variant === 'peer-redis' || variant === 'peer-postgres') {
     // express-session's documented production setup: no resave, no empty sessions.
-    const store = variant === 'peer-redis' ? new ConnectRedisStore({ client: await nodeRedisClient() }) : undefined
+    const store =
+      variant === 'peer-redis'
+        ? new ConnectRedisStore({ client: await nodeRedisClient() })
+        : variant === 'peer-postgres'
+          ? pgSimpleStore()
+          : undefined
     app.use(
       expressSession({
         secret: SECRET,

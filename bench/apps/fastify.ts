@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Session } from 'ruts'
 import type { Variant } from '../contenders.js'
 import { routeOf, runRoute, SECRET, SESSION_MAX_AGE, type SessionOps } from './shared.js'
-import { nodeRedisClient, rutsLayer } from './stores.js'
+import { nodeRedisClient, pgSimpleStore, rutsLayer, rutsStoreOf } from './stores.js'
 
 type WithRuts = { session: Session }
 type WithPeer = { session: { get(key: string): unknown; set(key: string, value: unknown): void } }
@@ -24,15 +24,17 @@ const peerOps: SessionOps<FastifyRequest> = {
 export async function fastifyApp(variant: Variant): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
   let ops: SessionOps<FastifyRequest> | undefined
-  if (variant === 'ruts-memory' || variant === 'ruts-redis') {
-    // Imported here so the other variants run while the Fastify plugin is still being written.
+  if (variant.startsWith('ruts-')) {
     const { fastifySession } = await import('ruts/fastify')
-    await app.register(fastifySession as never, {
-      layer: await rutsLayer(variant === 'ruts-memory' ? 'memory' : 'redis'),
-    })
+    await app.register(fastifySession as never, { layer: await rutsLayer(rutsStoreOf(variant)) })
     ops = rutsOps
-  } else if (variant === 'peer-memory' || variant === 'peer-redis') {
-    const store = variant === 'peer-redis' ? new ConnectRedisStore({ client: await nodeRedisClient() }) : undefined
+  } else if (variant === 'peer-memory' || variant === 'peer-redis' || variant === 'peer-postgres') {
+    const store =
+      variant === 'peer-redis'
+        ? new ConnectRedisStore({ client: await nodeRedisClient() })
+        : variant === 'peer-postgres'
+          ? pgSimpleStore()
+          : undefined
     await app.register(fastifyCookie)
     await app.register(fastifySessionPeer, {
       secret: SECRET,

@@ -4,7 +4,7 @@ import { CookieStore, MemoryStore, type Session as PeerSession, sessionMiddlewar
 import type { Session } from 'ruts'
 import type { Variant } from '../contenders.js'
 import { routeOf, runRoute, SECRET, SESSION_MAX_AGE, type SessionOps } from './shared.js'
-import { rutsLayer } from './stores.js'
+import { rutsLayer, rutsStoreOf } from './stores.js'
 
 // The session object each library puts on the context under the same key.
 type Variables = { session: Session & PeerSession<Record<string, unknown>> }
@@ -24,10 +24,9 @@ const peerOps: SessionOps<HonoContext> = {
 export async function honoApp(variant: Variant): Promise<Hono<{ Variables: Variables }>> {
   const app = new Hono<{ Variables: Variables }>()
   let ops: SessionOps<HonoContext> | undefined
-  if (variant === 'ruts-memory' || variant === 'ruts-redis') {
-    // Imported here so the other variants run while the Hono adapter is still being written.
+  if (variant.startsWith('ruts-')) {
     const { session } = await import('ruts/hono')
-    app.use(session(await rutsLayer(variant === 'ruts-memory' ? 'memory' : 'redis')) as never)
+    app.use(session(await rutsLayer(rutsStoreOf(variant))) as never)
     ops = rutsOps
   } else if (variant === 'peer-memory' || variant === 'peer-cookie') {
     // hono-sessions' README setup; its encryptionKey plays the part of the other libraries' secret.

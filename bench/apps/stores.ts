@@ -1,30 +1,74 @@
-// Session layers and Redis clients for the server children. ruts is imported by its package name,
-// which resolves to the built `dist/` (`npm run bench` builds first): the servers run the same
-// JavaScript users install, not the TypeScript source through tsx (whose transform adds work the
-// published code does not do, e.g. a `__name` call per arrow function it names).
+// Session layers, Redis clients and Postgres pools for the server children. ruts is imported by its
+// package name, which resolves to the built `dist/` (`npm run bench` builds first): the servers run
+// the same JavaScript users install, not the TypeScript source through tsx (whose transform adds work
+// the published code does not do, e.g. a `__name` call per arrow function it names).
+import connectPgSimple from 'connect-pg-simple'
+import expressSession from 'express-session'
 import { Redis } from 'ioredis'
+import pg from 'pg'
 import { createClient } from 'redis'
-import { MemoryStore, SessionLayer } from 'ruts'
+import { MemoryStore, SessionLayer, type SessionStore } from 'ruts'
 import { SECRET, SESSION_MAX_AGE } from './shared.js'
 
-/** The Redis the runner started for this run (never the shared one on 6379). */
-export function redisPort(): number {
-  const port = Number(process.env.BENCH_REDIS_PORT)
-  if (!Number.isInteger(port) || port <= 0) throw new Error('BENCH_REDIS_PORT is not set')
+/** A port the runner passed in the environment (its own servers, never the shared ones). */
+function portOf(name: 'BENCH_REDIS_PORT' | 'BENCH_PG_PORT'): number {
+  const port = Number(process.env[name])
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`${name} is not set`)
   return port
 }
 
-/**
- * A ruts layer on MemoryStore or RedisStore (ioredis). `secure: false` because the bench speaks
- * plain HTTP on loopback; the secret makes ruts sign its cookie like every peer does.
- */
-export async function rutsLayer(store: 'memory' | 'redis'): Promise<SessionLayer> {
-  const cookie = { name: 'session', secure: false, maxAge: SESSION_MAX_AGE }
-  if (store === 'memory') return new SessionLayer({ store: new MemoryStore(), cookie, secret: SECRET })
-  const { RedisStore } = await import('ruts/redis')
+/** The Redis the runner started for this run (never the shared one on 6379). */
+export function redisPort(): number {
+  return portOf('BENCH_REDIS_PORT')
+}
+
+/** The ruts stores the bench runs; `layered` is Redis (hot) over Postgres (cold). */
+export type RutsStore = 'memory' | 'redis' | 'postgres' | 'layered'
+
+async function ioredisClient(): Promise<Redis> {
   const client = new Redis({ host: '127.0.0.1', port: redisPort(), lazyConnect: true })
   await client.connect()
-  return new SessionLayer({ store: new RedisStore({ client, prefix: 'ruts:' }), cookie, secret: SECRET })
+  return client
+}
+
+/**
+ * A pool on the runner's private Postgres. Every contender gets the same settings; idle
+ * connections are kept (`idleTimeoutMillis: 0`) so a measured window never pays for opening a
+ * backend that an idle spell between its rounds closed.
+ */
+export function benchPool(): pg.Pool {
+  const port = portOf('BENCH_PG_PORT')
+  return new pg.Pool({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', max: 16, idleTimeoutMillis: 0 })
+}
+
+/** Tables of one contender, so no two contenders read each other's rows. */
+export function tableOf(prefix: string): string {
+  return `${prefix}_${process.argv[2]?.replace(/\W/g, '_') ?? 'bench'}`
+}
+
+async function rutsStore(store: RutsStore): Promise<SessionStore> {
+  if (store === 'memory') return new MemoryStore()
+  const { RedisStore } = await import('ruts/redis')
+  if (store === 'redis') return new RedisStore({ client: await ioredisClient(), prefix: 'ruts:' })
+  const { PostgresStore } = await import('ruts/postgres')
+  const cold = await PostgresStore.create({ pool: benchPool(), table: tableOf('ruts') })
+  if (store === 'postgres') return cold
+  const { LayeredStore } = await import('ruts/layered')
+  return new LayeredStore({ hot: new RedisStore({ client: await ioredisClient(), prefix: 'ruts:' }), cold })
+}
+
+/**
+ * A ruts layer on one of its stores. `secure: false` because the bench speaks plain HTTP on
+ * loopback; the secret makes ruts sign its cookie like every peer does.
+ */
+export async function rutsLayer(store: RutsStore): Promise<SessionLayer> {
+  const cookie = { name: 'session', secure: false, maxAge: SESSION_MAX_AGE }
+  return new SessionLayer({ store: await rutsStore(store), cookie, secret: SECRET })
+}
+
+/** The ruts store of a `ruts-*` variant. */
+export function rutsStoreOf(variant: string): RutsStore {
+  return variant.slice('ruts-'.length) as RutsStore
 }
 
 /** A node-redis v5 client for connect-redis, whose v9 speaks the node-redis API. */
@@ -32,4 +76,13 @@ export async function nodeRedisClient(): Promise<ReturnType<typeof createClient>
   const client = createClient({ socket: { host: '127.0.0.1', port: redisPort() } })
   await client.connect()
   return client
+}
+
+/**
+ * connect-pg-simple on the bench pool, its table created on first use. It extends
+ * express-session's `Store`, which @fastify/session accepts as well (as it does connect-redis).
+ */
+export function pgSimpleStore(): expressSession.Store {
+  const PgStore = connectPgSimple(expressSession)
+  return new PgStore({ pool: benchPool(), tableName: tableOf('pg_simple'), createTableIfMissing: true })
 }
