@@ -45,6 +45,9 @@ describeWithRedis('Redis Cluster (3 masters + 3 replicas) under load', () => {
     expect(findings.resurrected).toEqual([])
     expect(findings.lostUpdates).toEqual([])
     expect(findings.lostSessions).toEqual([])
+    expect(findings.wrongCounts).toEqual([])
+    // A graceful failover waits for the replica to catch up: nothing is rolled back.
+    expect(findings.rolledBack).toEqual([])
     expect(summary.windowMs).toBeLessThan(10_000)
   })
 
@@ -59,9 +62,8 @@ describeWithRedis('Redis Cluster (3 masters + 3 replicas) under load', () => {
     expect(summary.resumed).toBeGreaterThan(10)
     // Asynchronous replication: what the master acknowledged in its last moments may be gone.
     // On loopback that is a few writes at most; the bound catches a store that loses far more.
-    expect(findings.lostUpdates.length + findings.lostSessions.length + findings.resurrected.length).toBeLessThan(
-      summary.operations / 10,
-    )
+    const losses = ['lostUpdates', 'lostSessions', 'resurrected', 'wrongCounts', 'rolledBack'] as const
+    expect(losses.reduce((sum, kind) => sum + findings[kind].length, 0)).toBeLessThan(summary.operations / 10)
     expect(summary.windowMs).toBeLessThan(20_000)
   })
 
@@ -89,6 +91,9 @@ describeWithRedis('Redis Cluster (3 masters + 3 replicas) under load', () => {
     expect(findings.resurrected).toEqual([])
     expect(findings.lostUpdates).toEqual([])
     expect(findings.lostSessions).toEqual([])
+    expect(findings.wrongCounts).toEqual([])
+    // findings.rolledBack may be non-empty: a write that failed (WAIT unconfirmed) was served for a
+    // moment and discarded by the failover. Never an acknowledged one (lostUpdates, wrongCounts).
     expect(summary.windowMs).toBeLessThan(20_000)
   })
 
@@ -112,5 +117,7 @@ describeWithRedis('Redis Cluster (3 masters + 3 replicas) under load', () => {
     expect(findings.lostUpdates).toEqual([])
     expect(findings.lostSessions).toEqual([])
     expect(findings.lostAfterFailure).toEqual([])
+    expect(findings.wrongCounts).toEqual([])
+    expect(findings.rolledBack).toEqual([])
   })
 })

@@ -7,7 +7,7 @@
  */
 
 /** What a client asked for. `probe` reads with a cookie the client retired (deleted or regenerated away). */
-export type OperationKind = 'create' | 'read' | 'update' | 'regenerate' | 'delete' | 'probe'
+export type OperationKind = 'create' | 'read' | 'update' | 'increment' | 'regenerate' | 'delete' | 'probe'
 
 /** Data the app keeps in a session: whose it is, which of its sessions, and a counter. */
 export interface SessionData {
@@ -24,6 +24,8 @@ export interface Operation {
   setCookie: boolean
   /** The session data in the response, when there was a session. */
   data: SessionData | undefined
+  /** The session's `hits` counter in the response (`increment`, and reads of a live session). */
+  hits: number | undefined
   start: number
   end: number
 }
@@ -48,6 +50,10 @@ export interface Findings {
   lostSessions: Operation[]
   /** The current session vanished after an operation on it failed (allowed: it fails closed). */
   lostAfterFailure: Operation[]
+  /** A `hits` counter below an acknowledged one (an increment lost) or above the increments sent (one applied twice). */
+  wrongCounts: Operation[]
+  /** A failed write was seen applied, then a later read no longer showed it (see {@link Verdict}). */
+  rolledBack: Operation[]
 }
 
 /** Counts over a history, printed by every fault test. */
@@ -62,16 +68,28 @@ export interface Summary {
   findings: Record<keyof Findings, number>
 }
 
+/**
+ * What a read shows, judged against the history: `ok`; `lost` — older than the last acknowledged
+ * update (or from nowhere); `rolledBack` — an update that failed (503) was seen applied earlier, and
+ * this read no longer shows it. Asynchronous replication allows the last: a primary applies a write,
+ * fails to get it confirmed (`WAIT`), serves it for a moment, and a failover discards it. An
+ * acknowledged write must never go that way.
+ */
+export type Verdict = 'ok' | 'lost' | 'rolledBack'
+
 /** A client's view: what its current session must contain. */
 export class SessionExpectation {
   #acknowledged = 0
   #attempted = new Set<number>()
+  /** A failed update's counter a read has shown since the last acknowledgement. */
+  #seenUnacknowledged: number | undefined
   #failedSinceAck = false
 
   /** The counter an update acknowledged; earlier attempts no longer matter. */
   acknowledge(n: number): void {
     this.#acknowledged = n
     this.#attempted.clear()
+    this.#seenUnacknowledged = undefined
     this.#failedSinceAck = false
   }
 
@@ -81,19 +99,53 @@ export class SessionExpectation {
     this.#failedSinceAck = true
   }
 
-  /** Whether a read's counter is one the history allows. */
-  allows(n: number): boolean {
-    return n === this.#acknowledged || this.#attempted.has(n)
+  /**
+   * Judge a read's counter. A successful read also settles earlier failures: a session that
+   * vanishes after it counts as lost, not as lost after a failure.
+   */
+  observe(n: number): Verdict {
+    this.#failedSinceAck = false
+    if (this.#attempted.has(n) && n !== this.#acknowledged) {
+      this.#seenUnacknowledged = n
+      return 'ok'
+    }
+    if (n !== this.#acknowledged) return 'lost'
+    return this.#seenUnacknowledged === undefined ? 'ok' : 'rolledBack'
   }
 
-  /** Whether an operation on this session failed since the last acknowledgement. */
+  /** Whether an operation on this session failed since the last acknowledgement or read. */
   get failedSinceAck(): boolean {
     return this.#failedSinceAck
   }
+}
 
-  /** The last acknowledged counter. */
-  get acknowledged(): number {
-    return this.#acknowledged
+/**
+ * A client's view of its session's `hits` counter. Increments only add, so a value below one an
+ * acknowledged increment replied is a lost increment, and a value above the number of increments
+ * sent (failed ones included: they may have been applied) is one applied twice. A value below one a
+ * read showed earlier, but not below the acknowledged one, is a failed increment rolled back (see
+ * {@link Verdict}).
+ */
+export class CounterExpectation {
+  #acknowledged = 0
+  #seen = 0
+  #sent = 0
+
+  /** An increment is about to be sent. */
+  sent(): void {
+    this.#sent++
+  }
+
+  /**
+   * Judge a value the store reported; `own` when it is the reply of an increment, which is then
+   * acknowledged (and added on top of every acknowledged one).
+   */
+  observe(value: number, own = false): Verdict {
+    const floor = this.#acknowledged + (own ? 1 : 0)
+    const verdict: Verdict = value < floor || value > this.#sent ? 'lost' : value < this.#seen ? 'rolledBack' : 'ok'
+    if (own) this.#acknowledged = Math.max(this.#acknowledged, value)
+    this.#seen = own ? value : Math.max(this.#seen, value)
+    return verdict
   }
 }
 
@@ -106,6 +158,8 @@ export function noFindings(): Findings {
     lostUpdates: [],
     lostSessions: [],
     lostAfterFailure: [],
+    wrongCounts: [],
+    rolledBack: [],
   }
 }
 
@@ -184,9 +238,10 @@ export function explainFindings(
           continue
         }
         const data = operation.data === undefined ? '-' : `g${operation.data.generation} n${operation.data.n}`
+        const hits = operation.hits === undefined ? '' : ` hits ${operation.hits}`
         const cookie = operation.setCookie ? ' set-cookie' : ''
         lines.push(
-          `  ${at(operation.start)}–${at(operation.end)} ${operation.kind} ${operation.status} ${data}${cookie}`,
+          `  ${at(operation.start)}–${at(operation.end)} ${operation.kind} ${operation.status} ${data}${hits}${cookie}`,
         )
       }
     }

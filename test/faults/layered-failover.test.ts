@@ -61,6 +61,8 @@ describeWithRedis('LayeredStore (hot Redis via Sentinel, cold Postgres) while ho
       expect(findings.resurrected).toEqual([])
       expect(findings.lostUpdates).toEqual([])
       expect(findings.lostSessions).toEqual([])
+      expect(findings.wrongCounts).toEqual([])
+      expect(findings.rolledBack).toEqual([])
       expect(summary.resumed).toBeGreaterThan(10)
     } finally {
       await store.close()

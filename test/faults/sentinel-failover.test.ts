@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import { createSentinel } from 'redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import { MASTER_NAME, type SentinelTopology, startSentinelTopology } from '../redis/sentinel-topology.js'
@@ -33,8 +34,10 @@ describeWithRedis('Sentinel failover under load, with waitForReplicas', () => {
     await topology?.stop()
   })
 
-  it('loses no acknowledged write and resurrects no session', async () => {
-    const store = new RedisStore({ client, waitForReplicas: { replicas: 1, timeout: 1000 } })
+  /** Fail over under load through `store`, print the summary, check the guarantees of waitForReplicas. */
+  async function failoverWithWaitForReplicas(name: string, store: RedisStore): Promise<void> {
+    // A failover right after the previous test's: wait until writes can be confirmed again.
+    await topology.synced()
     const result = await runWorkload(store, {
       fault: async (mark) => {
         mark(`failover from ${(await topology.primaryAddress()).port}`)
@@ -44,25 +47,50 @@ describeWithRedis('Sentinel failover under load, with waitForReplicas', () => {
       settleMs: 4_000,
     })
     const { summary, findings } = result
-    console.log(describeSummary('sentinel failover + waitForReplicas (ioredis)', summary))
-    for (const line of explainFindings(result, ['lostSessions', 'lostUpdates', 'resurrected'])) console.log(line)
+    console.log(describeSummary(name, summary))
+    for (const line of explainFindings(result, ['lostSessions', 'lostUpdates', 'resurrected', 'wrongCounts'])) {
+      console.log(line)
+    }
     expect(findings.badResponses).toEqual([])
     expect(findings.foreignData).toEqual([])
     expect(summary.resumed).toBeGreaterThan(10)
     expect(findings.resurrected).toEqual([])
-    // OPEN DEFECT (issue 18): about one run in four, one read after the failover shows an update
-    // older than the last acknowledged one, even with autoResendUnfulfilledCommands off. Until it is
-    // understood it is counted and printed in the summary above, not asserted away silently.
-    expect(findings.lostUpdates.length).toBeLessThanOrEqual(2)
+    expect(findings.lostUpdates).toEqual([])
     expect(findings.lostSessions).toEqual([])
-    expect(summary.byKind.update ?? 0).toBeGreaterThan(30)
+    expect(findings.wrongCounts).toEqual([])
+    // findings.rolledBack may be non-empty, and is printed in the summary: until the clients move,
+    // the demoted primary applies writes it cannot get confirmed (they fail with 503) and serves
+    // them to reads; the failover then discards them. What was acknowledged is never lost.
+    expect(summary.byKind.update ?? 0).toBeGreaterThan(10)
     expect(summary.windowMs).toBeLessThan(15_000)
+  }
+
+  it('ioredis: loses no acknowledged write and resurrects no session', async () => {
+    const store = new RedisStore({ client, waitForReplicas: { replicas: 1, timeout: 1000 } })
+    await failoverWithWaitForReplicas('sentinel failover + waitForReplicas (ioredis)', store)
+  })
+
+  it('node-redis createSentinel: loses no acknowledged write and resurrects no session', async () => {
+    const sentinel = createSentinel({
+      name: MASTER_NAME,
+      sentinelRootNodes: topology.sentinels.map((each) => ({ host: '127.0.0.1', port: each.port })),
+      nodeClientOptions: { disableOfflineQueue: true, socket: { connectTimeout: 1000 } },
+    })
+    sentinel.on('error', () => undefined)
+    await sentinel.connect()
+    try {
+      const store = new RedisStore({ client: sentinel, waitForReplicas: { replicas: 1, timeout: 1000 } })
+      await failoverWithWaitForReplicas('sentinel failover + waitForReplicas (node-redis createSentinel)', store)
+    } finally {
+      await sentinel.destroy()
+    }
   })
 
   // The same failover back without waitForReplicas: what it can lose, counted for the failure
   // model (docs/failure-model.md). Losses are a race with the clients' switch, so they are
   // reported, not asserted; everything else still holds.
   it('without waitForReplicas: fails closed, losses counted', async () => {
+    await topology.synced()
     const store = new RedisStore({ client })
     const { summary, findings } = await runWorkload(store, { fault: () => topology.failover(), settleMs: 2_500 })
     console.log(describeSummary('sentinel failover, no waitForReplicas (ioredis)', summary))

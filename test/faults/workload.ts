@@ -5,6 +5,7 @@ import { SessionLayer } from '../../src/core/layer.js'
 import type { SessionStore } from '../../src/core/store.js'
 import { listen } from '../helpers/listen.js'
 import {
+  CounterExpectation,
   type Findings,
   type Mark,
   noFindings,
@@ -40,7 +41,7 @@ export interface WorkloadResult {
   summary: Summary
 }
 
-type Data = { data: SessionData }
+type Data = { data: SessionData; hits: number }
 
 /** The app under test: one route per operation, all through the Express adapter and the layer. */
 async function startApp(store: SessionStore) {
@@ -53,6 +54,15 @@ async function startApp(store: SessionStore) {
     const { owner, generation, n } = req.query as Record<string, string>
     const current = await req.session.get('data')
     switch (req.path) {
+      case '/increment': {
+        if (current === undefined) {
+          res.json({})
+          return
+        }
+        const hits = await req.session.increment('hits')
+        res.json({ data: current, hits })
+        return
+      }
       case '/create': {
         const data = { owner: String(owner), generation: Number(generation), n: 0 }
         await req.session.update('data', data)
@@ -72,7 +82,7 @@ async function startApp(store: SessionStore) {
         res.json({})
         return
       default:
-        res.json({ data: current })
+        res.json(current === undefined ? {} : { data: current, hits: (await req.session.get('hits')) ?? 0 })
     }
   })
   app.get(/.*/, reply)
@@ -94,6 +104,7 @@ class Client {
   #generation = 0
   #counter = 0
   #expect = new SessionExpectation()
+  #hits = new CounterExpectation()
   readonly #retired: string[] = []
 
   constructor(
@@ -111,13 +122,14 @@ class Client {
       headers: cookie === undefined ? {} : { cookie },
       signal: AbortSignal.timeout(15_000),
     }).catch(() => Response.json({}, { status: 599 })) // no answer at all: recorded as a bad response
-    const body = (await response.json().catch(() => ({}))) as { data?: SessionData }
+    const body = (await response.json().catch(() => ({}))) as { data?: SessionData; hits?: number }
     const operation: Operation = {
       client: this.name,
       kind,
       status: response.status,
       setCookie: response.headers.getSetCookie().length > 0,
       data: body.data ?? undefined,
+      hits: body.hits ?? undefined,
       start,
       end: performance.now(),
     }
@@ -143,17 +155,23 @@ class Client {
       this.#vanished(operation)
       return
     }
-    if (data.generation !== this.#generation) this.findings.foreignData.push(operation)
-    else if (!this.#expect.allows(data.n)) this.findings.lostUpdates.push(operation)
-    // A failed update that did land is now the state every later read must show.
-    this.#expect.acknowledge(data.n)
+    if (data.generation !== this.#generation) {
+      this.findings.foreignData.push(operation)
+      return
+    }
+    const verdict = this.#expect.observe(data.n)
+    if (verdict === 'lost') this.findings.lostUpdates.push(operation)
+    const counted = operation.hits === undefined ? 'ok' : this.#hits.observe(operation.hits)
+    if (counted === 'lost') this.findings.wrongCounts.push(operation)
+    if (verdict === 'rolledBack' || counted === 'rolledBack') this.findings.rolledBack.push(operation)
   }
 
   async step(): Promise<void> {
     if (this.#cookie === undefined) return this.#create()
     const roll = Math.random()
     if (roll < 0.3) return this.#read()
-    if (roll < 0.65) return this.#update()
+    if (roll < 0.55) return this.#update()
+    if (roll < 0.65) return this.#increment()
     if (roll < 0.77) return this.#regenerate()
     if (roll < 0.82) return this.#delete()
     return this.#probe()
@@ -168,6 +186,7 @@ class Client {
     if (operation.status !== 200 || typeof cookie !== 'string') return
     this.#cookie = cookie
     this.#expect = new SessionExpectation()
+    this.#hits = new CounterExpectation()
   }
 
   async #read(): Promise<void> {
@@ -184,6 +203,17 @@ class Client {
     if (typeof cookie === 'string') this.#cookie = cookie
     if (operation.data === undefined) return this.#vanished(operation)
     this.#expect.acknowledge(n)
+  }
+
+  async #increment(): Promise<void> {
+    this.#hits.sent()
+    const { operation, cookie } = await this.#send('increment', '/increment')
+    if (operation.status !== 200) return this.#expect.failed()
+    if (typeof cookie === 'string') this.#cookie = cookie
+    if (operation.data === undefined) return this.#vanished(operation)
+    const counted = operation.hits === undefined ? 'lost' : this.#hits.observe(operation.hits, true)
+    if (counted === 'lost') this.findings.wrongCounts.push(operation)
+    if (counted === 'rolledBack') this.findings.rolledBack.push(operation)
   }
 
   async #regenerate(): Promise<void> {

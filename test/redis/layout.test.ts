@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SessionConfigError, SessionStoreError } from '../../src/core/errors.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
-import { TOMBSTONE_MS } from '../../src/stores/redis/write-scripts.js'
+import { TOMBSTONE_MS } from '../../src/stores/redis/lua.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import {
   bytes,

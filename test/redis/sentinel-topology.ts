@@ -18,6 +18,8 @@ export interface SentinelTopology {
   primaryAddress(): Promise<{ host: string; port: number }>
   /** `SENTINEL FAILOVER` (graceful promotion of the replica); resolves once the sentinels agree. */
   failover(): Promise<void>
+  /** Resolves once the current primary has its replica online and in sync (writes can be confirmed). */
+  synced(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -95,6 +97,14 @@ export async function startSentinelTopology(): Promise<SentinelTopology> {
           'the failover',
           40_000,
         )
+      },
+      async synced() {
+        await until(async () => {
+          const { port } = await primaryAddress()
+          const follower = port === primary.port ? replica : primary
+          const info = await cli(follower.port, 'INFO', 'replication')
+          return info.includes(`master_port:${port}`) && info.includes('master_link_status:up')
+        }, 'the replica to sync with the current primary')
       },
       stop: () => stopAll(started),
     }

@@ -171,3 +171,9 @@ local function encode_int(n, format)
   return struct.pack('>Bd', 203, n)
 end
 `
+
+/**
+ * How long the tombstone a Cluster move's `TAKE` leaves at the old key lives (ms): longer than any
+ * step of the same move can still arrive (the store's timeout plus a client's redirection retries).
+ */
+export const TOMBSTONE_MS = 60_000

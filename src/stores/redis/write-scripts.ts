@@ -7,7 +7,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../../core/store.js'
-import { INTEGERS } from './lua.js'
+import { INTEGERS, TOMBSTONE_MS } from './lua.js'
 import { bytes, int, list, liveSession, text, toBuffer } from './replies.js'
 import { defineScript, milliseconds, type ScriptArgument, type ScriptCall, type Status, statusOf } from './script.js'
 
@@ -286,12 +286,6 @@ export interface TakeInput {
   /** Names this move in the tombstone it leaves, so only this move can put the session back. */
   readonly token: string
 }
-
-/**
- * How long the tombstone `TAKE` leaves at a moved session's key lives (ms): longer than any step of
- * the same move can still arrive (the store's timeout plus a client's redirection retries).
- */
-export const TOMBSTONE_MS = 60_000
 
 /**
  * Cluster rename, step 1 on the source's node: read the session and replace it with a tombstone
