@@ -407,7 +407,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
     })
 
     describeFieldOperations(setup, options.skipCapabilities)
-    describeSubjects(setup, options.skipCapabilities, options.subjectIndexSize)
+    describeSubjects(setup, options)
 
     it('never resurrects a session deleted while writes race it', async () => {
       const s = await setup()

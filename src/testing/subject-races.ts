@@ -31,7 +31,7 @@ async function liveKeys(s: SubjectStore, keys: readonly SessionKey[]): Promise<S
  * @param suite - the subject cases' helpers
  */
 export function describeSubjectRaces(suite: SubjectSuite): void {
-  const { capable, indexSize } = suite
+  const { capable, indexSize, twin } = suite
 
   it('leaves no session bound concurrently with revokeSubject alive and unlisted', async (context) => {
     const s = await capable(context)
@@ -113,6 +113,39 @@ export function describeSubjectRaces(suite: SubjectSuite): void {
     expect(await liveKeys(s, [...keys, ...renamed])).toEqual([])
     expect(await s.listSubject(subject)).toEqual([])
   })
+
+  it.skipIf(twin === undefined)(
+    `once a revocation resolved, another instance never serves the revoked sessions${twin ? '' : ' (skipped: one instance holds no state of its own)'}`,
+    async (context) => {
+      const a = await capable(context)
+      const b = (await (twin as NonNullable<typeof twin>)()) as SubjectStore
+      for (const how of ['keys', 'all', 'maxSessions'] as const) {
+        const subject = newSubject(`twin-${how}`)
+        const keys = [newKey(), newKey()]
+        for (const key of keys) {
+          await a.bind(key, creating(subject))
+          await a.write(key, 'user', bytes('ada'), existing)
+          // The other instance has read it (a layered store now holds it in hot).
+          expect(await b.get(key, 'user')).toMatchObject({ live: true })
+          await sleep(5)
+        }
+        const [victim] = keys as [SessionKey, SessionKey]
+        // Reads on the twin race the revocation; whatever they saw, none may revive the session.
+        const reads = Array.from({ length: 5 }, () => b.get(victim, 'user'))
+        if (how === 'keys') expect(await a.revokeSubject(subject, { keys: [victim] })).toEqual([victim])
+        else if (how === 'all') expect((await a.revokeSubject(subject, {})).sort()).toEqual([...keys].sort())
+        else
+          expect(await a.bind(newKey(), creating(subject, '{}', { maxSessions: 2 }))).toMatchObject({ ended: [victim] })
+        await Promise.all(reads)
+        for (const store of [a, b]) {
+          expect(await store.get(victim, 'user')).toEqual({ live: false })
+          expect(await store.getAll(victim)).toEqual({ live: false })
+          expect(keysOf(await store.listSubject(subject))).not.toContain(victim)
+        }
+      }
+      await b.close?.()
+    },
+  )
 
   it(`keeps a subject's index bounded: ${MANY} expired or deleted sessions leave at most ${INDEX_SLACK} entries once listed${
     indexSize === undefined ? ' (index size not reported by this store: only the list is checked)' : ''

@@ -13,6 +13,8 @@ export interface SubjectSuite {
   capable: (context: TestContext) => Promise<SubjectStore>
   /** The store's report of a subject's index size, when the suite's caller gave one. */
   indexSize: ((store: SessionStore, subject: string) => number | Promise<number>) | undefined
+  /** Another instance over the same backends, when the suite's caller gave one. */
+  twin: (() => SessionStore | Promise<SessionStore>) | undefined
 }
 
 export const HOUR = 3600
@@ -21,15 +23,18 @@ export const HOUR = 3600
  * @param setup - resolves the suite's store
  * @param skipReasons - capabilities the caller declared unsupported
  * @param indexSize - the caller's `subjectIndexSize` hook
+ * @param twin - the caller's second instance
  * @returns the helpers every subject case uses
  */
 export function subjectSuite(
   setup: () => Promise<SessionStore>,
   skipReasons: Partial<Record<StoreCapability, string>>,
   indexSize: SubjectSuite['indexSize'],
+  twin: SubjectSuite['twin'],
 ): SubjectSuite {
   return {
     indexSize,
+    twin,
     capable: async (context) => {
       const s = await setup()
       const reason = skipReasons.subjects

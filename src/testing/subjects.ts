@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
 import type { SessionStore, StoreCapability, WriteOptions } from '../core/store.js'
+import type { HardeningOptions } from './store-hardening.js'
 import { describeSubjectRaces } from './subject-races.js'
 import { creating, HOUR, keysOf, moving, newSubject, type SubjectSuite, sorted, subjectSuite } from './subject-store.js'
 import { bytes, newKey, sleep, text } from './values.js'
@@ -20,15 +21,17 @@ const TICK = 25
  * capability fails these tests unless the caller states why it skips them.
  *
  * @param setup - resolves the suite's store
- * @param skipReasons - capabilities the caller declared unsupported, with the reason
- * @param indexSize - the caller's report of a subject's index size (for the bounded-index case)
+ * @param options - `skipCapabilities` (with the reason), `subjectIndexSize` (for the bounded-index
+ *   case) and `twin` (another instance over the same backends) of the suite's options
  */
 export function describeSubjects(
   setup: () => Promise<SessionStore>,
-  skipReasons: Partial<Record<StoreCapability, string>> = {},
-  indexSize?: SubjectSuite['indexSize'],
+  options: Pick<HardeningOptions, 'twin'> & {
+    skipCapabilities?: Partial<Record<StoreCapability, string>> | undefined
+    subjectIndexSize?: SubjectSuite['indexSize']
+  } = {},
 ): void {
-  const suite = subjectSuite(setup, skipReasons, indexSize)
+  const suite = subjectSuite(setup, options.skipCapabilities ?? {}, options.subjectIndexSize, options.twin)
   const { capable } = suite
 
   it('binds a new session at creation: bound, listed, with its subject, meta and times', async (context) => {
@@ -52,6 +55,9 @@ export function describeSubjects(
     expect(await s.write(key, 'user', bytes('ada'), write('existing'))).toMatchObject({ status: 'written' })
     expect(await s.get(key, 'user')).toMatchObject({ live: true })
     expect(await s.listSubject(newSubject('nobody'))).toEqual([])
+    // maxLifetime caps a created session, as for a created write.
+    const capped = await s.bind(newKey(), creating(subject, '{}', { maxLifetime: 50 }))
+    expect(capped.status === 'bound' && capped.ttl).toBeLessThanOrEqual(50_000)
   })
 
   it('refuses to bind-create over a live session (collision), changing nothing', async (context) => {
@@ -94,10 +100,12 @@ export function describeSubjects(
     const s = await capable(context)
     const subject = newSubject('same')
     const key = newKey()
-    await s.bind(key, creating(subject, '{"v":1}'))
+    await s.bind(key, creating(subject, '{"v":1}', { sessionTtl: 60 }))
     const unused = newKey()
     const kept = await s.bind(unused, moving(key, subject, '{"v":2}'))
     expect(kept).toMatchObject({ status: 'kept', live: true, ended: [] })
+    // Extended to sessionTtl like any bind.
+    expect(kept.status === 'kept' && kept.ttl).toBeGreaterThan((HOUR - 5) * 1000)
     expect(await s.get(unused, 'a')).toEqual({ live: false })
     expect(await s.subjectOf(unused)).toEqual({ live: false })
     expect(await s.subjectOf(key)).toMatchObject({ live: true, subject, meta: '{"v":2}' })
