@@ -3,6 +3,7 @@
 import { Hono } from 'hono'
 import { type SessionEnv, session } from '../../src/adapters/hono.js'
 import { withSession } from '../../src/adapters/web.js'
+import { SessionStoreError } from '../../src/core/errors.js'
 import type { SessionLayer } from '../../src/core/layer.js'
 import type { SuiteHandler } from '../../src/testing/adapter-routes.js'
 import { suiteResponse } from '../../src/testing/server.js'
@@ -10,10 +11,17 @@ import { suiteResponse } from '../../src/testing/server.js'
 /**
  * @param layer - the suite's layer
  * @param handler - the suite handler
- * @returns a Hono app routing every GET to the handler; errors take Hono's default `onError`
+ * @returns a Hono app routing every GET to the handler; errors get Hono's default answer (500),
+ *   which the adapter turns into 503 for a store failure
  */
 export function honoSuiteApp(layer: SessionLayer, handler: SuiteHandler): Hono<SessionEnv> {
   const app = new Hono<SessionEnv>()
+  // Hono's default onError answers 500 and logs the error; the suite provokes store failures on
+  // purpose, so this one answers the same 500 (which the adapter turns into 503) without the log.
+  app.onError((error, c) => {
+    if (!(error instanceof SessionStoreError)) console.error(error)
+    return c.text('Internal Server Error', 500)
+  })
   app.use(session(layer))
   app.get('*', async (c) => {
     const result = await handler(c.get('session'), new URL(c.req.url))
