@@ -92,12 +92,16 @@ export function describeSubjectRaces(suite: SubjectSuite): void {
         ...writes.slice(5),
         () => s.rename(key, renamedTo),
       ])
-      expect(results).toContainEqual([key])
-      for (const dead of [key, renamedTo]) {
+      // A store that runs calls in parallel (a connection pool) may commit the rename first: then the
+      // revocation meets the session at its new key (all), or does not target it any more (keys).
+      const ended = results.find((result): result is SessionKey[] => Array.isArray(result))
+      const renamedFirst = target === 'keys' && ended?.length === 0
+      if (!renamedFirst) expect([[key], [renamedTo]]).toContainEqual(ended)
+      for (const dead of renamedFirst ? [key] : [key, renamedTo]) {
         expect(await s.getAll(dead)).toEqual({ live: false })
         expect(await s.write(dead, 'late', bytes('x'), existing)).toEqual({ status: 'missing' })
       }
-      expect(await s.listSubject(subject)).toEqual([])
+      expect(keysOf(await s.listSubject(subject))).toEqual(renamedFirst ? [renamedTo] : [])
     }
   })
 
@@ -163,7 +167,8 @@ export function describeSubjectRaces(suite: SubjectSuite): void {
       ])
     }
     const before = await indexSize?.(s, subject)
-    if (before !== undefined) expect(before).toBeGreaterThan(MANY / 2)
+    // The live half at least (a store may already have pruned sessions of the first batches that expired).
+    if (before !== undefined) expect(before).toBeGreaterThanOrEqual(MANY / 2)
     for (let start = 0; start < MANY / 2; start += 250) {
       await together(deleted.slice(start, start + 250).map((key) => () => s.delete(key)))
     }

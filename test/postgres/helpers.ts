@@ -38,9 +38,9 @@ export function testPool(config: pg.PoolConfig = {}): pg.Pool {
   return pool
 }
 
-/** A pool whose sessions run in `timeZone`. */
-export function zonedPool(timeZone: string): pg.Pool {
-  return testPool({ options: `-c TimeZone=${timeZone}` })
+/** A pool whose sessions run in `timeZone` (and `config`). */
+export function zonedPool(timeZone: string, config: pg.PoolConfig = {}): pg.Pool {
+  return testPool({ options: `-c TimeZone=${timeZone}`, ...config })
 }
 
 /** A fresh, unique table name so tests that count rows never see each other's data. */

@@ -22,11 +22,47 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore migrations${skipReason 
     const pool = testPool()
     const names = tableNames(`schema_${suffix()}`, uniqueTable())
     const lock = advisoryLockKeys(names).migration
-    expect(await migrate(pool, names, lock)).toEqual([1, 2])
+    expect(await migrate(pool, names, lock)).toEqual([1, 2, 3])
     expect(await migrate(pool, names, lock)).toEqual([])
     const { rows } = await pool.query<{ version: number }>(`SELECT version FROM ${names.versions} ORDER BY version`)
-    expect(rows.map((row) => row.version)).toEqual([1, 2])
-    expect(SCHEMA_VERSION).toBe(2)
+    expect(rows.map((row) => row.version)).toEqual([1, 2, 3])
+    expect(SCHEMA_VERSION).toBe(3)
+  })
+
+  it('upgrades a version 2 schema in place: its sessions stay, unbound, and can be bound and listed', async () => {
+    const pool = testPool()
+    const names = tableNames(`upgrade_${suffix()}`, uniqueTable())
+    const lock = advisoryLockKeys(names).migration
+    expect(await migrate(pool, names, lock, 2)).toEqual([1, 2])
+    // A session as version 2 wrote it: no subject, meta, or activity columns.
+    const key = sessionKeyOf(createSessionId())
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO ${names.sessions} (key, expires_at) VALUES ($1, now() + interval '1 hour') RETURNING id`,
+      [key],
+    )
+    await pool.query(
+      `INSERT INTO ${names.fields} (session_id, field, value, expires_at) VALUES ($1, 'f', '\x2a', now() + interval '1 hour')`,
+      [rows[0]?.id],
+    )
+    const before = Date.now()
+    const store = await PostgresStore.create({
+      pool,
+      schema: names.raw.schema,
+      table: names.raw.table,
+      cleanupInterval: 0,
+    })
+    const read = await store.get(key, 'f')
+    expect(read.live && [...(read.value ?? [])]).toEqual([42])
+    expect(await store.subjectOf(key)).toMatchObject({ live: true, subject: undefined, meta: undefined })
+    const next = sessionKeyOf(createSessionId())
+    const options = { session: 'existing', renameFrom: key, subject: 'user:1', meta: '{}', sessionTtl: 60 } as const
+    expect(await store.bind(next, options)).toMatchObject({ status: 'bound' })
+    const [listed] = await store.listSubject('user:1')
+    expect(listed?.key).toBe(next)
+    // Rows older than the upgrade count as created at the upgrade.
+    expect(listed?.createdAt).toBeGreaterThan(before - 5_000)
+    expect(listed?.createdAt).toBeLessThanOrEqual(Date.now())
+    expect(await migrate(pool, names, lock)).toEqual([])
   })
 
   it('migrates once when several processes start at the same moment', async () => {
@@ -44,7 +80,7 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore migrations${skipReason 
   it('quotes schema and table names with quotes, spaces, capitals, dots and SQL in them', async () => {
     const pool = testPool()
     const schema = `My "odd" schema.${suffix()}`
-    const table = `Sess'ions"; DROP TABLE x; --${suffix()}`
+    const table = `Sess'ions"; DROP $ruts$ TABLE x; --${suffix()}`
     const store = await PostgresStore.create({ pool, schema, table, cleanupInterval: 0 })
     await roundTrip(store)
     const { rows } = await pool.query<{ relname: string }>(
@@ -54,6 +90,15 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore migrations${skipReason 
     )
     expect(rows.map((row) => row.relname)).toEqual([table, `${table}_fields`, `${table}_schema_version`])
     expect(await store.cleanup()).toMatchObject({ skipped: false })
+    // The subject functions name the tables in their bodies: they must work with these names too.
+    const bound = await store.bind(sessionKeyOf(createSessionId()), {
+      session: 'create',
+      subject: 'user:$ruts$',
+      meta: '{}',
+      sessionTtl: 60,
+    })
+    expect(bound).toMatchObject({ status: 'bound' })
+    expect(await store.revokeSubject('user:$ruts$', {})).toHaveLength(1)
   })
 
   it('with migrate: false, starts on a current schema and refuses a missing one', async () => {

@@ -7,13 +7,19 @@ import { MemoryStore } from '../../src/stores/memory.js'
 import type { RunningServer } from '../../src/testing/adapter-suite.js'
 import { CookieClient } from '../../src/testing/http-client.js'
 import { listen } from '../helpers/listen.js'
+import { skipReason as postgresSkip, testPool, testStore } from '../postgres/helpers.js'
 
 /**
  * The stores the subject API is tested on through HTTP. h15b/h15c: add RedisStore (standalone and
  * Cluster), PostgresStore and LayeredStore here once they implement the capability.
  */
-export const subjectStores: { name: string; create: () => SessionStore | Promise<SessionStore>; skip?: string }[] = [
+export const subjectStores: {
+  name: string
+  create: () => SessionStore | Promise<SessionStore>
+  skip?: string | undefined
+}[] = [
   { name: 'MemoryStore', create: () => new MemoryStore() },
+  { name: 'PostgresStore', create: () => testStore({ pool: testPool({ max: 5 }) }), skip: postgresSkip },
 ]
 
 type Data = { visits: number }

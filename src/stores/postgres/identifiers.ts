@@ -9,6 +9,9 @@ const VERSIONS_SUFFIX = '_schema_version'
 /** Suffixes of the functions `increment` uses to read and write integers in a codec's format. */
 const DECODE_SUFFIX = '_decode_integer'
 const ENCODE_SUFFIX = '_encode_integer'
+/** Suffixes of the functions `bind` and `revokeSubject` call (a subject's binds serialise inside them). */
+const BIND_SUFFIX = '_bind_subject'
+const REVOKE_SUFFIX = '_revoke_subject'
 
 /** Quoted, schema-qualified names of every object the store owns. */
 export interface TableNames {
@@ -24,6 +27,10 @@ export interface TableNames {
   decodeInteger: string
   /** `schema.table_encode_integer`, quoted: `(bigint, format text) → bytea`. */
   encodeInteger: string
+  /** `schema.table_bind_subject`, quoted: the whole of `bind` (see statements/subjects.ts). */
+  bindSubject: string
+  /** `schema.table_revoke_subject`, quoted: the whole of `revokeSubject`. */
+  revokeSubject: string
   /** Raw (unquoted) schema and table, for catalog lookups and lock keys. */
   raw: { schema: string; table: string }
 }
@@ -63,7 +70,7 @@ function validate(label: string, name: unknown, reservedBytes: number): string {
  */
 export function tableNames(schema: string, table: string): TableNames {
   const rawSchema = validate('schema', schema, 0)
-  const suffixes = [FIELDS_SUFFIX, VERSIONS_SUFFIX, DECODE_SUFFIX, ENCODE_SUFFIX]
+  const suffixes = [FIELDS_SUFFIX, VERSIONS_SUFFIX, DECODE_SUFFIX, ENCODE_SUFFIX, BIND_SUFFIX, REVOKE_SUFFIX]
   const rawTable = validate('table', table, Math.max(...suffixes.map((suffix) => suffix.length)))
   const qualify = (name: string): string => `${quoteIdentifier(rawSchema)}.${quoteIdentifier(name)}`
   return {
@@ -73,6 +80,8 @@ export function tableNames(schema: string, table: string): TableNames {
     versions: qualify(rawTable + VERSIONS_SUFFIX),
     decodeInteger: qualify(rawTable + DECODE_SUFFIX),
     encodeInteger: qualify(rawTable + ENCODE_SUFFIX),
+    bindSubject: qualify(rawTable + BIND_SUFFIX),
+    revokeSubject: qualify(rawTable + REVOKE_SUFFIX),
     raw: { schema: rawSchema, table: rawTable },
   }
 }
@@ -93,8 +102,21 @@ export type AdvisoryLockKey = readonly [number, number]
  * @returns the migration and cleanup lock keys
  */
 export function advisoryLockKeys(names: TableNames): { migration: AdvisoryLockKey; cleanup: AdvisoryLockKey } {
-  const id = fnv1a(`${names.raw.schema}\0${names.raw.table}`)
+  const id = tableHash(names)
   return { migration: [MIGRATION_LOCK_CLASS, id], cleanup: [CLEANUP_LOCK_CLASS, id] }
+}
+
+/**
+ * A 32-bit hash of the qualified table name (signed int4): the half of every advisory lock key that
+ * keeps stores on different tables apart. The subject locks of `bind` put it in the high half of a
+ * bigint key, the subject's hash in the low half (the bigint key space is separate from the
+ * two-int4 one the migration and cleanup locks use).
+ *
+ * @param names - the store's table names
+ * @returns the hash
+ */
+export function tableHash(names: TableNames): number {
+  return fnv1a(`${names.raw.schema}\0${names.raw.table}`)
 }
 
 /** 32-bit FNV-1a over UTF-8, as a signed int4. */

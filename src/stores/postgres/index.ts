@@ -7,6 +7,8 @@ import type { Pool } from 'pg'
 import { SessionConfigError } from '../../core/errors.js'
 import { checkIncrement } from '../../core/integers.js'
 import type {
+  BindOptions,
+  BindResult,
   ExpireResult,
   FieldRead,
   FieldValue,
@@ -16,9 +18,12 @@ import type {
   ReadOptions,
   RemoveResult,
   RenameResult,
+  RevokeTarget,
   SessionKey,
   SessionRead,
   SessionStore,
+  SubjectRead,
+  SubjectSession,
   WriteOptions,
   WriteResult,
 } from '../../core/store.js'
@@ -30,6 +35,7 @@ import { advisoryLockKeys, type TableNames, tableNames } from './identifiers.js'
 import { assertSchemaVersion, migrate } from './migrations.js'
 import { type GetAllRow, type GetRow, lifetimeStatements, type RemoveRow, readStatements } from './statements/sql.js'
 import { type WriteRow, writeStatements } from './statements/writes.js'
+import { PostgresSubjects } from './subjects.js'
 
 export type { CleanupResult } from './cleanup.js'
 
@@ -97,6 +103,7 @@ export class PostgresStore implements SessionStore {
   readonly #read: ReturnType<typeof readStatements>
   readonly #lifetime: ReturnType<typeof lifetimeStatements>
   readonly #write: ReturnType<typeof writeStatements>
+  readonly #subjects: PostgresSubjects
 
   private constructor(pool: Pool, names: TableNames, timeout: number, cleanup: CleanupTask) {
     this.#pool = pool
@@ -105,6 +112,9 @@ export class PostgresStore implements SessionStore {
     this.#read = readStatements(names)
     this.#lifetime = lifetimeStatements(names)
     this.#write = writeStatements(names)
+    this.#subjects = new PostgresSubjects(names, (operation, sql, params, collision) =>
+      this.#query(operation, sql, params, collision),
+    )
   }
 
   /**
@@ -229,6 +239,28 @@ export class PostgresStore implements SessionStore {
   }
 
   /**
+   * Bind the session to a subject in one statement (a function: the subject's binds serialise, the
+   * move, the binding and the `maxSessions` trim are one atomic step).
+   */
+  bind(key: SessionKey, options: BindOptions): Promise<BindResult> {
+    return this.#subjects.bind(key, options)
+  }
+
+  subjectOf(key: SessionKey): Promise<SubjectRead> {
+    return this.#subjects.subjectOf(key)
+  }
+
+  /** One `SELECT` on the subject's index; expired rows are skipped here and deleted by cleanup. */
+  listSubject(subject: string): Promise<SubjectSession[]> {
+    return this.#subjects.listSubject(subject)
+  }
+
+  /** One `DELETE … RETURNING key`: the fields go by cascade, writes in flight find the row gone. */
+  revokeSubject(subject: string, target: RevokeTarget): Promise<SessionKey[]> {
+    return this.#subjects.revokeSubject(subject, target)
+  }
+
+  /**
    * Delete expired sessions and fields now, in bounded batches (the timer calls this too).
    *
    * @returns how many rows went, or `skipped: true` when another instance holds the cleanup lock
@@ -243,9 +275,16 @@ export class PostgresStore implements SessionStore {
     await this.#cleanup.stop()
   }
 
-  async #query<Row extends object>(operation: string, sql: string, params: unknown[]): Promise<Row[]> {
-    const result = await runWithTimeout(this.name, operation, this.#timeout, () => this.#pool.query<Row>(sql, params))
-    return result.rows
+  /** One statement; with `collision`, a unique violation (a key that became live meanwhile) answers it. */
+  async #query<Row extends object>(operation: string, sql: string, params: unknown[], collision?: Row): Promise<Row[]> {
+    return runWithTimeout(this.name, operation, this.#timeout, async () => {
+      try {
+        return (await this.#pool.query<Row>(sql, params)).rows
+      } catch (error) {
+        if (collision !== undefined && (error as { code?: unknown }).code === UNIQUE_VIOLATION) return [collision]
+        throw error
+      }
+    })
   }
 
   /** A write-shaped statement (`write`, `increment`) in the shape its placement asks for. */

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg'
 import { SessionConfigError } from '../../core/errors.js'
 import { type AdvisoryLockKey, quoteIdentifier, type TableNames } from './identifiers.js'
 import { integerFunctions } from './statements/integers.js'
+import { subjectMigration } from './statements/subjects.js'
 
 /** One schema change, applied once and recorded in the version table. */
 interface Migration {
@@ -45,6 +46,11 @@ const MIGRATIONS: readonly Migration[] = [
     description: 'integer functions for increment',
     statements: integerFunctions,
   },
+  {
+    version: 3,
+    description: 'subjects: subject, meta, created_at, last_active_at, subject index, bind function',
+    statements: subjectMigration,
+  },
 ]
 
 /** The schema version this code needs. */
@@ -58,9 +64,15 @@ export const SCHEMA_VERSION = MIGRATIONS.length
  * @param pool - the user's pool; one client is borrowed and released
  * @param names - the quoted table names
  * @param lock - the migration advisory lock key
+ * @param target - the version to stop at (tests build an older schema with it) @default SCHEMA_VERSION
  * @returns the versions applied by this call (empty when already current)
  */
-export async function migrate(pool: Pool, names: TableNames, lock: AdvisoryLockKey): Promise<number[]> {
+export async function migrate(
+  pool: Pool,
+  names: TableNames,
+  lock: AdvisoryLockKey,
+  target = SCHEMA_VERSION,
+): Promise<number[]> {
   const client = await pool.connect()
   let broken: Error | undefined
   try {
@@ -83,7 +95,7 @@ export async function migrate(pool: Pool, names: TableNames, lock: AdvisoryLockK
     }
     const applied: number[] = []
     for (const migration of MIGRATIONS) {
-      if (done.has(migration.version)) continue
+      if (done.has(migration.version) || migration.version > target) continue
       for (const statement of migration.statements(names)) await client.query(statement)
       await client.query(`INSERT INTO ${names.versions} (version, description) VALUES ($1, $2)`, [
         migration.version,

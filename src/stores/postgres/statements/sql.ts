@@ -39,7 +39,7 @@ export interface GetAllRow {
  * The live session at `$1` as CTE `s`, and CTE `t` holding its new expiry when the read's sliding
  * refresh (`ttlParam`, `thresholdParam`) moved it. The refresh is a conditional UPDATE in the same
  * statement, so a read with `idleTimeout` is still one round trip, and it re-checks the row under
- * its lock so concurrent refreshes never shorten a lifetime.
+ * its lock so concurrent refreshes never shorten a lifetime. A refresh is activity (`last_active_at`).
  */
 function liveSession(n: TableNames, touch?: { ttlParam: string; thresholdParam: string }): string {
   const live = `s AS MATERIALIZED (SELECT id, expires_at FROM ${n.sessions} WHERE key = $1::text AND expires_at > now())`
@@ -47,7 +47,7 @@ function liveSession(n: TableNames, touch?: { ttlParam: string; thresholdParam: 
   const target = `least(now() + ${seconds(touch.ttlParam)}, ${cap('u')})`
   return `${live},
     t AS (
-      UPDATE ${n.sessions} AS u SET expires_at = ${target}
+      UPDATE ${n.sessions} AS u SET expires_at = ${target}, last_active_at = now()
       FROM s
       WHERE u.id = s.id AND u.expires_at > now()
         AND u.expires_at <= now() + ${seconds(touch.ttlParam)} - ${seconds(touch.thresholdParam)}

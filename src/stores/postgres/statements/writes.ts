@@ -62,10 +62,12 @@ function writeField(n: TableNames, change: FieldChange): string {
 const EXTENDED = `least(now() + ${seconds('$5')}, ${cap('u')})`
 
 /**
- * Write into an existing live session. `FOR KEY SHARE` pins the session row: a concurrent delete or
- * rename waits for this statement (or, if it committed first, the row drops out and the write reports
- * `missing`), so a write never resurrects a deleted session, while other writers, which take the
- * same lock, run in parallel. The expiry only ever moves forward, and only when the field was written.
+ * Write into an existing live session. `FOR KEY SHARE` pins the session row: a concurrent delete,
+ * revocation or rename waits for this statement (or, if it committed first, the row drops out and the
+ * write reports `missing`), so a write never resurrects a deleted session, while other writers, which
+ * take the same lock, run in parallel up to the UPDATE at the end. A written field makes the session
+ * active now (`last_active_at`) and moves its expiry, only ever forward; `touched` tells whether the
+ * expiry moved.
  */
 function existing(n: TableNames, change: FieldChange): string {
   return `
@@ -74,16 +76,16 @@ function existing(n: TableNames, change: FieldChange): string {
     ),
     ${writeField(n, change)},
     ext AS (
-      UPDATE ${n.sessions} AS u SET expires_at = ${EXTENDED}
+      UPDATE ${n.sessions} AS u SET expires_at = greatest(u.expires_at, ${EXTENDED}), last_active_at = now()
       FROM target
-      WHERE u.id = target.id AND EXISTS (SELECT 1 FROM ins) AND ${EXTENDED} > u.expires_at
+      WHERE u.id = target.id AND EXISTS (SELECT 1 FROM ins)
       RETURNING u.expires_at
     )
     SELECT
       CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'missing'
            WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ELSE '${unchanged(change)}' END AS status,
       ${remainingMs('coalesce((SELECT expires_at FROM ext), (SELECT expires_at FROM target))')} AS ttl,
-      EXISTS (SELECT 1 FROM ext) AS touched${counterColumn(change)}`
+      coalesce((SELECT e.expires_at > t.expires_at FROM ext AS e, target AS t), false) AS touched${counterColumn(change)}`
 }
 
 /**
@@ -119,9 +121,12 @@ function create(n: TableNames, change: FieldChange): string {
  * fails the statement with a unique violation, which the store reports as `collision`.
  */
 function move(n: TableNames, fromParam: string, toParam: string, write?: FieldChange): string {
+  const written = 'EXISTS (SELECT 1 FROM ins)'
+  // A plain rename keeps the session's activity time; a write that comes with the move is activity.
   const expiry =
     write !== undefined
-      ? `CASE WHEN EXISTS (SELECT 1 FROM ins) THEN greatest(u.expires_at, ${EXTENDED}) ELSE u.expires_at END`
+      ? `CASE WHEN ${written} THEN greatest(u.expires_at, ${EXTENDED}) ELSE u.expires_at END,
+        last_active_at = CASE WHEN ${written} THEN now() ELSE u.last_active_at END`
       : 'u.expires_at'
   return `src AS MATERIALIZED (
       SELECT id, expires_at FROM ${n.sessions} WHERE key = ${fromParam}::text AND expires_at > now() FOR UPDATE
