@@ -1,6 +1,10 @@
 import express from 'express'
 import { session } from '../../src/adapters/express.js'
 import { MemoryStore, SessionLayer } from '../../src/index.js'
+import { rejectCrossOriginWrites } from './cross-site.js'
+import { devicesRouter } from './devices.js'
+import { html, page } from './html.js'
+import { describeDevice } from './user-agent.js'
 
 /** What the demo keeps in a session. */
 export type DemoSession = {
@@ -10,34 +14,44 @@ export type DemoSession = {
   flash: string
 }
 
-const page = (title: string, body: string) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>
-<body><main>${body}</main>
-<nav><a href="/">counter</a> · <a href="/whoami">whoami</a> · <a href="/login">login</a></nav></body></html>`
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`)
-
 /**
- * The demo app: a visit counter (`increment`: concurrent visits never lose a count) and a login /
- * whoami / logout flow that regenerates the id on login, greets once with a flash message (`take`)
- * and deletes the session on logout.
+ * The demo app: a visit counter (`increment`: concurrent visits never lose a count), a login that
+ * binds the session to the user (`setSubject`, which also gives it a new id), a "Your devices" page
+ * that lists the user's sessions and signs them out, a one-time greeting (`take`) and a logout that
+ * deletes the session.
  *
- * @param layer - the session layer (MemoryStore by default)
+ * @param layer - the session layer (MemoryStore by default; any store with subjects works)
  * @returns an Express app
+ *
+ * @example
+ * ```ts
+ * createDemoApp().listen(3000)
+ * ```
  */
 export function createDemoApp(
   layer = new SessionLayer<DemoSession>({ store: new MemoryStore(), cookie: { maxAge: 3600 } }),
 ) {
   const sessions = session(layer)
   const app = express()
+  // Defence in depth behind the escaping (html.ts): the pages have no script, so none may run; no
+  // other site may frame them; forms may only post here.
+  app.use((_req, res, next) => {
+    res.set(
+      'content-security-policy',
+      "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    )
+    next()
+  })
+  app.use(rejectCrossOriginWrites) // CSRF: see cross-site.ts
   app.use(express.urlencoded({ extended: false, limit: '2kb' }))
   app.use(sessions)
+  app.use(devicesRouter(layer, sessions))
 
   app.get(
     '/',
     sessions.route(async (req, res) => {
       const count = await req.session.increment('count')
-      res.type('html').send(page('ruts demo', `<h1 id="visits">You've visited this page ${count} times</h1>`))
+      res.type('html').send(page('ruts demo', html`<h1 id="visits">You've visited this page ${count} times</h1>`))
     }),
   )
 
@@ -45,8 +59,11 @@ export function createDemoApp(
     res.type('html').send(
       page(
         'login',
-        `<form method="post" action="/login"><label>Name <input name="name" required maxlength="40"></label>
-         <button type="submit">Log in</button></form>`,
+        html`<form method="post" action="/login"><label>Name <input name="name" required maxlength="40"></label>
+         <button type="submit">Log in</button></form>
+         <p>There is no password: this demo signs in whoever types a name, so anyone can be anyone. A real
+         app checks a password or a passkey first. Log in with the same name in a second browser (or a
+         private window) and both show up under "Your devices".</p>`,
       ),
     )
   })
@@ -58,14 +75,15 @@ export function createDemoApp(
         .trim()
         .slice(0, 40)
       if (name === '') {
-        res.status(400).type('html').send(page('login', '<p>A name is required.</p>'))
+        res.status(400).type('html').send(page('login', html`<p>A name is required.</p>`))
         return
       }
-      // A new id on every privilege change defeats session fixation; the visit count moves along.
-      await req.session.regenerate()
+      // One call binds the session to the user and moves it to a new id (no session fixation); the
+      // visit count moves along. The device label is all the devices page needs from the User-Agent.
+      await req.session.setSubject(`user:${name}`, { meta: { device: describeDevice(req.get('user-agent')) } })
       await req.session.update('user', { name, since: new Date().toISOString() })
       await req.session.update('flash', `Welcome, ${name}!`, { ttl: 60 })
-      res.redirect(303, '/whoami')
+      res.redirect(303, '/devices')
     }),
   )
 
@@ -75,13 +93,13 @@ export function createDemoApp(
       const user = await req.session.get('user')
       // Shown once: take reads and removes it in one step, so a reload (or a second tab) shows none.
       const flash = await req.session.take('flash')
-      const notice = flash === undefined ? '' : `<p id="flash">${escapeHtml(flash)}</p>`
-      const body =
-        notice +
-        (user
-          ? `<p id="who">Logged in as <b>${escapeHtml(user.name)}</b> since ${escapeHtml(user.since)}</p>
+      const body = html`${flash !== undefined && html`<p id="flash">${flash}</p>`}${
+        user
+          ? html`<p id="who">Logged in as <b>${user.name}</b> since ${user.since}</p>
+           <p><a href="/devices">Your devices</a></p>
            <form method="post" action="/logout"><button type="submit">Log out</button></form>`
-          : '<p id="who">Not logged in.</p>')
+          : html`<p id="who">Not logged in.</p>`
+      }`
       res.type('html').send(page('whoami', body))
     }),
   )
@@ -89,7 +107,7 @@ export function createDemoApp(
   app.post(
     '/logout',
     sessions.route(async (req, res) => {
-      await req.session.delete()
+      await req.session.delete() // also leaves the user's device list
       res.redirect(303, '/whoami')
     }),
   )
