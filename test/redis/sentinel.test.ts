@@ -10,6 +10,26 @@ import { MASTER_NAME, type SentinelTopology, startSentinelTopology } from './sen
 import { cli } from './server.js'
 
 const create = writeOptionsFor('create', 600)
+
+/** Resolves once the server on `port` stops answering (a DEBUG SLEEP has begun), at most 1.5 s. */
+async function untilAsleep(port: number): Promise<void> {
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, commandTimeout: 100, maxRetriesPerRequest: 0 })
+  try {
+    await probe.connect()
+    const deadline = Date.now() + 1500
+    while (
+      Date.now() < deadline &&
+      (await probe.ping().then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  } finally {
+    probe.disconnect()
+  }
+}
 const existing = writeOptionsFor('existing', 600)
 
 interface Kind {
@@ -120,7 +140,7 @@ describeRedis('RedisStore through Redis Sentinel (primary + replica + 3 sentinel
       // DEBUG SLEEP blocks the replica: it cannot confirm anything written meanwhile. A WAIT sent
       // on another connection than the write's would still count it (nothing to confirm there).
       const asleep = cli(topology.replica.port, 'DEBUG', 'SLEEP', '2').catch(() => undefined)
-      await new Promise((resolve) => setTimeout(resolve, 300))
+      await untilAsleep(topology.replica.port)
       const failure = await impatient.write(key, 'user', bytes('grace'), existing).catch((error: unknown) => error)
       expect(failure).toBeInstanceOf(SessionError)
       expect((failure as SessionError).code).toBe('ERR_SESSION_STORE')
