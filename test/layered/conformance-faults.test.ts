@@ -16,7 +16,6 @@ function layeredOver(
 ) {
   const tiers: MemoryStore[] = []
   return {
-    skipCapabilities: { subjects: 'issue 15: LayeredStore gets subjects in h15c' },
     create: () => {
       const hot = new MemoryStore()
       const cold = new MemoryStore()

@@ -123,9 +123,13 @@ export function delayed(inner: SessionStore, delay: () => number): SessionStore 
     expire: wrap(inner.expire),
     rename: wrap(inner.rename),
   }
-  // The optional field operations, when the inner store has them (a cold tier needs them).
+  // The optional capabilities, when the inner store has them (a cold tier needs them).
   if (inner.increment !== undefined) store.increment = wrap(inner.increment)
   if (inner.take !== undefined) store.take = wrap(inner.take)
+  if (inner.bind !== undefined) store.bind = wrap(inner.bind)
+  if (inner.subjectOf !== undefined) store.subjectOf = wrap(inner.subjectOf)
+  if (inner.listSubject !== undefined) store.listSubject = wrap(inner.listSubject)
+  if (inner.revokeSubject !== undefined) store.revokeSubject = wrap(inner.revokeSubject)
   return store
 }
 
@@ -135,7 +139,8 @@ export function hanging(inner: SessionStore): SessionStore & { hung: boolean } {
     hung: false,
     name: inner.name,
   } as SessionStore & { hung: boolean }
-  for (const name of ['get', 'getAll', 'write', 'remove', 'delete', 'expire', 'rename', 'increment', 'take'] as const) {
+  const methods = ['get', 'getAll', 'write', 'remove', 'delete', 'expire', 'rename', 'increment', 'take'] as const
+  for (const name of [...methods, 'bind', 'subjectOf', 'listSubject', 'revokeSubject'] as const) {
     const method = inner[name] as ((...args: unknown[]) => Promise<unknown>) | undefined
     if (method === undefined) continue
     ;(store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) =>

@@ -3,11 +3,13 @@ import express, { type ErrorRequestHandler } from 'express'
 import { session } from '../../src/adapters/express.js'
 import { SessionLayer, type SessionLayerOptions } from '../../src/core/layer.js'
 import type { SessionStore } from '../../src/core/store.js'
+import { LayeredStore } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import type { RunningServer } from '../../src/testing/adapter-suite.js'
 import { CookieClient } from '../../src/testing/http-client.js'
 import { listen } from '../helpers/listen.js'
 import { skipReason as postgresSkip, testPool, testStore } from '../postgres/helpers.js'
+import { clientKinds, skipReason as redisSkip, storeFor } from '../redis/clients.js'
 
 /**
  * The stores the subject API is tested on through HTTP. h15b/h15c: add RedisStore (standalone and
@@ -20,7 +22,26 @@ export const subjectStores: {
 }[] = [
   { name: 'MemoryStore', create: () => new MemoryStore() },
   { name: 'PostgresStore', create: () => testStore({ pool: testPool({ max: 5 }) }), skip: postgresSkip },
+  { name: 'LayeredStore (Redis over Postgres)', create: redisOverPostgres, skip: postgresSkip ?? redisSkip },
 ]
+
+/** A LayeredStore on its own Redis connection, which its `close()` ends too. */
+async function redisOverPostgres(): Promise<SessionStore> {
+  const kind = clientKinds.find((each) => each.name === 'ioredis standalone')
+  if (kind === undefined) throw new Error('no ioredis client kind')
+  const client = await kind.connect()
+  const cold = await testStore({ pool: testPool({ max: 5 }) })
+  // A generous hot timeout: a login moves the hot copy and fails closed when hot is slower than it, which
+  // a loaded test machine must not provoke.
+  const store = new LayeredStore({ hot: storeFor(client.client), cold, hotTimeout: 2_000 })
+  const close = store.close.bind(store)
+  return Object.assign(store, {
+    close: async () => {
+      await close()
+      await client.close()
+    },
+  })
+}
 
 type Data = { visits: number }
 

@@ -1,7 +1,13 @@
 import { SessionError } from '../../core/errors.js'
 import type { FieldRead, IncrementOptions, IncrementResult, SessionKey } from '../../core/store.js'
-import { reachHot } from './lease.js'
-import { dropAbandonedHotCopy, endOldIdInHot, syncHotOrDistrust, type Tiers } from './writes.js'
+import {
+  abandonRename,
+  dropAbandonedHotCopy,
+  endOldIdInHot,
+  prepareRename,
+  syncHotOrDistrust,
+  type Tiers,
+} from './writes.js'
 
 function unsupported(what: string, store: string): SessionError {
   return new SessionError('ERR_SESSION_UNSUPPORTED', `${what} needs a cold store that has it; ${store} does not`)
@@ -28,14 +34,15 @@ export async function incrementLayered(
   if (cold.increment === undefined) throw unsupported('increment()', cold.name)
   const from = options.renameFrom
   // Consuming prepareRegenerate(): the old id must not be served from hot once this resolves.
-  if (from !== undefined) await reachHot(hot, [from], 'rename')
+  const guard = from === undefined ? undefined : await prepareRename(tiers, from, key)
   const result = await cold.increment(key, field, options)
+  if (result.status === 'missing' || result.status === 'collision') abandonRename(hot, guard)
   if (result.status === 'missing') {
     dropAbandonedHotCopy(hot, from ?? key)
     return result
   }
   if (result.status === 'collision') return result
-  if (from !== undefined) await endOldIdInHot(hot, from, key)
+  if (from !== undefined && guard !== undefined) await endOldIdInHot(hot, from, guard)
   if (!hot.trusted(key)) return result
   if (result.status === 'written') {
     await syncHotOrDistrust(hot, [key], 'remove', (store) => store.remove(key, field))

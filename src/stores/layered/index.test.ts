@@ -10,7 +10,6 @@ const cold = new MemoryStore()
 const twins: LayeredStore[] = []
 describeStoreConformance({
   name: 'LayeredStore (MemoryStore over MemoryStore)',
-  skipCapabilities: { subjects: 'issue 15: LayeredStore gets subjects in h15c' },
   create: () => new LayeredStore({ hot, cold }),
   twin: () => {
     const twin = new LayeredStore({ hot, cold })

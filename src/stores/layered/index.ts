@@ -5,29 +5,37 @@
  */
 import { SessionError } from '../../core/errors.js'
 import { checkIncrement } from '../../core/integers.js'
-import type {
-  ExpireResult,
-  FieldRead,
-  FieldValue,
-  IncrementOptions,
-  IncrementResult,
-  LiveSession,
-  ReadOptions,
-  RemoveResult,
-  RenameResult,
-  SessionKey,
-  SessionRead,
-  SessionStore,
-  WriteOptions,
-  WriteResult,
+import {
+  type BindOptions,
+  type BindResult,
+  type ExpireResult,
+  type FieldRead,
+  type FieldValue,
+  type IncrementOptions,
+  type IncrementResult,
+  type LiveSession,
+  type ReadOptions,
+  type RemoveResult,
+  type RenameResult,
+  type RevokeTarget,
+  type SessionKey,
+  type SessionRead,
+  type SessionStore,
+  type SubjectRead,
+  type SubjectSession,
+  storeSupports,
+  type WriteOptions,
+  type WriteResult,
 } from '../../core/store.js'
 import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
 import { type Flight, KeyActivity } from './activity.js'
 import { incrementLayered, takeLayered } from './field-operations.js'
 import { HotTier } from './hot-tier.js'
 import { endInHot, hotCopySeconds, LEASE_FIELD, reachHot, refuseLeaseField, warmAbsent } from './lease.js'
+import { finishMoveInHot, prepareMove, releaseGuard } from './moves.js'
 import { checkLayeredOptions, type LayeredStoreOptions, warnAtMostEvery } from './options.js'
 import { FieldPolicies } from './policies.js'
+import { LayeredSubjects, type SubjectCold } from './subjects.js'
 import { TracedTier } from './traced-tier.js'
 import { LAYERED_WRITE_OPTIONS } from './write-options.js'
 import { moveHotCopy, syncHotOrDistrust, type Tiers, writeCold, writeHotOnly } from './writes.js'
@@ -62,6 +70,17 @@ export class LayeredStore implements SessionStore {
   readonly name = 'layered'
   /** The per-call write options this store understands: `strategy` and `hotTtl`. */
   readonly writeOptions = LAYERED_WRITE_OPTIONS
+  /**
+   * Capability `subjects`, present when the cold store has it: cold binds, lists and revokes; a moved
+   * or ended session's hot copy is gone, in every process, when the call resolves (docs/subjects.md).
+   */
+  declare readonly bind?: (key: SessionKey, options: BindOptions) => Promise<BindResult>
+  /** Cold's answer (a session only hot holds is reported live and unbound). */
+  declare readonly subjectOf?: (key: SessionKey) => Promise<SubjectRead>
+  /** Cold's list. */
+  declare readonly listSubject?: (subject: string) => Promise<SubjectSession[]>
+  /** Cold revokes; then every ended session's lease and hot copy are deleted before this resolves. */
+  declare readonly revokeSubject?: (subject: string, target: RevokeTarget) => Promise<SessionKey[]>
   readonly #hot: HotTier
   readonly #cold: SessionStore
   readonly #activity: KeyActivity
@@ -87,7 +106,19 @@ export class LayeredStore implements SessionStore {
     })
     this.#cold = new TracedTier(options.cold, 'cold')
     this.#activity = new KeyActivity(missTtl)
-    this.#tiers = { hot: this.#hot, cold: this.#cold, activity: this.#activity }
+    const subjects = storeSupports(this.#cold, 'subjects')
+    this.#tiers = { hot: this.#hot, cold: this.#cold, activity: this.#activity, guardMoves: subjects }
+    // Declared by having the methods (as a store declares any capability): only over a cold store
+    // that has them.
+    if (subjects) {
+      const layered = new LayeredSubjects(this.#tiers, this.#cold as SubjectCold, this.#policies)
+      Object.assign(this, {
+        bind: (key: SessionKey, options: BindOptions) => layered.bind(key, options),
+        subjectOf: (key: SessionKey) => layered.subjectOf(key),
+        listSubject: (subject: string) => layered.listSubject(subject),
+        revokeSubject: (subject: string, target: RevokeTarget) => layered.revokeSubject(subject, target),
+      })
+    }
   }
 
   async get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead> {
@@ -236,20 +267,24 @@ export class LayeredStore implements SessionStore {
   async rename(from: SessionKey, to: SessionKey): Promise<RenameResult> {
     const end = this.#activity.change([from, to], undefined)
     try {
-      await reachHot(this.#hot, [from], 'rename')
+      const guard = await prepareMove(this.#hot, from, to, 'rename', this.#tiers.guardMoves)
       const cold = await this.#cold.rename(from, to)
-      if (cold.status === 'collision') return cold
       const movable = this.#hot.trusted(from)
+      if (cold.status === 'collision' || (cold.status === 'missing' && !movable)) {
+        releaseGuard(this.#hot, guard)
+        return cold
+      }
       if (cold.status === 'renamed') {
         // The old id is never served from hot again once this resolves, here or anywhere.
-        await endInHot<unknown>(this.#hot, [from], 'rename', (s) =>
+        await finishMoveInHot<unknown>(this.#hot, from, guard, 'rename', (s) =>
           movable ? moveHotCopy(s, from, to) : s.delete(from),
         )
         this.#policies.move(from, to)
         return cold
       }
-      if (!movable) return cold
-      // Cold does not hold it: maybe a session created by hot-only writes.
+      // Cold does not hold it: maybe a session created by hot-only writes (never bound, so the guard
+      // is only released).
+      releaseGuard(this.#hot, guard)
       const hot = await endInHot(this.#hot, [from], 'rename', (s) => s.rename(from, to))
       if (hot.status === 'renamed') this.#policies.move(from, to)
       return hot

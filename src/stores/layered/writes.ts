@@ -2,7 +2,8 @@ import { SessionStoreError } from '../../core/errors.js'
 import type { FieldValue, RenameResult, SessionKey, SessionStore, WriteOptions, WriteResult } from '../../core/store.js'
 import type { Flight, KeyActivity } from './activity.js'
 import type { HotTier } from './hot-tier.js'
-import { createLease, endInHot, hotCopySeconds, LEASE_FIELD, LEASE_SECONDS, leaseKeyOf, reachHot } from './lease.js'
+import { createLease, hotCopySeconds, LEASE_FIELD, LEASE_SECONDS, leaseKeyOf } from './lease.js'
+import { finishMoveInHot, guardWasHeld, type MoveGuard, prepareMove, releaseGuard } from './moves.js'
 import type { ResolvedWrite } from './policies.js'
 
 /** The parts of a layered store a write needs. */
@@ -10,6 +11,11 @@ export interface Tiers {
   readonly hot: HotTier
   readonly cold: SessionStore
   readonly activity: KeyActivity
+  /**
+   * Whether cold can end a session behind this process's back (it has subjects: a revocation, a
+   * `maxSessions` trim), so that a move of a hot copy needs its guard ({@link prepareMove}).
+   */
+  readonly guardMoves: boolean
 }
 
 /** One write as the layer asked for it, with its resolved policy and its flight. */
@@ -35,18 +41,41 @@ export function dropAbandonedHotCopy(hot: HotTier, key: SessionKey): void {
 }
 
 /**
+ * Before a write or increment that consumes a rename changes cold: see {@link prepareMove}.
+ *
+ * @param tiers - the stores and bookkeeping
+ * @param from - the old key
+ * @param to - the new key
+ * @returns the move's guard
+ */
+export function prepareRename(tiers: Tiers, from: SessionKey, to: SessionKey): Promise<MoveGuard> {
+  return prepareMove(tiers.hot, from, to, 'rename', tiers.guardMoves)
+}
+
+/**
  * A write or increment consumed a rename: the old id is never served from hot again once this
- * resolves, here or anywhere (SPEC §10); a trusted hot copy moves to the new key.
+ * resolves, here or anywhere (SPEC §10); a trusted hot copy moves to the new key (and is deleted there
+ * again if the session was ended in cold meanwhile, {@link finishMoveInHot}).
  *
  * @param hot - the hot tier
  * @param from - the old key
- * @param to - the new key
+ * @param guard - the new key's guard
  */
-export async function endOldIdInHot(hot: HotTier, from: SessionKey, to: SessionKey): Promise<void> {
+export async function endOldIdInHot(hot: HotTier, from: SessionKey, guard: MoveGuard): Promise<void> {
   const movable = hot.trusted(from)
-  await endInHot<unknown>(hot, [from], 'rename', (store) =>
-    movable ? moveHotCopy(store, from, to) : store.delete(from),
+  await finishMoveInHot<unknown>(hot, from, guard, 'rename', (store) =>
+    movable ? moveHotCopy(store, from, guard.key) : store.delete(from),
   )
+}
+
+/**
+ * A write or increment that was to consume a rename found no session (or a collision) in cold.
+ *
+ * @param hot - the hot tier
+ * @param guard - the guard of the move that did not happen, if any
+ */
+export function abandonRename(hot: HotTier, guard: MoveGuard | undefined): void {
+  if (guard !== undefined) releaseGuard(hot, guard)
 }
 
 /**
@@ -60,14 +89,15 @@ export async function writeCold(tiers: Tiers, write: LayeredWrite): Promise<Writ
   const { hot, cold } = tiers
   const { key, options } = write
   const from = options.renameFrom
-  if (from !== undefined) await reachHot(hot, [from], 'rename')
+  const guard = from === undefined ? undefined : await prepareRename(tiers, from, key)
   const result = await cold.write(key, write.field, write.value, options)
+  if (result.status === 'missing' || result.status === 'collision') abandonRename(hot, guard)
   if (result.status === 'missing') {
     dropAbandonedHotCopy(hot, from ?? key)
     return result
   }
   if (result.status === 'collision') return result
-  if (from !== undefined) await endOldIdInHot(hot, from, key)
+  if (from !== undefined && guard !== undefined) await endOldIdInHot(hot, from, guard)
   if (!hot.trusted(key)) return result
   const hotSeconds = hotCopySeconds(result.ttl)
   const fresh =
@@ -96,9 +126,14 @@ export async function writeHotOnly(tiers: Tiers, write: LayeredWrite): Promise<W
   const { key, options } = write
   const from = options.renameFrom
   let coldTtl: number | undefined
+  let guard: MoveGuard | undefined
   if (from !== undefined) {
+    guard = await prepareRename(tiers, from, key)
     const moved = await cold.rename(from, key)
-    if (moved.status === 'collision') return moved
+    if (moved.status === 'collision') {
+      abandonRename(hot, guard)
+      return moved
+    }
     if (moved.status === 'renamed') coldTtl = moved.ttl
     // Void warms of the old id started elsewhere; the hot write below moves its hot copy.
     await hot.strict('lease', (store) => store.delete(leaseKeyOf(from)))
@@ -112,6 +147,14 @@ export async function writeHotOnly(tiers: Tiers, write: LayeredWrite): Promise<W
   const hotOptions: WriteOptions = { ...options, fieldTtl: write.policy.hotTtl }
   hot.noteFieldTtl(write.policy.hotTtl)
   const result = await hot.strict('write', (store) => store.write(key, write.field, write.value, hotOptions))
+  // The guard goes before the lease below is taken at the same key. Gone while cold held the session
+  // at `key`, it may have been ended there meanwhile: then what this write moved or wrote here goes too.
+  if (guard !== undefined && guard.guard !== 'none' && !(await guardWasHeld(hot, guard)) && coldTtl !== undefined) {
+    if (!(await cold.get(key, LEASE_FIELD)).live) {
+      await hot.strict('write', (store) => store.delete(key))
+      return { status: 'missing' }
+    }
+  }
   if (result.status === 'written' && result.touched && options.session !== 'create') await capAtCold(tiers, key, result)
   if (result.status !== 'missing' || options.session === 'create') return result
   // Hot has no session here. If cold holds it, hot had just evicted it: give the field a new hot copy,
