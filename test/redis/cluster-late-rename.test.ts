@@ -9,6 +9,7 @@ import { cli, type RedisProcess, startCluster, stopAll } from './server.js'
 
 const create = writeOptionsFor('create', 600)
 const existing = writeOptionsFor('existing', 600)
+const login = { session: 'create', meta: '{}', sessionTtl: 600 } as const
 
 // A Cluster rename is two steps on two nodes. When a step's reply comes after the store's deadline
 // (the request already failed with a timeout; the client kept the command queued or retried it
@@ -66,15 +67,18 @@ describeRedis('Cluster rename whose step completes after the store deadline', ()
     await stopAll(nodes ?? [])
   })
 
+  // A session bound to a subject (SPEC §13) takes an index step between the two; it must come back
+  // listed under its old id too.
   const cases = kinds.flatMap((kind) =>
-    (['source', 'target'] as const).flatMap((paused) =>
-      (['rename', 'write with renameFrom'] as const).map((operation) => ({ kind, paused, operation })),
-    ),
+    (['source', 'target'] as const).flatMap((paused) => [
+      ...(['rename', 'write with renameFrom'] as const).map((operation) => ({ kind, paused, operation, bound: false })),
+      { kind, paused, operation: 'rename' as const, bound: true },
+    ]),
   )
 
   it.each(cases)(
-    '$kind.name, $operation, $paused node paused past the deadline: the session stays under its old id',
-    async ({ kind, paused, operation }) => {
+    '$kind.name, $operation, $paused node paused past the deadline (bound: $bound): the session stays under its old id',
+    async ({ kind, paused, operation, bound }) => {
       const connected = await kind.connect(ports)
       open.push(connected)
       const prefix = uniquePrefix()
@@ -85,7 +89,10 @@ describeRedis('Cluster rename whose step completes after the store deadline', ()
       while ((await ownerOf(ports, redisKey(prefix, from))) === (await ownerOf(ports, redisKey(prefix, to)))) {
         to = randomKey()
       }
-      expect(await store.write(from, 'user', bytes('ada'), create)).toMatchObject({ status: 'written' })
+      const subject = `user:${randomKey()}`
+      if (bound) await storeFor(connected.client, { prefix }).bind(from, { ...login, subject })
+      const options = bound ? existing : create
+      expect(await store.write(from, 'user', bytes('ada'), options)).toMatchObject({ status: 'written' })
 
       const node = await ownerOf(ports, redisKey(prefix, paused === 'source' ? from : to))
       await cli(node, 'CLIENT', 'PAUSE', '1200', 'WRITE')
@@ -106,6 +113,7 @@ describeRedis('Cluster rename whose step completes after the store deadline', ()
       }
       expect(read.live && text(read.value)).toBe('ada')
       expect(await patient.get(to, 'user')).toEqual({ live: false })
+      if (bound) expect((await patient.listSubject(subject)).map((each) => each.key)).toEqual([from])
     },
   )
 

@@ -2,8 +2,12 @@ import { connect, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { SessionStore } from '../../src/core/store.js'
+import * as clusterSubjectScripts from '../../src/stores/redis/cluster-subject-scripts.js'
 import type { RedisStore } from '../../src/stores/redis/index.js'
+import * as indexScripts from '../../src/stores/redis/index-scripts.js'
 import * as scripts from '../../src/stores/redis/scripts.js'
+import * as subjectListScripts from '../../src/stores/redis/subject-list-scripts.js'
+import * as subjectScripts from '../../src/stores/redis/subject-scripts.js'
 import * as writeScripts from '../../src/stores/redis/write-scripts.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import {
@@ -21,6 +25,20 @@ import { type RedisProcess, startRedis, stopAll } from './server.js'
 
 const create = writeOptionsFor('create', 600)
 const existing = writeOptionsFor('existing', 600)
+
+/** The Lua source of every script the store sends. */
+const allScripts = [
+  scripts,
+  writeScripts,
+  subjectScripts,
+  clusterSubjectScripts,
+  indexScripts,
+  subjectListScripts,
+].flatMap((module) =>
+  Object.values(module).flatMap((value: unknown) =>
+    typeof value === 'object' && value !== null && 'source' in value ? [String(value.source)] : [],
+  ),
+)
 
 // One plain connection per server for the tests' own SCRIPT LOAD / SCRIPT FLUSH.
 const admins = new Map<number, Redis>()
@@ -132,6 +150,46 @@ const operations = (store: RedisStore, key: string): [string, () => Promise<unkn
   ['expire', () => store.expire(key, 900)],
 ]
 
+/**
+ * Subject operations in order, on a fresh subject: two logins, a kept bind, an anonymous session
+ * logging in, list, revocations, then a regenerate and a logout of a bound session.
+ */
+const subjectOperations = (store: RedisStore, subject: string): [string, () => Promise<unknown>][] => {
+  const [a, b, anonymous, c, renamed] = [randomKey(), randomKey(), randomKey(), randomKey(), randomKey()]
+  const login = { session: 'create', subject, meta: '{}', sessionTtl: 600 } as const
+  return [
+    ['bind (create)', () => store.bind(a, login)],
+    ['bind (create, second)', () => store.bind(b, login)],
+    ['bind (same subject: kept)', () => store.bind(randomKey(), { ...login, session: 'existing', renameFrom: a })],
+    ['anonymous write', () => store.write(anonymous, 'x', bytes('1'), create)],
+    ['bind (new subject: moved)', () => store.bind(c, { ...login, session: 'existing', renameFrom: anonymous })],
+    ['subjectOf', () => store.subjectOf(a)],
+    ['listSubject (3 sessions)', () => store.listSubject(subject)],
+    ['revokeSubject (one key)', () => store.revokeSubject(subject, { keys: [b] })],
+    ['revokeSubject (all but one: 1 ended)', () => store.revokeSubject(subject, { except: a })],
+    ['rename (bound)', () => store.rename(a, renamed)],
+    ['delete (bound)', () => store.delete(renamed)],
+  ]
+}
+
+/**
+ * Commands on a Cluster. MONITOR counts commands; the per-session commands of list and revoke go
+ * out in one parallel step, so their round trips are 2 and 3 whatever the number of sessions.
+ */
+const CLUSTER_SUBJECT_COMMANDS = {
+  'bind (create)': 2, // INDEX_ADD, BIND_PLACE
+  'bind (create, second)': 2,
+  'bind (same subject: kept)': 1, // BIND_SOURCE
+  'anonymous write': 1,
+  'bind (new subject: moved)': 3, // BIND_SOURCE, INDEX_ADD, BIND_PLACE
+  subjectOf: 1,
+  'listSubject (3 sessions)': 4, // INDEX_READ, then 3 × SESSION_STATE in parallel
+  'revokeSubject (one key)': 2, // REVOKE_ONE, INDEX_PRUNE
+  'revokeSubject (all but one: 1 ended)': 3, // INDEX_READ, REVOKE_ONE (in parallel), INDEX_PRUNE
+  'rename (bound)': 3, // TAKE, INDEX_ADD, PLACE
+  'delete (bound)': 2, // DELETE, INDEX_PRUNE
+}
+
 describeRedis('RedisStore round trips, counted with MONITOR', () => {
   let server: RedisProcess
   let log: CommandLog
@@ -183,6 +241,29 @@ describeRedis('RedisStore round trips, counted with MONITOR', () => {
       await connected.close()
     }
   })
+
+  it.each(clientKinds.filter((kind) => !kind.cluster))(
+    'each subject operation is one command ($name)',
+    async (kind) => {
+      const connected = await kind.connect({ host: '127.0.0.1', port: server.port })
+      try {
+        const info = String(await connected.raw('', 'CLIENT', 'INFO'))
+        const address = /\baddr=(\S+)/.exec(info)?.[1]
+        const fromStore = (entry: LoggedCommand) => entry.source === address && !isStaging(entry)
+        const store = storeFor(connected.client)
+        // Warm the script cache (the first call of a script after a server start also sends EVAL).
+        for (const [, operation] of subjectOperations(store, `user:${randomKey()}`)) await operation()
+        const counts: Record<string, number> = {}
+        for (const [name, operation] of subjectOperations(store, `user:${randomKey()}`)) {
+          counts[name] = await log.count(operation, fromStore)
+        }
+        expect(counts).toEqual(Object.fromEntries(Object.keys(counts).map((name) => [name, 1])))
+        expect(Object.keys(counts)).toHaveLength(11)
+      } finally {
+        await connected.close()
+      }
+    },
+  )
 })
 
 describeRedis('RedisStore round trips on a Cluster, counted with MONITOR on every node', () => {
@@ -196,11 +277,7 @@ describeRedis('RedisStore round trips on a Cluster, counted with MONITOR on ever
 
   async function loadScriptsEverywhere(): Promise<void> {
     if (!redis.available) return
-    const loads = redis.cluster.flatMap((node) =>
-      [...Object.values(scripts), ...Object.values(writeScripts)].map((script) =>
-        admin(node.port).script('LOAD', script.source),
-      ),
-    )
+    const loads = redis.cluster.flatMap((node) => allScripts.map((source) => admin(node.port).script('LOAD', source)))
     await Promise.all(loads)
   }
 
@@ -244,6 +321,25 @@ describeRedis('RedisStore round trips on a Cluster, counted with MONITOR on ever
           'increment with renameFrom': 2,
           'rename (missing)': 1,
         })
+      } finally {
+        await connected.close()
+      }
+    },
+  )
+
+  it.each(clientKinds.filter((kind) => kind.cluster))(
+    'subject operations: commands per call, as docs/subjects.md states ($name)',
+    async (kind) => {
+      const connected = await kind.connect()
+      try {
+        const prefix = uniquePrefix()
+        const store = storeFor(connected.client, { prefix })
+        await loadScriptsEverywhere()
+        const counts: Record<string, number> = {}
+        for (const [name, operation] of subjectOperations(store, `user:${randomKey()}`)) {
+          counts[name] = await count(prefix, operation)
+        }
+        expect(counts).toEqual(CLUSTER_SUBJECT_COMMANDS)
       } finally {
         await connected.close()
       }

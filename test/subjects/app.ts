@@ -11,10 +11,19 @@ import { listen } from '../helpers/listen.js'
 import { skipReason as postgresSkip, testPool, testStore } from '../postgres/helpers.js'
 import { clientKinds, skipReason as redisSkip, storeFor } from '../redis/clients.js'
 
-/**
- * The stores the subject API is tested on through HTTP. h15b/h15c: add RedisStore (standalone and
- * Cluster), PostgresStore and LayeredStore here once they implement the capability.
- */
+/** A RedisStore over a fresh client of one kind; closing the store closes that client. */
+function redisStore(kindName: string): () => Promise<SessionStore> {
+  return async () => {
+    const kind = clientKinds.find((each) => each.name === kindName)
+    if (kind === undefined) throw new Error(`no client kind ${kindName}`)
+    const connected = await kind.connect()
+    const store = storeFor(connected.client)
+    store.close = () => connected.close()
+    return store
+  }
+}
+
+/** The stores the subject API is tested on through HTTP. */
 export const subjectStores: {
   name: string
   create: () => SessionStore | Promise<SessionStore>
@@ -23,6 +32,11 @@ export const subjectStores: {
   { name: 'MemoryStore', create: () => new MemoryStore() },
   { name: 'PostgresStore', create: () => testStore({ pool: testPool({ max: 5 }) }), skip: postgresSkip },
   { name: 'LayeredStore (Redis over Postgres)', create: redisOverPostgres, skip: postgresSkip ?? redisSkip },
+  ...['ioredis standalone', 'node-redis Cluster'].map((kind) => ({
+    name: `RedisStore (${kind})`,
+    create: redisStore(kind),
+    skip: redisSkip,
+  })),
 ]
 
 /** A LayeredStore on its own Redis connection, which its `close()` ends too. */

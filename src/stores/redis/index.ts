@@ -6,6 +6,8 @@
  */
 import { checkIncrement } from '../../core/integers.js'
 import type {
+  BindOptions,
+  BindResult,
   ExpireResult,
   FieldRead,
   FieldValue,
@@ -14,9 +16,12 @@ import type {
   ReadOptions,
   RemoveResult,
   RenameResult,
+  RevokeTarget,
   SessionKey,
   SessionRead,
   SessionStore,
+  SubjectRead,
+  SubjectSession,
   WriteOptions,
   WriteResult,
 } from '../../core/store.js'
@@ -24,10 +29,11 @@ import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../../core/timeout.js'
 import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
 import { type Check, checkOptions, checks, optionError } from '../../core/validate.js'
 import type { RedisClient } from './client.js'
-import { renameAcrossSlots, writeAcrossSlots } from './cluster-rename.js'
+import { type ClusterMoves, renameAcrossSlots, writeAcrossSlots } from './cluster-rename.js'
 import { createScriptRunner, type ScriptRunner, type WaitForReplicas } from './runner.js'
 import type { RedisScript } from './script.js'
-import { DELETE, EXPIRE, GET, GET_ALL, REMOVE, TAKE_FIELD } from './scripts.js'
+import { DELETE, EXPIRE, GET, GET_ALL, type IndexLeaving, REMOVE, TAKE_FIELD } from './scripts.js'
+import { holdFor, RedisSubjects } from './subjects.js'
 import { INCREMENT, INCREMENT_RENAMING, RENAME, WRITE, WRITE_RENAMING } from './write-scripts.js'
 
 export type {
@@ -85,7 +91,8 @@ const WAIT_OPTIONS = {
  * One hash per session; per-field TTLs are kept inside the hash and enforced by Lua scripts on the
  * server's clock, so they work on every Redis version without `HEXPIRE`. Every operation is one
  * `EVALSHA` round trip (scripts are re-sent after `NOSCRIPT`), except a rename on a Cluster, which
- * takes two (see docs/redis.md).
+ * takes two (see docs/redis.md), and the subject operations on a Cluster, whose index lives in
+ * another slot than the sessions (docs/subjects.md, "Redis").
  *
  * @example
  * ```ts
@@ -102,6 +109,10 @@ export class RedisStore implements SessionStore {
   readonly #runner: ScriptRunner
   readonly #prefix: string
   readonly #timeout: number
+  readonly #moves: ClusterMoves
+  readonly #subjects: RedisSubjects
+  /** Where a deleted bound session leaves its index: in the script, or after it (Cluster). */
+  readonly #leave: IndexLeaving
 
   /**
    * @param options - client, key prefix and per-operation timeout
@@ -124,6 +135,9 @@ export class RedisStore implements SessionStore {
     }
     this.#prefix = prefix
     this.#timeout = timeout
+    this.#moves = { runner: this.#runner, hold: holdFor(timeout) }
+    this.#subjects = new RedisSubjects(this.#runner, prefix, timeout)
+    this.#leave = this.#runner.cluster ? 'reply' : 'here'
   }
 
   async get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead> {
@@ -140,7 +154,7 @@ export class RedisStore implements SessionStore {
     if (options.renameFrom === undefined) return this.#run('write', WRITE, input)
     const from = this.#key(options.renameFrom)
     if (this.#runner.cluster)
-      return this.#transfer('write', (abandoned) => writeAcrossSlots(this.#runner, from, WRITE, input, abandoned))
+      return this.#transfer('write', (abandoned) => writeAcrossSlots(this.#moves, from, WRITE, input, abandoned))
     return this.#run('write', WRITE_RENAMING, { ...input, from })
   }
 
@@ -151,7 +165,7 @@ export class RedisStore implements SessionStore {
     const from = this.#key(options.renameFrom)
     if (this.#runner.cluster) {
       return this.#transfer('increment', (abandoned) =>
-        writeAcrossSlots(this.#runner, from, INCREMENT, input, abandoned),
+        writeAcrossSlots(this.#moves, from, INCREMENT, input, abandoned),
       )
     }
     return this.#run('increment', INCREMENT_RENAMING, { ...input, from })
@@ -166,19 +180,52 @@ export class RedisStore implements SessionStore {
   }
 
   async delete(key: SessionKey): Promise<boolean> {
-    return this.#run('delete', DELETE, this.#key(key))
+    const redisKey = this.#key(key)
+    return this.#guard('delete', async () => {
+      const { deleted, index } = await this.#runner.run(DELETE, { key: redisKey, leave: this.#leave })
+      await this.#subjects.deleted(redisKey, index)
+      return deleted
+    })
   }
 
   async expire(key: SessionKey, seconds: number): Promise<ExpireResult> {
     checkExpireSeconds(seconds)
-    return this.#run('expire', EXPIRE, { key: this.#key(key), seconds })
+    const redisKey = this.#key(key)
+    return this.#guard('expire', async () => {
+      const { result, index } = await this.#runner.run(EXPIRE, { key: redisKey, seconds, leave: this.#leave })
+      await this.#subjects.deleted(redisKey, index)
+      return result
+    })
   }
 
   async rename(from: SessionKey, to: SessionKey): Promise<RenameResult> {
     const keys = { from: this.#key(from), to: this.#key(to) }
     if (this.#runner.cluster)
-      return this.#transfer('rename', (abandoned) => renameAcrossSlots(this.#runner, keys.from, keys.to, abandoned))
+      return this.#transfer('rename', (abandoned) => renameAcrossSlots(this.#moves, keys.from, keys.to, abandoned))
     return this.#run('rename', RENAME, keys)
+  }
+
+  /**
+   * Bind a session to a subject (SPEC §13): one script on a standalone server; on a Cluster the
+   * ordered steps of `cluster-subjects.ts` (docs/subjects.md, "Redis").
+   */
+  async bind(key: SessionKey, options: BindOptions): Promise<BindResult> {
+    return this.#transfer('bind', (abandoned) => this.#subjects.bind(key, options, abandoned))
+  }
+
+  /** The subject and meta of a live session: one script, never touching its lifetime. */
+  async subjectOf(key: SessionKey): Promise<SubjectRead> {
+    return this.#guard('subjectOf', () => this.#subjects.subjectOf(key))
+  }
+
+  /** The subject's live sessions, most recently active first; prunes dead entries on the way. */
+  async listSubject(subject: string): Promise<SubjectSession[]> {
+    return this.#guard('listSubject', () => this.#subjects.list(subject))
+  }
+
+  /** End the subject's sessions in `target`; resolves with the keys it ended. */
+  async revokeSubject(subject: string, target: RevokeTarget): Promise<SessionKey[]> {
+    return this.#guard('revokeSubject', () => this.#subjects.revoke(subject, target))
   }
 
   /** Nothing to stop: the store starts no timers, and the client is yours to close. */

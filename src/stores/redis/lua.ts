@@ -10,10 +10,17 @@
  *   kept in the hash too so every `ttl` reply is `expires - now` on one clock reading (TIME): PTTL
  *   ticks on separately and could report 3599.999 s right after a 3600 s write.
  * - `m:deadline` → the absolute cap from `maxLifetime`, `0` for none.
+ * - `m:created` → when the session was created; `m:active` → when a write, a lifetime refresh or a
+ *   bind last reached it (SPEC §13's `lastActiveAt`). Both in server milliseconds, written as extra
+ *   pairs of the HSET a script does anyway.
+ * - `m:subject`, `m:meta`, `m:index` → only on a session bound to a subject: the subject, its meta
+ *   JSON, and the Redis key of the subject's index (see `subject-lua.ts`).
  * - `f:<field>` → `<expiresAtMs>:<value bytes>`. Value and field expiry live in one entry so a read
  *   or write touches exactly one hash entry. User fields are always `f:`-prefixed, so no field name
  *   (`m:expires`, `__proto__`, anything with `:`) can collide with metadata.
- * The `m:` entries are always present, so the hash survives the removal of its last field.
+ * The `m:expires` and `m:deadline` entries are always present, so the hash survives the removal of
+ * its last field. On a Cluster the key can also hold, for a short time, no session but a marker
+ * (`m:moved` or `m:revoked`, see `subject-lua.ts`); every script treats such a key as absent.
  */
 export const PRELUDE = `
 local function now_ms()
@@ -38,8 +45,9 @@ local function expiry_of(entry)
   local colon = string.find(entry, ':', 1, true)
   return tonumber(string.sub(entry, 1, colon - 1)), colon
 end
-local function set_expiry(key, at)
-  redis.call('HSET', key, 'm:expires', ms(at))
+-- A new expiry is a lifetime refresh, so it also marks the session active (m:active).
+local function set_expiry(key, at, now)
+  redis.call('HSET', key, 'm:expires', ms(at), 'm:active', ms(now))
   redis.call('PEXPIREAT', key, ms(at))
 end
 -- m:expires, m:deadline and, when name is given, that entry, in one HMGET (false when absent).
@@ -75,7 +83,7 @@ local function touch(key, now, at, deadline, ttl, threshold)
   if ttl == '' or at - now > tonumber(ttl) - tonumber(threshold) then return at, 0 end
   local moved
   at, moved = extended(at, deadline, now + tonumber(ttl))
-  if moved == 1 then set_expiry(key, at) end
+  if moved == 1 then set_expiry(key, at, now) end
   return at, moved
 end
 -- The value of name in a flat name/value list such as an HGETALL reply (false when absent).
@@ -88,8 +96,9 @@ end
 -- A session taken from another key (Cluster rename), rebased for this key. Times arrive on the
 -- source server's clock together with its reading of that clock; they are rebased onto this
 -- server's clock so clock skew between cluster nodes cannot shorten or lengthen them. Expired
--- fields are left out. Returns the m:deadline and field entries as HSET pairs (without
--- m:expires), the session's expiry and its deadline. Nothing is written here.
+-- fields are left out. Returns the m:deadline, subject (m:subject, m:meta, m:index, m:created,
+-- m:active) and field entries as HSET pairs (without m:expires), the session's expiry and its
+-- deadline. Nothing is written here.
 local function rebase(now, args, first)
   local delta = now - tonumber(args[first])
   local entries, deadline = {}, 0
@@ -99,6 +108,10 @@ local function rebase(now, args, first)
       deadline = tonumber(entry)
       if deadline > 0 then deadline = deadline + delta end
       push(entries, name, ms(deadline))
+    elseif name == 'm:created' or name == 'm:active' then
+      push(entries, name, ms(tonumber(entry) + delta))
+    elseif name == 'm:subject' or name == 'm:meta' or name == 'm:index' then
+      push(entries, name, entry)
     elseif string.sub(name, 1, 2) == 'f:' then
       local expires, colon = expiry_of(entry)
       if expires + delta > now then push(entries, name, ms(expires + delta) .. string.sub(entry, colon)) end

@@ -6,7 +6,7 @@ export type ScriptArgument = string | Buffer
 
 /**
  * Status codes of script replies, defined once. Every script's Lua declares them as constants
- * (`MISSING`, `OK`, `EXISTS`, `COLLISION`, `INVALID`) and every parser reads them back through
+ * (`MISSING`, `OK`, `EXISTS`, `COLLISION`, `INVALID`, `KEPT`, `MOVED`) and every parser reads them back through
  * {@link statusOf}, so a status is never a bare number on either side.
  */
 export const STATUS = {
@@ -20,6 +20,10 @@ export const STATUS = {
   collision: 3,
   /** An increment found no safe integer in the field, or the sum would leave the safe range. */
   invalid: 4,
+  /** A bind found the session already bound to the subject: meta replaced, key unchanged. */
+  kept: 5,
+  /** The key holds no session but a marker naming where a bound session is being moved (Cluster). */
+  moved: 6,
 } as const
 
 /** The name of a reply status. */

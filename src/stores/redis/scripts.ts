@@ -1,6 +1,7 @@
 import type { ExpireResult, FieldRead, FieldValue, ReadOptions, RemoveResult, SessionRead } from '../../core/store.js'
 import { bytes, int, list, liveSession, text } from './replies.js'
 import { defineScript, milliseconds, statusOf } from './script.js'
+import { SUBJECT_LUA } from './subject-lua.js'
 
 /**
  * The scripts that read a session or change it in place. Each carries its protocol: keys,
@@ -159,21 +160,61 @@ export const TAKE_FIELD = defineScript({
 })
 
 /**
- * KEYS: session. → OK when a live session was deleted, MISSING otherwise. Deletes whatever the key
- * holds, a Cluster move's tombstone included, so a late give-back cannot restore the id.
+ * Where a session leaves its subject's index when it is deleted: `here`, in the same script (a
+ * standalone server), or `reply`, by the caller (a Cluster, where the index is in another slot).
  */
+export type IndexLeaving = 'here' | 'reply'
+
+/** Input of {@link DELETE}. */
+export interface DeleteInput {
+  readonly key: string
+  readonly leave: IndexLeaving
+}
+
+/** What {@link DELETE} and {@link EXPIRE} report about a deleted session's subject. */
+export interface Deleted {
+  /** `true` when a live session was deleted. */
+  readonly deleted: boolean
+  /** With `leave: 'reply'`: the index key of the deleted session's subject, for the caller to leave. */
+  readonly index: string | undefined
+}
+
+/**
+ * Delete whatever the key holds; a live session also leaves its subject's index (here, or by naming
+ * the index in the reply). Expects entries = HMGET m:expires, m:index.
+ */
+const DELETE_LUA = `
+local function delete(key, entries, leave)
+  local live = live_until(key, entries[1], now_ms())
+  -- Whatever the key holds goes, a Cluster move's tombstone included (so a late give-back cannot
+  -- restore the id; see cluster-rename.ts).
+  redis.call('DEL', key)
+  if not live then return {MISSING} end
+  local index = entries[2]
+  if index and leave == 'here' then redis.call('ZREM', index, member_of(key)) end
+  if index and leave ~= 'here' then return {OK, index} end
+  return {OK}
+end
+`
+
+/** An index key a reply names, if any. */
+function indexIn(element: unknown): string | undefined {
+  return bytes(element) === undefined ? undefined : text(element)
+}
+
+/** KEYS: session. ARGV: `here` | `reply`. → {OK} | {OK, index} | {MISSING} */
 export const DELETE = defineScript({
   name: 'delete',
   numberOfKeys: 1,
   writes: true,
-  body: `
-local live = live_key(KEYS[1], now_ms())
-redis.call('DEL', KEYS[1])
-if live then return OK end
-return MISSING
+  body: `${SUBJECT_LUA}${DELETE_LUA}
+return delete(KEYS[1], redis.call('HMGET', KEYS[1], 'm:expires', 'm:index'), ARGV[1])
 `,
-  build: (key: string) => ({ keys: [key], args: [] }),
-  parse: (reply): boolean => statusOf(reply) === 'ok',
+  build: (input: DeleteInput) => ({ keys: [input.key], args: [input.leave] }),
+  parse(reply): Deleted {
+    const [status, index] = list(reply)
+    return { deleted: statusOf(status) === 'ok', index: indexIn(index) }
+  },
 })
 
 /** Input of {@link EXPIRE}. */
@@ -181,34 +222,40 @@ export interface ExpireInput {
   readonly key: string
   /** New lifetime from now; ≤ 0 deletes the session. */
   readonly seconds: number
+  readonly leave: IndexLeaving
 }
 
-/** KEYS: session. ARGV: lifetime ms (≤ 0 deletes). → {OK, ttl} | {MISSING} */
+/** Result of {@link EXPIRE}: the store's result, and the index to leave after `expire(0)` with `leave: 'reply'`. */
+export interface Expired {
+  readonly result: ExpireResult
+  readonly index: string | undefined
+}
+
+/**
+ * KEYS: session. ARGV: lifetime ms (≤ 0 deletes), `here` | `reply`.
+ * → {OK, ttl} | {MISSING} | {MISSING, index} (deleted, as {@link DELETE})
+ */
 export const EXPIRE = defineScript({
   name: 'expire',
   numberOfKeys: 1,
   writes: true,
-  body: `
+  body: `${SUBJECT_LUA}${DELETE_LUA}
 local key = KEYS[1]
+local meta = redis.call('HMGET', key, 'm:expires', 'm:index', 'm:deadline')
 local lifetime = tonumber(ARGV[1])
--- Ending a session removes whatever the key holds, a Cluster move's tombstone included (so a
--- late give-back cannot restore it; see cluster-rename.ts).
-if lifetime <= 0 then
-  redis.call('DEL', key)
-  return {MISSING}
-end
+if lifetime <= 0 then return {MISSING, delete(key, meta, ARGV[2])[2]} end
 local now = now_ms()
-local meta = read(key)
 if not live_until(key, meta[1], now) then return {MISSING} end
 local at = now + lifetime
-local deadline = num(meta[2])
+local deadline = num(meta[3])
 if deadline > 0 and at > deadline then at = deadline end
-set_expiry(key, at)
+set_expiry(key, at, now)
 return {OK, at - now}
 `,
-  build: (input: ExpireInput) => ({ keys: [input.key], args: [milliseconds(input.seconds)] }),
-  parse(reply): ExpireResult {
-    const [status, ttl] = list(reply)
-    return statusOf(status) === 'missing' ? { live: false } : liveSession(ttl, 1)
+  build: (input: ExpireInput) => ({ keys: [input.key], args: [milliseconds(input.seconds), input.leave] }),
+  parse(reply): Expired {
+    const [status, second] = list(reply)
+    if (statusOf(status) === 'missing') return { result: { live: false }, index: indexIn(second) }
+    return { result: liveSession(second, 1), index: undefined }
   },
 })

@@ -10,6 +10,8 @@ import type {
 import { INTEGERS, TOMBSTONE_MS } from './lua.js'
 import { bytes, int, list, liveSession, text, toBuffer } from './replies.js'
 import { defineScript, milliseconds, type ScriptArgument, type ScriptCall, type Status, statusOf } from './script.js'
+import { memberOf } from './subject-keys.js'
+import { SUBJECT_LUA, TAKE_LUA } from './subject-lua.js'
 
 /**
  * The scripts that write a field or move a session to a new key. A Cluster rename is two of them
@@ -21,6 +23,21 @@ import { defineScript, milliseconds, type ScriptArgument, type ScriptCall, type 
  * hash's name/entry pairs — sent as-is to `PLACE` or `WRITE`, which rebase it on their own clock.
  */
 export type TakenSession = readonly ScriptArgument[]
+
+/**
+ * A `TAKE`-shaped reply after its status, as arguments to send on.
+ *
+ * @param elements - the reply's elements after the status
+ * @returns the taken session
+ */
+export function takenSession(elements: readonly unknown[]): TakenSession {
+  return elements.map((element) => {
+    if (typeof element === 'number') return String(element)
+    const raw = bytes(element)
+    if (raw === undefined) throw new TypeError('unexpected script reply')
+    return toBuffer(raw)
+  })
+}
 
 /** Input of {@link WRITE}. */
 export interface WriteInput {
@@ -51,7 +68,7 @@ export interface RenamingIncrementInput extends IncrementInput {
   readonly from: string
 }
 
-const WRITE_BODY = `${INTEGERS}
+const WRITE_BODY = `${INTEGERS}${SUBJECT_LUA}
 local key = KEYS[1]
 local name = 'f:' .. ARGV[3]
 local insert = ARGV[1] == 'insert'
@@ -74,6 +91,7 @@ if ARGV[2] == 'create' then
   end
   redis.call('DEL', key)
   push(writes, 'm:deadline', ms(deadline))
+  push(writes, 'm:created', ms(now))
   stored = 1
   touched = 1
 elseif KEYS[2] then
@@ -81,11 +99,15 @@ elseif KEYS[2] then
   at = live_until(KEYS[2], meta[1], now)
   if not at then return {MISSING} end
   if live_key(key, now) then return {COLLISION} end
-  -- RENAME keeps the TTL and the hash; both keys are checked and moved in this one atomic script.
+  -- RENAME keeps the TTL and the hash; both keys are checked and moved in this one atomic script,
+  -- and a bound session's index learns the new key in it too.
   redis.call('RENAME', KEYS[2], key)
+  follow_in_index(redis.call('HGET', key, 'm:index'), KEYS[2], key, at)
   deadline, entry = num(meta[2]), meta[3]
 elseif #ARGV > 7 then
   if live_key(key, now) then return {COLLISION} end
+  -- A revocation reached this move in flight (Cluster): the session is gone.
+  if revoked(key) then return {MISSING} end
   redis.call('DEL', key)
   writes, at, deadline = rebase(now, ARGV, 8)
   entry = lookup(writes, name)
@@ -123,6 +145,7 @@ local moved
 at, moved = extended(at, deadline, now + tonumber(ARGV[6]))
 stored = math.max(stored, moved)
 if stored == 1 then push(writes, 'm:expires', ms(at)) end
+push(writes, 'm:active', ms(now))
 push(writes, name, ms(field_expires) .. ':' .. value)
 call_with('HSET', key, writes)
 if stored == 1 then redis.call('PEXPIREAT', key, ms(at)) end
@@ -178,7 +201,7 @@ function incrementCall(keys: string[], input: IncrementInput): ScriptCall {
   return { keys, args, staged: stagedPositions(args, false) }
 }
 
-const WRITE_STATUS: Record<Exclude<Status, 'invalid'>, WriteResult['status']> = {
+const WRITE_STATUS: Partial<Record<Status, WriteResult['status']>> = {
   missing: 'missing',
   ok: 'written',
   exists: 'exists',
@@ -187,9 +210,8 @@ const WRITE_STATUS: Record<Exclude<Status, 'invalid'>, WriteResult['status']> = 
 
 function writeResult(reply: unknown): WriteResult {
   const [code, ttl, touched] = list(reply)
-  const replied = statusOf(code)
-  if (replied === 'invalid') throw new TypeError('unexpected script reply')
-  const status = WRITE_STATUS[replied]
+  const status = WRITE_STATUS[statusOf(code)]
+  if (status === undefined) throw new TypeError('unexpected script reply')
   if (status === 'missing' || status === 'collision') return { status }
   return { status, ...liveSession(ttl, touched) }
 }
@@ -253,7 +275,7 @@ function renameResult(reply: unknown): RenameResult {
   const [code, ttl] = list(reply)
   const status = statusOf(code)
   if (status === 'missing' || status === 'collision') return { status }
-  if (status === 'exists') throw new TypeError('unexpected script reply')
+  if (status !== 'ok') throw new TypeError('unexpected script reply')
   return { status: 'renamed', ...liveSession(ttl, 0) }
 }
 
@@ -268,12 +290,13 @@ export const RENAME = defineScript({
   name: 'rename',
   numberOfKeys: 2,
   writes: true,
-  body: `
+  body: `${SUBJECT_LUA}
 local now = now_ms()
 local at = live_key(KEYS[1], now)
 if not at then return {MISSING} end
 if live_key(KEYS[2], now) then return {COLLISION} end
 redis.call('RENAME', KEYS[1], KEYS[2])
+follow_in_index(redis.call('HGET', KEYS[2], 'm:index'), KEYS[1], KEYS[2], at)
 return {OK, at - now}
 `,
   build: (input: RenameInput) => ({ keys: [input.from, input.to], args: [] }),
@@ -285,42 +308,41 @@ export interface TakeInput {
   readonly key: string
   /** Names this move in the tombstone it leaves, so only this move can put the session back. */
   readonly token: string
+  /** Where the session is going: a bound session's tombstone also names it (`m:moved`). */
+  readonly to: string
+  /** How long the tombstone lives beyond {@link TOMBSTONE_MS}, in ms (the store's hold). */
+  readonly hold: number
 }
 
 /**
  * Cluster rename, step 1 on the source's node: read the session and replace it with a tombstone
  * (`m:taken` → the move's token, no `m:expires`, so it is no session to any script) in one atomic
  * step. Only {@link GIVE_BACK} with the same token may bring the session back there; a `DELETE` of the
- * old id, or another move, removes or replaces the tombstone and so forbids it.
- * KEYS: source. ARGV: token. → {MISSING} | {OK, server ms, expiry ms, name1, entry1, …}
+ * old id, or another move, removes or replaces the tombstone and so forbids it. A bound session's
+ * tombstone also names the target (`m:moved`), which a revocation follows (see `subject-lua.ts`).
+ * KEYS: source. ARGV: token, target's store key, tombstone ms. → {MISSING} | {OK, server ms, expiry
+ * ms, name1, entry1, …}
  */
 export const TAKE = defineScript({
   name: 'take',
   numberOfKeys: 1,
   writes: true,
-  body: `
+  body: `${SUBJECT_LUA}${TAKE_LUA}
 local key = KEYS[1]
 local now = now_ms()
 local all = redis.call('HGETALL', key)
 local at = live_until(key, lookup(all, 'm:expires'), now)
 if not at then return {MISSING} end
-local reply = {OK, ms(now), ms(at)}
-for i = 1, #all do reply[#reply + 1] = all[i] end
-redis.call('DEL', key)
-redis.call('HSET', key, 'm:taken', ARGV[1])
-redis.call('PEXPIRE', key, ${TOMBSTONE_MS})
-return reply
+return take(key, all, now, at, ARGV[1], ARGV[2], ARGV[3])
 `,
-  build: (input: TakeInput) => ({ keys: [input.key], args: [input.token] }),
+  build: (input: TakeInput) => ({
+    keys: [input.key],
+    args: [input.token, memberOf(input.to), String(Math.max(TOMBSTONE_MS, input.hold))],
+  }),
   parse(reply): TakenSession | undefined {
     const [status, ...rest] = list(reply)
     if (statusOf(status) === 'missing') return undefined
-    return rest.map((element) => {
-      if (typeof element === 'number') return String(element)
-      const raw = bytes(element)
-      if (raw === undefined) throw new TypeError('unexpected script reply')
-      return toBuffer(raw)
-    })
+    return takenSession(rest)
   },
 })
 
@@ -333,16 +355,17 @@ export interface PlaceInput {
 /**
  * Cluster rename, step 2 on the target's node: create the session only when the key is not live.
  * Also puts a taken session back after a collision. KEYS: target. ARGV: as `TAKE` replied.
- * → {OK, ttl} | {COLLISION}
+ * → {OK, ttl} | {COLLISION} | {MISSING} (a revocation reached the move: the session is gone)
  */
 export const PLACE = defineScript({
   name: 'place',
   numberOfKeys: 1,
   writes: true,
-  body: `
+  body: `${SUBJECT_LUA}
 local key = KEYS[1]
 local now = now_ms()
 if live_key(key, now) then return {COLLISION} end
+if revoked(key) then return {MISSING} end
 redis.call('DEL', key)
 local writes, at = rebase(now, ARGV, 1)
 push(writes, 'm:expires', ms(at))
