@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { afterAll, expect, it } from 'vitest'
 import type { BindOptions } from '../../src/core/store.js'
 import type { RedisStore } from '../../src/stores/redis/index.js'
@@ -204,6 +204,30 @@ describeRedis('RedisStore subjects', () => {
     expect(await keysOf(store, subject)).toEqual([long])
     expect(await store.get(long, 'flash')).toMatchObject({ live: true, value: undefined })
   })
+
+  it.each([false, true])(
+    'works under an ioredis keyPrefix, which the client puts before every key it sends (Cluster: %s)',
+    async (cluster) => {
+      if (!redis.available) return
+      const keyPrefix = `kp${randomKey().slice(0, 6)}:`
+      const client = cluster ? new Cluster(redis.cluster, { keyPrefix }) : new Redis({ ...redis.standalone, keyPrefix })
+      try {
+        const store = storeFor(client, { timeout: PATIENT })
+        const subject = `user:${randomKey()}`
+        const [a, b, c] = [randomKey(), randomKey(), randomKey()]
+        await store.bind(a, login(subject))
+        await store.bind(b, login(subject))
+        const renamed = randomKey()
+        await store.rename(b, renamed)
+        expect((await keysOf(store, subject)).sort()).toEqual([a, renamed].sort())
+        expect(await store.bind(c, login(subject, '{}', { maxSessions: 2 }))).toMatchObject({ ended: [a] })
+        expect(await store.revokeSubject(subject, {})).toHaveLength(2)
+        expect(await store.listSubject(subject)).toEqual([])
+      } finally {
+        client.disconnect()
+      }
+    },
+  )
 
   it.each(clientKinds)(
     'layout: no subject in a key name, one index slot, every key with a TTL ($name)',

@@ -9,11 +9,6 @@ import { SUBJECT_LUA } from './subject-lua.js'
  * standalone server allows it; the Cluster takes `cluster-subjects.ts`'s steps instead).
  */
 
-/** Input of {@link LIST}. */
-export interface ListInput {
-  readonly index: string
-  readonly prefix: string
-}
 
 /**
  * A subject's live sessions as {member, created, active, expires, meta} groups, in no order.
@@ -38,7 +33,7 @@ export function subjectSessions(elements: readonly unknown[]): SubjectSession[] 
  * Every live session of the subject; dead entries (and entries of sessions bound elsewhere) are
  * pruned, live entries' scores move to their session's expiry. Work: one HMGET per entry, and the
  * index holds the live sessions plus the dead ones no bind has pruned yet.
- * KEYS: index. ARGV: prefix. → {member, created, active, expires, meta, …}
+ * KEYS: index. → {member, created, active, expires, meta, …}
  */
 export const LIST = defineScript({
   name: 'listSubject',
@@ -46,13 +41,13 @@ export const LIST = defineScript({
   // Pruning and refreshed scores need not survive a failover: the next list does them again.
   writes: false,
   body: `${SUBJECT_LUA}
-local index, prefix = KEYS[1], ARGV[1]
+local index = KEYS[1]
 local now = now_ms()
 local reply = {}
 local all = redis.call('ZRANGE', index, 0, -1, 'WITHSCORES')
 for i = 1, #all, 2 do
   local member, score = all[i], all[i + 1]
-  local entries = bound_session(index, prefix, member, now)
+  local entries = bound_session(index, member, now)
   if entries then
     local created = entries[3] or '0'
     reply[#reply + 1] = member
@@ -68,14 +63,13 @@ end
 keep_index(index)
 return reply
 `,
-  build: (input: ListInput) => ({ keys: [input.index], args: [input.prefix] }),
+  build: (index: string) => ({ keys: [index], args: [] }),
   parse: (reply) => subjectSessions(list(reply)),
 })
 
 /** Input of {@link REVOKE}. */
 export interface RevokeInput {
   readonly index: string
-  readonly prefix: string
   /** Only these store keys; every entry of the index when absent. */
   readonly keys?: readonly SessionKey[] | undefined
   readonly except?: SessionKey | undefined
@@ -84,25 +78,25 @@ export interface RevokeInput {
 /**
  * End the subject's live sessions among the keys (all entries when none are given) but `except`;
  * a key bound to another subject or to none is left alone. Their entries leave the index.
- * KEYS: index. ARGV: prefix, except ('' for none), `all` | `keys`, keys…. → {ended member…}
+ * KEYS: index. ARGV: except ('' for none), `all` | `keys`, keys…. → {ended member…}
  */
 export const REVOKE = defineScript({
   name: 'revokeSubject',
   numberOfKeys: 1,
   writes: true,
   body: `${SUBJECT_LUA}
-local index, prefix, except = KEYS[1], ARGV[1], ARGV[2]
+local index, except = KEYS[1], ARGV[1]
 local now = now_ms()
 local members = {}
-if ARGV[3] == 'keys' then
-  for i = 4, #ARGV do members[#members + 1] = ARGV[i] end
+if ARGV[2] == 'keys' then
+  for i = 3, #ARGV do members[#members + 1] = ARGV[i] end
 else
   members = redis.call('ZRANGE', index, 0, -1)
 end
 local ended = {}
 for _, member in ipairs(members) do
   if member ~= except then
-    local entries, key = bound_session(index, prefix, member, now)
+    local entries, key = bound_session(index, member, now)
     if entries then
       redis.call('DEL', key)
       ended[#ended + 1] = member
@@ -115,7 +109,7 @@ return ended
 `,
   build: (input: RevokeInput) => ({
     keys: [input.index],
-    args: [input.prefix, input.except ?? '', input.keys === undefined ? 'all' : 'keys', ...(input.keys ?? [])],
+    args: [input.except ?? '', input.keys === undefined ? 'all' : 'keys', ...(input.keys ?? [])],
   }),
   parse: (reply): SessionKey[] => list(reply).map(text),
 })

@@ -25,7 +25,11 @@ export const SUBJECT_LUA = `
 local INDEX_SLACK = 34560000000
 -- The store key of a session key: what an index holds.
 local function member_of(key) return string.match(key, '{([^{}]*)}$') end
-local function session_key(prefix, member) return prefix .. '{' .. member .. '}' end
+-- The session key of an index's member. The prefix comes from the index's own name as the server
+-- got it, so a prefix a client adds to every key (ioredis keyPrefix) is part of it.
+local function session_key(index, member)
+  return string.match(index, '^(.*)subject:{[^{}]*}$') .. '{' .. member .. '}'
+end
 local function keep_index(index)
   local top = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
   if top[2] then redis.call('PEXPIREAT', index, ms(tonumber(top[2]) + INDEX_SLACK)) end
@@ -47,8 +51,8 @@ local function follow_in_index(index, from, to, at)
 end
 -- The entries of a live session that an index entry names, as HMGET m:expires, m:index, m:created,
 -- m:active, m:meta, when it is live and bound to that index; nil otherwise. Also its key.
-local function bound_session(index, prefix, member, now)
-  local key = session_key(prefix, member)
+local function bound_session(index, member, now)
+  local key = session_key(index, member)
   local entries = redis.call('HMGET', key, 'm:expires', 'm:index', 'm:created', 'm:active', 'm:meta')
   if not live_until(key, entries[1], now) or entries[2] ~= index then return nil, key end
   return entries, key

@@ -22,7 +22,6 @@ export interface BindInput {
   readonly from?: string | undefined
   /** Redis key of the subject's index. */
   readonly index: string
-  readonly prefix: string
   readonly options: BindOptions
 }
 
@@ -42,14 +41,14 @@ export function bindReply(reply: unknown): BindResult {
 
 /**
  * Bind, create or keep, then prune. KEYS: target, [source], index. ARGV: subject, meta (both
- * staged), session ttl ms, max lifetime ms (0 none), max sessions (0 unlimited), prefix.
+ * staged), session ttl ms, max lifetime ms (0 none), max sessions (0 unlimited).
  * → {OK|KEPT, ttl, touched, ended member…} | {MISSING} | {COLLISION}
  */
 const BIND_BODY = `${SUBJECT_LUA}
 local target, index = KEYS[1], KEYS[#KEYS]
 local source = KEYS[3] and KEYS[2]
 local subject, meta, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local lifetime, limit, prefix = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local lifetime, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_ms()
 local key, status, at, touched = target, OK, 0, 1
 local writes = {}
@@ -95,7 +94,7 @@ if limit == 0 then
   -- up to the session's expiry when live. Every bind adds one entry and checks up to PRUNE_BATCH.
   local due = redis.call('ZRANGEBYSCORE', index, '-inf', ms(now), 'LIMIT', 0, ${PRUNE_BATCH})
   for _, member in ipairs(due) do
-    local entries = bound_session(index, prefix, member, now)
+    local entries = bound_session(index, member, now)
     if entries then redis.call('ZADD', index, entries[1], member) else redis.call('ZREM', index, member) end
   end
 else
@@ -103,7 +102,7 @@ else
   local others = {}
   for _, member in ipairs(redis.call('ZRANGE', index, 0, -1)) do
     if member ~= me then
-      local entries, other = bound_session(index, prefix, member, now)
+      local entries, other = bound_session(index, member, now)
       if entries then
         others[#others + 1] = {member, num(entries[4] or entries[3]), other}
       else
@@ -137,7 +136,6 @@ function bindCall(input: BindInput): ScriptCall {
       milliseconds(options.sessionTtl),
       milliseconds(lifetime),
       String(options.maxSessions ?? 0),
-      input.prefix,
     ],
     staged: [0, 1],
   }

@@ -54,7 +54,7 @@ export class RedisSubjects {
   bind(key: SessionKey, options: BindOptions, abandoned: AbortSignal): Promise<BindResult> {
     if (this.#runner.cluster) return bindAcrossSlots(this.#cluster, key, options, abandoned)
     const index = subjectIndexKey(this.#prefix, options.subject)
-    const input = { key: this.#key(key), index, prefix: this.#prefix, options }
+    const input = { key: this.#key(key), index, options }
     if (options.session === 'create' || options.renameFrom === undefined) return this.#runner.run(BIND_CREATING, input)
     return this.#runner.run(BIND, { ...input, from: this.#key(options.renameFrom) })
   }
@@ -67,10 +67,7 @@ export class RedisSubjects {
   /** @returns the subject's live sessions, most recently active first */
   async list(subject: string): Promise<SubjectSession[]> {
     if (this.#runner.cluster) return listAcrossSlots(this.#cluster, subject)
-    const sessions = await this.#runner.run(LIST, {
-      index: subjectIndexKey(this.#prefix, subject),
-      prefix: this.#prefix,
-    })
+    const sessions = await this.#runner.run(LIST, subjectIndexKey(this.#prefix, subject))
     return sessions.sort((a, b) => b.lastActiveAt - a.lastActiveAt)
   }
 
@@ -78,7 +75,7 @@ export class RedisSubjects {
   revoke(subject: string, target: RevokeTarget): Promise<SessionKey[]> {
     if (this.#runner.cluster) return revokeAcrossSlots(this.#cluster, subject, target)
     const index = subjectIndexKey(this.#prefix, subject)
-    return this.#runner.run(REVOKE, { index, prefix: this.#prefix, keys: target.keys, except: target.except })
+    return this.#runner.run(REVOKE, { index, keys: target.keys, except: target.except })
   }
 
   /**
