@@ -9,7 +9,6 @@ import { SUBJECT_LUA } from './subject-lua.js'
  * standalone server allows it; the Cluster takes `cluster-subjects.ts`'s steps instead).
  */
 
-
 /**
  * A subject's live sessions as {member, created, active, expires, meta} groups, in no order.
  * @param elements - the groups, flat
