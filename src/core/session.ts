@@ -1,50 +1,29 @@
-import type { Candidate } from './candidates.js'
-import { MAX_COOKIE_AGE, parseCookieHeader, serializeRemovalCookie, serializeSessionCookie } from './cookie.js'
-import { publishSessionEvent } from './diagnostics.js'
-import { headersSent, SessionError, type SessionStoreError } from './errors.js'
-import { checkField } from './fields.js'
-import { createSessionId, sessionKeyOf } from './ids.js'
+import { refuseFieldAssignment } from './assignment-guard.js'
+import type { SessionStoreError } from './errors.js'
 import type { SessionLayer, TransportSource } from './layer.js'
-import type { LegacyMigration } from './legacy.js'
-import { SessionMap } from './session-map.js'
-import type { BindOptions, FieldValue, LiveSession, PlacementOptions, SessionKey, WriteOptions } from './store.js'
-import { listSessions, publishRevoked, revokeSessions, subjectStore } from './subject-sessions.js'
-import { checkSubject, encodeMeta, type SessionInfo } from './subject-values.js'
-import { callStore } from './timeout.js'
-import { isTtl, ttlError } from './ttl.js'
-import { type SessionWriteOptions, storeWriteOptions } from './write-options.js'
+import { SessionCalls } from './session-calls.js'
+import { commitCookies, flushCookie, type OutgoingCookie, type SessionCookies } from './session-commit.js'
+import {
+  getAllFields,
+  getField,
+  type IntegerField,
+  incrementField,
+  removeField,
+  takeField,
+  writeField,
+} from './session-fields.js'
+import { deleteSession, expireSession, prepareRegenerate, regenerateSession } from './session-lifecycle.js'
+import type { SessionMap } from './session-map.js'
+import { getSubject, listSiblings, revokeOthers, setSubject } from './session-subject.js'
+import type { SessionKey } from './store.js'
+import type { SessionInfo } from './subject-values.js'
+import type { SessionWriteOptions } from './write-options.js'
 
-const MAX_COLLISION_RETRIES = 3
+export type { OutgoingCookie, SessionCookies } from './session-commit.js'
+export type { IntegerField } from './session-fields.js'
 
-/** Set by the class's static block: reads a handle's private candidate keys (see {@link currentKeysOf}). */
-let currentKeys: (session: Session<never>) => SessionKey[]
-
-/** The field TTL of a write call: its `ttl`, or the cookie's `maxAge`. */
-function fieldTtlOf(options: { ttl?: number } | undefined, maxAge: number): number {
-  const fieldTtl = options?.ttl ?? maxAge
-  if (!isTtl(fieldTtl)) throw ttlError('ttl')
-  return fieldTtl
-}
-
-/** The session cookie a response must send, as {@link Session.flush} reports it. */
-export interface OutgoingCookie {
-  /** The cookie value: the (signed) id, or `''` to remove the cookie. */
-  value: string
-  /** Whole seconds; `0` removes the cookie. */
-  maxAge: number
-}
-
-/**
- * What {@link Session.commit} resolves to when a cookie changes: one `Set-Cookie` line (the usual
- * case), or several when a legacy cookie is removed as well. Each line is its own header; never join
- * them with commas.
- */
-export type SessionCookies = string | readonly string[]
-
-/** Names of the fields of `Data` that can hold a number, the fields `increment` accepts. */
-export type IntegerField<Data extends object> = {
-  [K in keyof Data & string]-?: number extends Data[K] ? K : never
-}[keyof Data & string]
+/** Set by the class's static block: reads a handle's state (see {@link currentKeysOf}). */
+let callsOf: (session: Session<never>) => SessionCalls<never>
 
 /**
  * The session of one request. Every method goes straight to the store for the one field it names
@@ -69,36 +48,11 @@ export type IntegerField<Data extends object> = {
  * ```
  */
 export class Session<Data extends object = Record<string, unknown>> {
-  readonly #layer: SessionLayer<Data>
-  readonly #header: string | readonly string[] | null | undefined
-  readonly #transport: TransportSource | undefined
-  /** Presented ids in cookie order; the first is the current session. `undefined` until parsed. */
-  #candidates: Candidate[] | undefined
-  /** The first candidate is known to be live (confirmed by the store or created here). */
-  #confirmed = false
-  #presentedCookie = false
-  #prepared: string | undefined
-  /** What the response must say about the cookie. */
-  #outgoing: 'none' | 'set' | 'clear' = 'none'
-  #ttl = 0
-  /** Field bytes read or written in this request (`undefined` = known to be absent); created on first use. */
-  #cache: Map<string, FieldValue | undefined> | undefined
-  /** The last queued operation, while any is pending; operations run one after another in call order. */
-  #tail: Promise<unknown> | undefined
-  #pending = 0
-  #sealed = false
-  #active = false
-  #commit: Promise<SessionCookies | undefined> | undefined
-  #storeError: SessionStoreError | undefined
-  /** The legacy cookie was looked at (with the layer's `legacy` option): at most once per request. */
-  #legacyChecked = false
-  /** The response must also remove the legacy cookie. */
-  #clearLegacy = false
-  /** The current session's subject, once a store call in this request told it (or bound it). */
-  #subject: { value: string | undefined } | undefined
+  /** Everything this handle knows about its session, and the queue its store calls run in. */
+  readonly #calls: SessionCalls<Data>
 
   static {
-    currentKeys = (session) => session.#currentKeys()
+    callsOf = (session) => session.#calls
   }
 
   /** @internal Use {@link SessionLayer.open}. */
@@ -107,9 +61,7 @@ export class Session<Data extends object = Record<string, unknown>> {
     header: string | readonly string[] | null | undefined,
     transport?: TransportSource,
   ) {
-    this.#layer = layer
-    this.#header = header
-    this.#transport = transport
+    this.#calls = new SessionCalls(layer, header, transport)
   }
 
   /**
@@ -122,7 +74,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   get id(): string | undefined {
-    return this.#prepared ?? this.#parse()[0]?.id
+    return this.#calls.currentId()
   }
 
   /**
@@ -137,15 +89,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   get<K extends keyof Data & string>(field: K): Promise<Data[K] | undefined> {
-    this.#checkField(field)
-    return this.#run(async () => {
-      const cache = this.#cache
-      if (cache?.has(field)) return (await this.#read(field, cache.get(field))) as Data[K] | undefined
-      const read = await this.#onLive('get', (key) => this.#layer.store.get(key, field, this.#layer.readOptions))
-      if (read === undefined) return undefined
-      this.#remember(field, read.value)
-      return (await this.#read(field, read.value)) as Data[K] | undefined
-    })
+    return getField(this.#calls, field) as Promise<Data[K] | undefined>
   }
 
   /**
@@ -158,12 +102,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   getAll(): Promise<SessionMap<Data> | undefined> {
-    return this.#run(async () => {
-      const read = await this.#onLive('getAll', (key) => this.#layer.store.getAll(key, this.#layer.readOptions))
-      if (read === undefined) return undefined
-      for (const [field, bytes] of read.fields) this.#remember(field, bytes)
-      return new SessionMap<Data>(read.fields, this.#layer.codec, this.#layer.fields)
-    })
+    return getAllFields(this.#calls)
   }
 
   /**
@@ -181,7 +120,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   insert<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
-    return this.#write(field, value, options, 'insert')
+    return writeField(this.#calls, field, value, options, 'insert')
   }
 
   /**
@@ -199,7 +138,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   update<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
-    return this.#write(field, value, options, 'update')
+    return writeField(this.#calls, field, value, options, 'update')
   }
 
   /**
@@ -225,33 +164,8 @@ export class Session<Data extends object = Record<string, unknown>> {
    * if (attempts > 5) throw new Error('too many attempts, wait a minute')
    * ```
    */
-  async increment<K extends IntegerField<Data>>(field: K, by = 1, options?: { ttl?: number }): Promise<number> {
-    this.#checkField(field)
-    if (!Number.isSafeInteger(by)) throw new SessionError('ERR_SESSION_ARGUMENT', 'by must be a safe integer')
-    const layer = this.#layer
-    const fieldTtl = fieldTtlOf(options, layer.cookie.maxAge)
-    const store = layer.store
-    const format = layer.codec.integerFormat
-    if (store.increment === undefined || format === undefined) {
-      const what = format === undefined ? `the ${layer.codec.name} codec` : `the ${store.name} store`
-      throw new SessionError('ERR_SESSION_UNSUPPORTED', `increment() is not supported by ${what}`)
-    }
-    const increment = store.increment.bind(store)
-    const result = await this.#place('increment', fieldTtl, (key, placement) =>
-      increment(key, field, { ...placement, by, format }),
-    )
-    if (result.status === 'invalid') {
-      this.#cache?.delete(field)
-      throw new SessionError(
-        'ERR_SESSION_VALUE',
-        `increment(): the field does not hold a safe integer, or the sum would leave the safe range`,
-      )
-    }
-    this.#remember(field, layer.codec.encode(result.value))
-    // A schema checks the sum like a written value; the store has already added (it cannot ask the
-    // schema inside its atomic step), so a rejected sum is stored and reported.
-    const fields = layer.fields
-    return fields === undefined ? result.value : ((await fields.forWrite(field, result.value)) as number)
+  increment<K extends IntegerField<Data>>(field: K, by = 1, options?: { ttl?: number }): Promise<number> {
+    return incrementField(this.#calls, field, by, options)
   }
 
   /**
@@ -270,19 +184,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   take<K extends keyof Data & string>(field: K): Promise<Data[K] | undefined> {
-    this.#checkField(field)
-    const store = this.#layer.store
-    if (store.take === undefined) {
-      return Promise.reject(
-        new SessionError('ERR_SESSION_UNSUPPORTED', `take() is not supported by the ${store.name} store`),
-      )
-    }
-    const take = store.take.bind(store)
-    return this.#run(async () => {
-      const read = await this.#onLive('take', (key) => take(key, field))
-      this.#remember(field, undefined)
-      return (await this.#read(field, read?.value)) as Data[K] | undefined
-    })
+    return takeField(this.#calls, field) as Promise<Data[K] | undefined>
   }
 
   /**
@@ -297,12 +199,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   remove(field: keyof Data & string): Promise<boolean> {
-    this.#checkField(field)
-    return this.#run(async () => {
-      const result = await this.#onLive('remove', (key) => this.#layer.store.remove(key, field))
-      this.#remember(field, undefined)
-      return result?.removed ?? false
-    })
+    return removeField(this.#calls, field)
   }
 
   /**
@@ -318,28 +215,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   delete(): Promise<boolean> {
-    const sealed = this.#sealed
-    return this.#run(async () => {
-      if (sealed && this.#parse().length > 0) throw headersSent('delete()')
-      let deleted = false
-      for (const candidate of this.#parse()) {
-        if (await this.#call('delete', () => this.#layer.store.delete(candidate.key))) {
-          deleted = true
-          break
-        }
-        if (this.#confirmed) break
-      }
-      if (!deleted && this.#legacyPending()) {
-        // Through the migration, not a bare destroy: a parallel request may have migrated this legacy
-        // session already, and a logout must end that copy too.
-        const migrated = await this.#fromLegacy()
-        if (migrated !== undefined) deleted = await this.#call('delete', () => this.#layer.store.delete(migrated.key))
-      }
-      if (deleted) publishSessionEvent('deleted', this.#layer.store.name)
-      this.#forget()
-      if (this.#presentedCookie || this.#outgoing === 'set') this.#outgoing = 'clear'
-      return deleted
-    })
+    return deleteSession(this.#calls)
   }
 
   /**
@@ -355,12 +231,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   regenerate(): Promise<string | undefined> {
-    const sealed = this.#sealed
-    return this.#run(async () => {
-      if (sealed && this.#parse().length > 0) throw headersSent('regenerate()')
-      this.#prepared = undefined
-      return this.#moveTo(createSessionId())
-    })
+    return regenerateSession(this.#calls)
   }
 
   /**
@@ -378,10 +249,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   prepareRegenerate(): string {
-    if (this.#sealed) throw headersSent('prepareRegenerate()')
-    this.#active = true
-    this.#prepared = createSessionId()
-    return this.#prepared
+    return prepareRegenerate(this.#calls)
   }
 
   /**
@@ -406,24 +274,8 @@ export class Session<Data extends object = Record<string, unknown>> {
    * await session.setSubject(`user:${user.id}`, { meta: { device: req.get('user-agent') ?? 'unknown' } })
    * ```
    */
-  async setSubject(subject: string, options: { meta?: Readonly<Record<string, unknown>> } = {}): Promise<void> {
-    checkSubject(subject)
-    const meta = encodeMeta(options.meta ?? {})
-    const layer = this.#layer
-    const store = subjectStore(layer.store, 'setSubject()')
-    const maxSessions = layer.maxSessionsPerSubject
-    await this.#place('bind', layer.cookie.maxAge, async (key, placement) => {
-      const bind: BindOptions = { session: placement.session, subject, meta, sessionTtl: placement.sessionTtl }
-      if (placement.renameFrom !== undefined) bind.renameFrom = placement.renameFrom
-      if (placement.maxLifetime !== undefined) bind.maxLifetime = placement.maxLifetime
-      if (maxSessions !== undefined) bind.maxSessions = maxSessions
-      const result = await store.bind(key, bind)
-      if (result.status === 'bound' || result.status === 'kept') {
-        this.#subject = { value: subject }
-        publishRevoked(store.name, result.ended)
-      }
-      return result
-    })
+  setSubject(subject: string, options: { meta?: Readonly<Record<string, unknown>> } = {}): Promise<void> {
+    return setSubject(this.#calls, subject, options)
   }
 
   /**
@@ -437,9 +289,8 @@ export class Session<Data extends object = Record<string, unknown>> {
    * if (subject === undefined) return res.redirect('/login')
    * ```
    */
-  async getSubject(): Promise<string | undefined> {
-    subjectStore(this.#layer.store, 'getSubject()')
-    return this.#run(() => this.#currentSubject())
+  getSubject(): Promise<string | undefined> {
+    return getSubject(this.#calls)
   }
 
   /**
@@ -456,13 +307,8 @@ export class Session<Data extends object = Record<string, unknown>> {
    * res.json(devices.map(({ handle, meta, lastActiveAt, current }) => ({ handle, meta, lastActiveAt, current })))
    * ```
    */
-  async listSiblings(): Promise<SessionInfo[]> {
-    const store = subjectStore(this.#layer.store, 'listSiblings()')
-    return this.#run(async () => {
-      const subject = await this.#currentSubject()
-      if (subject === undefined) return []
-      return listSessions(store, subject, this.#currentKeys(), (operation, call) => this.#call(operation, call))
-    })
+  listSiblings(): Promise<SessionInfo[]> {
+    return listSiblings(this.#calls)
   }
 
   /**
@@ -478,32 +324,8 @@ export class Session<Data extends object = Record<string, unknown>> {
    * res.send(`Signed out ${ended} other device(s)`)
    * ```
    */
-  async revokeOthers(): Promise<number> {
-    const store = subjectStore(this.#layer.store, 'revokeOthers()')
-    return this.#run(async () => {
-      const subject = await this.#currentSubject()
-      const key = this.#parse()[0]?.key
-      if (subject === undefined || key === undefined) return 0
-      return revokeSessions(store, subject, { except: key }, (operation, call) => this.#call(operation, call))
-    })
-  }
-
-  /** The current session's subject: remembered, or one `subjectOf` call (which confirms the session). */
-  async #currentSubject(): Promise<string | undefined> {
-    if (this.#subject !== undefined) return this.#subject.value
-    const store = subjectStore(this.#layer.store, 'getSubject()')
-    const read = await this.#onLive('subject', (key) => store.subjectOf(key))
-    this.#subject = { value: read?.subject }
-    return read?.subject
-  }
-
-  /**
-   * The keys that may be this request's session, in the order the request would pick them: the
-   * confirmed one, or every presented candidate (the first live one is the session).
-   */
-  #currentKeys(): SessionKey[] {
-    const candidates = this.#parse()
-    return (this.#confirmed ? candidates.slice(0, 1) : candidates).map((candidate) => candidate.key)
+  revokeOthers(): Promise<number> {
+    return revokeOthers(this.#calls)
   }
 
   /**
@@ -519,15 +341,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   expire(seconds: number): Promise<boolean> {
-    if (!isTtl(seconds, 0)) return Promise.reject(ttlError('expire()', 0))
-    if (seconds === 0) return this.delete()
-    const sealed = this.#sealed
-    return this.#run(async () => {
-      if (sealed) throw headersSent('expire()')
-      const result = await this.#onLive('expire', (key) => this.#layer.store.expire(key, seconds))
-      if (result !== undefined) this.#outgoing = 'set'
-      return result !== undefined
-    })
+    return expireSession(this.#calls, seconds)
   }
 
   /**
@@ -542,7 +356,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   get active(): boolean {
-    return this.#active
+    return this.#calls.active
   }
 
   /**
@@ -551,7 +365,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * makes it 503).
    */
   get storeError(): SessionStoreError | undefined {
-    return this.#storeError
+    return this.#calls.storeError
   }
 
   /**
@@ -566,7 +380,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   seal(): void {
-    this.#sealed = true
+    this.#calls.sealed = true
   }
 
   /**
@@ -586,8 +400,8 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   commit(): Promise<SessionCookies | undefined> {
-    this.#commit ??= this.#finish()
-    return this.#commit
+    this.#calls.commit ??= commitCookies(this.#calls)
+    return this.#calls.commit
   }
 
   /**
@@ -608,297 +422,8 @@ export class Session<Data extends object = Record<string, unknown>> {
    * if (cookie !== undefined) jar.set(layer.cookie.name, cookie.value, { maxAge: cookie.maxAge })
    * ```
    */
-  async flush(): Promise<OutgoingCookie | undefined> {
-    await this.#settle()
-    return this.#outgoingCookie()
-  }
-
-  async #settle(): Promise<void> {
-    if (this.#tail !== undefined) await this.#tail
-    if (this.#prepared !== undefined) {
-      const prepared = this.#prepared
-      await this.#run(() => this.#moveTo(prepared))
-      this.#prepared = undefined
-    }
-  }
-
-  async #finish(): Promise<SessionCookies | undefined> {
-    this.#sealed = true
-    await this.#settle()
-    const cookie = this.#sessionCookie()
-    if (!this.#clearLegacy) return cookie
-    const legacy = (this.#layer.legacy as LegacyMigration).source
-    if (cookie === undefined) return legacy.removalCookie
-    // Under the same name, the new cookie replaces the legacy one; a removal would delete it again.
-    return legacy.cookieName === this.#layer.cookie.name ? cookie : [cookie, legacy.removalCookie]
-  }
-
-  #sessionCookie(): string | undefined {
-    const cookie = this.#outgoingCookie()
-    if (cookie === undefined) return undefined
-    const options = this.#layer.cookie
-    return cookie.maxAge === 0
-      ? serializeRemovalCookie(options)
-      : serializeSessionCookie(options, cookie.value, cookie.maxAge)
-  }
-
-  #outgoingCookie(): OutgoingCookie | undefined {
-    const layer = this.#layer
-    if (this.#outgoing === 'clear') return { value: '', maxAge: 0 }
-    const current = this.#candidates?.[0]
-    if (this.#outgoing !== 'set' || current === undefined || !this.#confirmed) return undefined
-    layer.warnIfInsecure(this.#transport)
-    // A presented cookie that verified under the current secret is re-sent as is (saves an HMAC).
-    const value = current.cookieValue ?? (layer.signer ? layer.signer.sign(current.id) : current.id)
-    return { value, maxAge: Math.min(MAX_COOKIE_AGE, Math.max(1, Math.floor(this.#ttl / 1000))) }
-  }
-
-  async #write(
-    field: string,
-    value: unknown,
-    options: SessionWriteOptions | undefined,
-    mode: 'insert' | 'update',
-  ): Promise<boolean> {
-    this.#checkField(field)
-    const layer = this.#layer
-    const fieldTtl = fieldTtlOf(options, layer.cookie.maxAge)
-    const extra = storeWriteOptions(options, layer.store)
-    const fields = layer.fields
-    // Without schemas the value is checked at the call; a schema (maybe async) runs in call order,
-    // inside the queue, and its output is what gets stored.
-    let bytes = fields === undefined ? this.#encode(value) : undefined
-    const validate =
-      fields === undefined
-        ? undefined
-        : async () => {
-            bytes = this.#encode(await fields.forWrite(field, value))
-          }
-    const result = await this.#place(
-      'write',
-      fieldTtl,
-      (key, placement) => {
-        const write: WriteOptions = { ...placement, mode }
-        if (extra !== undefined) write.extra = extra
-        return layer.store.write(key, field, bytes as FieldValue, write)
-      },
-      validate,
-    )
-    if (result.status === 'written') this.#remember(field, bytes)
-    else this.#cache?.delete(field)
-    return result.status === 'written'
-  }
-
-  /**
-   * Run a write-shaped store call (`write`, `increment`) under the rules of every write: it creates
-   * the session when there is none (retrying on a collision with a fresh id), falls through dead
-   * candidates, and consumes a prepared regenerate by moving the session in the same call.
-   */
-  #place<R extends { status: string }>(
-    operation: 'write' | 'increment' | 'bind',
-    fieldTtl: number,
-    send: (key: SessionKey, placement: PlacementOptions) => Promise<R>,
-    prepare?: () => Promise<void>,
-  ): Promise<Exclude<R, { status: 'missing' | 'collision' }>> {
-    // A bind always offers the store a fresh id: it moves the session there when the subject changes.
-    const fresh = operation === 'bind'
-    const layer = this.#layer
-    const sealed = this.#sealed
-    return this.#run(async () => {
-      await prepare?.()
-      for (let collisions = 0; collisions <= MAX_COLLISION_RETRIES; ) {
-        const candidate = this.#parse()[0] ?? (this.#legacyPending() ? await this.#fromLegacy() : undefined)
-        const target = candidate === undefined || fresh ? (this.#prepared ?? createSessionId()) : this.#prepared
-        if (sealed && target !== undefined) throw headersSent('a write that creates or renames the session')
-        const key = target === undefined ? (candidate as Candidate).key : sessionKeyOf(target)
-        const creating = candidate === undefined
-        const placement: PlacementOptions = {
-          session: creating ? 'create' : 'existing',
-          fieldTtl,
-          sessionTtl: layer.idleTimeout ?? (creating ? Math.max(layer.cookie.maxAge, fieldTtl) : fieldTtl),
-        }
-        if (!creating && target !== undefined) placement.renameFrom = candidate.key
-        if (creating && layer.absoluteTimeout !== undefined) placement.maxLifetime = layer.absoluteTimeout
-        const result = await this.#call(operation, () => send(key, placement))
-        if (result.status === 'missing') {
-          this.#drop()
-          continue
-        }
-        if (result.status === 'collision') {
-          collisions++
-          if (this.#prepared !== undefined) this.#prepared = createSessionId()
-          continue
-        }
-        const live = result as Exclude<R, { status: 'missing' | 'collision' }> & LiveSession
-        // `kept`: already bound to the subject, the session stayed where it was (a prepared id stays pending).
-        if (target === undefined || result.status === 'kept') this.#confirm(live)
-        else {
-          this.#adopt(target, key, live)
-          publishSessionEvent(creating ? 'created' : 'regenerated', layer.store.name)
-        }
-        return live
-      }
-      throw new SessionError('ERR_SESSION_COLLISION', 'could not find a free session id')
-    })
-  }
-
-  /** Rename the current session to `id` (regenerate or a prepared id), trying candidates in order. */
-  async #moveTo(id: string): Promise<string | undefined> {
-    let target = id
-    for (let collisions = 0; collisions <= MAX_COLLISION_RETRIES; ) {
-      const candidate = this.#parse()[0] ?? (this.#legacyPending() ? await this.#fromLegacy() : undefined)
-      if (candidate === undefined) return undefined
-      const key = sessionKeyOf(target)
-      const result = await this.#call('rename', () => this.#layer.store.rename(candidate.key, key))
-      if (result.status === 'missing') {
-        this.#drop()
-      } else if (result.status === 'collision') {
-        collisions++
-        target = createSessionId()
-      } else {
-        this.#adopt(target, key, result)
-        publishSessionEvent('regenerated', this.#layer.store.name)
-        return target
-      }
-    }
-    throw new SessionError('ERR_SESSION_COLLISION', 'could not find a free session id')
-  }
-
-  /** Run `operation` against the current candidate, falling through dead candidates in order. */
-  async #onLive<R extends { live: boolean }>(
-    name: string,
-    operation: (key: SessionKey) => Promise<R>,
-  ): Promise<(R & LiveSession) | undefined> {
-    for (;;) {
-      const candidate = this.#parse()[0] ?? (this.#legacyPending() ? await this.#fromLegacy() : undefined)
-      if (candidate === undefined) return undefined
-      const result = await this.#call(name, () => operation(candidate.key))
-      if (result.live) {
-        this.#confirm(result as R & LiveSession)
-        return result as R & LiveSession
-      }
-      this.#drop()
-    }
-  }
-
-  /** No live session here yet, and the layer can look for a legacy one that this request has not. */
-  #legacyPending(): boolean {
-    return this.#layer.legacy !== undefined && !this.#legacyChecked
-  }
-
-  /**
-   * The session migrated from the request's legacy cookie, as the current candidate. It is not
-   * confirmed: the operation that asked runs against it as against a presented cookie, so a session
-   * deleted since (within the grace window) is dropped like any dead one. `stale` re-issues the
-   * cookie once the store shows it live.
-   */
-  async #fromLegacy(): Promise<Candidate | undefined> {
-    this.#legacyChecked = true
-    const legacy = this.#layer.legacy as LegacyMigration
-    const legacyId = legacy.source.find(this.#header)
-    if (legacyId === undefined) return undefined
-    const migrated = await legacy.migrate(legacyId)
-    this.#clearLegacy = true
-    if (migrated === undefined) return undefined
-    const candidate: Candidate = { id: migrated.id, key: migrated.key, stale: true }
-    this.#candidates = [candidate]
-    this.#confirmed = false
-    return candidate
-  }
-
-  #confirm(session: LiveSession): void {
-    if (!this.#confirmed && this.#candidates?.[0]?.stale) this.#outgoing = 'set'
-    this.#confirmed = true
-    this.#ttl = session.ttl
-    if (session.touched) this.#outgoing = 'set'
-  }
-
-  #adopt(id: string, key: SessionKey, session: LiveSession): void {
-    this.#candidates = [{ id, key, stale: false }]
-    this.#prepared = undefined
-    this.#confirmed = true
-    this.#ttl = session.ttl
-    this.#outgoing = 'set'
-  }
-
-  /** The current candidate is not live: a confirmed session that died takes the others with it. */
-  #drop(): void {
-    publishSessionEvent('expired', this.#layer.store.name)
-    this.#subject = undefined
-    const candidates = this.#parse()
-    if (this.#confirmed) candidates.length = 0
-    else candidates.shift()
-    this.#confirmed = false
-    this.#cache = undefined
-  }
-
-  #forget(): void {
-    this.#subject = undefined
-    this.#candidates = []
-    this.#confirmed = false
-    this.#prepared = undefined
-    this.#cache = undefined
-  }
-
-  #remember(field: string, bytes: FieldValue | undefined): void {
-    this.#cache ??= new Map()
-    this.#cache.set(field, bytes)
-  }
-
-  #parse(): Candidate[] {
-    if (this.#candidates !== undefined) return this.#candidates
-    const values = parseCookieHeader(this.#header, this.#layer.cookie.name)
-    this.#presentedCookie = values.length > 0
-    this.#candidates = this.#layer.candidates.read(values)
-    return this.#candidates
-  }
-
-  /**
-   * Run `task` after every operation queued before it. With nothing pending (the usual case: a
-   * handler awaits each call) it starts at once, without a hop through the queue.
-   */
-  #run<T>(task: () => Promise<T>): Promise<T> {
-    this.#active = true
-    const result = this.#pending === 0 ? task() : (this.#tail as Promise<unknown>).then(task, task)
-    this.#pending++
-    const settled = () => {
-      if (--this.#pending === 0) this.#tail = undefined
-    }
-    this.#tail = result.then(settled, settled)
-    return result
-  }
-
-  /** A store call; whatever it throws that is not already a session error becomes a store error. */
-  #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    return callStore(this.#layer.store.name, operation, call, (error) => {
-      this.#storeError = error
-    })
-  }
-
-  #encode(value: unknown): Uint8Array {
-    const codec = this.#layer.codec
-    codec.validate?.(value)
-    try {
-      return codec.encode(value)
-    } catch (error) {
-      throw new SessionError('ERR_SESSION_VALUE', `session value cannot be encoded as ${codec.name}`, { cause: error })
-    }
-  }
-
-  #decode(bytes: FieldValue | undefined): unknown {
-    return bytes === undefined ? undefined : this.#layer.codec.decode(bytes)
-  }
-
-  /** A stored field as the caller sees it: decoded and, with schemas, validated (maybe async). */
-  #read(field: string, bytes: FieldValue | undefined): unknown {
-    const fields = this.#layer.fields
-    if (bytes === undefined || fields === undefined) return this.#decode(bytes)
-    return fields.forRead(field, this.#decode(bytes))
-  }
-
-  /** A field name every backend can hold and, with schemas, one of the layer's fields. */
-  #checkField(field: string): void {
-    checkField(field)
-    this.#layer.fields?.assertKnown(field)
+  flush(): Promise<OutgoingCookie | undefined> {
+    return flushCookie(this.#calls)
   }
 }
 
@@ -910,22 +435,8 @@ export class Session<Data extends object = Record<string, unknown>> {
  * @returns its candidate keys
  */
 export function currentKeysOf<Data extends object>(session: Session<Data>): SessionKey[] {
-  return currentKeys(session as unknown as Session<never>)
+  return callsOf(session as unknown as Session<never>).currentKeys()
 }
 
-// `req.session.user = x` is express-session's habit; here it would set a property that is never
-// stored. A Proxy at the root of the prototype chain sees only assignments of names the class does
-// not define (its methods and getters are found first, its state is in private fields), so the
-// per-request handle stays an ordinary object and reads pay nothing.
-Object.setPrototypeOf(
-  Session.prototype,
-  new Proxy(Object.prototype, {
-    set(target, property, value, receiver) {
-      // Symbols are how libraries tag objects; only named fields are the express-session habit.
-      if (typeof property === 'symbol') return Reflect.set(target, property, value, receiver)
-      throw new TypeError(
-        `session.${property} = … stores nothing: write the field with await session.update('${property}', value)`,
-      )
-    },
-  }),
-)
+// `req.session.user = x` (express-session's habit) would store nothing: it throws instead.
+refuseFieldAssignment(Session.prototype)

@@ -1,0 +1,173 @@
+import { SessionError } from './errors.js'
+import type { SessionCalls } from './session-calls.js'
+import { SessionMap } from './session-map.js'
+import { checkSessionField, encodeValue, readValue } from './session-values.js'
+import type { FieldValue, WriteOptions } from './store.js'
+import { isTtl, ttlError } from './ttl.js'
+import { type SessionWriteOptions, storeWriteOptions } from './write-options.js'
+
+// The field operations of a session handle (`get`, `getAll`, `insert`/`update`, `increment`,
+// `take`, `remove`): each goes straight to the store for the one field it names, and remembers the
+// field's bytes so a repeated read in the same request costs no store call.
+
+/** Names of the fields of `Data` that can hold a number, the fields `increment` accepts. */
+export type IntegerField<Data extends object> = {
+  [K in keyof Data & string]-?: number extends Data[K] ? K : never
+}[keyof Data & string]
+
+/** The field TTL of a write call: its `ttl`, or the cookie's `maxAge`. */
+function fieldTtlOf(options: { ttl?: number } | undefined, maxAge: number): number {
+  const fieldTtl = options?.ttl ?? maxAge
+  if (!isTtl(fieldTtl)) throw ttlError('ttl')
+  return fieldTtl
+}
+
+/**
+ * @param calls - the handle's state
+ * @param field - field name
+ * @returns what `session.get(field)` resolves to
+ */
+export function getField<Data extends object>(calls: SessionCalls<Data>, field: string): Promise<unknown> {
+  checkSessionField(calls.layer, field)
+  return calls.run(async () => {
+    const cache = calls.cache
+    if (cache?.has(field)) return await readValue(calls.layer, field, cache.get(field))
+    const read = await calls.onLive('get', (key) => calls.layer.store.get(key, field, calls.layer.readOptions))
+    if (read === undefined) return undefined
+    calls.remember(field, read.value)
+    return await readValue(calls.layer, field, read.value)
+  })
+}
+
+/**
+ * @param calls - the handle's state
+ * @returns what `session.getAll()` resolves to
+ */
+export function getAllFields<Data extends object>(calls: SessionCalls<Data>): Promise<SessionMap<Data> | undefined> {
+  return calls.run(async () => {
+    const read = await calls.onLive('getAll', (key) => calls.layer.store.getAll(key, calls.layer.readOptions))
+    if (read === undefined) return undefined
+    for (const [field, bytes] of read.fields) calls.remember(field, bytes)
+    return new SessionMap<Data>(read.fields, calls.layer.codec, calls.layer.fields)
+  })
+}
+
+/**
+ * @param calls - the handle's state
+ * @param field - field name
+ * @param value - the caller's value
+ * @param options - the caller's write options
+ * @param mode - `insert` writes only a missing field, `update` any
+ * @returns what `session.insert()` / `session.update()` resolve to
+ */
+export async function writeField<Data extends object>(
+  calls: SessionCalls<Data>,
+  field: string,
+  value: unknown,
+  options: SessionWriteOptions | undefined,
+  mode: 'insert' | 'update',
+): Promise<boolean> {
+  checkSessionField(calls.layer, field)
+  const layer = calls.layer
+  const fieldTtl = fieldTtlOf(options, layer.cookie.maxAge)
+  const extra = storeWriteOptions(options, layer.store)
+  const fields = layer.fields
+  // Without schemas the value is checked at the call; a schema (maybe async) runs in call order,
+  // inside the queue, and its output is what gets stored.
+  let bytes = fields === undefined ? encodeValue(layer, value) : undefined
+  const validate =
+    fields === undefined
+      ? undefined
+      : async () => {
+          bytes = encodeValue(layer, await fields.forWrite(field, value))
+        }
+  const result = await calls.place(
+    'write',
+    fieldTtl,
+    (key, placement) => {
+      const write: WriteOptions = { ...placement, mode }
+      if (extra !== undefined) write.extra = extra
+      return layer.store.write(key, field, bytes as FieldValue, write)
+    },
+    validate,
+  )
+  if (result.status === 'written') calls.remember(field, bytes)
+  else calls.cache?.delete(field)
+  return result.status === 'written'
+}
+
+/**
+ * @param calls - the handle's state
+ * @param field - an integer field
+ * @param by - the caller's increment
+ * @param options - `ttl`: the field's TTL when this call creates it
+ * @returns what `session.increment()` resolves to
+ */
+export async function incrementField<Data extends object>(
+  calls: SessionCalls<Data>,
+  field: string,
+  by: number,
+  options: { ttl?: number } | undefined,
+): Promise<number> {
+  const layer = calls.layer
+  checkSessionField(layer, field)
+  if (!Number.isSafeInteger(by)) throw new SessionError('ERR_SESSION_ARGUMENT', 'by must be a safe integer')
+  const fieldTtl = fieldTtlOf(options, layer.cookie.maxAge)
+  const store = layer.store
+  const format = layer.codec.integerFormat
+  if (store.increment === undefined || format === undefined) {
+    const what = format === undefined ? `the ${layer.codec.name} codec` : `the ${store.name} store`
+    throw new SessionError('ERR_SESSION_UNSUPPORTED', `increment() is not supported by ${what}`)
+  }
+  const increment = store.increment.bind(store)
+  const result = await calls.place('increment', fieldTtl, (key, placement) =>
+    increment(key, field, { ...placement, by, format }),
+  )
+  if (result.status === 'invalid') {
+    calls.cache?.delete(field)
+    throw new SessionError(
+      'ERR_SESSION_VALUE',
+      `increment(): the field does not hold a safe integer, or the sum would leave the safe range`,
+    )
+  }
+  calls.remember(field, layer.codec.encode(result.value))
+  // A schema checks the sum like a written value; the store has already added (it cannot ask the
+  // schema inside its atomic step), so a rejected sum is stored and reported.
+  const fields = layer.fields
+  return fields === undefined ? result.value : ((await fields.forWrite(field, result.value)) as number)
+}
+
+/**
+ * @param calls - the handle's state
+ * @param field - field name
+ * @returns what `session.take(field)` resolves to
+ */
+export function takeField<Data extends object>(calls: SessionCalls<Data>, field: string): Promise<unknown> {
+  checkSessionField(calls.layer, field)
+  const store = calls.layer.store
+  if (store.take === undefined) {
+    return Promise.reject(
+      new SessionError('ERR_SESSION_UNSUPPORTED', `take() is not supported by the ${store.name} store`),
+    )
+  }
+  const take = store.take.bind(store)
+  return calls.run(async () => {
+    const read = await calls.onLive('take', (key) => take(key, field))
+    calls.remember(field, undefined)
+    return await readValue(calls.layer, field, read?.value)
+  })
+}
+
+/**
+ * @param calls - the handle's state
+ * @param field - field name
+ * @returns what `session.remove(field)` resolves to
+ */
+export function removeField<Data extends object>(calls: SessionCalls<Data>, field: string): Promise<boolean> {
+  checkSessionField(calls.layer, field)
+  return calls.run(async () => {
+    const result = await calls.onLive('remove', (key) => calls.layer.store.remove(key, field))
+    calls.remember(field, undefined)
+    return result?.removed ?? false
+  })
+}

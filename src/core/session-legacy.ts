@@ -1,0 +1,58 @@
+import type { Candidate } from './candidates.js'
+import type { SessionLayer } from './layer.js'
+import type { LegacyMigration } from './legacy.js'
+import type { SessionCalls } from './session-calls.js'
+import type { SessionCookies } from './session-commit.js'
+
+// A session handle's hooks into the layer's `legacy` option (SPEC §16): where a request with no live
+// session finds the one another library created, and how its response removes that library's cookie.
+
+/**
+ * @param calls - the handle's state
+ * @returns whether the layer can look for a legacy session that this request has not looked for yet
+ *   (asked when no live session is left)
+ */
+export function legacyPending<Data extends object>(calls: SessionCalls<Data>): boolean {
+  return calls.layer.legacy !== undefined && !calls.legacyChecked
+}
+
+/**
+ * The session migrated from the request's legacy cookie, as the current candidate. It is not
+ * confirmed: the operation that asked runs against it as against a presented cookie, so a session
+ * deleted since (within the grace window) is dropped like any dead one. `stale` re-issues the
+ * cookie once the store shows it live.
+ *
+ * @param calls - the handle's state; only when {@link legacyPending}
+ * @returns the migrated session's candidate, or `undefined` when the request has no live legacy session
+ */
+export async function migrateLegacy<Data extends object>(calls: SessionCalls<Data>): Promise<Candidate | undefined> {
+  calls.legacyChecked = true
+  const legacy = calls.layer.legacy as LegacyMigration
+  const legacyId = legacy.source.find(calls.header)
+  if (legacyId === undefined) return undefined
+  const migrated = await legacy.migrate(legacyId)
+  calls.clearLegacy = true
+  if (migrated === undefined) return undefined
+  const candidate: Candidate = { id: migrated.id, key: migrated.key, stale: true }
+  calls.candidates = [candidate]
+  calls.confirmed = false
+  return candidate
+}
+
+/**
+ * The `Set-Cookie` lines of a response that must also remove the legacy cookie.
+ *
+ * @param layer - the layer, with its `legacy` option
+ * @param cookie - the session cookie's line, if it changes
+ * @returns the legacy removal, the session cookie alone when it replaces the legacy one under the
+ *   same name, or both
+ */
+export function withLegacyRemoval(
+  layer: Pick<SessionLayer, 'legacy' | 'cookie'>,
+  cookie: string | undefined,
+): SessionCookies {
+  const legacy = (layer.legacy as LegacyMigration).source
+  if (cookie === undefined) return legacy.removalCookie
+  // Under the same name, the new cookie replaces the legacy one; a removal would delete it again.
+  return legacy.cookieName === layer.cookie.name ? cookie : [cookie, legacy.removalCookie]
+}

@@ -1,0 +1,53 @@
+import { SessionError } from './errors.js'
+import { checkField } from './fields.js'
+import type { SessionLayer } from './layer.js'
+import type { FieldValue } from './store.js'
+
+/** What a session's values depend on: the layer's codec and, when it has them, its field schemas. */
+export type ValueLayer = Pick<SessionLayer, 'codec' | 'fields'>
+
+/**
+ * A field name every backend can hold and, with schemas, one of the layer's fields.
+ *
+ * @param layer - the session's layer
+ * @param field - a field name from the caller
+ * @throws SessionError `ERR_SESSION_ARGUMENT`
+ */
+export function checkSessionField(layer: ValueLayer, field: string): void {
+  checkField(field)
+  layer.fields?.assertKnown(field)
+}
+
+/**
+ * @param layer - the session's layer
+ * @param value - a value from the caller (or a schema's output)
+ * @returns its bytes in the layer's codec
+ * @throws SessionError `ERR_SESSION_VALUE` when the codec cannot encode it
+ */
+export function encodeValue(layer: ValueLayer, value: unknown): Uint8Array {
+  const codec = layer.codec
+  codec.validate?.(value)
+  try {
+    return codec.encode(value)
+  } catch (error) {
+    throw new SessionError('ERR_SESSION_VALUE', `session value cannot be encoded as ${codec.name}`, { cause: error })
+  }
+}
+
+/**
+ * A stored field as the caller sees it: decoded and, with schemas, validated (maybe async).
+ *
+ * @param layer - the session's layer
+ * @param field - field name
+ * @param bytes - its stored bytes, or `undefined` when it is absent
+ * @returns the value, a promise of it (an async schema), or `undefined`
+ */
+export function readValue(layer: ValueLayer, field: string, bytes: FieldValue | undefined): unknown {
+  const fields = layer.fields
+  if (bytes === undefined || fields === undefined) return decodeValue(layer, bytes)
+  return fields.forRead(field, decodeValue(layer, bytes))
+}
+
+function decodeValue(layer: ValueLayer, bytes: FieldValue | undefined): unknown {
+  return bytes === undefined ? undefined : layer.codec.decode(bytes)
+}
