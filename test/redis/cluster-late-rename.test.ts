@@ -118,8 +118,9 @@ describeRedis('Cluster rename whose step completes after the store deadline', ()
   )
 
   // The same late step, but the browser went on meanwhile: it logged out (deleted the old id). The
-  // put-back that follows the late step must not bring the deleted id back.
-  it.each(cases)(
+  // put-back that follows the late step must not bring the deleted id back. (A write with
+  // renameFrom undoes a late step by the same code as a rename; the cases above cover both.)
+  it.each(cases.filter((each) => each.operation === 'rename'))(
     '$kind.name, $operation, $paused node paused past the deadline, old id deleted meanwhile: it stays deleted',
     async ({ kind, paused, operation }) => {
       const connected = await kind.connect(ports)
