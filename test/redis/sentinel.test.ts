@@ -11,25 +11,6 @@ import { cli } from './server.js'
 
 const create = writeOptionsFor('create', 600)
 
-/** Resolves once the server on `port` stops answering (a DEBUG SLEEP has begun), at most 1.5 s. */
-async function untilAsleep(port: number): Promise<void> {
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, commandTimeout: 100, maxRetriesPerRequest: 0 })
-  try {
-    await probe.connect()
-    const deadline = Date.now() + 1500
-    while (
-      Date.now() < deadline &&
-      (await probe.ping().then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  } finally {
-    probe.disconnect()
-  }
-}
 const existing = writeOptionsFor('existing', 600)
 
 interface Kind {
@@ -137,16 +118,21 @@ describeRedis('RedisStore through Redis Sentinel (primary + replica + 3 sentinel
       const key = randomKey()
       expect(await durable.write(key, 'user', bytes('ada'), create)).toMatchObject({ status: 'written' })
 
-      // DEBUG SLEEP blocks the replica: it cannot confirm anything written meanwhile. A WAIT sent
-      // on another connection than the write's would still count it (nothing to confirm there).
-      const asleep = cli(topology.replica.port, 'DEBUG', 'SLEEP', '2').catch(() => undefined)
-      await untilAsleep(topology.replica.port)
-      const failure = await impatient.write(key, 'user', bytes('grace'), existing).catch((error: unknown) => error)
+      // SIGSTOP freezes the replica the moment kill() returns (DEBUG SLEEP started at an
+      // unknown later time on a loaded machine): it cannot confirm anything written meanwhile. A
+      // WAIT sent on another connection than the write's would still count it (nothing to confirm there).
+      const pid = Number(/process_id:(\d+)/.exec(await cli(topology.replica.port, 'INFO', 'server'))?.[1])
+      process.kill(pid, 'SIGSTOP')
+      let failure: unknown
+      try {
+        failure = await impatient.write(key, 'user', bytes('grace'), existing).catch((error: unknown) => error)
+        // Reads do not wait: they answer while the replica is frozen.
+        expect(await impatient.get(key, 'user')).toMatchObject({ live: true })
+      } finally {
+        process.kill(pid, 'SIGCONT')
+      }
       expect(failure).toBeInstanceOf(SessionError)
       expect((failure as SessionError).code).toBe('ERR_SESSION_STORE')
-      // Reads do not wait: they answer while the replica sleeps.
-      expect(await impatient.get(key, 'user')).toMatchObject({ live: true })
-      await asleep
       expect(await durable.write(key, 'user', bytes('grace'), existing)).toMatchObject({ status: 'written' })
 
       // More replicas than exist: never confirmed.
