@@ -121,6 +121,16 @@ local function rebase(now, args, first)
   if at <= now then at = now + 1 end
   return entries, at, deadline
 end
+-- Create the session at key from a taken session in args (from position first, as for rebase),
+-- replacing whatever the key held. Returns the session's expiry.
+local function place_taken(key, now, args, first)
+  redis.call('DEL', key)
+  local writes, at = rebase(now, args, first)
+  push(writes, 'm:expires', ms(at))
+  call_with('HSET', key, writes)
+  redis.call('PEXPIREAT', key, ms(at))
+  return at
+end
 -- Session data (a value, a taken session) never travels as a script argument: Redis client
 -- instrumentations record every EVAL/EVALSHA argument. The runner sends it in a list at one extra,
 -- last key (position/value pairs, pushed in the same pipeline) and leaves '' at those positions;

@@ -366,12 +366,7 @@ local key = KEYS[1]
 local now = now_ms()
 if live_key(key, now) then return {COLLISION} end
 if revoked(key) then return {MISSING} end
-redis.call('DEL', key)
-local writes, at = rebase(now, ARGV, 1)
-push(writes, 'm:expires', ms(at))
-call_with('HSET', key, writes)
-redis.call('PEXPIREAT', key, ms(at))
-return {OK, at - now}
+return {OK, place_taken(key, now, ARGV, 1) - now}
 `,
   build: (input: PlaceInput) => ({ keys: [input.key], args: input.taken, staged: input.taken.map((_, i) => i) }),
   parse: renameResult,
@@ -399,12 +394,7 @@ export const GIVE_BACK = defineScript({
 local key = KEYS[1]
 if redis.call('HGET', key, 'm:taken') ~= ARGV[1] then return {MISSING} end
 local now = now_ms()
-redis.call('DEL', key)
-local writes, at = rebase(now, ARGV, 2)
-push(writes, 'm:expires', ms(at))
-call_with('HSET', key, writes)
-redis.call('PEXPIREAT', key, ms(at))
-return {OK, at - now}
+return {OK, place_taken(key, now, ARGV, 2) - now}
 `,
   build: (input: GiveBackInput) => ({
     keys: [input.key],
