@@ -18,9 +18,10 @@ export interface LegacySessionSource {
   /** The `Set-Cookie` line that removes the legacy cookie. */
   readonly removalCookie: string
   /**
-   * How long this process remembers a finished migration, in milliseconds: requests that carry the
-   * same legacy cookie meanwhile (sent before the browser saw the new cookie) join the migrated
-   * session instead of finding the legacy one destroyed.
+   * How long this process remembers a migration that moved a session, in milliseconds: requests
+   * that carry the same legacy cookie meanwhile (sent before the browser saw the new cookie) join
+   * the migrated session instead of finding the legacy one destroyed. A lookup that found no legacy
+   * session is not remembered.
    * @default 10000
    */
   readonly graceMs?: number
@@ -92,15 +93,16 @@ export class LegacyMigration {
     this.#prune(now)
     const flight: Flight = { outcome: this.#move(legacyId), until: Number.POSITIVE_INFINITY }
     this.#flights.set(legacyId, flight)
-    flight.outcome.then(
-      () => {
-        flight.until = Date.now() + this.#graceMs
-      },
-      () => {
-        // A failed migration is not remembered: the next request tries again.
-        if (this.#flights.get(legacyId) === flight) this.#flights.delete(legacyId)
-      },
-    )
+    // Only a migration that moved a session is remembered. A failed one, and one that found nothing
+    // (the legacy app may not have finished saving: express-session sends its response before the
+    // store call ends), are forgotten when they settle, so the next request looks again.
+    const forget = () => {
+      if (this.#flights.get(legacyId) === flight) this.#flights.delete(legacyId)
+    }
+    flight.outcome.then((migrated) => {
+      if (migrated === undefined) forget()
+      else flight.until = Date.now() + this.#graceMs
+    }, forget)
     return flight.outcome
   }
 

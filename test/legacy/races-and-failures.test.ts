@@ -48,6 +48,17 @@ describe('legacy migration under concurrency', () => {
     expect(legacy.calls.get).toBe(1)
   })
 
+  it('a lookup that found nothing is not remembered: a session the legacy app saves late is picked up', async () => {
+    // express-session answers before its store call ends, so a browser can send the new cookie first.
+    const { legacy, request } = legacySetup()
+    const early = await request(legacyCookie('sid-1'), (session) => session.get('count'))
+    expect(early.result).toBeUndefined()
+    await legacy.put('sid-1', data)
+    const late = await request(legacyCookie('sid-1'), (session) => session.get('count'))
+    expect(late.result).toBe(3)
+    expect(legacy.calls).toEqual({ get: 2, destroy: 1 })
+  })
+
   it('after the grace window a repeat legacy cookie finds nothing, and a logout within it is not undone', async () => {
     const { legacy, request } = legacySetup({ graceMs: 1 })
     await legacy.put('sid-1', data)
