@@ -41,6 +41,7 @@ export function startServer(contender: Contender, options: ServerOptions): Promi
     execArgv.push('--cpu-prof', '--cpu-prof-dir', join(profileDir, contender.id.replace(':', '-')))
   const env: NodeJS.ProcessEnv = { ...process.env, BENCH_REDIS_PORT: String(options.redisPort), NODE_ENV: 'production' }
   if (options.postgresPort !== undefined) env.BENCH_PG_PORT = String(options.postgresPort)
+  if (contender.cookieProbe !== undefined) env.BENCH_COOKIE_PROBE = contender.cookieProbe
   const args = options.workers === undefined ? [contender.id] : [contender.id, String(options.workers)]
   // The runner pinned itself to one core, and a child inherits that: a child to be pinned later is
   // started through taskset on every core, so compiling and seeding run in parallel.

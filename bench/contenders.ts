@@ -32,6 +32,12 @@ export interface Contender {
   stores: StoreKind[]
   tier: Tier
   ruts: boolean
+  /**
+   * Only the cookie probe (bench/cookie.ts): `resend` wraps every handle's `commit()` and passes its
+   * `Set-Cookie` through; `quiet` wraps it the same way and drops a line that only refreshes the
+   * cookie the request already presented (same id, a later Max-Age).
+   */
+  cookieProbe?: 'resend' | 'quiet'
 }
 
 const STORES: Record<Variant, StoreKind[]> = {
@@ -95,3 +101,19 @@ export const CONTENDERS: readonly Contender[] = [
   // only non-memory option, so it stands in as the "store" peer on Hono.
   contender('hono', 'peer-cookie', 'hono-sessions + CookieStore (no Redis store exists)'),
 ]
+
+/**
+ * The cookie probe's arms (bench/cookie.ts): ruts + MemoryStore on Express and Fastify with the
+ * refresh-only `Set-Cookie` passed through and suppressed, everything else equal.
+ */
+export const COOKIE_PROBES: readonly Contender[] = (['express', 'fastify'] as const).flatMap((framework) =>
+  (['resend', 'quiet'] as const).map((cookieProbe) => ({
+    ...contender(
+      framework,
+      'ruts-memory',
+      `ruts + MemoryStore, refresh cookie ${cookieProbe === 'resend' ? 're-sent' : 'suppressed'}`,
+    ),
+    id: `${framework}:ruts-memory~${cookieProbe}`,
+    cookieProbe,
+  })),
+)

@@ -85,7 +85,11 @@ export async function measureWindow(
     drive(server.base, path, { ...load, seconds: parameters.measureSeconds }),
   )
   const paced = await timed(contender, server, stores, () =>
-    drive(server.base, path, { ...load, seconds: parameters.measureSeconds, rate: parameters.costRate }),
+    drive(server.base, path, {
+      ...load,
+      seconds: parameters.pacedSeconds ?? parameters.measureSeconds,
+      rate: parameters.costRate,
+    }),
   )
   const perPaced = (value: number) => value / Math.max(1, paced.load.requests)
   const perSaturated = (value: number) => value / Math.max(1, saturated.load.requests)

@@ -28,13 +28,18 @@ const args = new Map(
 )
 const quick = args.has('quick')
 const pinned = !args.has('no-pin') && canPin()
+// Time budget (issue 17): the full run within 20 minutes, --quick within 5, on a 2-core machine.
+// A cell's round is warm-up + saturated window + fixed-rate window + ~0.1 s per window (autocannon
+// stops on its next 100 ms tick and opens its connections) + the counter readings; ~104 cells.
+// The fixed-rate window lasts whole seconds (autocannon hands out the rate once a second).
 const parameters: RunParameters = quick
   ? {
       quick,
       connections: 8,
       rounds: 1,
-      warmupSeconds: 0.3,
+      warmupSeconds: 0.2,
       measureSeconds: 0.5,
+      pacedSeconds: 1,
       costRate: 2000,
       probeRequests: 4,
       pinned,
@@ -43,8 +48,9 @@ const parameters: RunParameters = quick
       quick,
       connections: 16,
       rounds: 3,
-      warmupSeconds: 0.5,
+      warmupSeconds: 0.4,
       measureSeconds: 1,
+      pacedSeconds: 1,
       costRate: 2000,
       probeRequests: 20,
       pinned,
@@ -229,6 +235,13 @@ async function main(): Promise<void> {
     lostUpdate: {},
   }
   if (profileDir !== undefined) await mkdir(profileDir, { recursive: true })
+  // What the windows alone will take (startup, seeding and the probes come on top: ~0.5 min per framework).
+  const cellRounds = selected.length * scenarios.length * parameters.rounds
+  const perRound =
+    parameters.warmupSeconds + parameters.measureSeconds + (parameters.pacedSeconds ?? parameters.measureSeconds) + 0.4
+  console.log(
+    `-- ${selected.length * scenarios.length} cells × ${parameters.rounds} round(s) × ~${perRound.toFixed(1)} s: windows ≈ ${((cellRounds * perRound) / 60).toFixed(1)} min`,
+  )
   try {
     for (const framework of ['express', 'fastify', 'hono']) {
       const group = selected.filter((contender) => contender.framework === framework)

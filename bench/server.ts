@@ -10,7 +10,7 @@ import { serve } from '@hono/node-server'
 import { expressApp } from './apps/express.js'
 import { fastifyApp } from './apps/fastify.js'
 import { honoApp } from './apps/hono.js'
-import { CONTENDERS, type Contender } from './contenders.js'
+import { CONTENDERS, COOKIE_PROBES, type Contender } from './contenders.js'
 
 export type ChildMessage =
   | { type: 'ready'; port: number }
@@ -82,7 +82,7 @@ async function primary(workers: number): Promise<number> {
   return ports[0] ?? 0
 }
 
-const contender = CONTENDERS.find((candidate) => candidate.id === process.argv[2])
+const contender = [...CONTENDERS, ...COOKIE_PROBES].find((candidate) => candidate.id === process.argv[2])
 if (contender === undefined) throw new Error(`unknown contender ${process.argv[2]}`)
 const workers = Number(process.argv[3] ?? 0)
 process.on('message', (message: ParentMessage) => {

@@ -21,7 +21,22 @@ export const REDIS_CPU_SCENARIOS: Scenario[] = ['counter', 'read', 'create']
  */
 export const NOISE_MICROS = 2
 
-export type Target = 'cpu' | 'cpu-saturated' | 'round-trips' | 'redis-cpu' | 'big-session'
+/**
+ * Store CPU per request below this many µs counts as nothing: what a window's own INFO and /proc
+ * readings cost, spread over its requests, is of that order (ruts' untouched cells, which make no
+ * store call, read 0.1–1 µs).
+ */
+export const STORE_NOISE_MICROS = 1
+
+export type Target =
+  | 'cpu'
+  | 'cpu-saturated'
+  | 'round-trips'
+  | 'statements'
+  | 'redis-cpu'
+  | 'postgres-cpu'
+  | 'store-capacity'
+  | 'big-session'
 
 export interface TargetCheck {
   target: Target
@@ -119,7 +134,7 @@ function storeChecks(contender: Contender, own: Cell): TargetCheck[] {
   if (own.postgres !== undefined) {
     const minimum = MIN_STATEMENTS[contender.variant === 'ruts-layered' ? 'layered' : 'postgres'][own.scenario]
     checks.push({
-      target: 'round-trips',
+      target: 'statements',
       subject: `${subject} (Postgres)`,
       met: own.postgres.probeStatements <= minimum,
       detail: `${fixed(own.postgres.probeStatements, 2)} statements per request (minimum ${minimum})`,
@@ -144,6 +159,59 @@ function redisCpuChecks(results: RunResults, contender: Contender, own: Cell): T
       detail: `${fixed(ownRedis[window])} vs connect-redis ${fixed(peerRedis[window])} µs per request (${fixed(ratio, 2)}×)`,
     }
   })
+}
+
+/**
+ * Postgres CPU per request of ruts + PostgresStore and ruts + LayeredStore vs connect-pg-simple on the
+ * same framework (the Redis rule: at most 2×), at saturation and at the fixed rate, every scenario.
+ */
+function postgresCpuChecks(results: RunResults, contender: Contender, own: Cell): TargetCheck[] {
+  if (contender.variant !== 'ruts-postgres' && contender.variant !== 'ruts-layered') return []
+  const peer = cellOf(results, `${contender.framework}:peer-postgres`, own.scenario)
+  if (own.postgres === undefined || peer?.postgres === undefined) return []
+  const ownPostgres = own.postgres
+  const peerPostgres = peer.postgres
+  return (['saturatedCpuMicros', 'cpuMicros'] as const).map((window) => {
+    const ratio = ownPostgres[window] / peerPostgres[window]
+    return {
+      target: 'postgres-cpu' as const,
+      subject: `${contender.id} ${own.scenario} (${window === 'cpuMicros' ? 'fixed rate' : 'saturated'})`,
+      met: ratio <= 2 || ownPostgres[window] <= STORE_NOISE_MICROS,
+      detail: `${fixed(ownPostgres[window])} vs connect-pg-simple ${fixed(peerPostgres[window])} µs per request (${fixed(ratio, 2)}×)`,
+    }
+  })
+}
+
+/** Requests per second one core of the store serves at `micros` per request. */
+export const perCore = (micros: number) => (micros > 0 ? fixed(1e6 / micros, 0) : '–')
+
+/**
+ * Store-tier capacity, every scenario: the requests one store core serves for ruts (10⁶ ÷ store CPU
+ * µs per request at saturation) at least half the peer's on the same store — one Redis core against
+ * connect-redis, one Postgres core against connect-pg-simple (LayeredStore's Postgres too: its peers
+ * are the Postgres ones, which have no Redis to hold its hot tier against).
+ */
+function capacityChecks(results: RunResults, contender: Contender, own: Cell): TargetCheck[] {
+  const pairs: [StoreKind, string][] =
+    contender.variant === 'ruts-redis'
+      ? [['redis', 'peer-redis']]
+      : contender.variant === 'ruts-postgres' || contender.variant === 'ruts-layered'
+        ? [['postgres', 'peer-postgres']]
+        : []
+  const checks: TargetCheck[] = []
+  for (const [store, peerVariant] of pairs) {
+    const mine = own[store]?.saturatedCpuMicros
+    const theirs = cellOf(results, `${contender.framework}:${peerVariant}`, own.scenario)?.[store]?.saturatedCpuMicros
+    if (mine === undefined || theirs === undefined) continue
+    const name = store === 'redis' ? 'Redis' : 'Postgres'
+    checks.push({
+      target: 'store-capacity',
+      subject: `${contender.id} ${own.scenario} (one ${name} core)`,
+      met: mine <= 2 * theirs || mine <= STORE_NOISE_MICROS,
+      detail: `ruts ${perCore(mine)} vs ${peerVariant === 'peer-redis' ? 'connect-redis' : 'connect-pg-simple'} ${perCore(theirs)} req/s (${fixed(mine)} vs ${fixed(theirs)} µs per request)`,
+    })
+  }
+  return checks
 }
 
 function bigSessionCheck(results: RunResults, contender: Contender): TargetCheck | undefined {
@@ -176,6 +244,8 @@ export function evaluateTargets(results: RunResults): TargetCheck[] {
         cpuCheck(results, contender, own, (cell) => cell.saturatedOverhead, 'cpu-saturated'),
         ...storeChecks(contender, own),
         ...redisCpuChecks(results, contender, own),
+        ...postgresCpuChecks(results, contender, own),
+        ...capacityChecks(results, contender, own),
       ]) {
         if (check !== undefined) checks.push(check)
       }

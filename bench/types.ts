@@ -61,7 +61,10 @@ export interface RunParameters {
   connections: number
   rounds: number
   warmupSeconds: number
+  /** The saturated window. */
   measureSeconds: number
+  /** The fixed-rate window: whole seconds (autocannon's rate limiter refills once a second); runs before it used measureSeconds. */
+  pacedSeconds?: number
   /** Offered requests per second of the cost window. */
   costRate: number
   probeRequests: number

@@ -37,7 +37,7 @@ export async function expressApp(variant: Variant): Promise<express.Express> {
       variant === 'peer-redis'
         ? new ConnectRedisStore({ client: await nodeRedisClient() })
         : variant === 'peer-postgres'
-          ? pgSimpleStore()
+          ? await pgSimpleStore()
           : undefined
     app.use(
       expressSession({

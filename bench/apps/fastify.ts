@@ -33,7 +33,7 @@ export async function fastifyApp(variant: Variant): Promise<FastifyInstance> {
       variant === 'peer-redis'
         ? new ConnectRedisStore({ client: await nodeRedisClient() })
         : variant === 'peer-postgres'
-          ? pgSimpleStore()
+          ? await pgSimpleStore()
           : undefined
     await app.register(fastifyCookie)
     await app.register(fastifySessionPeer, {

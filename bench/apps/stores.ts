@@ -63,7 +63,33 @@ async function rutsStore(store: RutsStore): Promise<SessionStore> {
  */
 export async function rutsLayer(store: RutsStore): Promise<SessionLayer> {
   const cookie = { name: 'session', secure: false, maxAge: SESSION_MAX_AGE }
-  return new SessionLayer({ store: await rutsStore(store), cookie, secret: SECRET })
+  const layer = new SessionLayer({ store: await rutsStore(store), cookie, secret: SECRET })
+  const probe = process.env.BENCH_COOKIE_PROBE
+  if (probe === 'resend' || probe === 'quiet') probeCookies(layer, probe === 'quiet')
+  return layer
+}
+
+/**
+ * The cookie probe (bench/cookie.ts): wrap every handle's `commit()` the same way in both arms; with
+ * `quiet`, a `Set-Cookie` whose `name=value` the request's Cookie header already carries (it only
+ * moves Max-Age, as every counter write does) is dropped, and with it the response's
+ * `Cache-Control: no-store`, which the adapters add only beside a cookie. Both arms do the same
+ * work up to that decision, so their difference is what building and sending that header costs the
+ * server.
+ */
+function probeCookies(layer: SessionLayer, quiet: boolean): void {
+  const open = layer.open.bind(layer)
+  layer.open = (header, transport) => {
+    const handle = open(header, transport)
+    const commit = handle.commit.bind(handle)
+    handle.commit = async () => {
+      const line = await commit()
+      const presented = typeof header === 'string' ? header : (header ?? []).join('; ')
+      const refresh = typeof line === 'string' && presented.includes(line.slice(0, line.indexOf(';')))
+      return quiet && refresh ? undefined : line
+    }
+    return handle
+  }
 }
 
 /** The ruts store of a `ruts-*` variant. */
@@ -81,8 +107,16 @@ export async function nodeRedisClient(): Promise<ReturnType<typeof createClient>
 /**
  * connect-pg-simple on the bench pool, its table created on first use. It extends
  * express-session's `Store`, which @fastify/session accepts as well (as it does connect-redis).
+ *
+ * Each contender gets its own schema: connect-pg-simple's table.sql names the primary key
+ * `session_pkey` and the index `IDX_session_expire` whatever the table is called, and index names
+ * are unique per schema, so a second contender's table in the same schema fails to create.
  */
-export function pgSimpleStore(): expressSession.Store {
+export async function pgSimpleStore(): Promise<expressSession.Store> {
+  const pool = benchPool()
+  // (Not `pg_…`: Postgres reserves schema names that start so.)
+  const schemaName = tableOf('connect_pg_simple')
+  await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`)
   const PgStore = connectPgSimple(expressSession)
-  return new PgStore({ pool: benchPool(), tableName: tableOf('pg_simple'), createTableIfMissing: true })
+  return new PgStore({ pool, schemaName, tableName: 'session', createTableIfMissing: true })
 }
