@@ -52,6 +52,12 @@ export class SessionCalls<Data extends object> {
   legacyChecked = false
   /** The response must also remove the legacy cookie. */
   clearLegacy = false
+  /**
+   * Presented keys a store call in this request found dead. `delete()` still sends them to the
+   * store: "dead" can be a moment (a Cluster rename between its steps holds only a tombstone at the
+   * old key), and a logout must reach the store to retire the id for good. Created on first drop.
+   */
+  dropped: SessionKey[] | undefined
   /** The current session's subject, once a store call in this request told it (or bound it). */
   subject: { value: string | undefined } | undefined
   /** The last queued operation, while any is pending; operations run one after another in call order. */
@@ -271,6 +277,8 @@ export class SessionCalls<Data extends object> {
     publishSessionEvent('expired', this.layer.store.name)
     this.subject = undefined
     const candidates = this.parse()
+    const dead = candidates[0]
+    if (dead !== undefined) (this.dropped ??= []).push(dead.key)
     if (this.confirmed) candidates.length = 0
     else candidates.shift()
     this.confirmed = false

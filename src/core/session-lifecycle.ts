@@ -26,6 +26,10 @@ export function deleteSession<Data extends object>(calls: SessionCalls<Data>): P
       }
       if (calls.confirmed) break
     }
+    // Keys an earlier call of this request found dead are retired too (see `SessionCalls.dropped`).
+    for (const key of deleted ? [] : (calls.dropped ?? [])) {
+      if (await calls.call('delete', () => store.delete(key))) deleted = true
+    }
     if (!deleted && legacyPending(calls)) {
       // Through the migration, not a bare destroy: a parallel request may have migrated this legacy
       // session already, and a logout must end that copy too.
@@ -34,6 +38,7 @@ export function deleteSession<Data extends object>(calls: SessionCalls<Data>): P
     }
     if (deleted) publishSessionEvent('deleted', store.name)
     calls.forget()
+    calls.dropped = undefined
     if (calls.presentedCookie || calls.outgoing === 'set') calls.outgoing = 'clear'
     return deleted
   })

@@ -2,6 +2,8 @@ import { Cluster } from 'ioredis'
 import { createCluster } from 'redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { SessionError } from '../../src/core/errors.js'
+import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
+import { SessionLayer } from '../../src/core/layer.js'
 import type { RedisClient } from '../../src/stores/redis/index.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, redisKey, sleep, storeFor, text, uniquePrefix } from './clients.js'
@@ -83,12 +85,11 @@ describeRedis('Cluster rename whose step completes after the store deadline', ()
    * holds its step past the store's 300 ms deadline: the move fails with a timeout and its step runs
    * once the pause ends. Returns a patient store to look afterwards.
    */
-  async function lateMove({ kind, paused, operation, bound }: Case) {
+  async function lateMove({ kind, paused, operation, bound }: Case, from: string = randomKey()) {
     const connected = await kind.connect(ports)
     open.push(connected)
     const prefix = uniquePrefix()
     const store = storeFor(connected.client, { prefix, timeout: 300 })
-    const from = randomKey()
     let to = randomKey()
     // The two keys on different nodes: a real two-step rename.
     while ((await ownerOf(ports, redisKey(prefix, from))) === (await ownerOf(ports, redisKey(prefix, to)))) {
@@ -143,4 +144,20 @@ describeRedis('Cluster rename whose step completes after the store deadline', ()
       expect(await patient.get(to, 'user')).toEqual({ live: false })
     },
   )
+
+  // The same, through the layer: the logout's request first reads the old id while the session is
+  // between the steps (the old key holds only the move's tombstone), so the read finds no session.
+  // The delete must still reach the store, or the late put-back restores the id after the logout.
+  it.each(kinds)('$name, target paused: a logout after a read that found the old id empty retires it', async (kind) => {
+    const id = createSessionId()
+    const { from, patient } = await lateMove(
+      { kind, paused: 'target', operation: 'rename', bound: false },
+      sessionKeyOf(id),
+    )
+    const logout = new SessionLayer({ store: patient }).open(`session=${id}`)
+    expect(await logout.get('user')).toBeUndefined()
+    expect(await logout.delete()).toBe(false)
+    await sleep(2_000)
+    expect(await patient.get(from, 'user')).toEqual({ live: false })
+  })
 })
