@@ -278,7 +278,7 @@ export class SessionCalls<Data extends object> {
     this.subject = undefined
     const candidates = this.parse()
     const dead = candidates[0]
-    if (dead !== undefined) (this.dropped ??= []).push(dead.key)
+    if (dead !== undefined) this.dropped = [...(this.dropped ?? []), dead.key]
     if (this.confirmed) candidates.length = 0
     else candidates.shift()
     this.confirmed = false
