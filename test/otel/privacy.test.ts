@@ -52,6 +52,21 @@ async function ioredisClient(): Promise<RedisClient> {
   return client
 }
 
+/**
+ * An ioredis client whose user may not use FUNCTION or FCALL (as on Redis 6.2, which has neither):
+ * the store falls back to EVALSHA with its values staged.
+ */
+async function ioredisWithoutFunctions(): Promise<RedisClient> {
+  if (!redis.available) throw new Error(redis.reason)
+  const admin = new Redis({ ...redis.standalone, maxRetriesPerRequest: 1 })
+  const [user, password] = ['privacy-scripts', randomBytes(12).toString('hex')]
+  await admin.call('ACL', 'SETUSER', user, 'on', `>${password}`, '~*', '+@all', '-function', '-fcall', '-fcall_ro')
+  admin.disconnect()
+  const client = new Redis({ ...redis.standalone, username: user, password, maxRetriesPerRequest: 1 })
+  closers.push(async () => client.disconnect())
+  return client
+}
+
 async function ioredisCluster(): Promise<RedisClient> {
   if (!redis.available) throw new Error(redis.reason)
   const client = new Cluster(redis.cluster)
@@ -95,6 +110,7 @@ const redisStore = async (client: Promise<RedisClient>) =>
 const stores: [string, () => Promise<SessionStore>, string[]][] = [
   ['RedisStore on ioredis', () => redisStore(ioredisClient()), ['redis']],
   ['RedisStore on an ioredis Cluster', () => redisStore(ioredisCluster()), ['redis']],
+  ['RedisStore on ioredis without functions (EVALSHA)', () => redisStore(ioredisWithoutFunctions()), ['redis']],
   ['RedisStore on node-redis', () => redisStore(nodeRedisClient()), ['redis']],
   ['RedisStore on a node-redis Cluster', () => redisStore(nodeRedisCluster()), ['redis']],
   ['PostgresStore', postgresStore, ['postgresql']],
@@ -171,6 +187,12 @@ describe.skipIf(missing.length > 0)(
           return [MARKER, SECRET, ...ids, ...cookies].some((secret) => text.includes(secret))
         })
         const statement = (span: ReadableSpan) => span.attributes['db.statement'] ?? span.attributes['db.query.text']
+        // The calls carrying values were recorded: FCALL (values as arguments, Redis 7+), or EVALSHA
+        // with the values staged in RPUSH where functions are refused.
+        if (systems.includes('redis')) {
+          const calls = spans.map((span) => String(statement(span)).split(' ')[0]?.toUpperCase())
+          expect(calls).toContain(name.includes('without functions') ? 'EVALSHA' : 'FCALL')
+        }
         expect(leaks.map((span) => `${span.name}: ${String(statement(span))}`)).toEqual([])
       })
     }

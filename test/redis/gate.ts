@@ -7,11 +7,11 @@ import type {
 } from '../../src/stores/redis/index.js'
 
 // Fault injection for race tests: a user's real client, wrapped so that the first call of one
-// script (by its SHA) waits at the gate until the test opens it. Everything else goes straight
+// script (`EVALSHA` by its SHA, or `FCALL` by its function's name) waits at the gate until the test opens it. Everything else goes straight
 // through to the real servers; the store cannot tell the difference. This is how a test puts a
 // concurrent operation exactly between two steps of a Cluster operation.
 
-/** A client whose first `EVALSHA <sha>` is held. */
+/** A client whose first call of one script is held. */
 export interface Gate {
   readonly client: RedisClient
   /** Resolves once the held call has reached the gate (every step before it has completed). */
@@ -24,10 +24,10 @@ type Sent = readonly (string | Buffer | number)[]
 
 /**
  * @param client - a connected ioredis or node-redis client (standalone or Cluster)
- * @param sha - the script whose first call is held
+ * @param script - the script whose first call is held
  * @returns the gated client
  */
-export function gate(client: RedisClient, sha: string): Gate {
+export function gate(client: RedisClient, script: { readonly sha: string; readonly function: string }): Gate {
   let reach = () => {}
   const reached = new Promise<void>((resolve) => {
     reach = resolve
@@ -38,7 +38,10 @@ export function gate(client: RedisClient, sha: string): Gate {
   })
   let held = false
   const wait = async (command: unknown, args: Sent) => {
-    if (held || String(command).toUpperCase() !== 'EVALSHA' || String(args[0]) !== sha) return
+    const name = String(command).toUpperCase()
+    const called = String(args[0])
+    const isIt = (name === 'EVALSHA' && called === script.sha) || (name === 'FCALL' && called === script.function)
+    if (held || !isIt) return
     held = true
     reach()
     await opened

@@ -26,7 +26,7 @@ import { type RedisProcess, startRedis, stopAll } from './server.js'
 const create = writeOptionsFor('create', 600)
 const existing = writeOptionsFor('existing', 600)
 
-/** The Lua source of every script the store sends. */
+/** Every script the store sends: its `EVAL` source and its function library. */
 const allScripts = [
   scripts,
   writeScripts,
@@ -36,7 +36,9 @@ const allScripts = [
   subjectListScripts,
 ].flatMap((module) =>
   Object.values(module).flatMap((value: unknown) =>
-    typeof value === 'object' && value !== null && 'source' in value ? [String(value.source)] : [],
+    typeof value === 'object' && value !== null && 'source' in value && 'library' in value
+      ? [{ source: String(value.source), library: String(value.library) }]
+      : [],
   ),
 )
 
@@ -233,10 +235,12 @@ describeRedis('RedisStore round trips, counted with MONITOR', () => {
       counts.delete = await log.count(() => store.delete(counted), fromStore)
       expect(counts).toEqual(Object.fromEntries(Object.keys(counts).map((name) => [name, 1])))
       expect(Object.keys(counts)).toHaveLength(14)
-      // A write's value went through exactly one staging list; a read stages nothing.
+      // On Redis 7+ every call is one FCALL, its value an argument: nothing is staged.
       const staged = (entry: LoggedCommand) => entry.source === address && isStaging(entry)
-      expect(await log.count(() => store.write(key, 'd', bytes('4'), existing), staged)).toBe(2)
-      expect(await log.count(() => store.get(key, 'd'), staged)).toBe(0)
+      const fcall = (entry: LoggedCommand) => fromStore(entry) && entry.args[0]?.toUpperCase() === 'FCALL'
+      expect(await log.count(() => store.write(key, 'd', bytes('4'), existing), staged)).toBe(0)
+      expect(await log.count(() => store.write(key, 'd', bytes('4'), existing), fcall)).toBe(1)
+      expect(await log.count(() => store.get(key, 'd'), fcall)).toBe(1)
     } finally {
       await connected.close()
     }
@@ -277,7 +281,9 @@ describeRedis('RedisStore round trips on a Cluster, counted with MONITOR on ever
 
   async function loadScriptsEverywhere(): Promise<void> {
     if (!redis.available) return
-    const loads = redis.cluster.flatMap((node) => allScripts.map((source) => admin(node.port).script('LOAD', source)))
+    const loads = redis.cluster.flatMap((node) =>
+      allScripts.map(({ library }) => admin(node.port).call('FUNCTION', 'LOAD', 'REPLACE', library)),
+    )
     await Promise.all(loads)
   }
 
@@ -298,7 +304,8 @@ describeRedis('RedisStore round trips on a Cluster, counted with MONITOR on ever
       try {
         const prefix = uniquePrefix()
         const store = storeFor(connected.client, { prefix })
-        // Each node caches scripts on its own; load them everywhere so no call meets NOSCRIPT here.
+        // Each node holds functions on its own; load them everywhere so no call meets "Function not
+        // found" here (other files may flush them: see the recovery test below).
         await loadScriptsEverywhere()
         const key = randomKey()
         const counts: Record<string, number> = {}
@@ -347,12 +354,35 @@ describeRedis('RedisStore round trips on a Cluster, counted with MONITOR on ever
   )
 })
 
-// NOSCRIPT recovery lives in this file rather than its own: files run in parallel, and a SCRIPT
-// FLUSH on the shared cluster would turn the EVALSHA calls counted above into EVALSHA + EVAL.
+// Recovery lives in this file rather than its own: files run in parallel, and a FUNCTION FLUSH on
+// the shared cluster would turn the FCALLs counted above into FCALL + FUNCTION LOAD + FCALL.
 // Standalone kinds use a private server, so other files' calls on the shared one stay untouched;
-// on the shared cluster they merely pay one EVAL, which is the behaviour under test anyway.
+// on the shared cluster they merely reload the library, which is the behaviour under test anyway.
 
-describeRedis('RedisStore recovers from NOSCRIPT', () => {
+/** Store calls that each need the script or function they use, with what each must return. */
+function recoverySteps(store: SessionStore): [() => Promise<unknown>, unknown][] {
+  const [key, renamed, moved] = [randomKey(), randomKey(), randomKey()]
+  return [
+    [() => store.write(key, 'a', bytes('1'), create), { status: 'written' }],
+    [() => store.write(key, 'b', bytes('2'), existing), { status: 'written' }],
+    [() => store.get(key, 'a').then((read) => read.live && text(read.value)), '1'],
+    [() => store.getAll(key).then((read) => read.live && read.fields.size), 2],
+    [() => store.remove(key, 'b').then((result) => result.live && result.removed), true],
+    [() => store.expire(key, 900).then((result) => result.live), true],
+    [() => store.rename(key, renamed), { status: 'renamed' }],
+    [() => store.write(moved, 'c', bytes('3'), { ...existing, renameFrom: renamed }), { status: 'written' }],
+    [() => store.delete(moved), true],
+  ]
+}
+
+async function runSteps(steps: [() => Promise<unknown>, unknown][], forget: () => Promise<unknown>): Promise<void> {
+  for (const [step, expected] of steps) {
+    await forget()
+    expect(await step()).toEqual(typeof expected === 'object' ? expect.objectContaining(expected) : expected)
+  }
+}
+
+describeRedis('RedisStore recovers from "Function not found"', () => {
   const open: ConnectedClient[] = []
   let own: RedisProcess
   beforeAll(async () => {
@@ -363,33 +393,68 @@ describeRedis('RedisStore recovers from NOSCRIPT', () => {
     if (own) await stopAll([own])
   })
 
-  /** Forget every script on the server(s) a client kind talks to, as after a restart or failover. */
-  async function flushScripts(cluster: boolean): Promise<void> {
-    const ports = cluster && redis.available ? redis.cluster.map((node) => node.port) : [own.port]
-    await Promise.all(ports.map((port) => admin(port).script('FLUSH')))
-  }
-
-  it.each(clientKinds)('every operation works right after SCRIPT FLUSH ($name)', async (kind) => {
+  it.each(clientKinds)('every operation works right after FUNCTION FLUSH ($name)', async (kind) => {
     const connected = await kind.connect(kind.cluster ? undefined : { host: '127.0.0.1', port: own.port })
     open.push(connected)
     const store: SessionStore = storeFor(connected.client)
-    const [key, renamed, moved] = [randomKey(), randomKey(), randomKey()]
-    const steps: [() => Promise<unknown>, unknown][] = [
-      [() => store.write(key, 'a', bytes('1'), create), { status: 'written' }],
-      [() => store.write(key, 'b', bytes('2'), existing), { status: 'written' }],
-      [() => store.get(key, 'a').then((read) => read.live && text(read.value)), '1'],
-      [() => store.getAll(key).then((read) => read.live && read.fields.size), 2],
-      [() => store.remove(key, 'b').then((result) => result.live && result.removed), true],
-      [() => store.expire(key, 900).then((result) => result.live), true],
-      [() => store.rename(key, renamed), { status: 'renamed' }],
-      [() => store.write(moved, 'c', bytes('3'), { ...existing, renameFrom: renamed }), { status: 'written' }],
-      [() => store.delete(moved), true],
-    ]
-    for (const [step, expected] of steps) {
-      await flushScripts(kind.cluster)
-      expect(await step()).toEqual(typeof expected === 'object' ? expect.objectContaining(expected) : expected)
+    const ports = kind.cluster && redis.available ? redis.cluster.map((node) => node.port) : [own.port]
+    // What a failover to a node that never held the libraries looks like: the server lost them all.
+    // The store has called each function before, so it does not load it up front.
+    await runSteps(recoverySteps(store), async () => {})
+    await runSteps(recoverySteps(store), () => Promise.all(ports.map((port) => admin(port).call('FUNCTION', 'FLUSH'))))
+    // The retry loaded the library again, so the next call is a plain FCALL.
+    if (!kind.cluster) {
+      const listed = await admin(own.port).call('FUNCTION', 'LIST', 'LIBRARYNAME', scripts.DELETE.function)
+      expect(listed).toHaveLength(1)
     }
+  })
+})
+
+describeRedis('RedisStore without functions (FUNCTION and FCALL denied by ACL): EVALSHA with staged values', () => {
+  const open: ConnectedClient[] = []
+  let own: RedisProcess
+  let log: CommandLog
+  beforeAll(async () => {
+    own = await startRedis()
+    // As on Redis 6.2, where FUNCTION does not exist: the store's user may not load or call functions.
+    await admin(own.port).call('ACL', 'SETUSER', 'default', '-function', '-fcall', '-fcall_ro')
+    log = new CommandLog(own.port)
+    await log.start()
+  })
+  afterAll(async () => {
+    await log?.close()
+    await Promise.all(open.map((each) => each.close()))
+    if (own) await stopAll([own])
+  })
+  const standalone = clientKinds.filter((kind) => !kind.cluster)
+
+  it.each(standalone)('each operation is one script call; values are staged ($name)', async (kind) => {
+    const connected = await kind.connect({ host: '127.0.0.1', port: own.port })
+    open.push(connected)
+    const info = String(await connected.raw('', 'CLIENT', 'INFO'))
+    const address = /\baddr=(\S+)/.exec(info)?.[1]
+    const fromStore = (entry: LoggedCommand) => entry.source === address && !isStaging(entry)
+    const store = storeFor(connected.client)
+    // Warm up: the first call finds out that functions are refused, and caches the scripts.
+    for (const [, operation] of operations(store, randomKey())) await operation()
+    const key = randomKey()
+    const counts: Record<string, number> = {}
+    for (const [name, operation] of operations(store, key)) counts[name] = await log.count(operation, fromStore)
+    expect(counts).toEqual(Object.fromEntries(Object.keys(counts).map((name) => [name, 1])))
+    const evalsha = (entry: LoggedCommand) => fromStore(entry) && entry.args[0]?.toUpperCase() === 'EVALSHA'
+    expect(await log.count(() => store.get(key, 'a'), evalsha)).toBe(1)
+    // A write's value went through exactly one staging list; a read stages nothing.
+    const staged = (entry: LoggedCommand) => entry.source === address && isStaging(entry)
+    expect(await log.count(() => store.write(key, 'd', bytes('4'), existing), staged)).toBe(2)
+    expect(await log.count(() => store.get(key, 'd'), staged)).toBe(0)
+  })
+
+  it.each(standalone)('every operation works right after SCRIPT FLUSH ($name)', async (kind) => {
+    const connected = await kind.connect({ host: '127.0.0.1', port: own.port })
+    open.push(connected)
+    const store: SessionStore = storeFor(connected.client)
+    await runSteps(recoverySteps(store), () => admin(own.port).script('FLUSH'))
     // The fallback EVAL cached the script again, so the next call is a plain EVALSHA hit.
-    if (!kind.cluster) expect(await connected.raw(key, 'SCRIPT', 'EXISTS', scripts.DELETE.sha)).toEqual([1])
+    expect(await connected.raw('', 'SCRIPT', 'EXISTS', scripts.DELETE.sha)).toEqual([1])
   })
 })

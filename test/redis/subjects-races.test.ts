@@ -47,7 +47,7 @@ describeRedis('RedisStore subjects: races', () => {
       const subject = `user:${randomKey()}`
       const earlier = [randomKey(), randomKey()]
       for (const key of earlier) await store.bind(key, login(subject))
-      const held = gate(client, kind.cluster ? BIND_PLACE.sha : BIND_CREATING.sha)
+      const held = gate(client, kind.cluster ? BIND_PLACE : BIND_CREATING)
       const late = randomKey()
       const binding = storeFor(held.client, { prefix, timeout: PATIENT }).bind(late, login(subject))
       await held.reached
@@ -67,7 +67,7 @@ describeRedis('RedisStore subjects: races', () => {
     const prefix = uniquePrefix()
     const store = storeFor(client, { prefix, timeout: PATIENT })
     const subject = `user:${randomKey()}`
-    const held = gate(client, kind.cluster ? BIND_PLACE.sha : BIND_CREATING.sha)
+    const held = gate(client, kind.cluster ? BIND_PLACE : BIND_CREATING)
     const key = randomKey()
     const binding = storeFor(held.client, { prefix, timeout: PATIENT }).bind(key, login(subject))
     await held.reached
@@ -81,18 +81,18 @@ describeRedis('RedisStore subjects: races', () => {
   const moves = [
     {
       name: 'rename',
-      standalone: RENAME.sha,
+      standalone: RENAME,
       run: (store: RedisStore, from: SessionKey, to: SessionKey) => store.rename(from, to),
     },
     {
       name: 'write with renameFrom',
-      standalone: WRITE_RENAMING.sha,
+      standalone: WRITE_RENAMING,
       run: (store: RedisStore, from: SessionKey, to: SessionKey) =>
         store.write(to, 'x', bytes('late'), { ...existing, renameFrom: from }),
     },
     {
       name: 'increment with renameFrom',
-      standalone: WRITE_RENAMING.sha,
+      standalone: WRITE_RENAMING,
       run: (store: RedisStore, from: SessionKey, to: SessionKey) =>
         store.increment(to, 'n', { ...existing, by: 1, format: 'json', renameFrom: from }),
     },
@@ -112,7 +112,7 @@ describeRedis('RedisStore subjects: races', () => {
       await store.bind(from, login(subject))
       await store.write(from, 'x', bytes('1'), existing)
       // Cluster: held after TAKE (the session left `from`), before the index learns the target.
-      const held = gate(client, kind.cluster ? INDEX_ADD.sha : move.standalone)
+      const held = gate(client, kind.cluster ? INDEX_ADD : move.standalone)
       const to = randomKey()
       const moving = move.run(storeFor(held.client, { prefix, timeout: PATIENT }), from, to)
       await held.reached
@@ -137,7 +137,7 @@ describeRedis('RedisStore subjects: races', () => {
       (gated: RedisStore) => gated.write(key, 'x', bytes('late'), existing),
       (gated: RedisStore) => gated.increment(key, 'n', { ...existing, by: 1, format: 'json' }),
     ]) {
-      const held = gate(client, WRITE.sha)
+      const held = gate(client, WRITE)
       const writing = write(storeFor(held.client, { prefix, timeout: PATIENT }))
       await held.reached
       await store.revokeSubject(subject, {})

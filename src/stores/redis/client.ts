@@ -57,8 +57,9 @@ export interface NodeRedisSentinel extends NodeRedisSentinelLease {
 /**
  * A Redis client built by the user: ioredis `new Redis()` (standalone or `sentinels`) /
  * `new Cluster()`, or node-redis `createClient()` / `createCluster()` (v4 and v5) /
- * `createSentinel()` (v5). The store only sends `EVALSHA`/`EVAL` (and `WAIT`) with it; it never
- * connects, closes or reconfigures it.
+ * `createSentinel()` (v5). The store only sends `FCALL`/`FUNCTION LOAD` (Redis 7+) or
+ * `EVALSHA`/`EVAL` with their staging commands, and `WAIT`, with it; it never connects, closes or
+ * reconfigures it.
  */
 export type RedisClient = IORedisClient | NodeRedisClient | NodeRedisCluster | NodeRedisSentinel
 

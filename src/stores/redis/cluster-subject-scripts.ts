@@ -41,7 +41,8 @@ export const BIND_SOURCE = defineScript({
   name: 'bindSource',
   numberOfKeys: 1,
   writes: true,
-  body: `${SUBJECT_LUA}${TAKE_LUA}
+  lua: `${SUBJECT_LUA}${TAKE_LUA}`,
+  body: `
 local key = KEYS[1]
 local now = now_ms()
 local all = redis.call('HGETALL', key)
@@ -96,7 +97,8 @@ export const BIND_PLACE = defineScript({
   name: 'bindPlace',
   numberOfKeys: 1,
   writes: true,
-  body: `${SUBJECT_LUA}
+  lua: `${SUBJECT_LUA}`,
+  body: `
 local key = KEYS[1]
 local now = now_ms()
 if live_key(key, now) then return {COLLISION} end
@@ -163,7 +165,8 @@ export const SESSION_STATE = defineScript({
   numberOfKeys: 1,
   // A block must not be undone by a failover only while a placement is late; it is a guard, not data.
   writes: false,
-  body: `${SUBJECT_LUA}
+  lua: `${SUBJECT_LUA}`,
+  body: `
 local key = KEYS[1]
 local entries = redis.call('HMGET', key, 'm:expires', 'm:index', 'm:created', 'm:active', 'm:meta', 'm:moved')
 if entries[6] then return {MOVED, entries[6]} end
@@ -222,7 +225,8 @@ export const REVOKE_ONE = defineScript({
   name: 'revokeOne',
   numberOfKeys: 1,
   writes: true,
-  body: `${SUBJECT_LUA}
+  lua: `${SUBJECT_LUA}`,
+  body: `
 local key = KEYS[1]
 local entries = redis.call('HMGET', key, 'm:expires', 'm:index', 'm:moved')
 if entries[3] then

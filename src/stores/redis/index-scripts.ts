@@ -69,7 +69,9 @@ export interface IndexAddInput {
  * leased score (and removes only an entry still at that score) never mistakes an entry added again
  * for the one it checked.
  */
-const INDEX_BODY = `${SUBJECT_LUA}
+const INDEX_LUA = `${SUBJECT_LUA}`
+
+const INDEX_BODY = `
 local index = KEYS[1]
 local now = now_ms()
 if ARGV[1] ~= '' then
@@ -104,6 +106,7 @@ export const INDEX_ADD = defineScript({
   name: 'indexAdd',
   numberOfKeys: 1,
   writes: true,
+  lua: INDEX_LUA,
   body: INDEX_BODY,
   build: (input: IndexAddInput) => ({
     keys: [input.index],
@@ -123,6 +126,7 @@ export const INDEX_READ = defineScript({
   name: 'indexRead',
   numberOfKeys: 1,
   writes: false,
+  lua: INDEX_LUA,
   body: INDEX_BODY,
   build: (index: string) => ({ keys: [index], args: ['', '0', '-1', '', '0'] }),
   parse: indexRead,
@@ -152,7 +156,8 @@ export const INDEX_PRUNE = defineScript({
   name: 'indexPrune',
   numberOfKeys: 1,
   writes: false,
-  body: `${SUBJECT_LUA}
+  lua: `${SUBJECT_LUA}`,
+  body: `
 local index = KEYS[1]
 for i = 1, #ARGV, 3 do
   local member, seen, score = ARGV[i], ARGV[i + 1], ARGV[i + 2]

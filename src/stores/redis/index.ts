@@ -1,6 +1,6 @@
 /**
  * {@link RedisStore}: sessions in Redis (standalone or Cluster) over ioredis or node-redis, one Lua
- * script per operation.
+ * function (Redis 7+) or script per operation.
  *
  * @module ruts/redis
  */
@@ -90,7 +90,8 @@ const WAIT_OPTIONS = {
  *
  * One hash per session; per-field TTLs are kept inside the hash and enforced by Lua scripts on the
  * server's clock, so they work on every Redis version without `HEXPIRE`. Every operation is one
- * `EVALSHA` round trip (scripts are re-sent after `NOSCRIPT`), except a rename on a Cluster, which
+ * round trip: `FCALL` of a function library on Redis 7+ (loaded again after "Function not found"),
+ * `EVALSHA` on Redis 6.2 or where functions are denied (re-sent as `EVAL` after `NOSCRIPT`), except a rename on a Cluster, which
  * takes two (see docs/redis.md), and the subject operations on a Cluster, whose index lives in
  * another slot than the sessions (docs/subjects.md, "Redis").
  *

@@ -131,6 +131,13 @@ local function place_taken(key, now, args, first)
   redis.call('PEXPIREAT', key, ms(at))
   return at
 end
+`
+
+/**
+ * Scripts only (the `EVALSHA` path, see `runner.ts`): put staged session data back into `ARGV`.
+ * Functions (`FCALL`) get their arguments directly and do not include it.
+ */
+export const UNSTAGE = `
 -- Session data (a value, a taken session) never travels as a script argument: Redis client
 -- instrumentations record every EVAL/EVALSHA argument. The runner sends it in a list at one extra,
 -- last key (position/value pairs, pushed in the same pipeline) and leaves '' at those positions;

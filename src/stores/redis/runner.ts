@@ -19,9 +19,12 @@ export interface ScriptRunner {
   /** `true` for a Cluster client: keys of different sessions may live on different nodes. */
   readonly cluster: boolean
   /**
-   * Run a script on the node of its first key: one round trip, `EVALSHA`, or `EVAL` (which also
-   * caches the script) when the server replies `NOSCRIPT`. With `waitForReplicas`, a script that
-   * writes is followed by `WAIT` in the same round trip.
+   * Run a script on the node of its first key, in one round trip: `FCALL` of its function on Redis
+   * 7+ (with `FUNCTION LOAD` in front the first time, and again after "Function not found"), or
+   * `EVALSHA` with staged values where the server has no functions or refuses them, `EVAL` (which
+   * also caches the script) after `NOSCRIPT`. The first call of a runner finds out which (one more
+   * round trip). With `waitForReplicas`, a script that writes is followed by `WAIT` in the same
+   * round trip.
    *
    * @param script - the script, which builds its keys and arguments and parses its reply
    * @param input - the script's typed input
@@ -62,6 +65,30 @@ function isNoScript(reply: unknown): boolean {
   return reply instanceof Error && reply.message.startsWith('NOSCRIPT')
 }
 
+/** The server lost a function (a fresh node after a failover, `FUNCTION FLUSH`): load it again. */
+function isFunctionMissing(reply: unknown): boolean {
+  return reply instanceof Error && reply.message.startsWith('ERR Function not found')
+}
+
+/** The server has no functions (Redis 6.2), or this user may not use them (ACL). */
+function isFunctionRefused(reply: unknown): boolean {
+  return reply instanceof Error && /^(ERR unknown command|NOPERM)/.test(reply.message)
+}
+
+/**
+ * The server refuses a function that may write up front (too few replicas, out of memory, a failed
+ * save), where an `EVAL` script runs until its first write: a read still works there. Nothing ran.
+ */
+function isWriteRefused(reply: unknown): boolean {
+  return reply instanceof Error && /^(NOREPLICAS|OOM|MISCONF)/.test(reply.message)
+}
+
+/**
+ * How calls reach the server: not known yet (the first call finds out), function libraries
+ * (`FCALL`, Redis 7+), or `EVAL` scripts with staged values (Redis 6.2, or `FUNCTION` denied).
+ */
+type Mode = 'unknown' | 'functions' | 'scripts'
+
 /**
  * Adapt a user's client to {@link ScriptRunner}.
  *
@@ -80,29 +107,88 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
   const nonce = randomBytes(6).toString('base64url')
   let calls = 0
   const name = () => `${nonce}:${(calls++).toString(36)}`
+  let mode: Mode = 'unknown'
+  // Libraries this runner has loaded (or seen run); others are loaded in front of their first call.
+  const loaded = new Set<string>()
+
+  /** Replies of `commands` then the call and `WAIT`, sent in one exchange; a failed command before the call throws. */
+  const exchange = async (key: string | undefined, before: readonly Command[], call: Command, writes: boolean) => {
+    const replies = await send(key, [...before, call, ...(wait !== undefined && writes ? [wait] : [])])
+    const failed = replies.slice(0, before.length).find((reply) => reply instanceof Error)
+    if (failed !== undefined) throw failed
+    return replies.slice(before.length)
+  }
+
+  /**
+   * `FCALL`: session data travels as plain arguments, which the stock instrumentations never record
+   * for a command they do not list (docs/redis.md). A library this runner has not loaded yet goes
+   * out in the same exchange (`FUNCTION LOAD REPLACE`: its name is its code's hash, so replacing is
+   * a no-op where it exists), and again once after "Function not found".
+   * @returns the replies, or `undefined` when this call must go as a script instead: the server
+   *   refuses functions (then every later call does too), or refuses this one as a write
+   */
+  const viaFunction = async (script: RedisScript<unknown, unknown>, call: ScriptCall) => {
+    const { keys, args } = call
+    const fcall: Command = ['FCALL', script.function, String(keys.length), ...keys, ...args]
+    const load: Command = ['FUNCTION', 'LOAD', 'REPLACE', script.library]
+    if (mode === 'unknown') {
+      // Find out with the library alone: an FCALL refused as an unknown command would put its first
+      // arguments, values included, into the error message, and a trace records errors.
+      const [refused] = await send(keys[0], [load])
+      if (isFunctionRefused(refused)) {
+        mode = 'scripts'
+        return undefined
+      }
+      if (isWriteRefused(refused)) return undefined
+      if (refused instanceof Error) throw refused
+      mode = 'functions'
+    }
+    const attempt = async (loading: boolean) => {
+      const replies = await send(keys[0], [
+        ...(loading ? [load] : []),
+        fcall,
+        ...(wait !== undefined && script.writes ? [wait] : []),
+      ])
+      if (!loading) return replies
+      // The call's own reply, unless the library was missing and could not be loaded: then why not.
+      const [loadReply, ...rest] = replies
+      if (loadReply instanceof Error && isFunctionMissing(rest[0])) rest[0] = loadReply
+      return rest
+    }
+    let replies = await attempt(!loaded.has(script.function))
+    if (isFunctionMissing(replies[0])) replies = await attempt(true)
+    if (isWriteRefused(replies[0])) return undefined
+    loaded.add(script.function)
+    return replies
+  }
+
+  /** `EVALSHA` with values staged (see {@link staging}), `EVAL` after `NOSCRIPT`. */
+  const viaScript = async (script: RedisScript<unknown, unknown>, built: ScriptCall) => {
+    const { stage, call } = staging(built, name)
+    const { keys, args } = call
+    const evaluate = (command: 'EVALSHA' | 'EVAL', body: string): Command => [
+      command,
+      body,
+      String(keys.length),
+      ...keys,
+      ...args,
+    ]
+    const replies = await exchange(keys[0], stage, evaluate('EVALSHA', script.sha), script.writes)
+    // After SCRIPT FLUSH, a restart or a failover the server has forgotten the script. EVAL runs
+    // it and caches it again; both attempts belong to one store operation (the staging list is
+    // pushed again: the same pairs twice put the same values back).
+    if (isNoScript(replies[0])) return exchange(keys[0], stage, evaluate('EVAL', script.source), script.writes)
+    return replies
+  }
+
   return {
     cluster,
     async run(script, input) {
-      const { stage, call } = staging(script.build(input), name)
-      const { keys, args } = call
-      // The staging commands, the script and WAIT (which cannot run inside a script) go out back
-      // to back on one connection: one round trip.
-      const exchange = async (command: 'EVALSHA' | 'EVAL', body: string) => {
-        const evaluate: Command = [command, body, String(keys.length), ...keys, ...args]
-        const replies = await send(keys[0], [
-          ...stage,
-          evaluate,
-          ...(wait !== undefined && script.writes ? [wait] : []),
-        ])
-        const failed = replies.slice(0, stage.length).find((reply) => reply instanceof Error)
-        if (failed !== undefined) throw failed
-        return replies.slice(stage.length)
-      }
-      let [reply, confirmed] = await exchange('EVALSHA', script.sha)
-      // After SCRIPT FLUSH, a restart or a failover the server has forgotten the script. EVAL runs
-      // it and caches it again; both attempts belong to one store operation (the staging list is
-      // pushed again: the same pairs twice put the same values back).
-      if (isNoScript(reply)) [reply, confirmed] = await exchange('EVAL', script.source)
+      const call = script.build(input)
+      const generic = script as RedisScript<unknown, unknown>
+      const replies =
+        (mode === 'scripts' ? undefined : await viaFunction(generic, call)) ?? (await viaScript(generic, call))
+      const [reply, confirmed] = replies
       if (reply instanceof Error) throw reply
       if (confirmed instanceof Error) throw confirmed
       if (waitForReplicas !== undefined && script.writes && int(confirmed) < waitForReplicas.replicas) {

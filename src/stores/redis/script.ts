@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { PRELUDE } from './lua.js'
+import { PRELUDE, UNSTAGE } from './lua.js'
 
 /** A script argument: text, or raw bytes (values are binary). */
 export type ScriptArgument = string | Buffer
@@ -63,16 +63,28 @@ export interface ScriptCall {
 /**
  * One Redis script with its whole protocol: source, number of keys, a typed argument builder and a
  * reply parser returning the store's result type (the shape of node-redis' `defineScript`).
- * A runner calls `build`, sends `EVALSHA sha`, falls back to `EVAL source` after `NOSCRIPT`, and
- * hands the raw reply to `parse`.
+ * The same Lua exists in two forms: a function library (Redis 7+, `FCALL function`, loaded with
+ * `FUNCTION LOAD` when the server lacks it) and an `EVAL` script (Redis 6.2, or where `FUNCTION`
+ * is denied: `EVALSHA sha`, `EVAL source` after `NOSCRIPT`). A runner picks one, sends `build`'s
+ * keys and arguments, and hands the raw reply to `parse`.
  */
 export interface RedisScript<Input, Output> {
   /** Short name, for errors and traces. */
   readonly name: string
-  /** The full Lua text: prelude, status constants and body. */
+  /** The full Lua text as an `EVAL` script: prelude, status constants, helpers, unstaging and body. */
   readonly source: string
   /** SHA-1 of `source`, for `EVALSHA`. */
   readonly sha: string
+  /**
+   * The same Lua as a function library for `FUNCTION LOAD`: prelude, status constants and helpers
+   * run once when the library loads, and only the body runs per call.
+   */
+  readonly library: string
+  /**
+   * The library's one function, for `FCALL`. Its name (also the library's) carries a hash of the
+   * library, so two versions of the store sharing a server never replace each other's functions.
+   */
+  readonly function: string
   /** How many of the sent arguments are keys; on a Cluster they must share one slot. */
   readonly numberOfKeys: number
   /** `true` when the script changes data, so `waitForReplicas` makes replicas confirm it. */
@@ -95,7 +107,12 @@ export interface RedisScript<Input, Output> {
 /** What {@link defineScript} needs: everything but the computed `source` and `sha`. */
 export interface ScriptDefinition<Input, Output> {
   readonly name: string
-  /** The script's own Lua; the prelude and status constants are put in front of it. */
+  /**
+   * Helper functions the body uses (e.g. `SUBJECT_LUA`). In a function library they are defined
+   * once, when the library loads; in an `EVAL` script, on every call.
+   */
+  readonly lua?: string
+  /** The script's own Lua, run per call with `KEYS` and `ARGV`; prelude, constants and helpers are put in front of it. */
   readonly body: string
   readonly numberOfKeys: number
   /**
@@ -125,11 +142,18 @@ export interface ScriptDefinition<Input, Output> {
  * ```
  */
 export function defineScript<Input, Output>(definition: ScriptDefinition<Input, Output>): RedisScript<Input, Output> {
-  const source = `${PRELUDE}\n${STATUS_LUA}\nunstage()\n${definition.body}`
+  const helpers = `${PRELUDE}\n${STATUS_LUA}\n${definition.lua ?? ''}`
+  const source = `${helpers}${UNSTAGE}\nunstage()\n${definition.body}`
+  const registration = (name: string) =>
+    `${helpers}\nredis.register_function('${name}', function(KEYS, ARGV)\n${definition.body}\nend)\n`
+  // The name hashes the library's code (with a placeholder for the name itself).
+  const name = `ruts_${createHash('sha1').update(registration('')).digest('hex')}`
   return {
     name: definition.name,
     source,
     sha: createHash('sha1').update(source).digest('hex'),
+    library: `#!lua name=${name}\n${registration(name)}`,
+    function: name,
     numberOfKeys: definition.numberOfKeys,
     writes: definition.writes,
     build(input) {

@@ -207,7 +207,8 @@ export const DELETE = defineScript({
   name: 'delete',
   numberOfKeys: 1,
   writes: true,
-  body: `${SUBJECT_LUA}${DELETE_LUA}
+  lua: `${SUBJECT_LUA}${DELETE_LUA}`,
+  body: `
 return delete(KEYS[1], redis.call('HMGET', KEYS[1], 'm:expires', 'm:index'), ARGV[1])
 `,
   build: (input: DeleteInput) => ({ keys: [input.key], args: [input.leave] }),
@@ -239,7 +240,8 @@ export const EXPIRE = defineScript({
   name: 'expire',
   numberOfKeys: 1,
   writes: true,
-  body: `${SUBJECT_LUA}${DELETE_LUA}
+  lua: `${SUBJECT_LUA}${DELETE_LUA}`,
+  body: `
 local key = KEYS[1]
 local meta = redis.call('HMGET', key, 'm:expires', 'm:index', 'm:deadline')
 local lifetime = tonumber(ARGV[1])

@@ -39,7 +39,8 @@ export const LIST = defineScript({
   numberOfKeys: 1,
   // Pruning and refreshed scores need not survive a failover: the next list does them again.
   writes: false,
-  body: `${SUBJECT_LUA}
+  lua: `${SUBJECT_LUA}`,
+  body: `
 local index = KEYS[1]
 local now = now_ms()
 local reply = {}
@@ -83,7 +84,8 @@ export const REVOKE = defineScript({
   name: 'revokeSubject',
   numberOfKeys: 1,
   writes: true,
-  body: `${SUBJECT_LUA}
+  lua: `${SUBJECT_LUA}`,
+  body: `
 local index, except = KEYS[1], ARGV[1]
 local now = now_ms()
 local members = {}

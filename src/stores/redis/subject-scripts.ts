@@ -44,7 +44,9 @@ export function bindReply(reply: unknown): BindResult {
  * staged), session ttl ms, max lifetime ms (0 none), max sessions (0 unlimited).
  * → {OK|KEPT, ttl, touched, ended member…} | {MISSING} | {COLLISION}
  */
-const BIND_BODY = `${SUBJECT_LUA}
+const BIND_LUA = `${SUBJECT_LUA}`
+
+const BIND_BODY = `
 local target, index = KEYS[1], KEYS[#KEYS]
 local source = KEYS[3] and KEYS[2]
 local subject, meta, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -146,6 +148,7 @@ export const BIND_CREATING = defineScript({
   name: 'bind',
   numberOfKeys: 2,
   writes: true,
+  lua: BIND_LUA,
   body: BIND_BODY,
   build: bindCall,
   parse: bindReply,
@@ -156,6 +159,7 @@ export const BIND = defineScript({
   name: 'bind',
   numberOfKeys: 3,
   writes: true,
+  lua: BIND_LUA,
   body: BIND_BODY,
   build: bindCall,
   parse: bindReply,

@@ -68,7 +68,9 @@ export interface RenamingIncrementInput extends IncrementInput {
   readonly from: string
 }
 
-const WRITE_BODY = `${INTEGERS}${SUBJECT_LUA}
+const WRITE_LUA = `${INTEGERS}${SUBJECT_LUA}`
+
+const WRITE_BODY = `
 local key = KEYS[1]
 local name = 'f:' .. ARGV[3]
 local insert = ARGV[1] == 'insert'
@@ -233,6 +235,7 @@ export const WRITE = defineScript({
   name: 'write',
   numberOfKeys: 1,
   writes: true,
+  lua: WRITE_LUA,
   body: WRITE_BODY,
   build: (input: WriteInput) => writeCall([input.key], input),
   parse: writeResult,
@@ -243,6 +246,7 @@ export const WRITE_RENAMING = defineScript({
   name: 'write',
   numberOfKeys: 2,
   writes: true,
+  lua: WRITE_LUA,
   body: WRITE_BODY,
   build: (input: RenamingWriteInput) => writeCall([input.key, input.from], input),
   parse: writeResult,
@@ -256,6 +260,7 @@ export const INCREMENT = defineScript({
   name: 'increment',
   numberOfKeys: 1,
   writes: true,
+  lua: WRITE_LUA,
   body: WRITE_BODY,
   build: (input: IncrementInput) => incrementCall([input.key], input),
   parse: incrementResult,
@@ -266,6 +271,7 @@ export const INCREMENT_RENAMING = defineScript({
   name: 'increment',
   numberOfKeys: 2,
   writes: true,
+  lua: WRITE_LUA,
   body: WRITE_BODY,
   build: (input: RenamingIncrementInput) => incrementCall([input.key, input.from], input),
   parse: incrementResult,
@@ -290,7 +296,8 @@ export const RENAME = defineScript({
   name: 'rename',
   numberOfKeys: 2,
   writes: true,
-  body: `${SUBJECT_LUA}
+  lua: `${SUBJECT_LUA}`,
+  body: `
 local now = now_ms()
 local at = live_key(KEYS[1], now)
 if not at then return {MISSING} end
@@ -327,7 +334,8 @@ export const TAKE = defineScript({
   name: 'take',
   numberOfKeys: 1,
   writes: true,
-  body: `${SUBJECT_LUA}${TAKE_LUA}
+  lua: `${SUBJECT_LUA}${TAKE_LUA}`,
+  body: `
 local key = KEYS[1]
 local now = now_ms()
 local all = redis.call('HGETALL', key)
@@ -361,7 +369,8 @@ export const PLACE = defineScript({
   name: 'place',
   numberOfKeys: 1,
   writes: true,
-  body: `${SUBJECT_LUA}
+  lua: `${SUBJECT_LUA}`,
+  body: `
 local key = KEYS[1]
 local now = now_ms()
 if live_key(key, now) then return {COLLISION} end
