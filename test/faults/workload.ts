@@ -53,6 +53,16 @@ async function startApp(store: SessionStore) {
   const reply = sessions.route(async (req, res) => {
     const { owner, generation, n } = req.query as Record<string, string>
     const current = await req.session.get('data')
+    // A session can end between two calls of one request (a delete that failed with a timeout may
+    // still land late). A write after that creates a new session: answered as "no session", and the
+    // new one, which would hold only part of the data, is removed.
+    const id = req.session.id
+    const ended = async () => {
+      if (req.session.id === id) return false
+      await req.session.delete()
+      res.json({})
+      return true
+    }
     switch (req.path) {
       case '/increment': {
         if (current === undefined) {
@@ -60,7 +70,7 @@ async function startApp(store: SessionStore) {
           return
         }
         const hits = await req.session.increment('hits')
-        res.json({ data: current, hits })
+        if (!(await ended())) res.json({ data: current, hits })
         return
       }
       case '/create': {
@@ -71,7 +81,7 @@ async function startApp(store: SessionStore) {
       }
       case '/update':
         if (current !== undefined) await req.session.update('data', { ...current, n: Number(n) })
-        res.json({ data: current && { ...current, n: Number(n) } })
+        if (!(await ended())) res.json({ data: current && { ...current, n: Number(n) } })
         return
       case '/regenerate':
         if (current !== undefined) await req.session.regenerate()
@@ -81,8 +91,11 @@ async function startApp(store: SessionStore) {
         await req.session.delete()
         res.json({})
         return
-      default:
-        res.json(current === undefined ? {} : { data: current, hits: (await req.session.get('hits')) ?? 0 })
+      default: {
+        const hits = current === undefined ? undefined : await req.session.get('hits')
+        // Ended between the two reads: a session gone, not a counter at 0.
+        res.json(req.session.id === undefined ? {} : { data: current, hits: hits ?? 0 })
+      }
     }
   })
   app.get(/.*/, reply)
