@@ -4,7 +4,7 @@ import { BIND_PLACE } from '../../src/stores/redis/cluster-subject-scripts.js'
 import type { RedisStore } from '../../src/stores/redis/index.js'
 import { INDEX_ADD } from '../../src/stores/redis/index-scripts.js'
 import { BIND_CREATING } from '../../src/stores/redis/subject-scripts.js'
-import { RENAME, WRITE, WRITE_RENAMING } from '../../src/stores/redis/write-scripts.js'
+import { INCREMENT, RENAME, SET_FIELD, WRITE_RENAMING } from '../../src/stores/redis/write-scripts.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, clientKinds, connections, describeRedis, randomKey, sleep, storeFor, uniquePrefix } from './clients.js'
 import { gate } from './gate.js'
@@ -133,11 +133,11 @@ describeRedis('RedisStore subjects: races', () => {
     const subject = `user:${randomKey()}`
     const key = randomKey()
     await store.bind(key, login(subject))
-    for (const write of [
-      (gated: RedisStore) => gated.write(key, 'x', bytes('late'), existing),
-      (gated: RedisStore) => gated.increment(key, 'n', { ...existing, by: 1, format: 'json' }),
-    ]) {
-      const held = gate(client, WRITE)
+    for (const [script, write] of [
+      [SET_FIELD, (gated: RedisStore) => gated.write(key, 'x', bytes('late'), existing)],
+      [INCREMENT, (gated: RedisStore) => gated.increment(key, 'n', { ...existing, by: 1, format: 'json' })],
+    ] as const) {
+      const held = gate(client, script)
       const writing = write(storeFor(held.client, { prefix, timeout: PATIENT }))
       await held.reached
       await store.revokeSubject(subject, {})

@@ -32,9 +32,9 @@ import type { RedisClient } from './client.js'
 import { type ClusterMoves, renameAcrossSlots, writeAcrossSlots } from './cluster-rename.js'
 import { createScriptRunner, type ScriptRunner, type WaitForReplicas } from './runner.js'
 import type { RedisScript } from './script.js'
-import { DELETE, EXPIRE, GET, GET_ALL, type IndexLeaving, REMOVE, TAKE_FIELD } from './scripts.js'
+import { DELETE, EXPIRE, GET, GET_ALL, GET_READ, type IndexLeaving, REMOVE, TAKE_FIELD } from './scripts.js'
 import { holdFor, RedisSubjects } from './subjects.js'
-import { INCREMENT, INCREMENT_RENAMING, RENAME, WRITE, WRITE_RENAMING } from './write-scripts.js'
+import { INCREMENT, INCREMENT_RENAMING, RENAME, SET_FIELD, WRITE, WRITE_RENAMING } from './write-scripts.js'
 
 export type {
   IORedisClient,
@@ -142,7 +142,8 @@ export class RedisStore implements SessionStore {
   }
 
   async get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead> {
-    return this.#run('get', GET, { key: this.#key(key), field, options })
+    const input = { key: this.#key(key), field, options }
+    return options?.touch === undefined ? this.#run('get', GET_READ, input) : this.#run('get', GET, input)
   }
 
   async getAll(key: SessionKey, options?: ReadOptions): Promise<SessionRead> {
@@ -152,7 +153,8 @@ export class RedisStore implements SessionStore {
   async write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult> {
     checkWriteTtls(options)
     const input = { key: this.#key(key), field, value, options }
-    if (options.renameFrom === undefined) return this.#run('write', WRITE, input)
+    if (options.renameFrom === undefined)
+      return this.#run('write', options.mode === 'update' ? SET_FIELD : WRITE, input)
     const from = this.#key(options.renameFrom)
     if (this.#runner.cluster)
       return this.#transfer('write', (abandoned) => writeAcrossSlots(this.#moves, from, WRITE, input, abandoned))

@@ -120,6 +120,11 @@ export interface ScriptDefinition<Input, Output> {
    * session's expiry (touch) does not count: losing it shortens a lifetime, never resurrects data.
    */
   readonly writes: boolean
+  /**
+   * The Lua never writes, not even a touch or a clean-up: the function is registered `no-writes`, so a
+   * primary that refuses writes (too few replicas, out of memory) still runs it.
+   */
+  readonly readOnly?: boolean
   build(input: Input): ScriptCall
   parse(reply: unknown): Output
 }
@@ -144,8 +149,9 @@ export interface ScriptDefinition<Input, Output> {
 export function defineScript<Input, Output>(definition: ScriptDefinition<Input, Output>): RedisScript<Input, Output> {
   const helpers = `${PRELUDE}\n${STATUS_LUA}\n${definition.lua ?? ''}`
   const source = `${helpers}${UNSTAGE}\nunstage()\n${definition.body}`
+  const flags = definition.readOnly === true ? ", flags = {'no-writes'}" : ''
   const registration = (name: string) =>
-    `${helpers}\nredis.register_function('${name}', function(KEYS, ARGV)\n${definition.body}\nend)\n`
+    `${helpers}\nredis.register_function{function_name = '${name}'${flags}, callback = function(KEYS, ARGV)\n${definition.body}\nend}\n`
   // The name hashes the library's code (with a placeholder for the name itself).
   const name = `ruts_${createHash('sha1').update(registration('')).digest('hex')}`
   return {

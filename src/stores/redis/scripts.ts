@@ -51,6 +51,43 @@ return {OK, at - now, touched, value}
   },
 })
 
+/**
+ * {@link GET} without a touch, for a plain read: never writes (a function registered `no-writes`).
+ * An expired field reads as missing and stays until a write, `getAll` or the key's own expiry removes
+ * it; a key past its `m:expires` that Redis has not dropped yet reads as no session. The entry comes
+ * back whole (`<field expiry>:<value>`), split by {@link valueOfEntry}, so Redis copies the value
+ * once, into the reply. KEYS: session. ARGV: field. → {OK, ttl, 0, entry|nil} | {MISSING}
+ */
+export const GET_READ = defineScript({
+  name: 'get',
+  numberOfKeys: 1,
+  writes: false,
+  readOnly: true,
+  body: `
+local now = now_ms()
+local meta = redis.call('HMGET', KEYS[1], 'm:expires', 'f:' .. ARGV[1])
+local at = num(meta[1])
+if at <= now then return {MISSING} end
+local entry = meta[2]
+if entry and expiry_of(entry) <= now then entry = false end
+return {OK, at - now, 0, entry}
+`,
+  build: (input: GetInput) => ({ keys: [input.key], args: [input.field] }),
+  parse(reply): FieldRead {
+    const [status, ttl, touched, entry] = list(reply)
+    if (statusOf(status) === 'missing') return { live: false }
+    return { ...liveSession(ttl, touched), value: valueOfEntry(bytes(entry)) }
+  },
+})
+
+/** The value of a field entry (`<field expiry ms>:<value bytes>`), without copying. */
+function valueOfEntry(entry: Uint8Array | undefined): Uint8Array | undefined {
+  if (entry === undefined) return undefined
+  const colon = entry.indexOf(0x3a)
+  if (colon < 0) throw new TypeError('unexpected script reply')
+  return entry.subarray(colon + 1)
+}
+
 /** Input of {@link GET_ALL}. */
 export interface GetAllInput {
   readonly key: string
