@@ -20,11 +20,10 @@ export interface ScriptRunner {
   readonly cluster: boolean
   /**
    * Run a script on the node of its first key, in one round trip: `FCALL` of its function on Redis
-   * 7+ (with `FUNCTION LOAD` in front the first time, and again after "Function not found"), or
-   * `EVALSHA` with staged values where the server has no functions or refuses them, `EVAL` (which
-   * also caches the script) after `NOSCRIPT`. The first call of a runner finds out which (one more
-   * round trip). With `waitForReplicas`, a script that writes is followed by `WAIT` in the same
-   * round trip.
+   * 7+ (`FUNCTION LOAD` + `FCALL` once more after "Function not found"), or `EVALSHA` with staged
+   * values where the server has no functions or refuses them, `EVAL` (which also caches the script)
+   * after `NOSCRIPT`. The first call of a runner finds out which (one more round trip). With
+   * `waitForReplicas`, a script that writes is followed by `WAIT` in the same round trip.
    *
    * @param script - the script, which builds its keys and arguments and parses its reply
    * @param input - the script's typed input
@@ -108,8 +107,6 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
   let calls = 0
   const name = () => `${nonce}:${(calls++).toString(36)}`
   let mode: Mode = 'unknown'
-  // Libraries this runner has loaded (or seen run); others are loaded in front of their first call.
-  const loaded = new Set<string>()
 
   /** Replies of `commands` then the call and `WAIT`, sent in one exchange; a failed command before the call throws. */
   const exchange = async (key: string | undefined, before: readonly Command[], call: Command, writes: boolean) => {
@@ -121,44 +118,43 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
 
   /**
    * `FCALL`: session data travels as plain arguments, which the stock instrumentations never record
-   * for a command they do not list (docs/redis.md). A library this runner has not loaded yet goes
-   * out in the same exchange (`FUNCTION LOAD REPLACE`: its name is its code's hash, so replacing is
-   * a no-op where it exists), and again once after "Function not found".
+   * for a command they do not list (docs/redis.md). A server that lacks the library (first use, a
+   * fresh node, `FUNCTION FLUSH`) answers "Function not found"; the library then goes out with the
+   * call again in one exchange (`FUNCTION LOAD REPLACE`: its name is its code's hash, so replacing
+   * never changes another version's functions).
    * @returns the replies, or `undefined` when this call must go as a script instead: the server
    *   refuses functions (then every later call does too), or refuses this one as a write
    */
   const viaFunction = async (script: RedisScript<unknown, unknown>, call: ScriptCall) => {
     const { keys, args } = call
-    const fcall: Command = ['FCALL', script.function, String(keys.length), ...keys, ...args]
-    const load: Command = ['FUNCTION', 'LOAD', 'REPLACE', script.library]
     if (mode === 'unknown') {
-      // Find out with the library alone: an FCALL refused as an unknown command would put its first
-      // arguments, values included, into the error message, and a trace records errors.
-      const [refused] = await send(keys[0], [load])
-      if (isFunctionRefused(refused)) {
+      // Find out with a call of no function, on the key's node: no value in it (a server without
+      // FCALL quotes the first arguments in its error, and a trace records errors), and no write.
+      const [probe] = await send(keys[0], [['FCALL', 'ruts_probe', '1', keys[0] ?? '']])
+      if (isFunctionRefused(probe)) mode = 'scripts'
+      else if (isFunctionMissing(probe)) mode = 'functions'
+      else throw probe instanceof Error ? probe : new TypeError('unexpected reply to a probe')
+      if (mode === 'scripts') return undefined
+    }
+    const fcall: Command = ['FCALL', script.function, String(keys.length), ...keys, ...args]
+    const trailer = wait !== undefined && script.writes ? [wait] : []
+    let replies = await send(keys[0], [fcall, ...trailer])
+    if (isFunctionMissing(replies[0])) {
+      const [loading, ...rest] = await send(keys[0], [
+        ['FUNCTION', 'LOAD', 'REPLACE', script.library],
+        fcall,
+        ...trailer,
+      ])
+      if (isFunctionRefused(loading)) {
+        // This user may call functions but not load them: scripts from now on.
         mode = 'scripts'
         return undefined
       }
-      if (isWriteRefused(refused)) return undefined
-      if (refused instanceof Error) throw refused
-      mode = 'functions'
+      // The call's own reply, unless the library could not be loaded: then why not.
+      if (loading instanceof Error && isFunctionMissing(rest[0])) rest[0] = loading
+      replies = rest
     }
-    const attempt = async (loading: boolean) => {
-      const replies = await send(keys[0], [
-        ...(loading ? [load] : []),
-        fcall,
-        ...(wait !== undefined && script.writes ? [wait] : []),
-      ])
-      if (!loading) return replies
-      // The call's own reply, unless the library was missing and could not be loaded: then why not.
-      const [loadReply, ...rest] = replies
-      if (loadReply instanceof Error && isFunctionMissing(rest[0])) rest[0] = loadReply
-      return rest
-    }
-    let replies = await attempt(!loaded.has(script.function))
-    if (isFunctionMissing(replies[0])) replies = await attempt(true)
     if (isWriteRefused(replies[0])) return undefined
-    loaded.add(script.function)
     return replies
   }
 
