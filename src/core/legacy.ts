@@ -63,7 +63,8 @@ const MAX_COLLISION_RETRIES = 3
  * Moves legacy sessions into the layer's store, one migration per legacy session per process: the
  * first request runs it, concurrent and closely following requests with the same legacy cookie get
  * the same ruts session (single flight plus a grace window). The legacy session is destroyed only
- * after every field is stored, so a failure at any step leaves it whole.
+ * after every field is stored, so a failure at any step leaves it whole; when the destroy itself
+ * fails, the copy waits for the next request, which adopts it if the destroy ran after all.
  */
 export class LegacyMigration {
   /** The source this migration reads from. */
@@ -71,6 +72,11 @@ export class LegacyMigration {
   readonly #layer: MigrationTarget
   readonly #graceMs: number
   readonly #flights = new Map<string, Flight>()
+  /**
+   * Copies whose legacy destroy failed, by legacy id, until the grace window ends: a destroy that
+   * timed out may still have run, and then the copy is the only place the data is left.
+   */
+  readonly #unsettled = new Map<string, { readonly session: MigratedSession; readonly until: number }>()
 
   /**
    * @param source - where legacy sessions come from
@@ -108,17 +114,34 @@ export class LegacyMigration {
 
   async #move(legacyId: string): Promise<MigratedSession | undefined> {
     const fields = await this.source.load(legacyId)
-    if (fields === undefined) return undefined
+    const earlier = this.#unsettled.get(legacyId)
+    this.#unsettled.delete(legacyId)
+    const current = earlier !== undefined && earlier.until > Date.now() ? earlier.session : undefined
+    // Gone from the legacy store after a destroy that failed: that destroy ran after all, and the
+    // copy holds the data (the request's first store call confirms it is still live).
+    if (fields === undefined) return current
+    // Still whole: the earlier copy, which nobody holds a cookie for, gives way to a new migration.
+    if (earlier !== undefined) await this.#layer.store.delete(earlier.session.key).catch(() => false)
     const entries = this.#encode(fields)
     const created = entries.length === 0 ? undefined : await this.#store(entries)
     try {
       await this.source.destroy(legacyId)
     } catch (error) {
-      // The legacy session stays whole; the copy nobody holds a cookie for is removed (best effort).
-      if (created !== undefined) await this.#layer.store.delete(created.key).catch(() => false)
+      // The legacy session may be whole (the request fails, the next one migrates again) or gone,
+      // if the destroy ran but its answer was lost; the copy is kept for the next request to tell.
+      if (created !== undefined) this.#keepUnsettled(legacyId, created)
       throw error
     }
     return created
+  }
+
+  #keepUnsettled(legacyId: string, session: MigratedSession): void {
+    const now = Date.now()
+    for (const [id, copy] of this.#unsettled) {
+      if (copy.until > now && this.#unsettled.size < MAX_FLIGHTS) break
+      this.#unsettled.delete(id)
+    }
+    this.#unsettled.set(legacyId, { session, until: now + this.#graceMs })
   }
 
   #encode(fields: LegacyFields): Array<[string, Uint8Array]> {

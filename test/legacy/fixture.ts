@@ -19,8 +19,8 @@ export function legacyCookieValue(sid: string, secret: string): string {
 export interface LegacyStore extends ExpressSessionStore {
   readonly inner: LegacyStoreHandle
   calls: { get: number; destroy: number }
-  /** Fail `get` or `destroy` with this error, or hang them (never call back). */
-  fault: { get?: Error | 'hang'; destroy?: Error | 'hang' }
+  /** Fail `get` or `destroy` with this error, or hang them (never call back); `late`: destroy, then hang. */
+  fault: { get?: Error | 'hang'; destroy?: Error | 'hang' | 'late' }
   put(sid: string, data: Record<string, unknown>, maxAgeMs?: number): Promise<void>
   read(sid: string): Promise<object | null | undefined>
 }
@@ -43,6 +43,7 @@ export function legacyStore(): LegacyStore {
       store.calls.destroy++
       const fault = store.fault.destroy
       if (fault === 'hang') return
+      if (fault === 'late') return inner.destroy(sid)
       if (fault !== undefined) return callback?.(fault)
       inner.destroy(sid, callback)
     },

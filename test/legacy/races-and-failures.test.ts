@@ -107,16 +107,50 @@ describe('legacy store failures fail closed and lose nothing', () => {
     expect(performance.now() - started).toBeLessThan(2000)
   })
 
-  it('a failing destroy answers 503, leaves the legacy session whole and no copy behind', async () => {
-    const { legacy, memory, layer } = legacySetup({ timeout: 50 })
+  it('a failing destroy answers 503 and leaves the legacy session whole; the next request migrates it once', async () => {
+    const { legacy, memory, layer, request } = legacySetup({ timeout: 50 })
     await legacy.put('sid-1', data)
     for (const fault of [new Error('destroy refused'), 'hang' as const]) {
       legacy.fault.destroy = fault
       const session = layer.open(legacyCookie('sid-1'))
       expect((await failure(session.get('count'))).status).toBe(503)
-      expect(memory.size).toBe(0)
+      // The copy waits, unreachable (no response named it), for the next request to settle it.
+      expect(memory.size).toBe(1)
       expect(await legacy.read('sid-1')).toMatchObject(data)
     }
+    legacy.fault = {}
+    const next = await request(legacyCookie('sid-1'), (session) => session.get('count'))
+    expect(next.result).toBe(3)
+    expect(memory.size).toBe(1)
+    expect(await legacy.read('sid-1')).toBeFalsy()
+  })
+
+  it('a destroy that timed out but ran loses nothing: the next request gets the copy', async () => {
+    const { legacy, memory, request } = legacySetup({ timeout: 50 })
+    await legacy.put('sid-1', data)
+    legacy.fault.destroy = 'late'
+    const failed = await request(legacyCookie('sid-1'), (session) => session.get('count')).catch((error) => error)
+    expect((failed as SessionStoreError).code).toBe('ERR_SESSION_STORE_TIMEOUT')
+    expect(await legacy.read('sid-1')).toBeFalsy()
+    legacy.fault = {}
+    const next = await request(legacyCookie('sid-1'), async (session) => [
+      await session.get('user'),
+      await session.get('count'),
+    ])
+    expect(next.result).toEqual([data.user, 3])
+    expect(cookieFrom(next.lines, 'session')).toMatch(/^[A-Za-z0-9_-]{22}$/)
+    expect(memory.size).toBe(1)
+  })
+
+  it('after the grace window an unsettled copy is not adopted', async () => {
+    const { legacy, request } = legacySetup({ timeout: 50, graceMs: 1 })
+    await legacy.put('sid-1', data)
+    legacy.fault.destroy = 'late'
+    await request(legacyCookie('sid-1'), (session) => session.get('count')).catch(() => undefined)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    legacy.fault = {}
+    const next = await request(legacyCookie('sid-1'), (session) => session.get('count'))
+    expect(next.result).toBeUndefined()
   })
 
   it('a failing ruts store answers 503 and leaves the legacy session whole', async () => {
