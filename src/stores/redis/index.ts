@@ -32,7 +32,7 @@ import type { RedisClient } from './client.js'
 import { type ClusterMoves, renameAcrossSlots, writeAcrossSlots } from './cluster-rename.js'
 import { createScriptRunner, type ScriptRunner, type WaitForReplicas } from './runner.js'
 import type { RedisScript } from './script.js'
-import { DELETE, EXPIRE, GET, GET_ALL, GET_READ, type IndexLeaving, REMOVE, TAKE_FIELD } from './scripts.js'
+import { DELETE, EXPIRE, GET, GET_ALL, type IndexLeaving, READ_FIELD, REMOVE, TAKE_FIELD } from './scripts.js'
 import { holdFor, RedisSubjects } from './subjects.js'
 import { INCREMENT, INCREMENT_RENAMING, RENAME, SET_FIELD, WRITE, WRITE_RENAMING } from './write-scripts.js'
 
@@ -142,8 +142,11 @@ export class RedisStore implements SessionStore {
   }
 
   async get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead> {
-    const input = { key: this.#key(key), field, options }
-    return options?.touch === undefined ? this.#run('get', GET_READ, input) : this.#run('get', GET, input)
+    const redisKey = this.#key(key)
+    if (options?.touch !== undefined) return this.#run('get', GET, { key: redisKey, field, options })
+    return this.#guard('get', async () =>
+      READ_FIELD.parse(await this.#runner.send(redisKey, READ_FIELD.commands(redisKey, field))),
+    )
   }
 
   async getAll(key: SessionKey, options?: ReadOptions): Promise<SessionRead> {

@@ -31,6 +31,12 @@ export interface ScriptRunner {
    * @throws the client's error, or an `Error` when fewer replicas than asked confirmed a write
    */
   run<Input, Output>(script: RedisScript<Input, Output>, input: Input): Promise<Output>
+  /**
+   * Send plain commands back to back on the connection to the node serving `key` (one round trip,
+   * no `WAIT`: for reads).
+   * @returns each command's reply, or the `Error` in its place
+   */
+  send(key: string, commands: readonly Command[]): Promise<unknown[]>
 }
 
 /** How long a staging list may outlive a script that never ran (a dropped connection), in ms. */
@@ -179,6 +185,7 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
 
   return {
     cluster,
+    send,
     async run(script, input) {
       const call = script.build(input)
       const generic = script as RedisScript<unknown, unknown>

@@ -1,4 +1,5 @@
 import type { ExpireResult, FieldRead, FieldValue, ReadOptions, RemoveResult, SessionRead } from '../../core/store.js'
+import type { Command } from './client.js'
 import { bytes, int, list, liveSession, text } from './replies.js'
 import { defineScript, milliseconds, statusOf } from './script.js'
 import { SUBJECT_LUA } from './subject-lua.js'
@@ -52,40 +53,50 @@ return {OK, at - now, touched, value}
 })
 
 /**
- * {@link GET} without a touch, for a plain read: never writes (a function registered `no-writes`).
- * An expired field reads as missing and stays until a write, `getAll` or the key's own expiry removes
- * it; a key past its `m:expires` that Redis has not dropped yet reads as no session. The entry comes
- * back whole (`<field expiry>:<value>`), split by {@link valueOfEntry}, so Redis copies the value
- * once, into the reply. KEYS: session. ARGV: field. → {OK, ttl, 0, entry|nil} | {MISSING}
+ * A plain read (no touch) needs no script: `HMGET <session> m:expires f:<field>` then `TIME`, in
+ * one pipeline (one exchange, on the session's node). The server's clock is read after the hash, so
+ * a session or field whose expiry passes between the two reads as gone: never a value past its
+ * expiry. Nothing is written: an expired field stays until a write, `getAll` or the key's own expiry
+ * removes it, and a node that refuses writes still serves the read.
  */
-export const GET_READ = defineScript({
-  name: 'get',
-  numberOfKeys: 1,
-  writes: false,
-  readOnly: true,
-  body: `
-local now = now_ms()
-local meta = redis.call('HMGET', KEYS[1], 'm:expires', 'f:' .. ARGV[1])
-local at = num(meta[1])
-if at <= now then return {MISSING} end
-local entry = meta[2]
-if entry and expiry_of(entry) <= now then entry = false end
-return {OK, at - now, 0, entry}
-`,
-  build: (input: GetInput) => ({ keys: [input.key], args: [input.field] }),
-  parse(reply): FieldRead {
-    const [status, ttl, touched, entry] = list(reply)
-    if (statusOf(status) === 'missing') return { live: false }
-    return { ...liveSession(ttl, touched), value: valueOfEntry(bytes(entry)) }
+export const READ_FIELD = {
+  /**
+   * @param key - the session's Redis key
+   * @param field - the field name
+   * @returns the two commands
+   */
+  commands: (key: string, field: string): Command[] => [['HMGET', key, 'm:expires', `f:${field}`], ['TIME']],
+  /**
+   * @param replies - the replies of {@link READ_FIELD.commands}
+   * @returns the read
+   * @throws the server's error, or TypeError for replies of another shape
+   */
+  parse(replies: readonly unknown[]): FieldRead {
+    const [hash, time] = replies
+    if (hash instanceof Error) throw hash
+    if (time instanceof Error) throw time
+    const [expires, entry] = list(hash)
+    const [seconds, micros] = list(time)
+    const now = number(seconds) * 1000 + Math.floor(number(micros) / 1000)
+    const at = expires === null ? 0 : number(expires)
+    if (at <= now) return { live: false }
+    const raw = bytes(entry)
+    let value: Uint8Array | undefined
+    if (raw !== undefined) {
+      const colon = raw.indexOf(0x3a)
+      if (colon < 1) throw new TypeError('unexpected reply')
+      if (number(raw.subarray(0, colon)) > now) value = raw.subarray(colon + 1)
+    }
+    return { live: true, ttl: at - now, touched: false, value }
   },
-})
+}
 
-/** The value of a field entry (`<field expiry ms>:<value bytes>`), without copying. */
-function valueOfEntry(entry: Uint8Array | undefined): Uint8Array | undefined {
-  if (entry === undefined) return undefined
-  const colon = entry.indexOf(0x3a)
-  if (colon < 0) throw new TypeError('unexpected script reply')
-  return entry.subarray(colon + 1)
+/** A decimal integer the server sent as a bulk string. */
+function number(value: unknown): number {
+  const digits = text(value)
+  const parsed = Number(digits)
+  if (digits === '' || !Number.isSafeInteger(parsed)) throw new TypeError('unexpected reply')
+  return parsed
 }
 
 /** Input of {@link GET_ALL}. */
