@@ -38,7 +38,7 @@ const parameters: RunParameters = quick
       connections: 8,
       rounds: 1,
       warmupSeconds: 0.2,
-      measureSeconds: 0.5,
+      measureSeconds: 0.3,
       pacedSeconds: 1,
       costRate: 2000,
       probeRequests: 4,
