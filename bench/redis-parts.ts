@@ -20,6 +20,8 @@ const scriptsStore = new RedisStore({ client: scriptsClient })
 const key = 'k'.repeat(43)
 const hashKey = `ruts:{${key}}`
 const profile = Buffer.alloc(1024, 120)
+// A touch that never fires (threshold = ttl - 1 s): the touching script runs, nothing moves.
+const touch = { touch: { ttl: 3600, threshold: 3599 } }
 const hour = { mode: 'update', session: 'existing', fieldTtl: 3600, sessionTtl: 3600 } as const
 await store.write(key, 'count', Buffer.from('1'), { ...hour, session: 'create' })
 await store.write(key, 'profile', profile, hour)
@@ -64,13 +66,16 @@ const field = (value: string) => `${Date.now() + 3_600_000}:${value}`
 const variants: Record<string, () => Promise<unknown>> = {
   'peer GET (connect-redis read)': () => client.getBuffer('peer:sess'),
   'peer SET EX (connect-redis write)': () => client.set('peer:sess', '{"cookie":{},"count":1}', 'EX', 3600),
-  'store.get, scripts (EVALSHA)': () => scriptsStore.get(key, 'profile'),
-  'store.write update, scripts (RPUSH+PEXPIRE+EVALSHA)': () => scriptsStore.write(key, 'count', Buffer.from('2'), hour),
+  'store.get (HMGET + TIME), scripts user': () => scriptsStore.get(key, 'profile'),
+  'store.write update, scripts (RPUSH+PEXPIRE+EVALSHA SET_FIELD)': () =>
+    scriptsStore.write(key, 'count', Buffer.from('2'), hour),
   'store.write create, scripts': () =>
     scriptsStore.write(fresh(), 'n', Buffer.from('1'), { ...hour, session: 'create' }),
-  'store.get, functions (FCALL)': () => store.get(key, 'profile'),
-  'store.write update, functions (FCALL)': () => store.write(key, 'count', Buffer.from('2'), hour),
-  'store.write create, functions (FCALL)': () =>
+  'store.get (HMGET + TIME)': () => store.get(key, 'profile'),
+  'store.get with touch, functions (FCALL)': () => store.get(key, 'profile', touch),
+  'store.get with touch, scripts (EVALSHA)': () => scriptsStore.get(key, 'profile', touch),
+  'store.write update, functions (FCALL SET_FIELD)': () => store.write(key, 'count', Buffer.from('2'), hour),
+  'store.write create, functions (FCALL SET_FIELD)': () =>
     store.write(fresh(), 'n', Buffer.from('1'), { ...hour, session: 'create' }),
   'EVALSHA return 1': () => client.evalsha(TRIVIAL, 0),
   'EVALSHA TIME+HMGET+HSET': () => client.evalsha(MINIMAL, 1, hashKey, 'f:count', field('2')),

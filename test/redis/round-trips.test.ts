@@ -473,3 +473,29 @@ describeRedis('RedisStore without functions (FUNCTION and FCALL denied by ACL): 
     expect(await connected.raw('', 'SCRIPT', 'EXISTS', scripts.DELETE.sha)).toEqual([1])
   })
 })
+
+describeRedis('RedisStore whose user may call functions but not load them', () => {
+  const open: ConnectedClient[] = []
+  let own: RedisProcess
+  beforeAll(async () => {
+    own = await startRedis()
+    await admin(own.port).call('ACL', 'SETUSER', 'default', '-function')
+  })
+  afterAll(async () => {
+    await Promise.all(open.map((each) => each.close()))
+    if (own) await stopAll([own])
+  })
+
+  it.each(clientKinds.filter((kind) => !kind.cluster))(
+    'falls back to scripts on the first NOPERM ($name)',
+    async (kind) => {
+      const connected = await kind.connect({ host: '127.0.0.1', port: own.port })
+      open.push(connected)
+      const store: SessionStore = storeFor(connected.client)
+      // The probe finds functions; the first FCALL finds none loaded and FUNCTION LOAD is refused.
+      await runSteps(recoverySteps(store), async () => {})
+      // The calls went as scripts (this test's own connection may not list functions either).
+      expect(await connected.raw('', 'SCRIPT', 'EXISTS', scripts.DELETE.sha)).toEqual([1])
+    },
+  )
+})
