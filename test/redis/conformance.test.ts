@@ -1,11 +1,62 @@
+import { randomBytes } from 'node:crypto'
+import { Cluster, Redis } from 'ioredis'
 import type { SessionStore } from '../../src/core/store.js'
 import { subjectIndexKey } from '../../src/stores/redis/subject-keys.js'
 import { describeStoreConformance } from '../../src/testing/store-conformance.js'
-import { type ConnectedClient, clientKinds, skipReason, storeFor, uniquePrefix } from './clients.js'
+import {
+  type ClientKind,
+  type ConnectedClient,
+  clientKinds,
+  redis,
+  skipReason,
+  storeFor,
+  uniquePrefix,
+} from './clients.js'
+
+/**
+ * ioredis as a user that may not use FUNCTION or FCALL, as on Redis 6.2 (which has neither): the store
+ * runs every operation as an EVALSHA script with staged values. The user is created on each server.
+ */
+function withoutFunctions(cluster: boolean): ClientKind {
+  const user = { username: 'ruts-scripts', password: randomBytes(12).toString('hex') }
+  const createUser = async (port: number) => {
+    const admin = new Redis({ host: '127.0.0.1', port })
+    try {
+      await admin.call('ACL', 'SETUSER', user.username, 'on', `>${user.password}`, '~*', '&*', '+@all')
+      await admin.call('ACL', 'SETUSER', user.username, '-function', '-fcall', '-fcall_ro')
+    } finally {
+      admin.disconnect()
+    }
+  }
+  return {
+    name: `ioredis ${cluster ? 'Cluster' : 'standalone'}, functions denied`,
+    cluster,
+    async connect() {
+      if (!redis.available) throw new Error(redis.reason)
+      const nodes = cluster ? redis.cluster : [redis.standalone]
+      for (const node of nodes) await createUser(node.port)
+      if (!cluster) {
+        const client = new Redis({ ...redis.standalone, ...user, maxRetriesPerRequest: 1 })
+        return {
+          client,
+          raw: (_, ...args) => client.call(...(args as [string])),
+          close: async () => void client.disconnect(),
+        }
+      }
+      const client = new Cluster(nodes, { redisOptions: { ...user, maxRetriesPerRequest: 1 } })
+      return {
+        client,
+        raw: (_, ...args) => client.call(...(args as [string])),
+        close: async () => void client.disconnect(),
+      }
+    },
+  }
+}
 
 // The shared store contract, run unchanged against RedisStore over every client library and
-// topology (standalone and a real 3-master Cluster), subjects included.
-for (const kind of clientKinds) {
+// topology (standalone and a real 3-master Cluster), subjects included; and on the script path
+// (functions denied) with ioredis, standalone and Cluster.
+for (const kind of [...clientKinds, withoutFunctions(false), withoutFunctions(true)]) {
   let connected: ConnectedClient | undefined
   const prefix = uniquePrefix()
   describeStoreConformance({
