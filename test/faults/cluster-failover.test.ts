@@ -110,6 +110,9 @@ describeWithRedis('Redis Cluster (3 masters + 3 replicas) under load', () => {
     })
     console.log(`[faults] migrated ${moved.slots} busy slots, ${moved.keys} keys`)
     expect(moved.keys).toBeGreaterThan(0)
+    // Redirections are followed, so a migration fails (almost) nothing: a read split across nodes
+    // (a pipeline whose keyless command stayed on the source) once failed ~35 requests of ~6800 here.
+    expect(summary.unavailable).toBeLessThan(10)
     expect(findings.badResponses).toEqual([])
     expect(findings.foreignData).toEqual([])
     expect(summary.resumed).toBeGreaterThan(10)

@@ -144,9 +144,13 @@ export class RedisStore implements SessionStore {
   async get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead> {
     const redisKey = this.#key(key)
     if (options?.touch !== undefined) return this.#run('get', GET, { key: redisKey, field, options })
-    return this.#guard('get', async () =>
-      READ_FIELD.parse(await this.#runner.send(redisKey, READ_FIELD.commands(redisKey, field))),
-    )
+    const read = await this.#guard('get', async () => {
+      const replies = await this.#runner.send(redisKey, READ_FIELD.commands(redisKey, field))
+      // While its slot migrates, the hash may answer with a redirection where the keyless TIME did
+      // not: a pipeline split across nodes, which the clients do not follow. One call is followed.
+      return isRedirection(replies[0]) ? undefined : READ_FIELD.parse(replies)
+    })
+    return read ?? this.#run('get', GET, { key: redisKey, field })
   }
 
   async getAll(key: SessionKey, options?: ReadOptions): Promise<SessionRead> {
@@ -262,4 +266,9 @@ export class RedisStore implements SessionStore {
   #guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
     return runWithTimeout(this.name, operation, this.#timeout, work)
   }
+}
+
+/** A Cluster redirection (`MOVED`, `ASK`) or a slot mid-migration (`TRYAGAIN`) in place of a reply. */
+function isRedirection(reply: unknown): boolean {
+  return reply instanceof Error && /^(MOVED|ASK|TRYAGAIN) /.test(reply.message)
 }
