@@ -216,6 +216,8 @@ describeRedis('RedisStore subjects', () => {
         const subject = `user:${randomKey()}`
         const [a, b, c] = [randomKey(), randomKey(), randomKey()]
         await store.bind(a, login(subject))
+        // Activity is kept in server milliseconds: steps in one millisecond would tie for "least recent".
+        await sleep(3)
         await store.bind(b, login(subject))
         const renamed = randomKey()
         await store.rename(b, renamed)
