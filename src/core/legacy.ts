@@ -55,7 +55,7 @@ interface Flight {
 }
 
 const DEFAULT_GRACE_MS = 10_000
-/** Bound on remembered migrations; each is a few hundred bytes. */
+/** Bound on remembered migrations (and on unsettled copies); each is a few hundred bytes. */
 const MAX_FLIGHTS = 10_000
 const MAX_COLLISION_RETRIES = 3
 
@@ -96,7 +96,7 @@ export class LegacyMigration {
     const now = Date.now()
     const known = this.#flights.get(legacyId)
     if (known !== undefined && known.until > now) return known.outcome
-    this.#prune(now)
+    pruneEnded(this.#flights, now)
     const flight: Flight = { outcome: this.#move(legacyId), until: Number.POSITIVE_INFINITY }
     this.#flights.set(legacyId, flight)
     // Only a migration that moved a session is remembered. A failed one, and one that found nothing
@@ -137,10 +137,7 @@ export class LegacyMigration {
 
   #keepUnsettled(legacyId: string, session: MigratedSession): void {
     const now = Date.now()
-    for (const [id, copy] of this.#unsettled) {
-      if (copy.until > now && this.#unsettled.size < MAX_FLIGHTS) break
-      this.#unsettled.delete(id)
-    }
+    pruneEnded(this.#unsettled, now)
     this.#unsettled.set(legacyId, { session, until: now + this.#graceMs })
   }
 
@@ -197,12 +194,12 @@ export class LegacyMigration {
   #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
     return callStore(this.#layer.store.name, operation, call)
   }
+}
 
-  /** Forget finished flights whose grace ended (oldest first), and the oldest beyond the bound. */
-  #prune(now: number): void {
-    for (const [legacyId, flight] of this.#flights) {
-      if (flight.until > now && this.#flights.size < MAX_FLIGHTS) break
-      this.#flights.delete(legacyId)
-    }
+/** Forget entries whose window ended (oldest first, in insertion order), and the oldest beyond the bound. */
+function pruneEnded(entries: Map<string, { readonly until: number }>, now: number): void {
+  for (const [legacyId, entry] of entries) {
+    if (entry.until > now && entries.size < MAX_FLIGHTS) break
+    entries.delete(legacyId)
   }
 }

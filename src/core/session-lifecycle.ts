@@ -27,8 +27,10 @@ export function deleteSession<Data extends object>(calls: SessionCalls<Data>): P
       if (calls.confirmed) break
     }
     // Keys an earlier call of this request found dead are retired too (see `SessionCalls.dropped`).
-    for (const key of deleted ? [] : (calls.dropped ?? [])) {
-      if (await calls.call('delete', () => store.delete(key))) deleted = true
+    if (!deleted) {
+      for (const key of calls.dropped ?? []) {
+        if (await calls.call('delete', () => store.delete(key))) deleted = true
+      }
     }
     if (!deleted && legacyPending(calls)) {
       // Through the migration, not a bare destroy: a parallel request may have migrated this legacy
