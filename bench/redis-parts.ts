@@ -8,7 +8,7 @@ import { startRedis } from './redis.js'
 
 const OPERATIONS = Number(process.env.PARTS_N ?? 20_000)
 const ROUNDS = Number(process.env.PARTS_ROUNDS ?? 3)
-const IN_FLIGHT = 16
+const IN_FLIGHT = Number(process.env.PARTS_IN_FLIGHT ?? 16)
 
 const redis = await startRedis()
 const client = new Redis({ port: redis.port, host: '127.0.0.1' })

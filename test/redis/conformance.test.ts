@@ -53,10 +53,36 @@ function withoutFunctions(cluster: boolean): ClientKind {
   }
 }
 
+/** ioredis made with `enableAutoPipelining: true`, on which the store batches itself (see client.ts). */
+function autoPipelined(cluster: boolean): ClientKind {
+  return {
+    name: `ioredis ${cluster ? 'Cluster' : 'standalone'}, enableAutoPipelining`,
+    cluster,
+    async connect() {
+      if (!redis.available) throw new Error(redis.reason)
+      const client = cluster
+        ? new Cluster(redis.cluster, { enableAutoPipelining: true })
+        : new Redis({ ...redis.standalone, enableAutoPipelining: true, maxRetriesPerRequest: 1 })
+      return {
+        client,
+        raw: (_, ...args) => client.call(...(args as [string])),
+        close: async () => void client.disconnect(),
+      }
+    },
+  }
+}
+
 // The shared store contract, run unchanged against RedisStore over every client library and
 // topology (standalone and a real 3-master Cluster), subjects included; and on the script path
-// (functions denied) with ioredis, standalone and Cluster.
-for (const kind of [...clientKinds, withoutFunctions(false), withoutFunctions(true)]) {
+// (functions denied) and with auto-pipelining, both with ioredis, standalone and Cluster.
+const kinds = [
+  ...clientKinds,
+  withoutFunctions(false),
+  withoutFunctions(true),
+  autoPipelined(false),
+  autoPipelined(true),
+]
+for (const kind of kinds) {
   let connected: ConnectedClient | undefined
   const prefix = uniquePrefix()
   describeStoreConformance({

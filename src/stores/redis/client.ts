@@ -9,6 +9,8 @@ export interface IORedisClient {
   callBuffer(command: string, args: (string | Buffer | number)[]): Promise<unknown>
   pipeline(): IORedisPipeline
   readonly isCluster: boolean
+  /** The client's options; only `enableAutoPipelining` is read (see {@link connectionOf}). */
+  readonly options?: { readonly enableAutoPipelining?: boolean | undefined } | undefined
 }
 
 /** The part of an ioredis pipeline the store uses (only with `waitForReplicas`). */
@@ -94,6 +96,17 @@ function buffers(command: Command): Buffer[] {
   return command.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))
 }
 
+/** Commands sent as one ioredis pipeline; each reply, or its error, in order. */
+async function pipelined(client: IORedisClient, commands: readonly Command[]): Promise<unknown[]> {
+  const pipeline = client.pipeline()
+  for (const [name = '', ...args] of commands) pipeline.callBuffer(String(name), args)
+  const replies = (await pipeline.exec()) ?? []
+  return commands.map((_, index) => {
+    const [error, reply] = replies[index] ?? [new Error('Redis sent no reply')]
+    return error ?? reply
+  })
+}
+
 function ioredis(client: IORedisClient): Send {
   return async (_key, commands) => {
     const [first] = commands
@@ -103,11 +116,44 @@ function ioredis(client: IORedisClient): Send {
     }
     // A pipeline, not separate calls: a Cluster routes it as a whole by its keys, so a keyless
     // WAIT goes to the node that ran the script.
-    const pipeline = client.pipeline()
-    for (const [name = '', ...args] of commands) pipeline.callBuffer(String(name), args)
-    const replies = (await pipeline.exec()) ?? []
-    return replies.map(([error, reply]) => error ?? reply)
+    return pipelined(client, commands)
   }
+}
+
+/**
+ * An ioredis client made with `enableAutoPipelining: true`. Its own auto-pipelining loses the command
+ * name of every `callBuffer` (ioredis 5.x re-inserts it for `call` only), so the store never calls
+ * `callBuffer` on it; it keeps the promise the option makes instead. On a standalone or Sentinel
+ * client, everything the store sends in one event-loop turn, for any number of requests, goes out as
+ * one explicit pipeline (one write, one read for Redis) on the next turn, as ioredis itself batches.
+ * A Cluster pipeline must stay on one node, so there each exchange is its own pipeline.
+ */
+function ioredisAutoPipelined(client: IORedisClient): Send {
+  if (client.isCluster) return (_key, commands) => pipelined(client, commands)
+  let batch: { commands: readonly Command[]; resolve: (replies: unknown[]) => void }[] | undefined
+  const flush = () => {
+    const sending = batch ?? []
+    batch = undefined
+    const commands = sending.flatMap((entry) => entry.commands)
+    const failed = (error: unknown) => commands.map(() => error)
+    pipelined(client, commands)
+      .catch(failed)
+      .then((replies) => {
+        let next = 0
+        for (const entry of sending) {
+          entry.resolve(replies.slice(next, next + entry.commands.length))
+          next += entry.commands.length
+        }
+      })
+  }
+  return (_key, commands) =>
+    new Promise((resolve) => {
+      if (batch === undefined) {
+        batch = []
+        setImmediate(flush)
+      }
+      batch.push({ commands, resolve })
+    })
 }
 
 function sentinel(client: NodeRedisSentinel): Send {
@@ -137,7 +183,8 @@ function sentinel(client: NodeRedisSentinel): Send {
  */
 export function connectionOf(client: RedisClient): Connection {
   if ('callBuffer' in client && typeof client.callBuffer === 'function') {
-    return { cluster: client.isCluster === true, send: ioredis(client) }
+    const send = client.options?.enableAutoPipelining === true ? ioredisAutoPipelined(client) : ioredis(client)
+    return { cluster: client.isCluster === true, send }
   }
   if ('getMasterNode' in client) {
     return { cluster: false, send: sentinel(client) }
