@@ -4,11 +4,12 @@ import { describeStoreConformance } from '../../src/testing/store-conformance.js
 import { skipReason, TEST_TIMEOUT, timeZones, uniqueTable, zonedPool } from './helpers.js'
 
 // The shared store contract, run unchanged on PostgresStore with the connection in two time zones:
-// every expiry is decided with timestamptz and exact intervals, so the zone must not matter.
+// every expiry is decided with timestamptz and exact intervals, so the zone must not matter. The
+// second zone also runs without prepared statements (\`prepare: false\`), the first with them.
 for (const timeZone of timeZones) {
   let pool: pg.Pool | undefined
   describeStoreConformance({
-    name: `PostgresStore (TimeZone=${timeZone})`,
+    name: `PostgresStore (TimeZone=${timeZone}${timeZone === timeZones[0] ? '' : ', prepare: false'})`,
     skip: skipReason,
     // The subject's index is its rows: live ones, and expired ones until cleanup or its next bind.
     subjectIndexSize: async (_store, subject) => {
@@ -22,7 +23,8 @@ for (const timeZone of timeZones) {
       // The subject cases start 500 binds at once: queued for a connection longer than the 2 s default
       // on a loaded machine, which is the pool's limit, not the store's.
       pool = zonedPool(timeZone, { connectionTimeoutMillis: 10_000 })
-      return PostgresStore.create({ pool, cleanupInterval: 0, timeout: TEST_TIMEOUT })
+      const prepare = timeZone === timeZones[0]
+      return PostgresStore.create({ pool, cleanupInterval: 0, timeout: TEST_TIMEOUT, prepare })
     },
     // A table whose CHECK refuses every value: Postgres puts the failing row in the error's detail.
     async failing() {

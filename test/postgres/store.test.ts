@@ -124,3 +124,57 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore specifics${skipReason ?
     expect(await store.getAll(key)).toEqual({ live: false })
   })
 })
+
+describe.skipIf(skipReason !== undefined)(
+  `PostgresStore prepared statements${skipReason ? ` (${skipReason})` : ''}`,
+  () => {
+    /** The statements prepared on the pool's one connection by the store (names `ruts_…`). */
+    async function preparedOn(pool: ReturnType<typeof testPool>): Promise<string[]> {
+      const { rows } = await pool.query<{ name: string }>(
+        "SELECT name FROM pg_prepared_statements WHERE name LIKE 'ruts\\_%' ORDER BY name",
+      )
+      return rows.map((row) => row.name)
+    }
+
+    it('each statement is parsed and planned once per connection, then only bound and run', async () => {
+      const pool = testPool({ max: 1 })
+      const store = await testStore({ pool })
+      const key = newKey()
+      await store.write(key, 'n', bytes('1'), create)
+      for (let i = 2; i <= 5; i++) await store.write(key, 'n', bytes(String(i)), update)
+      const read = await store.get(key, 'n')
+      expect(read.live && text(read.value)).toBe('5')
+      // create, update and get: three texts, three named statements, however often each ran.
+      expect(await preparedOn(pool)).toHaveLength(3)
+      const { rows } = await pool.query<{ calls: number }>(
+        'SELECT (generic_plans + custom_plans)::int AS calls FROM pg_prepared_statements WHERE name LIKE $1 ORDER BY 1 DESC',
+        ['ruts\\_%'],
+      )
+      // The update ran four times through one prepared statement.
+      expect(rows[0]?.calls).toBe(4)
+    })
+
+    it('prepare: false sends every statement unnamed, for poolers that cannot keep them', async () => {
+      const pool = testPool({ max: 1 })
+      const store = await testStore({ pool, prepare: false })
+      const key = newKey()
+      await store.write(key, 'n', bytes('1'), create)
+      await store.write(key, 'n', bytes('2'), update)
+      const read = await store.get(key, 'n')
+      expect(read.live && text(read.value)).toBe('2')
+      expect(await preparedOn(pool)).toEqual([])
+    })
+
+    it('two stores on two tables of one pool never share a statement name', async () => {
+      const pool = testPool({ max: 1 })
+      const first = await testStore({ pool, table: uniqueTable() })
+      const second = await testStore({ pool, table: uniqueTable() })
+      const key = newKey()
+      await first.write(key, 'n', bytes('first'), create)
+      await second.write(key, 'n', bytes('second'), create)
+      const [a, b] = [await first.get(key, 'n'), await second.get(key, 'n')]
+      expect([a.live && text(a.value), b.live && text(b.value)]).toEqual(['first', 'second'])
+      expect(await preparedOn(pool)).toHaveLength(4)
+    })
+  },
+)

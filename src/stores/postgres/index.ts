@@ -3,7 +3,8 @@
  *
  * @module ruts/postgres
  */
-import type { Pool } from 'pg'
+import { createHash } from 'node:crypto'
+import type { Pool, QueryConfig } from 'pg'
 import { SessionConfigError } from '../../core/errors.js'
 import { checkIncrement } from '../../core/integers.js'
 import type {
@@ -57,6 +58,12 @@ export interface PostgresStoreOptions {
   timeout?: number
   /** Receives failures of the background cleanup. @default logs with `console.error` */
   onError?: (error: unknown) => void
+  /**
+   * Send each statement as a named prepared statement, so every pool connection parses and plans it
+   * once instead of on every call. Turn it off behind a pooler that cannot keep prepared statements
+   * (PgBouncer in transaction mode before 1.21, or without `max_prepared_statements`). @default true
+   */
+  prepare?: boolean
 }
 
 const POSTGRES_OPTIONS = {
@@ -68,6 +75,7 @@ const POSTGRES_OPTIONS = {
   cleanupBatchSize: checks.positiveInteger,
   timeout: checks.milliseconds(),
   onError: checks.function,
+  prepare: checks.boolean,
 } satisfies Record<keyof PostgresStoreOptions, Check>
 
 /** Deadline for migrations on start: they may wait on another process's migration lock. */
@@ -104,9 +112,12 @@ export class PostgresStore implements SessionStore {
   readonly #lifetime: ReturnType<typeof lifetimeStatements>
   readonly #write: ReturnType<typeof writeStatements>
   readonly #subjects: PostgresSubjects
+  /** The statement to send for an SQL text: named when prepared statements are on. */
+  readonly #statement: (sql: string, values: unknown[]) => QueryConfig
 
-  private constructor(pool: Pool, names: TableNames, timeout: number, cleanup: CleanupTask) {
+  private constructor(pool: Pool, names: TableNames, timeout: number, cleanup: CleanupTask, prepare: boolean) {
     this.#pool = pool
+    this.#statement = prepare ? preparedStatements() : (text, values) => ({ text, values })
     this.#timeout = timeout
     this.#cleanup = cleanup
     this.#read = readStatements(names)
@@ -134,12 +145,12 @@ export class PostgresStore implements SessionStore {
     if (typeof options.pool.query !== 'function') throw optionError('PostgresStore', 'pool', 'must be a pg Pool')
     const names = tableNames(options.schema ?? 'public', options.table ?? 'ruts_sessions')
     const locks = advisoryLockKeys(names)
-    const prepare =
+    const ready =
       options.migrate === false
         ? () => assertSchemaVersion(options.pool, names)
         : () => migrate(options.pool, names, locks.migration)
     await keepConfigErrors(() =>
-      runWithTimeout<unknown>('postgres', 'migrate', Math.max(timeout, MIGRATION_TIMEOUT), prepare),
+      runWithTimeout<unknown>('postgres', 'migrate', Math.max(timeout, MIGRATION_TIMEOUT), ready),
     )
     const cleanup = new CleanupTask({
       pool: options.pool,
@@ -151,7 +162,7 @@ export class PostgresStore implements SessionStore {
     })
     if (interval > 0)
       cleanup.start(interval, options.onError ?? ((error) => console.error('ruts/postgres: cleanup failed', error)))
-    return new PostgresStore(options.pool, names, timeout, cleanup)
+    return new PostgresStore(options.pool, names, timeout, cleanup, options.prepare ?? true)
   }
 
   async get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead> {
@@ -279,7 +290,7 @@ export class PostgresStore implements SessionStore {
   async #query<Row extends object>(operation: string, sql: string, params: unknown[], collision?: Row): Promise<Row[]> {
     return runWithTimeout(this.name, operation, this.#timeout, async () => {
       try {
-        return (await this.#pool.query<Row>(sql, params)).rows
+        return (await this.#pool.query<Row>(this.#statement(sql, params))).rows
       } catch (error) {
         if (collision !== undefined && (error as { code?: unknown }).code === UNIQUE_VIOLATION) return [collision]
         throw error
@@ -312,7 +323,7 @@ export class PostgresStore implements SessionStore {
   async #writeQuery(operation: string, sql: string, params: unknown[]): Promise<WriteRow> {
     const rows = await runWithTimeout(this.name, operation, this.#timeout, async () => {
       try {
-        return (await this.#pool.query<WriteRow>(sql, params)).rows
+        return (await this.#pool.query<WriteRow>(this.#statement(sql, params))).rows
       } catch (error) {
         if ((error as { code?: unknown }).code === UNIQUE_VIOLATION)
           return [{ status: 'collision', ttl: null, touched: false } satisfies WriteRow]
@@ -322,6 +333,23 @@ export class PostgresStore implements SessionStore {
     const row = rows[0]
     if (row === undefined) throw new Error('postgres: write statement returned no row')
     return row
+  }
+}
+
+/**
+ * Named statements for SQL texts. pg prepares a name once per connection (Parse), then sends only
+ * Bind and Execute, and PostgreSQL keeps the plan. The name is a hash of the text, which holds the
+ * table names, so two stores on different tables, or two versions of this store, never share one.
+ */
+function preparedStatements(): (sql: string, values: unknown[]) => QueryConfig {
+  const names = new Map<string, string>()
+  return (sql, values) => {
+    let name = names.get(sql)
+    if (name === undefined) {
+      name = `ruts_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`
+      names.set(sql, name)
+    }
+    return { name, text: sql, values }
   }
 }
 
