@@ -79,7 +79,7 @@ function contender(framework: Framework, variant: Variant, label: string): Conte
 export const CONTENDERS: readonly Contender[] = [
   contender('express', 'bare', 'express (bare)'),
   contender('express', 'ruts-memory', 'ruts + MemoryStore'),
-  contender('express', 'ruts-redis', 'ruts + RedisStore (ioredis, auto-pipelining)'),
+  contender('express', 'ruts-redis', 'ruts + RedisStore (node-redis)'),
   contender('express', 'ruts-postgres', 'ruts + PostgresStore'),
   contender('express', 'ruts-layered', 'ruts + LayeredStore (Redis over Postgres)'),
   contender('express', 'peer-memory', 'express-session + MemoryStore'),
@@ -87,7 +87,7 @@ export const CONTENDERS: readonly Contender[] = [
   contender('express', 'peer-postgres', 'express-session + connect-pg-simple'),
   contender('fastify', 'bare', 'fastify (bare)'),
   contender('fastify', 'ruts-memory', 'ruts + MemoryStore'),
-  contender('fastify', 'ruts-redis', 'ruts + RedisStore (ioredis, auto-pipelining)'),
+  contender('fastify', 'ruts-redis', 'ruts + RedisStore (node-redis)'),
   contender('fastify', 'ruts-postgres', 'ruts + PostgresStore'),
   contender('fastify', 'ruts-layered', 'ruts + LayeredStore (Redis over Postgres)'),
   contender('fastify', 'peer-memory', '@fastify/session + MemoryStore'),
@@ -95,7 +95,7 @@ export const CONTENDERS: readonly Contender[] = [
   contender('fastify', 'peer-postgres', '@fastify/session + connect-pg-simple'),
   contender('hono', 'bare', 'hono (bare)'),
   contender('hono', 'ruts-memory', 'ruts + MemoryStore'),
-  contender('hono', 'ruts-redis', 'ruts + RedisStore (ioredis, auto-pipelining)'),
+  contender('hono', 'ruts-redis', 'ruts + RedisStore (node-redis)'),
   contender('hono', 'peer-memory', 'hono-sessions + MemoryStore'),
   // hono-sessions ships no Redis store; its CookieStore (encrypted session in the cookie) is its
   // only non-memory option, so it stands in as the "store" peer on Hono.

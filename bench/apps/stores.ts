@@ -4,7 +4,6 @@
 // the published code does not do, e.g. a `__name` call per arrow function it names).
 import connectPgSimple from 'connect-pg-simple'
 import expressSession from 'express-session'
-import { Redis } from 'ioredis'
 import pg from 'pg'
 import { createClient } from 'redis'
 import { MemoryStore, SessionLayer, type SessionStore } from 'ruts'
@@ -26,18 +25,6 @@ export function redisPort(): number {
 export type RutsStore = 'memory' | 'redis' | 'postgres' | 'layered'
 
 /**
- * ioredis as docs/redis.md recommends it: `enableAutoPipelining`, so the store sends what many
- * requests ask for in one event-loop turn as one exchange — as node-redis, which connect-redis
- * runs on, always does. Without it Redis spent about 1.6 socket reads per counter request instead
- * of 0.25, and 40–60 % more CPU per request (measured, see docs/bench.md).
- */
-async function ioredisClient(): Promise<Redis> {
-  const client = new Redis({ host: '127.0.0.1', port: redisPort(), lazyConnect: true, enableAutoPipelining: true })
-  await client.connect()
-  return client
-}
-
-/**
  * A pool on the runner's private Postgres. Every contender gets the same settings; idle
  * connections are kept (`idleTimeoutMillis: 0`) so a measured window never pays for opening a
  * backend that an idle spell between its rounds closed.
@@ -55,12 +42,12 @@ export function tableOf(prefix: string): string {
 async function rutsStore(store: RutsStore): Promise<SessionStore> {
   if (store === 'memory') return new MemoryStore()
   const { RedisStore } = await import('ruts/redis')
-  if (store === 'redis') return new RedisStore({ client: await ioredisClient(), prefix: 'ruts:' })
+  if (store === 'redis') return new RedisStore({ client: await nodeRedisClient(), prefix: 'ruts:' })
   const { PostgresStore } = await import('ruts/postgres')
   const cold = await PostgresStore.create({ pool: benchPool(), table: tableOf('ruts') })
   if (store === 'postgres') return cold
   const { LayeredStore } = await import('ruts/layered')
-  return new LayeredStore({ hot: new RedisStore({ client: await ioredisClient(), prefix: 'ruts:' }), cold })
+  return new LayeredStore({ hot: new RedisStore({ client: await nodeRedisClient(), prefix: 'ruts:' }), cold })
 }
 
 /**
@@ -103,7 +90,11 @@ export function rutsStoreOf(variant: string): RutsStore {
   return variant.slice('ruts-'.length) as RutsStore
 }
 
-/** A node-redis v5 client for connect-redis, whose v9 speaks the node-redis API. */
+/**
+ * A node-redis v5 client: connect-redis 9 speaks its API, and ruts runs on the same client, so the
+ * Redis columns compare what each session library sends, not two clients. (ruts on ioredis, with and
+ * without `enableAutoPipelining`, was measured against it once: docs/bench.md.)
+ */
 export async function nodeRedisClient(): Promise<ReturnType<typeof createClient>> {
   const client = createClient({ socket: { host: '127.0.0.1', port: redisPort() } })
   await client.connect()
