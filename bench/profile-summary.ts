@@ -1,7 +1,10 @@
 // Summarise a `--cpu-prof` profile written by `npm run bench -- --cpu-prof`: where the server's
-// CPU time went, by function, with ruts' own code (src/**) listed separately.
+// CPU time went, by function, with ruts' own code (src/** under tsx, dist/** in the bench) listed separately.
 // Usage: npx tsx bench/profile-summary.ts bench/.work/profiles/<contender>.cpuprofile [top=25]
 import { readFile } from 'node:fs/promises'
+
+/** ruts' own modules: the TypeScript source, or the build the bench servers run. */
+const RUTS_CODE = /\/(src|dist)\/(core|adapters|stores|legacy|otel|index)/
 
 interface ProfileNode {
   id: number
@@ -45,7 +48,8 @@ profile.samples.forEach((id, index) => {
   const seen = new Set<string>()
   for (let current: number | undefined = id; current !== undefined; current = parent.get(current)) {
     const frame = byId.get(current)
-    if (frame === undefined || !frame.callFrame.url.includes('/src/')) continue
+    const url = frame?.callFrame.url ?? ''
+    if (frame === undefined || !RUTS_CODE.test(url) || url.includes('/node_modules/')) continue
     const key = label(frame)
     if (seen.has(key)) continue
     seen.add(key)

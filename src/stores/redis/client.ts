@@ -21,7 +21,7 @@ export interface IORedisPipeline {
 
 /** The part of a node-redis (v4 or v5) `createClient()` client the store uses. */
 export interface NodeRedisClient {
-  sendCommand(args: Buffer[] | string[], options?: object): Promise<unknown>
+  sendCommand(args: (string | Buffer)[], options?: object): Promise<unknown>
 }
 
 /** The part of a node-redis (v4 or v5) `createCluster()` cluster the store uses. */
@@ -29,7 +29,7 @@ export interface NodeRedisCluster {
   sendCommand(
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
-    args: Buffer[] | string[],
+    args: (string | Buffer)[],
     options?: object,
   ): Promise<unknown>
   readonly masters: unknown
@@ -37,12 +37,12 @@ export interface NodeRedisCluster {
 
 /** A node-redis v5 Sentinel client leased by {@link NodeRedisSentinel.use}. */
 export interface NodeRedisSentinelLease {
-  sendCommand(isReadonly: boolean | undefined, args: Buffer[] | string[], options?: object): Promise<unknown>
+  sendCommand(isReadonly: boolean | undefined, args: (string | Buffer)[], options?: object): Promise<unknown>
 }
 
 /** One master connection of a node-redis v5 Sentinel client's pool (a plain node-redis client). */
 interface NodeRedisSentinelConnection {
-  sendCommand(args: Buffer[], options?: object): Promise<unknown>
+  sendCommand(args: (string | Buffer)[], options?: object): Promise<unknown>
 }
 
 /** The part of a node-redis v5 `createSentinel()` client the store uses. */
@@ -92,8 +92,13 @@ const settled = (results: PromiseSettledResult<unknown>[]): unknown[] =>
 /** Several commands issued in one tick: node-redis writes them to the socket together. */
 const all = (sends: Promise<unknown>[]): Promise<unknown[]> => Promise.allSettled(sends).then(settled)
 
-function buffers(command: Command): Buffer[] {
-  return command.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))
+/**
+ * A command as node-redis takes it. Text and byte arguments mix in one command (both v4 and v5 encode
+ * each by its type), so text is not copied into a Buffer first; a copy of the array, because the
+ * runner may send the same command again (after "Function not found").
+ */
+function args(command: Command): (string | Buffer)[] {
+  return command.slice()
 }
 
 /** Commands sent as one ioredis pipeline; each reply, or its error, in order. */
@@ -158,7 +163,7 @@ function ioredisAutoPipelined(client: IORedisClient): Send {
 
 function sentinel(client: NodeRedisSentinel): Send {
   const leased = (lease: NodeRedisSentinelLease, commands: readonly Command[]) =>
-    all(commands.map((command) => lease.sendCommand(false, buffers(command), BUFFER_REPLIES)))
+    all(commands.map((command) => lease.sendCommand(false, args(command), BUFFER_REPLIES)))
   return (_key, commands) => {
     if (commands.length === 1) return leased(client, commands)
     // Several commands must share one connection: WAIT counts the replicas that acknowledged this
@@ -167,7 +172,7 @@ function sentinel(client: NodeRedisSentinel): Send {
     // 100+ ms per write with 16 requests in flight (the fault suite's Sentinel run timed out).
     if (typeof client._execute === 'function') {
       return client._execute(false, (connection) =>
-        all(commands.map((command) => connection.sendCommand(buffers(command), BUFFER_REPLIES))),
+        all(commands.map((command) => connection.sendCommand(args(command), BUFFER_REPLIES))),
       )
     }
     return client.use((lease) => leased(lease, commands))
@@ -191,12 +196,12 @@ export function connectionOf(client: RedisClient): Connection {
   }
   if ('masters' in client) {
     const send: Send = (key, commands) =>
-      all(commands.map((command) => client.sendCommand(key, false, buffers(command), BUFFER_REPLIES)))
+      all(commands.map((command) => client.sendCommand(key, false, args(command), BUFFER_REPLIES)))
     return { cluster: true, send }
   }
   if ('sendCommand' in client && typeof client.sendCommand === 'function') {
     const send: Send = (_key, commands) =>
-      all(commands.map((command) => client.sendCommand(buffers(command), BUFFER_REPLIES)))
+      all(commands.map((command) => client.sendCommand(args(command), BUFFER_REPLIES)))
     return { cluster: false, send }
   }
   throw new TypeError('RedisStore needs an ioredis or node-redis client')
