@@ -13,9 +13,9 @@ import { runWorkload } from './workload.js'
 describeWithRedis('Sentinel failover under load, with waitForReplicas', () => {
   let topology: SentinelTopology
   let client: Redis
-  beforeAll(async () => {
-    topology = await startSentinelTopology()
-    client = new Redis({
+  /** An ioredis Sentinel client with the settings docs/redis.md recommends. */
+  async function ioredisClient(enableAutoPipelining: boolean): Promise<Redis> {
+    const connected = new Redis({
       sentinels: topology.sentinels.map((sentinel) => ({ host: '127.0.0.1', port: sentinel.port })),
       name: MASTER_NAME,
       lazyConnect: true,
@@ -25,9 +25,16 @@ describeWithRedis('Sentinel failover under load, with waitForReplicas', () => {
       autoResendUnfulfilledCommands: false,
       connectTimeout: 1000,
       retryStrategy: (attempt) => Math.min(attempt * 50, 500),
+      enableAutoPipelining,
     })
-    client.on('error', () => undefined)
-    await client.connect()
+    connected.on('error', () => undefined)
+    await connected.connect()
+    return connected
+  }
+
+  beforeAll(async () => {
+    topology = await startSentinelTopology()
+    client = await ioredisClient(false)
   })
   afterAll(async () => {
     client?.disconnect()
@@ -68,6 +75,17 @@ describeWithRedis('Sentinel failover under load, with waitForReplicas', () => {
   it('ioredis: loses no acknowledged write and resurrects no session', async () => {
     const store = new RedisStore({ client, waitForReplicas: { replicas: 1, timeout: 1000 } })
     await failoverWithWaitForReplicas('sentinel failover + waitForReplicas (ioredis)', store)
+  })
+
+  // The store batches itself on such a client: one pipeline per event-loop turn, WAITs included.
+  it('ioredis with enableAutoPipelining: loses no acknowledged write and resurrects no session', async () => {
+    const batching = await ioredisClient(true)
+    try {
+      const store = new RedisStore({ client: batching, waitForReplicas: { replicas: 1, timeout: 1000 } })
+      await failoverWithWaitForReplicas('sentinel failover + waitForReplicas (ioredis, enableAutoPipelining)', store)
+    } finally {
+      batching.disconnect()
+    }
   })
 
   it('node-redis createSentinel: loses no acknowledged write and resurrects no session', async () => {
