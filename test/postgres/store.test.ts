@@ -165,6 +165,41 @@ describe.skipIf(skipReason !== undefined)(
       expect(await preparedOn(pool)).toEqual([])
     })
 
+    // What a pooler that does not keep prepared statements does to a connection, done by hand on a real
+    // server: the statements vanish under pg (DEALLOCATE ALL, as DISCARD ALL or another server
+    // connection in transaction mode), or a name is already taken on a connection pg has not used.
+    it('statements that vanish under pg: the call is sent again unnamed, and the store stays unnamed', async () => {
+      const pool = testPool({ max: 1 })
+      const store = await testStore({ pool })
+      const key = newKey()
+      await store.write(key, 'n', bytes('1'), create)
+      await store.write(key, 'n', bytes('2'), update)
+      expect(await preparedOn(pool)).toHaveLength(2)
+      await pool.query('DEALLOCATE ALL')
+      // pg still believes `update` is prepared on this connection: PostgreSQL answers 26000.
+      expect((await store.write(key, 'n', bytes('3'), update)).status).toBe('written')
+      const read = await store.get(key, 'n')
+      expect(read.live && text(read.value)).toBe('3')
+      expect(await preparedOn(pool)).toEqual([])
+    })
+
+    it('a name already taken on the connection: the call is sent again unnamed', async () => {
+      const table = uniqueTable()
+      // The first store prepares its create statement; its name is read back from the server.
+      const first = testPool({ max: 1 })
+      await (await testStore({ pool: first, table })).write(newKey(), 'n', bytes('1'), create)
+      const [name] = await preparedOn(first)
+      expect(name).toMatch(/^ruts_/)
+      // Another connection holds that name already, for a different statement: PostgreSQL answers 42P05.
+      const second = testPool({ max: 1 })
+      await second.query(`PREPARE "${name}" AS SELECT 1`)
+      const store = await testStore({ pool: second, table })
+      const key = newKey()
+      expect((await store.write(key, 'n', bytes('x'), create)).status).toBe('written')
+      const read = await store.get(key, 'n')
+      expect(read.live && text(read.value)).toBe('x')
+    })
+
     it('two stores on two tables of one pool never share a statement name', async () => {
       const pool = testPool({ max: 1 })
       const first = await testStore({ pool, table: uniqueTable() })

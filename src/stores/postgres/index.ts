@@ -60,8 +60,9 @@ export interface PostgresStoreOptions {
   onError?: (error: unknown) => void
   /**
    * Send each statement as a named prepared statement, so every pool connection parses and plans it
-   * once instead of on every call. Turn it off behind a pooler that cannot keep prepared statements
-   * (PgBouncer in transaction mode before 1.21, or without `max_prepared_statements`). @default true
+   * once instead of on every call. Behind a pooler that cannot keep prepared statements (PgBouncer in
+   * transaction mode before 1.21, or without `max_prepared_statements`) the store falls back to
+   * unnamed statements after the first refusal; `false` starts there. @default true
    */
   prepare?: boolean
 }
@@ -84,6 +85,10 @@ const MIGRATION_TIMEOUT = 30_000
 const MAX_CLEANUP_BATCHES = 100
 /** SQLSTATE unique_violation: a key became live concurrently with a create or rename. */
 const UNIQUE_VIOLATION = '23505'
+/** SQLSTATE invalid_sql_statement_name: the connection does not hold the named statement. */
+const PREPARED_STATEMENT_MISSING = '26000'
+/** SQLSTATE duplicate_prepared_statement: the connection holds the name already (pg did not know). */
+const PREPARED_STATEMENT_EXISTS = '42P05'
 
 /**
  * A session store on PostgreSQL: one row per session and one row per field, every operation a
@@ -112,12 +117,12 @@ export class PostgresStore implements SessionStore {
   readonly #lifetime: ReturnType<typeof lifetimeStatements>
   readonly #write: ReturnType<typeof writeStatements>
   readonly #subjects: PostgresSubjects
-  /** The statement to send for an SQL text: named when prepared statements are on. */
-  readonly #statement: (sql: string, values: unknown[]) => QueryConfig
+  /** Named statements per SQL text while prepared statements are on; `undefined` once off. */
+  #prepared: ((sql: string, values: unknown[]) => QueryConfig) | undefined
 
   private constructor(pool: Pool, names: TableNames, timeout: number, cleanup: CleanupTask, prepare: boolean) {
     this.#pool = pool
-    this.#statement = prepare ? preparedStatements() : (text, values) => ({ text, values })
+    this.#prepared = prepare ? preparedStatements() : undefined
     this.#timeout = timeout
     this.#cleanup = cleanup
     this.#read = readStatements(names)
@@ -290,12 +295,30 @@ export class PostgresStore implements SessionStore {
   async #query<Row extends object>(operation: string, sql: string, params: unknown[], collision?: Row): Promise<Row[]> {
     return runWithTimeout(this.name, operation, this.#timeout, async () => {
       try {
-        return (await this.#pool.query<Row>(this.#statement(sql, params))).rows
+        return await this.#send<Row>(sql, params)
       } catch (error) {
         if (collision !== undefined && (error as { code?: unknown }).code === UNIQUE_VIOLATION) return [collision]
         throw error
       }
     })
+  }
+
+  /**
+   * Send one statement, named while prepared statements are on. A pooler that does not keep them
+   * (PgBouncer in transaction mode before 1.21 hands each transaction a different server connection;
+   * `DISCARD ALL` drops them) makes PostgreSQL answer "does not exist" or "already exists" before
+   * anything runs. The statement is then sent again unnamed, and the store stays unnamed from then on.
+   */
+  async #send<Row extends object>(sql: string, params: unknown[]): Promise<Row[]> {
+    if (this.#prepared === undefined) return (await this.#pool.query<Row>(sql, params)).rows
+    try {
+      return (await this.#pool.query<Row>(this.#prepared(sql, params))).rows
+    } catch (error) {
+      const code = (error as { code?: unknown }).code
+      if (code !== PREPARED_STATEMENT_MISSING && code !== PREPARED_STATEMENT_EXISTS) throw error
+      this.#prepared = undefined
+      return (await this.#pool.query<Row>(sql, params)).rows
+    }
   }
 
   /** A write-shaped statement (`write`, `increment`) in the shape its placement asks for. */
@@ -323,7 +346,7 @@ export class PostgresStore implements SessionStore {
   async #writeQuery(operation: string, sql: string, params: unknown[]): Promise<WriteRow> {
     const rows = await runWithTimeout(this.name, operation, this.#timeout, async () => {
       try {
-        return (await this.#pool.query<WriteRow>(this.#statement(sql, params))).rows
+        return await this.#send<WriteRow>(sql, params)
       } catch (error) {
         if ((error as { code?: unknown }).code === UNIQUE_VIOLATION)
           return [{ status: 'collision', ttl: null, touched: false } satisfies WriteRow]
