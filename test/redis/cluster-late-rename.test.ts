@@ -96,9 +96,15 @@ describeRedis('Cluster rename whose step completes after the store deadline', ()
       to = randomKey()
     }
     const subject = `user:${randomKey()}`
-    if (bound) await storeFor(connected.client, { prefix }).bind(from, { ...login, subject })
-    const options = bound ? existing : create
-    expect(await store.write(from, 'user', bytes('ada'), options)).toMatchObject({ status: 'written' })
+    const patient = storeFor(connected.client, { prefix, timeout: 5000 })
+    if (bound) await patient.bind(from, { ...login, subject })
+    // Set-up on the patient store, which also loads the functions on the source's node; a first call
+    // that loads them can take longer than 300 ms on a loaded machine (it failed CI once). Then one
+    // write on the 300 ms store, so its first-call probe is behind it before the move.
+    expect(await patient.write(from, 'user', bytes('ada'), bound ? existing : create)).toMatchObject({
+      status: 'written',
+    })
+    expect(await store.write(from, 'warm', bytes('up'), existing)).toMatchObject({ status: 'written' })
 
     const node = await ownerOf(ports, redisKey(prefix, paused === 'source' ? from : to))
     await cli(node, 'CLIENT', 'PAUSE', '1200', 'WRITE')
@@ -108,7 +114,7 @@ describeRedis('Cluster rename whose step completes after the store deadline', ()
         : store.write(to, 'role', bytes('admin'), { ...existing, renameFrom: from })
     const failure = await late.catch((error: unknown) => error)
     expect((failure as SessionError).code).toBe('ERR_SESSION_STORE_TIMEOUT')
-    return { from, to, subject, patient: storeFor(connected.client, { prefix, timeout: 5000 }) }
+    return { from, to, subject, patient }
   }
 
   it.each(cases)(

@@ -97,7 +97,7 @@ const all = (sends: Promise<unknown>[]): Promise<unknown[]> => Promise.allSettle
  * each by its type), so text is not copied into a Buffer first; a copy of the array, because the
  * runner may send the same command again (after "Function not found").
  */
-function args(command: Command): (string | Buffer)[] {
+function nodeRedisArgs(command: Command): (string | Buffer)[] {
   return command.slice()
 }
 
@@ -163,7 +163,7 @@ function ioredisAutoPipelined(client: IORedisClient): Send {
 
 function sentinel(client: NodeRedisSentinel): Send {
   const leased = (lease: NodeRedisSentinelLease, commands: readonly Command[]) =>
-    all(commands.map((command) => lease.sendCommand(false, args(command), BUFFER_REPLIES)))
+    all(commands.map((command) => lease.sendCommand(false, nodeRedisArgs(command), BUFFER_REPLIES)))
   return (_key, commands) => {
     if (commands.length === 1) return leased(client, commands)
     // Several commands must share one connection: WAIT counts the replicas that acknowledged this
@@ -172,7 +172,7 @@ function sentinel(client: NodeRedisSentinel): Send {
     // 100+ ms per write with 16 requests in flight (the fault suite's Sentinel run timed out).
     if (typeof client._execute === 'function') {
       return client._execute(false, (connection) =>
-        all(commands.map((command) => connection.sendCommand(args(command), BUFFER_REPLIES))),
+        all(commands.map((command) => connection.sendCommand(nodeRedisArgs(command), BUFFER_REPLIES))),
       )
     }
     return client.use((lease) => leased(lease, commands))
@@ -196,12 +196,12 @@ export function connectionOf(client: RedisClient): Connection {
   }
   if ('masters' in client) {
     const send: Send = (key, commands) =>
-      all(commands.map((command) => client.sendCommand(key, false, args(command), BUFFER_REPLIES)))
+      all(commands.map((command) => client.sendCommand(key, false, nodeRedisArgs(command), BUFFER_REPLIES)))
     return { cluster: true, send }
   }
   if ('sendCommand' in client && typeof client.sendCommand === 'function') {
     const send: Send = (_key, commands) =>
-      all(commands.map((command) => client.sendCommand(args(command), BUFFER_REPLIES)))
+      all(commands.map((command) => client.sendCommand(nodeRedisArgs(command), BUFFER_REPLIES)))
     return { cluster: false, send }
   }
   throw new TypeError('RedisStore needs an ioredis or node-redis client')
