@@ -344,15 +344,7 @@ export class PostgresStore implements SessionStore {
 
   /** A write or rename; a key that became live concurrently surfaces as a unique violation. */
   async #writeQuery(operation: string, sql: string, params: unknown[]): Promise<WriteRow> {
-    const rows = await runWithTimeout(this.name, operation, this.#timeout, async () => {
-      try {
-        return await this.#send<WriteRow>(sql, params)
-      } catch (error) {
-        if ((error as { code?: unknown }).code === UNIQUE_VIOLATION)
-          return [{ status: 'collision', ttl: null, touched: false } satisfies WriteRow]
-        throw error
-      }
-    })
+    const rows = await this.#query<WriteRow>(operation, sql, params, { status: 'collision', ttl: null, touched: false })
     const row = rows[0]
     if (row === undefined) throw new Error('postgres: write statement returned no row')
     return row

@@ -114,9 +114,12 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
   const name = () => `${nonce}:${(calls++).toString(36)}`
   let mode: Mode = 'unknown'
 
+  /** `WAIT` after a call that writes, when `waitForReplicas` asks for it: in the call's exchange. */
+  const waitAfter = (writes: boolean): Command[] => (wait !== undefined && writes ? [wait] : [])
+
   /** Replies of `commands` then the call and `WAIT`, sent in one exchange; a failed command before the call throws. */
   const exchange = async (key: string | undefined, before: readonly Command[], call: Command, writes: boolean) => {
-    const replies = await send(key, [...before, call, ...(wait !== undefined && writes ? [wait] : [])])
+    const replies = await send(key, [...before, call, ...waitAfter(writes)])
     const failed = replies.slice(0, before.length).find((reply) => reply instanceof Error)
     if (failed !== undefined) throw failed
     return replies.slice(before.length)
@@ -143,13 +146,13 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
       if (mode === 'scripts') return undefined
     }
     const fcall: Command = ['FCALL', script.function, String(keys.length), ...keys, ...args]
-    const trailer = wait !== undefined && script.writes ? [wait] : []
-    let replies = await send(keys[0], [fcall, ...trailer])
+    let replies = await exchange(keys[0], [], fcall, script.writes)
     if (isFunctionMissing(replies[0])) {
+      // Not through `exchange`: a refused or failed load is answered here, not thrown.
       const [loading, ...rest] = await send(keys[0], [
         ['FUNCTION', 'LOAD', 'REPLACE', script.library],
         fcall,
-        ...trailer,
+        ...waitAfter(script.writes),
       ])
       if (isFunctionRefused(loading)) {
         // This user may call functions but not load them: scripts from now on.
