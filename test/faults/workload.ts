@@ -26,6 +26,11 @@ export interface WorkloadOptions {
   /** Load after the fault's promise settled (the topology has recovered). */
   settleMs?: number
   /**
+   * After `settleMs`, how much longer the load may go on while fewer than {@link RESUMED_OPERATIONS}
+   * requests have succeeded since the last 503. @default 6000
+   */
+  resumeWithinMs?: number
+  /**
    * The fault: runs once the warm-up is over; the workload keeps going until it settles. `mark`
    * records a step of it (e.g. "killed") on the history's clock, for {@link explainFindings}.
    */
@@ -263,6 +268,18 @@ class Client {
   }
 }
 
+/** Successful requests after the last 503 that show service resumed (the tests check `resumed > 10`). */
+export const RESUMED_OPERATIONS = 16
+
+/** How many requests succeeded that started after the last 503 ended (all of them without a 503). */
+function resumedAfterLastFailure(history: readonly Operation[]): number {
+  let last = Number.NEGATIVE_INFINITY
+  for (const operation of history) if (operation.status === 503 && operation.end > last) last = operation.end
+  let resumed = 0
+  for (const operation of history) if (operation.status === 200 && operation.start > last) resumed++
+  return resumed
+}
+
 /**
  * Run the mixed workload through HTTP against `store` while `fault` runs.
  *
@@ -284,6 +301,13 @@ export async function runWorkload(store: SessionStore, options: WorkloadOptions)
     await new Promise((resolve) => setTimeout(resolve, options.warmupMs ?? 1_500))
     await options.fault((label) => marks.push({ label, at: performance.now() }))
     await new Promise((resolve) => setTimeout(resolve, options.settleMs ?? 1_500))
+    // How long the clients take to move after a failover varies (8–12 s for the same Sentinel
+    // failover across runs): keep the load on until service has visibly resumed, or the bound passes
+    // (then the test's `resumed` check fails, as it should).
+    const until = performance.now() + (options.resumeWithinMs ?? 6_000)
+    while (resumedAfterLastFailure(history) <= RESUMED_OPERATIONS && performance.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
   } finally {
     running = false
     await Promise.all(loops)
