@@ -18,8 +18,11 @@ export interface SentinelTopology {
   primaryAddress(): Promise<{ host: string; port: number }>
   /** `SENTINEL FAILOVER` (graceful promotion of the replica); resolves once the sentinels agree. */
   failover(): Promise<void>
-  /** Resolves once the current primary has its replica online and in sync (writes can be confirmed). */
-  synced(): Promise<void>
+  /**
+   * Resolves once the current primary has its replica online and in sync (writes can be confirmed).
+   * @param timeoutMs - how long to wait (after a failover, Sentinel converts the demoted primary only after 8–18 s)
+   */
+  synced(timeoutMs?: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -98,13 +101,17 @@ export async function startSentinelTopology(): Promise<SentinelTopology> {
           40_000,
         )
       },
-      async synced() {
-        await until(async () => {
-          const { port } = await primaryAddress()
-          const follower = port === primary.port ? replica : primary
-          const info = await cli(follower.port, 'INFO', 'replication')
-          return info.includes(`master_port:${port}`) && info.includes('master_link_status:up')
-        }, 'the replica to sync with the current primary')
+      async synced(timeoutMs = 20_000) {
+        await until(
+          async () => {
+            const { port } = await primaryAddress()
+            const follower = port === primary.port ? replica : primary
+            const info = await cli(follower.port, 'INFO', 'replication')
+            return info.includes(`master_port:${port}`) && info.includes('master_link_status:up')
+          },
+          'the replica to sync with the current primary',
+          timeoutMs,
+        )
       },
       stop: () => stopAll(started),
     }

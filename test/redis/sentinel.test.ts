@@ -142,6 +142,73 @@ describeRedis('RedisStore through Redis Sentinel (primary + replica + 3 sentinel
     },
   )
 
+  // WAIT blocks its connection for its whole timeout, and what is queued behind it waits too: with
+  // every write waiting in turn, reads timed out as well (the Sentinel fault test saw no request
+  // succeed for 10 s after a failover). After an unconfirmed write, one write at a time goes out.
+  it.each([...sentinelKinds, ...primaryKinds])(
+    'while replicas cannot confirm, writes fail at once and unsent, and reads keep answering ($name)',
+    async (kind) => {
+      const client = await connect(kind)
+      const prefix = uniquePrefix()
+      const durable = storeFor(client, { prefix, timeout: 8000, waitForReplicas: { replicas: 1, timeout: 6000 } })
+      const store = storeFor(client, { prefix, timeout: 1500, waitForReplicas: { replicas: 1, timeout: 400 } })
+      const known = randomKey()
+      expect(await durable.write(known, 'user', bytes('ada'), create)).toMatchObject({ status: 'written' })
+      const pid = Number(/process_id:(\d+)/.exec(await cli(topology.replica.port, 'INFO', 'server'))?.[1])
+      const keys = Array.from({ length: 8 }, () => randomKey())
+      process.kill(pid, 'SIGSTOP')
+      let outcomes: PromiseSettledResult<unknown>[]
+      let reads: PromiseSettledResult<unknown>[]
+      let fastFailures: number
+      try {
+        // The first unconfirmed write shuts the gate.
+        await expect(store.write(randomKey(), 'user', bytes('x'), create)).rejects.toMatchObject({
+          code: 'ERR_SESSION_STORE',
+        })
+        const started = performance.now()
+        const finished: number[] = []
+        const writes = keys.map((key) =>
+          store.write(key, 'user', bytes('grace'), create).finally(() => finished.push(performance.now() - started)),
+        )
+        const gets = Array.from({ length: 4 }, () => store.get(known, 'user'))
+        ;[outcomes, reads] = await Promise.all([Promise.allSettled(writes), Promise.allSettled(gets)])
+        fastFailures = finished.filter((ms) => ms < 200).length
+      } finally {
+        process.kill(pid, 'SIGCONT')
+      }
+      // Every write failed; all but the probe without waiting. Without the gate the eight WAITs
+      // ran one after another (3.2 s) and the reads behind them timed out at 1.5 s.
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(keys.map(() => 'rejected'))
+      for (const outcome of outcomes) {
+        expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_SESSION_STORE' })
+      }
+      expect(fastFailures).toBeGreaterThanOrEqual(keys.length - 1)
+      expect(reads.map((read) => read.status === 'fulfilled' && (read.value as { live: boolean }).live)).toEqual([
+        true,
+        true,
+        true,
+        true,
+      ])
+      // The writes turned away were never sent: at most the probe's key exists.
+      const written = await Promise.all(keys.map((key) => durable.get(key, 'user')))
+      expect(written.filter((read) => read.live).length).toBeLessThanOrEqual(1)
+
+      // The replica is back: a probe is confirmed and the gate opens for every write.
+      await expect
+        .poll(
+          () =>
+            store.write(randomKey(), 'user', bytes('x'), create).then(
+              () => true,
+              () => false,
+            ),
+          { timeout: 10_000, interval: 100 },
+        )
+        .toBe(true)
+      const again = await Promise.all(keys.map(() => store.write(randomKey(), 'user', bytes('grace'), create)))
+      expect(again.map((result) => result.status)).toEqual(keys.map(() => 'written'))
+    },
+  )
+
   it('rejects waitForReplicas settings the store cannot honour', async () => {
     const client = await connect(primaryKinds[0] as Kind)
     for (const waitForReplicas of [

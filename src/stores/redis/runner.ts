@@ -89,6 +89,49 @@ function isWriteRefused(reply: unknown): boolean {
 }
 
 /**
+ * Which writes may go out while replicas cannot confirm them. `WAIT` blocks the connection it was
+ * sent on for its whole timeout, and everything queued behind it waits too: with every write
+ * waiting in turn, reads on that connection run into the store's timeout. So after a write came
+ * back unconfirmed, one write at a time goes out to find out whether replicas confirm again (the
+ * probe); the others fail at once, unsent, so nothing changed. A confirmed probe opens the gate.
+ * Only on one primary: on a Cluster the runner cannot tell which shard's replicas are missing.
+ */
+class ReplicaGate {
+  #unconfirmed = false
+  /** When the probe in flight was sent; `undefined` when none is. */
+  #probeSince: number | undefined
+  readonly #patience: number
+
+  /** @param timeout - the `WAIT` timeout: a probe older than twice that no longer holds the gate */
+  constructor(timeout: number) {
+    this.#patience = 2 * timeout
+  }
+
+  /**
+   * @returns `'send'` while replicas confirm; while they do not, `'probe'` for the one write that
+   *   may go out, and `'hold'` for the others
+   */
+  admit(): 'send' | 'probe' | 'hold' {
+    if (!this.#unconfirmed) return 'send'
+    const now = performance.now()
+    if (this.#probeSince !== undefined && now - this.#probeSince < this.#patience) return 'hold'
+    this.#probeSince = now
+    return 'probe'
+  }
+
+  /**
+   * A write came back. Replies on one connection come back in the order sent, so the latest
+   * `WAIT` answer says whether replicas confirm now.
+   * @param confirmed - enough replicas confirmed it; `undefined` when it failed before its `WAIT` answered
+   * @param probe - it was the probe
+   */
+  settle(confirmed: boolean | undefined, probe: boolean): void {
+    if (confirmed !== undefined) this.#unconfirmed = !confirmed
+    if (probe) this.#probeSince = undefined
+  }
+}
+
+/**
  * How calls reach the server: not known yet (the first call finds out), function libraries
  * (`FCALL`, Redis 7+), or `EVAL` scripts with staged values (Redis 6.2, or `FUNCTION` denied).
  */
@@ -113,6 +156,8 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
   let calls = 0
   const name = () => `${nonce}:${(calls++).toString(36)}`
   let mode: Mode = 'unknown'
+  const required = waitForReplicas?.replicas ?? 0
+  const gate = waitForReplicas === undefined || cluster ? undefined : new ReplicaGate(waitForReplicas.timeout)
 
   /** `WAIT` after a call that writes, when `waitForReplicas` asks for it: in the call's exchange. */
   const waitAfter = (writes: boolean): Command[] => (wait !== undefined && writes ? [wait] : [])
@@ -192,14 +237,26 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
     async run(script, input) {
       const call = script.build(input)
       const generic = script as RedisScript<unknown, unknown>
-      const replies =
-        (mode === 'scripts' ? undefined : await viaFunction(generic, call)) ?? (await viaScript(generic, call))
+      const admitted = gate !== undefined && script.writes ? gate.admit() : undefined
+      if (admitted === 'hold') throw new Error('replicas did not confirm the last write: this one was not sent')
+      let replies: unknown[]
+      try {
+        replies =
+          (mode === 'scripts' ? undefined : await viaFunction(generic, call)) ?? (await viaScript(generic, call))
+      } catch (error) {
+        if (admitted !== undefined) gate?.settle(undefined, admitted === 'probe')
+        throw error
+      }
       const [reply, confirmed] = replies
+      if (admitted !== undefined) {
+        const answered = typeof confirmed === 'number'
+        gate?.settle(answered ? confirmed >= required : undefined, admitted === 'probe')
+      }
       if (reply instanceof Error) throw reply
       if (confirmed instanceof Error) throw confirmed
-      if (waitForReplicas !== undefined && script.writes && int(confirmed) < waitForReplicas.replicas) {
+      if (waitForReplicas !== undefined && script.writes && int(confirmed) < required) {
         // Written on the primary, not confirmed by enough replicas: a failover could drop it.
-        throw new Error(`the write reached ${int(confirmed)} of ${waitForReplicas.replicas} replicas`)
+        throw new Error(`the write reached ${int(confirmed)} of ${required} replicas`)
       }
       return script.parse(reply)
     },
