@@ -6,7 +6,7 @@ import type { RedisClient } from '../../src/stores/redis/client.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, redisKey, text, uniquePrefix } from './clients.js'
-import { cli, type RedisProcess, startCluster, stopAll } from './server.js'
+import { cli, ownerOf, type RedisProcess, startCluster, stopAll } from './server.js'
 
 // A private 3-master cluster whose target node is made to refuse writes (`min-replicas-to-write 1`
 // with no replicas: every write command, including one inside a script, fails with NOREPLICAS).
@@ -26,20 +26,6 @@ const clients: Record<string, (ports: number[]) => Promise<{ client: RedisClient
     await client.connect()
     return { client, close: async () => void client.destroy() }
   },
-}
-
-/** Which node (port) serves a Redis key, from `CLUSTER KEYSLOT` and `CLUSTER NODES`. */
-async function ownerOf(ports: number[], key: string): Promise<number> {
-  const slot = Number(await cli(ports[0] as number, 'CLUSTER', 'KEYSLOT', key))
-  for (const line of (await cli(ports[0] as number, 'CLUSTER', 'NODES')).split('\n')) {
-    const [, address, , , , , , , ...ranges] = line.trim().split(' ')
-    const port = Number(address?.split('@')[0]?.split(':')[1])
-    for (const range of ranges) {
-      const [low, high = low] = range.split('-').map(Number)
-      if (low !== undefined && high !== undefined && slot >= low && slot <= high) return port
-    }
-  }
-  throw new Error(`no node serves slot ${slot}`)
 }
 
 describeRedis('RedisStore on a Cluster when the target node of a rename refuses the write', () => {

@@ -7,7 +7,7 @@ import { SessionLayer } from '../../src/core/layer.js'
 import type { RedisClient } from '../../src/stores/redis/index.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, redisKey, sleep, storeFor, text, uniquePrefix } from './clients.js'
-import { cli, type RedisProcess, startCluster, stopAll } from './server.js'
+import { cli, ownerOf, type RedisProcess, startCluster, stopAll } from './server.js'
 
 const create = writeOptionsFor('create', 600)
 const existing = writeOptionsFor('existing', 600)
@@ -19,20 +19,6 @@ const login = { session: 'create', meta: '{}', sessionTtl: 600 } as const
 // node: the command waits on the server and runs once the pause ends. The session must then be
 // back under its old id, not lost under an id nobody knows. A private cluster: pausing the shared
 // one would stall other test files.
-
-/** The port of the master serving `key`'s slot. */
-async function ownerOf(ports: number[], key: string): Promise<number> {
-  const slot = Number(await cli(ports[0] ?? 0, 'CLUSTER', 'KEYSLOT', key))
-  for (const line of (await cli(ports[0] ?? 0, 'CLUSTER', 'NODES')).split('\n')) {
-    const [, address = '', flags = '', , , , , , ...ranges] = line.split(' ')
-    if (!flags.includes('master')) continue
-    for (const range of ranges) {
-      const [low = -1, high = low] = range.split('-').map(Number)
-      if (slot >= low && slot <= high) return Number(address.split('@')[0]?.split(':')[1])
-    }
-  }
-  throw new Error(`no owner for slot ${slot}`)
-}
 
 const kinds: { name: string; connect(ports: number[]): Promise<{ client: RedisClient; close(): Promise<void> }> }[] = [
   {

@@ -129,3 +129,23 @@ export async function stopAll(processes: readonly RedisProcess[]): Promise<void>
   await Promise.all(processes.map((server) => server.stop()))
   await Promise.all(processes.map((server) => rm(server.dir, { recursive: true, force: true })))
 }
+
+/**
+ * The port of the master serving `key`'s slot, from `CLUSTER KEYSLOT` and `CLUSTER NODES`.
+ *
+ * @param ports - nodes of the cluster (the first one is asked)
+ * @param key - a Redis key
+ * @returns the master's port
+ */
+export async function ownerOf(ports: readonly number[], key: string): Promise<number> {
+  const slot = Number(await cli(ports[0] ?? 0, 'CLUSTER', 'KEYSLOT', key))
+  for (const line of (await cli(ports[0] ?? 0, 'CLUSTER', 'NODES')).split('\n')) {
+    const [, address = '', flags = '', , , , , , ...ranges] = line.trim().split(' ')
+    if (!flags.includes('master')) continue
+    for (const range of ranges) {
+      const [low = -1, high = low] = range.split('-').map(Number)
+      if (slot >= low && slot <= high) return Number(address.split('@')[0]?.split(':')[1])
+    }
+  }
+  throw new Error(`no master serves slot ${slot}`)
+}

@@ -1,4 +1,5 @@
 import type { ScriptArgument } from './script.js'
+import { slotOf } from './slot.js'
 
 /**
  * The part of an ioredis `Redis` (also with `sentinels`) or `Cluster` the store uses. `callBuffer`
@@ -9,6 +10,8 @@ export interface IORedisClient {
   callBuffer(command: string, args: (string | Buffer | number)[]): Promise<unknown>
   pipeline(): IORedisPipeline
   readonly isCluster: boolean
+  /** A `Cluster`'s slot table: per slot, the master's `host:port` first. */
+  readonly slots?: readonly (readonly string[] | undefined)[]
   /** The client's options; only `enableAutoPipelining` is read (see {@link connectionOf}). */
   readonly options?: { readonly enableAutoPipelining?: boolean | undefined } | undefined
 }
@@ -33,6 +36,8 @@ export interface NodeRedisCluster {
     options?: object,
   ): Promise<unknown>
   readonly masters: unknown
+  /** The master serving a slot, by its address (v4 and v5). */
+  getSlotMaster?(slot: number): { readonly address?: string } | undefined
 }
 
 /** A node-redis v5 Sentinel client leased by {@link NodeRedisSentinel.use}. */
@@ -79,6 +84,22 @@ export type Send = (key: string | undefined, commands: readonly Command[]) => Pr
 export interface Connection {
   readonly cluster: boolean
   readonly send: Send
+  /**
+   * On a Cluster: the address of the master that serves `key` in the client's slot table now, or
+   * `undefined` when the client does not know yet.
+   */
+  readonly nodeOf?: (key: string) => string | undefined
+}
+
+/** A slot table lookup that never throws (a client may not have loaded its table yet). */
+function nodeLookup(lookup: (slot: number) => string | undefined): (key: string) => string | undefined {
+  return (key) => {
+    try {
+      return lookup(slotOf(key))
+    } catch {
+      return undefined
+    }
+  }
 }
 
 // node-redis v5 picks reply types through a type mapping; 36 is RESP_TYPES.BLOB_STRING (`$`). The
@@ -189,7 +210,8 @@ function sentinel(client: NodeRedisSentinel): Send {
 export function connectionOf(client: RedisClient): Connection {
   if ('callBuffer' in client && typeof client.callBuffer === 'function') {
     const send = client.options?.enableAutoPipelining === true ? ioredisAutoPipelined(client) : ioredis(client)
-    return { cluster: client.isCluster === true, send }
+    if (client.isCluster !== true) return { cluster: false, send }
+    return { cluster: true, send, nodeOf: nodeLookup((slot) => client.slots?.[slot]?.[0]) }
   }
   if ('getMasterNode' in client) {
     return { cluster: false, send: sentinel(client) }
@@ -197,7 +219,7 @@ export function connectionOf(client: RedisClient): Connection {
   if ('masters' in client) {
     const send: Send = (key, commands) =>
       all(commands.map((command) => client.sendCommand(key, false, nodeRedisArgs(command), BUFFER_REPLIES)))
-    return { cluster: true, send }
+    return { cluster: true, send, nodeOf: nodeLookup((slot) => client.getSlotMaster?.(slot)?.address) }
   }
   if ('sendCommand' in client && typeof client.sendCommand === 'function') {
     const send: Send = (_key, commands) =>

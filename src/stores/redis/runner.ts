@@ -94,7 +94,7 @@ function isWriteRefused(reply: unknown): boolean {
  * waiting in turn, reads on that connection run into the store's timeout. So after a write came
  * back unconfirmed, one write at a time goes out to find out whether replicas confirm again (the
  * probe); the others fail at once, unsent, so nothing changed. A confirmed probe opens the gate.
- * Only on one primary: on a Cluster the runner cannot tell which shard's replicas are missing.
+ * One gate per primary: on a Cluster, per master address in the client's slot table.
  */
 class ReplicaGate {
   #unconfirmed = false
@@ -146,7 +146,7 @@ type Mode = 'unknown' | 'functions' | 'scripts'
  * @throws TypeError when `client` is neither library's
  */
 export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitForReplicas): ScriptRunner {
-  const { cluster, send } = connectionOf(client)
+  const { cluster, send, nodeOf } = connectionOf(client)
   const wait: Command | undefined =
     waitForReplicas === undefined
       ? undefined
@@ -157,7 +157,22 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
   const name = () => `${nonce}:${(calls++).toString(36)}`
   let mode: Mode = 'unknown'
   const required = waitForReplicas?.replicas ?? 0
-  const gate = waitForReplicas === undefined || cluster ? undefined : new ReplicaGate(waitForReplicas.timeout)
+  const single = waitForReplicas === undefined ? undefined : new ReplicaGate(waitForReplicas.timeout)
+  const gates = new Map<string, ReplicaGate>()
+  /** The gate of the primary a write to `key` goes to; none without `waitForReplicas`, or for a node not known yet. */
+  const gateFor = (key: string | undefined): ReplicaGate | undefined => {
+    if (waitForReplicas === undefined || !cluster) return single
+    const node = key === undefined ? undefined : nodeOf?.(key)
+    if (node === undefined) return undefined
+    let gate = gates.get(node)
+    if (gate === undefined) {
+      // Addresses change with failovers and resharding: forget them all now and then.
+      if (gates.size >= 256) gates.clear()
+      gate = new ReplicaGate(waitForReplicas.timeout)
+      gates.set(node, gate)
+    }
+    return gate
+  }
 
   /** `WAIT` after a call that writes, when `waitForReplicas` asks for it: in the call's exchange. */
   const waitAfter = (writes: boolean): Command[] => (wait !== undefined && writes ? [wait] : [])
@@ -237,21 +252,19 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
     async run(script, input) {
       const call = script.build(input)
       const generic = script as RedisScript<unknown, unknown>
-      const admitted = gate !== undefined && script.writes ? gate.admit() : undefined
+      const gate = script.writes ? gateFor(call.keys[0]) : undefined
+      const admitted = gate?.admit()
       if (admitted === 'hold') throw new Error('replicas did not confirm the last write: this one was not sent')
       let replies: unknown[]
       try {
         replies =
           (mode === 'scripts' ? undefined : await viaFunction(generic, call)) ?? (await viaScript(generic, call))
       } catch (error) {
-        if (admitted !== undefined) gate?.settle(undefined, admitted === 'probe')
+        gate?.settle(undefined, admitted === 'probe')
         throw error
       }
       const [reply, confirmed] = replies
-      if (admitted !== undefined) {
-        const answered = typeof confirmed === 'number'
-        gate?.settle(answered ? confirmed >= required : undefined, admitted === 'probe')
-      }
+      gate?.settle(typeof confirmed === 'number' ? confirmed >= required : undefined, admitted === 'probe')
       if (reply instanceof Error) throw reply
       if (confirmed instanceof Error) throw confirmed
       if (waitForReplicas !== undefined && script.writes && int(confirmed) < required) {
