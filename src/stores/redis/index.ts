@@ -67,7 +67,10 @@ export interface RedisStoreOptions {
    * Acknowledge a write only once `replicas` replicas hold it: `WAIT replicas timeout` is pipelined
    * after every script that writes, in the same round trip. Fewer confirmations fail the write with
    * `ERR_SESSION_STORE` (it may or may not survive). With it, a replica promoted by a Sentinel or
-   * Cluster failover has every acknowledged write. `timeout` (ms) must be below the store's.
+   * Cluster failover has every acknowledged write. `timeout` (ms) must be below the store's. After a
+   * write came back unconfirmed, writes to that primary go out one at a time until one is confirmed;
+   * the others fail at once with `ERR_SESSION_STORE`, unsent, so reads queued on the connection never
+   * wait behind a row of `WAIT`s (docs/redis.md#durable-writes-waitforreplicas).
    * @default undefined (off: a write is acknowledged once the primary ran it)
    */
   waitForReplicas?: WaitForReplicas
