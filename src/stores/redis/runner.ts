@@ -94,18 +94,14 @@ function isWriteRefused(reply: unknown): boolean {
  * waiting in turn, reads on that connection run into the store's timeout. So after a write came
  * back unconfirmed, one write at a time goes out to find out whether replicas confirm again (the
  * probe); the others fail at once, unsent, so nothing changed. A confirmed probe opens the gate.
+ * The probe holds its turn until its reply arrives, however long after the store's timeout: one
+ * more probe would queue one more `WAIT`. What no gate can undo is the writes already sent when the
+ * replicas stopped confirming: each of their `WAIT`s still blocks the connection for its timeout.
  * One gate per primary: on a Cluster, per master address in the client's slot table.
  */
 class ReplicaGate {
   #unconfirmed = false
-  /** When the probe in flight was sent; `undefined` when none is. */
-  #probeSince: number | undefined
-  readonly #patience: number
-
-  /** @param timeout - the `WAIT` timeout: a probe older than twice that no longer holds the gate */
-  constructor(timeout: number) {
-    this.#patience = 2 * timeout
-  }
+  #probing = false
 
   /**
    * @returns `'send'` while replicas confirm; while they do not, `'probe'` for the one write that
@@ -113,9 +109,8 @@ class ReplicaGate {
    */
   admit(): 'send' | 'probe' | 'hold' {
     if (!this.#unconfirmed) return 'send'
-    const now = performance.now()
-    if (this.#probeSince !== undefined && now - this.#probeSince < this.#patience) return 'hold'
-    this.#probeSince = now
+    if (this.#probing) return 'hold'
+    this.#probing = true
     return 'probe'
   }
 
@@ -127,7 +122,7 @@ class ReplicaGate {
    */
   settle(confirmed: boolean | undefined, probe: boolean): void {
     if (confirmed !== undefined) this.#unconfirmed = !confirmed
-    if (probe) this.#probeSince = undefined
+    if (probe) this.#probing = false
   }
 }
 
@@ -157,7 +152,7 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
   const name = () => `${nonce}:${(calls++).toString(36)}`
   let mode: Mode = 'unknown'
   const required = waitForReplicas?.replicas ?? 0
-  const single = waitForReplicas === undefined ? undefined : new ReplicaGate(waitForReplicas.timeout)
+  const single = waitForReplicas === undefined ? undefined : new ReplicaGate()
   const gates = new Map<string, ReplicaGate>()
   /** The gate of the primary a write to `key` goes to; none without `waitForReplicas`, or for a node not known yet. */
   const gateFor = (key: string | undefined): ReplicaGate | undefined => {
@@ -168,7 +163,7 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
     if (gate === undefined) {
       // Addresses change with failovers and resharding: forget them all now and then.
       if (gates.size >= 256) gates.clear()
-      gate = new ReplicaGate(waitForReplicas.timeout)
+      gate = new ReplicaGate()
       gates.set(node, gate)
     }
     return gate
