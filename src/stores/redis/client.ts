@@ -182,22 +182,28 @@ function ioredisAutoPipelined(client: IORedisClient): Send {
     })
 }
 
+/**
+ * node-redis' Sentinel client runs the function it is given again when that function throws while
+ * its connection is down, or with `READONLY`. A command that ran but whose reply was lost with the
+ * connection would then run twice (an increment counted twice), and a retry after the store's
+ * timeout would land a write the store had already reported failed, over a newer one. So every
+ * exchange goes through `_execute` and its function never throws: replies and errors come back as
+ * values. After a failover node-redis moves to the new primary on Sentinel's `+switch-master`, as
+ * it does for its own pipelines.
+ */
 function sentinel(client: NodeRedisSentinel): Send {
   const leased = (lease: NodeRedisSentinelLease, commands: readonly Command[]) =>
     all(commands.map((command) => lease.sendCommand(false, nodeRedisArgs(command), BUFFER_REPLIES)))
-  return (_key, commands) => {
-    if (commands.length === 1) return leased(client, commands)
-    // Several commands must share one connection: WAIT counts the replicas that acknowledged this
-    // connection's writes. `_execute` hands all of them to one master connection, as node-redis's
-    // own pipelines do. `use()` guarantees the same but builds a client object per call, which cost
-    // 100+ ms per write with 16 requests in flight (the fault suite's Sentinel run timed out).
-    if (typeof client._execute === 'function') {
-      return client._execute(false, (connection) =>
-        all(commands.map((command) => connection.sendCommand(nodeRedisArgs(command), BUFFER_REPLIES))),
-      )
-    }
-    return client.use((lease) => leased(lease, commands))
-  }
+  // Several commands share one master connection, as node-redis's own pipelines do: WAIT counts the
+  // replicas that acknowledged this connection's writes. `use()` guarantees the same but builds a
+  // client object per call, which cost 100+ ms per write with 16 requests in flight; it is only the
+  // fallback for a version without `_execute` (and there node-redis may send a command again).
+  const exchange = (commands: readonly Command[]) => (connection: NodeRedisSentinelConnection) =>
+    all(commands.map((command) => connection.sendCommand(nodeRedisArgs(command), BUFFER_REPLIES)))
+  return (_key, commands) =>
+    (client._execute?.(false, exchange(commands)) ?? client.use((lease) => leased(lease, commands))).catch(
+      (error: unknown) => commands.map(() => error),
+    )
 }
 
 /**

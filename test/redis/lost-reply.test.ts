@@ -1,0 +1,144 @@
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
+import { Redis } from 'ioredis'
+import { createClient, createSentinel } from 'redis'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { type RedisClient, RedisStore } from '../../src/stores/redis/index.js'
+import { writeOptionsFor } from '../helpers/write-options.js'
+import { describeRedis, randomKey, uniquePrefix } from './clients.js'
+import { MASTER_NAME, type SentinelTopology, startSentinelTopology } from './sentinel-topology.js'
+
+/**
+ * A TCP proxy to the primary that, once armed, lets the next command containing `FCALL` through and
+ * then closes the client's connection instead of passing its reply on: the write ran, and the
+ * client never hears so.
+ */
+async function dropReplyProxy(target: number): Promise<{ port: number; arm(): void; close(): Promise<void> }> {
+  let armed = false
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(target, '127.0.0.1')
+    sockets.add(client).add(upstream)
+    let dropping = false
+    client.on('data', (chunk) => {
+      if (armed && chunk.includes('FCALL')) {
+        armed = false
+        dropping = true
+      }
+      upstream.write(chunk)
+    })
+    upstream.on('data', (chunk) => {
+      if (dropping) {
+        client.destroy()
+        upstream.destroy()
+        return
+      }
+      client.write(chunk)
+    })
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      from.on('error', () => to.destroy())
+      from.on('close', () => to.destroy())
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return {
+    port: address.port,
+    arm: () => {
+      armed = true
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+interface Kind {
+  name: string
+  connect(topology: SentinelTopology, proxy: number): Promise<{ client: RedisClient; close(): Promise<void> }>
+}
+
+// Each client as docs/failure-model.md recommends, its connection to the primary through the proxy.
+const kinds: Kind[] = [
+  {
+    name: 'node-redis createSentinel',
+    async connect(topology, proxy) {
+      const client = createSentinel({
+        name: MASTER_NAME,
+        sentinelRootNodes: topology.sentinels.map((each) => ({ host: '127.0.0.1', port: each.port })),
+        nodeAddressMap: { [`127.0.0.1:${topology.primary.port}`]: { host: '127.0.0.1', port: proxy } },
+      })
+      client.on('error', () => undefined)
+      await client.connect()
+      return { client, close: async () => void (await client.destroy()) }
+    },
+  },
+  {
+    name: 'node-redis createClient',
+    async connect(_topology, proxy) {
+      const client = createClient({ socket: { host: '127.0.0.1', port: proxy }, disableOfflineQueue: true })
+      client.on('error', () => undefined)
+      await client.connect()
+      return { client, close: async () => void client.destroy() }
+    },
+  },
+  {
+    name: 'ioredis',
+    async connect(_topology, proxy) {
+      const client = new Redis({
+        host: '127.0.0.1',
+        port: proxy,
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        autoResendUnfulfilledCommands: false,
+      })
+      client.on('error', () => undefined)
+      await client.connect()
+      return { client, close: async () => void client.disconnect() }
+    },
+  },
+]
+
+// A connection that dies after a write ran and before its reply arrived: the store reports the
+// write failed or, had the client sent it again, applied twice. node-redis's Sentinel client did
+// send it again (an increment counted twice) until the store kept its exchanges from throwing.
+describeRedis('RedisStore when the connection dies with the reply of a write', () => {
+  let topology: SentinelTopology
+  beforeAll(async () => {
+    topology = await startSentinelTopology()
+  })
+  afterAll(async () => {
+    await topology?.stop()
+  })
+
+  it.each(kinds)('never applies the write twice ($name)', async (kind) => {
+    const proxy = await dropReplyProxy(topology.primary.port)
+    const { client, close } = await kind.connect(topology, proxy.port)
+    try {
+      const store = new RedisStore({ client, prefix: uniquePrefix() })
+      const key = randomKey()
+      const increment = (session: 'create' | 'existing', by: number) =>
+        store.increment(key, 'n', { ...writeOptionsFor(session, 600), by, format: 'json' })
+      expect(await increment('create', 1)).toMatchObject({ value: 1 })
+      proxy.arm()
+      const lost = await increment('existing', 1).catch((error: unknown) => error)
+      // Failed (the connection closed) or timed out (the client waits to reconnect): a store error.
+      expect((lost as { code?: string }).code).toMatch(/^ERR_SESSION_STORE(_TIMEOUT)?$/)
+      // The increment whose reply was lost ran once.
+      await expect
+        .poll(() => increment('existing', 0).catch(() => undefined), { timeout: 5_000 })
+        .toMatchObject({
+          value: 2,
+        })
+    } finally {
+      await close()
+      await proxy.close()
+    }
+  })
+})
