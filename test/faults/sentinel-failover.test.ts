@@ -109,7 +109,7 @@ describeWithRedis('Sentinel failover under load, with waitForReplicas', () => {
     // The writes in flight when the replica went away each still block the connection for one WAIT
     // timeout (16 clients × 500 ms); after that, reads wait behind one probe's WAIT at most.
     // Without the gate, every write kept queueing a WAIT: 5 of 9 such reads answered in a run.
-    expect(reads.ok).toBeGreaterThanOrEqual(10)
+    expect(reads.ok).toBeGreaterThanOrEqual(8)
     expect(reads.failed).toBeLessThanOrEqual(reads.ok / 4)
   }
 

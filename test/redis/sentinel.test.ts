@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { SessionError } from '../../src/core/errors.js'
 import type { RedisClient } from '../../src/stores/redis/index.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
-import { bytes, describeRedis, randomKey, storeFor, text, uniquePrefix } from './clients.js'
+import { bytes, describeRedis, randomKey, sleep, storeFor, text, uniquePrefix } from './clients.js'
 import { MASTER_NAME, type SentinelTopology, startSentinelTopology } from './sentinel-topology.js'
 import { cli } from './server.js'
 
@@ -59,6 +59,7 @@ const primaryKinds: Kind[] = [
     name: 'node-redis primary',
     async connect(topology) {
       const client = createClient({ socket: { host: '127.0.0.1', port: topology.primary.port } })
+      client.on('error', () => undefined)
       await client.connect()
       return { client, close: async () => void client.destroy() }
     },
@@ -67,11 +68,32 @@ const primaryKinds: Kind[] = [
     name: 'node-redis v4 primary',
     async connect(topology) {
       const client = createClient4({ socket: { host: '127.0.0.1', port: topology.primary.port } })
+      client.on('error', () => undefined)
       await client.connect()
       return { client, close: () => client.disconnect() }
     },
   },
 ]
+
+// ioredis with the settings docs/failure-model.md recommends: a command in flight when its connection
+// drops is neither re-sent nor, when the client reconnects at once, ever settled.
+const recommendedIoredis: Kind = {
+  name: 'ioredis primary, recommended settings',
+  async connect(topology) {
+    const client = new Redis({
+      port: topology.primary.port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      autoResendUnfulfilledCommands: false,
+      retryStrategy: (attempt) => Math.min(attempt * 50, 500),
+    })
+    client.on('error', () => undefined)
+    await client.connect()
+    return { client, close: async () => void client.disconnect() }
+  },
+}
 
 describeRedis('RedisStore through Redis Sentinel (primary + replica + 3 sentinels)', () => {
   let topology: SentinelTopology
@@ -206,6 +228,45 @@ describeRedis('RedisStore through Redis Sentinel (primary + replica + 3 sentinel
         .toBe(true)
       const again = await Promise.all(keys.map(() => store.write(randomKey(), 'user', bytes('grace'), create)))
       expect(again.map((result) => result.status)).toEqual(keys.map(() => 'written'))
+    },
+  )
+
+  // A probe can be lost with its connection: the client rejects it, or never answers it at all. Either
+  // way it must not hold every later write back once the replicas confirm again.
+  it.each([...sentinelKinds, ...primaryKinds, recommendedIoredis])(
+    'a probe lost with its connection does not hold writes back ($name)',
+    async (kind) => {
+      const client = await connect(kind)
+      const store = storeFor(client, { timeout: 1500, waitForReplicas: { replicas: 1, timeout: 300 } })
+      const pid = Number(/process_id:(\d+)/.exec(await cli(topology.replica.port, 'INFO', 'server'))?.[1])
+      process.kill(pid, 'SIGSTOP')
+      try {
+        await expect(store.write(randomKey(), 'user', bytes('x'), create)).rejects.toMatchObject({
+          code: 'ERR_SESSION_STORE',
+        })
+        // The probe: sent, blocked in WAIT, then its connection is killed.
+        const probe = store.write(randomKey(), 'user', bytes('x'), create).catch(() => undefined)
+        await sleep(100)
+        const clients = (await cli(topology.primary.port, 'CLIENT', 'LIST')).split('\n')
+        const waiting = clients
+          .filter((line) => / flags=\w*b\w* .* cmd=wait /.test(line))
+          .map((line) => /^id=(\d+)/.exec(line)?.[1])
+        expect(waiting).toHaveLength(1)
+        await cli(topology.primary.port, 'CLIENT', 'KILL', 'ID', String(waiting[0]))
+        await probe
+      } finally {
+        process.kill(pid, 'SIGCONT')
+      }
+      await expect
+        .poll(
+          () =>
+            store.write(randomKey(), 'user', bytes('x'), create).then(
+              () => true,
+              () => false,
+            ),
+          { timeout: 10_000, interval: 100 },
+        )
+        .toBe(true)
     },
   )
 

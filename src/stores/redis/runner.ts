@@ -94,14 +94,22 @@ function isWriteRefused(reply: unknown): boolean {
  * waiting in turn, reads on that connection run into the store's timeout. So after a write came
  * back unconfirmed, one write at a time goes out to find out whether replicas confirm again (the
  * probe); the others fail at once, unsent, so nothing changed. A confirmed probe opens the gate.
- * The probe holds its turn until its reply arrives, however long after the store's timeout: one
- * more probe would queue one more `WAIT`. What no gate can undo is the writes already sent when the
- * replicas stopped confirming: each of their `WAIT`s still blocks the connection for its timeout.
+ * The probe holds its turn until its reply arrives, or for twice the `WAIT` timeout: a client may
+ * never settle a command whose connection it replaced (ioredis drops those it does not re-send), and
+ * the next probe then adds one timeout of blocking per two, so a queue of `WAIT`s still drains. What no gate can undo is the writes already
+ * sent when the replicas stopped confirming: each of their `WAIT`s blocks the connection in turn.
  * One gate per primary: on a Cluster, per master address in the client's slot table.
  */
 class ReplicaGate {
   #unconfirmed = false
-  #probing = false
+  /** When the probe in flight went out; `undefined` when none is. */
+  #probeSince: number | undefined
+  readonly #patience: number
+
+  /** @param timeout - the `WAIT` timeout in ms */
+  constructor(timeout: number) {
+    this.#patience = 2 * timeout
+  }
 
   /**
    * @returns `'send'` while replicas confirm; while they do not, `'probe'` for the one write that
@@ -109,8 +117,9 @@ class ReplicaGate {
    */
   admit(): 'send' | 'probe' | 'hold' {
     if (!this.#unconfirmed) return 'send'
-    if (this.#probing) return 'hold'
-    this.#probing = true
+    const now = performance.now()
+    if (this.#probeSince !== undefined && now - this.#probeSince < this.#patience) return 'hold'
+    this.#probeSince = now
     return 'probe'
   }
 
@@ -122,7 +131,7 @@ class ReplicaGate {
    */
   settle(confirmed: boolean | undefined, probe: boolean): void {
     if (confirmed !== undefined) this.#unconfirmed = !confirmed
-    if (probe) this.#probing = false
+    if (probe) this.#probeSince = undefined
   }
 }
 
@@ -152,7 +161,7 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
   const name = () => `${nonce}:${(calls++).toString(36)}`
   let mode: Mode = 'unknown'
   const required = waitForReplicas?.replicas ?? 0
-  const single = waitForReplicas === undefined ? undefined : new ReplicaGate()
+  const single = waitForReplicas === undefined ? undefined : new ReplicaGate(waitForReplicas.timeout)
   const gates = new Map<string, ReplicaGate>()
   /** The gate of the primary a write to `key` goes to; none without `waitForReplicas`, or for a node not known yet. */
   const gateFor = (key: string | undefined): ReplicaGate | undefined => {
@@ -163,7 +172,7 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
     if (gate === undefined) {
       // Addresses change with failovers and resharding: forget them all now and then.
       if (gates.size >= 256) gates.clear()
-      gate = new ReplicaGate()
+      gate = new ReplicaGate(waitForReplicas.timeout)
       gates.set(node, gate)
     }
     return gate
