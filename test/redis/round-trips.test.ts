@@ -45,8 +45,13 @@ const allScripts = [
 // One plain connection per server for the tests' own SCRIPT LOAD / SCRIPT FLUSH.
 const admins = new Map<number, Redis>()
 function admin(port: number): Redis {
-  const existing = admins.get(port) ?? new Redis({ host: '127.0.0.1', port })
-  admins.set(port, existing)
+  let existing = admins.get(port)
+  if (existing === undefined) {
+    existing = new Redis({ host: '127.0.0.1', port })
+    // A private server stops before the file ends: its reconnect attempts are expected, not news.
+    existing.on('error', () => undefined)
+    admins.set(port, existing)
+  }
   return existing
 }
 afterAll(() => {
@@ -439,7 +444,11 @@ describeRedis('RedisStore without functions (FUNCTION and FCALL denied by ACL): 
   afterAll(async () => {
     await log?.close()
     await Promise.all(open.map((each) => each.close()))
-    if (own) await stopAll([own])
+    if (own) {
+      admins.get(own.port)?.disconnect()
+      admins.delete(own.port)
+      await stopAll([own])
+    }
   })
   const standalone = clientKinds.filter((kind) => !kind.cluster)
 
