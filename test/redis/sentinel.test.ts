@@ -237,22 +237,25 @@ describeRedis('RedisStore through Redis Sentinel (primary + replica + 3 sentinel
     'a probe lost with its connection does not hold writes back ($name)',
     async (kind) => {
       const client = await connect(kind)
-      const store = storeFor(client, { timeout: 1500, waitForReplicas: { replicas: 1, timeout: 300 } })
+      const store = storeFor(client, { timeout: 4000, waitForReplicas: { replicas: 1, timeout: 2000 } })
       const pid = Number(/process_id:(\d+)/.exec(await cli(topology.replica.port, 'INFO', 'server'))?.[1])
       process.kill(pid, 'SIGSTOP')
       try {
         await expect(store.write(randomKey(), 'user', bytes('x'), create)).rejects.toMatchObject({
           code: 'ERR_SESSION_STORE',
         })
-        // The probe: sent, blocked in WAIT, then its connection is killed.
+        // The probe: sent, blocked in WAIT (2 s), then its connection is killed.
         const probe = store.write(randomKey(), 'user', bytes('x'), create).catch(() => undefined)
-        await sleep(100)
-        const clients = (await cli(topology.primary.port, 'CLIENT', 'LIST')).split('\n')
-        const waiting = clients
-          .filter((line) => / flags=\w*b\w* .* cmd=wait /.test(line))
-          .map((line) => /^id=(\d+)/.exec(line)?.[1])
-        expect(waiting).toHaveLength(1)
-        await cli(topology.primary.port, 'CLIENT', 'KILL', 'ID', String(waiting[0]))
+        let blocked: string | undefined
+        const deadline = performance.now() + 1500
+        while (blocked === undefined && performance.now() < deadline) {
+          const clients = (await cli(topology.primary.port, 'CLIENT', 'LIST')).split('\n')
+          const line = clients.find((each) => / flags=\w*b\w* .* cmd=wait /.test(each))
+          blocked = line === undefined ? undefined : /^id=(\d+)/.exec(line)?.[1]
+          if (blocked === undefined) await sleep(20)
+        }
+        expect(blocked).toBeDefined()
+        await cli(topology.primary.port, 'CLIENT', 'KILL', 'ID', String(blocked))
         await probe
       } finally {
         process.kill(pid, 'SIGCONT')
