@@ -1,32 +1,14 @@
-import { Cluster } from 'ioredis'
-import { createCluster } from 'redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { SessionStoreError } from '../../src/core/errors.js'
-import type { RedisClient } from '../../src/stores/redis/client.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, redisKey, text, uniquePrefix } from './clients.js'
+import { privateClusterKinds } from './private-cluster-clients.js'
 import { cli, ownerOf, type RedisProcess, startCluster, stopAll } from './server.js'
 
 // A private 3-master cluster whose target node is made to refuse writes (`min-replicas-to-write 1`
 // with no replicas: every write command, including one inside a script, fails with NOREPLICAS).
 // That is a real server failure of step 2 of a cross-slot rename, after step 1 took the session.
-
-const clients: Record<string, (ports: number[]) => Promise<{ client: RedisClient; close(): Promise<void> }>> = {
-  ioredis: async (ports) => {
-    const client = new Cluster(
-      ports.map((port) => ({ host: '127.0.0.1', port })),
-      { lazyConnect: true },
-    )
-    await client.connect()
-    return { client, close: async () => void client.disconnect() }
-  },
-  'node-redis': async (ports) => {
-    const client = createCluster({ rootNodes: ports.map((port) => ({ socket: { host: '127.0.0.1', port } })) })
-    await client.connect()
-    return { client, close: async () => void client.destroy() }
-  },
-}
 
 describeRedis('RedisStore on a Cluster when the target node of a rename refuses the write', () => {
   let nodes: RedisProcess[] = []
@@ -37,9 +19,9 @@ describeRedis('RedisStore on a Cluster when the target node of a rename refuses 
     await stopAll(nodes)
   })
 
-  it.each(Object.keys(clients))('reports the failure and leaves the session at its old id (%s)', async (name) => {
+  it.each(privateClusterKinds)('reports the failure and leaves the session at its old id ($name)', async (kind) => {
     const ports = nodes.map((node) => node.port)
-    const { client, close } = await (clients[name] as (typeof clients)['ioredis'])(ports)
+    const { client, close } = await kind.connect(ports)
     const prefix = uniquePrefix()
     const store = new RedisStore({ client, prefix, timeout: 2_000 })
     const source = randomKey()

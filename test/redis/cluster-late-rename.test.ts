@@ -1,12 +1,10 @@
-import { Cluster } from 'ioredis'
-import { createCluster } from 'redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { SessionError } from '../../src/core/errors.js'
 import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
 import { SessionLayer } from '../../src/core/layer.js'
-import type { RedisClient } from '../../src/stores/redis/index.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, redisKey, sleep, storeFor, text, uniquePrefix } from './clients.js'
+import { privateClusterKinds } from './private-cluster-clients.js'
 import { cli, ownerOf, type RedisProcess, startCluster, stopAll } from './server.js'
 
 const create = writeOptionsFor('create', 600)
@@ -20,27 +18,7 @@ const login = { session: 'create', meta: '{}', sessionTtl: 600 } as const
 // back under its old id, not lost under an id nobody knows. A private cluster: pausing the shared
 // one would stall other test files.
 
-const kinds: { name: string; connect(ports: number[]): Promise<{ client: RedisClient; close(): Promise<void> }> }[] = [
-  {
-    name: 'ioredis Cluster',
-    async connect(ports) {
-      const client = new Cluster(
-        ports.map((port) => ({ host: '127.0.0.1', port })),
-        { lazyConnect: true },
-      )
-      await client.connect()
-      return { client, close: async () => void client.disconnect() }
-    },
-  },
-  {
-    name: 'node-redis Cluster',
-    async connect(ports) {
-      const client = createCluster({ rootNodes: ports.map((port) => ({ socket: { host: '127.0.0.1', port } })) })
-      await client.connect()
-      return { client, close: async () => void client.destroy() }
-    },
-  },
-]
+const kinds = privateClusterKinds
 
 describeRedis('Cluster rename whose step completes after the store deadline', () => {
   let nodes: RedisProcess[]

@@ -1,11 +1,9 @@
-import { Cluster } from 'ioredis'
-import { createCluster } from 'redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import type { RedisClient } from '../../src/stores/redis/index.js'
 import { type ReplicatedCluster, startReplicatedCluster } from '../faults/cluster.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, redisKey, storeFor, uniquePrefix } from './clients.js'
-import { cli, ownerOf } from './server.js'
+import { privateClusterKinds } from './private-cluster-clients.js'
+import { ownerOf, whileFrozen } from './server.js'
 
 const create = writeOptionsFor('create', 600)
 
@@ -13,28 +11,6 @@ const create = writeOptionsFor('create', 600)
 // master: while one master's replica cannot confirm, writes to that master go out one at a time and
 // the others fail at once, unsent, so reads of that master's sessions keep answering, and writes to
 // the other masters are not held back at all. A private 3 + 3 cluster: its replica is frozen.
-const kinds: { name: string; connect(ports: number[]): Promise<{ client: RedisClient; close(): Promise<void> }> }[] = [
-  {
-    name: 'ioredis Cluster',
-    async connect(ports) {
-      const client = new Cluster(
-        ports.map((port) => ({ host: '127.0.0.1', port })),
-        { lazyConnect: true },
-      )
-      await client.connect()
-      return { client, close: async () => void client.disconnect() }
-    },
-  },
-  {
-    name: 'node-redis createCluster',
-    async connect(ports) {
-      const client = createCluster({ rootNodes: ports.map((port) => ({ socket: { host: '127.0.0.1', port } })) })
-      await client.connect()
-      return { client, close: async () => void client.destroy() }
-    },
-  },
-]
-
 describeRedis('RedisStore waitForReplicas on a Cluster while one master cannot get writes confirmed', () => {
   let cluster: ReplicatedCluster
   beforeAll(async () => {
@@ -44,7 +20,7 @@ describeRedis('RedisStore waitForReplicas on a Cluster while one master cannot g
     await cluster?.stop()
   })
 
-  it.each(kinds)(
+  it.each(privateClusterKinds)(
     'holds back only that master’s writes, and reads of its sessions keep answering ($name)',
     async (kind) => {
       const ports = cluster.running().map((node) => node.port)
@@ -65,19 +41,14 @@ describeRedis('RedisStore waitForReplicas on a Cluster while one master cannot g
         const [known = '', shutter = '', ...held] = onMaster.slice(0, 10)
         expect(await durable.write(known, 'user', bytes('ada'), create)).toMatchObject({ status: 'written' })
 
-        const pid = Number(/process_id:(\d+)/.exec(await cli(replica.port, 'INFO', 'server'))?.[1])
-        process.kill(pid, 'SIGSTOP')
-        let held$: PromiseSettledResult<unknown>[]
-        let elsewhere$: PromiseSettledResult<unknown>[]
-        let reads$: PromiseSettledResult<unknown>[]
         const finished: number[] = []
-        try {
+        const [held$, elsewhere$, reads$] = await whileFrozen(replica.port, async () => {
           // The first unconfirmed write shuts that master's gate.
           await expect(store.write(shutter, 'user', bytes('x'), create)).rejects.toMatchObject({
             code: 'ERR_SESSION_STORE',
           })
           const started = performance.now()
-          ;[held$, elsewhere$, reads$] = await Promise.all([
+          return Promise.all([
             Promise.allSettled(
               held.map((key) =>
                 store
@@ -88,9 +59,7 @@ describeRedis('RedisStore waitForReplicas on a Cluster while one master cannot g
             Promise.allSettled(elsewhere.map((key) => store.write(key, 'user', bytes('grace'), create))),
             Promise.allSettled(Array.from({ length: 4 }, () => store.get(known, 'user'))),
           ])
-        } finally {
-          process.kill(pid, 'SIGCONT')
-        }
+        })
         // That master's writes failed, all but one probe without waiting; without a gate per
         // master the eight WAITs ran one after another (3.2 s) and the reads timed out at 1.5 s.
         expect(held$.map((outcome) => outcome.status)).toEqual(held.map(() => 'rejected'))

@@ -149,3 +149,22 @@ export async function ownerOf(ports: readonly number[], key: string): Promise<nu
   }
   throw new Error(`no master serves slot ${slot}`)
 }
+
+/**
+ * Run `work` while the server on `port` is frozen with SIGSTOP (at once, unlike `DEBUG SLEEP`, which
+ * starts at an unknown later time on a loaded machine); SIGCONT afterwards, whatever happens.
+ *
+ * @param port - a server this run started
+ * @param work - what to do meanwhile
+ * @returns what `work` returns
+ */
+export async function whileFrozen<T>(port: number, work: () => Promise<T>): Promise<T> {
+  const pid = Number(/process_id:(\d+)/.exec(await cli(port, 'INFO', 'server'))?.[1])
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new Error(`no process id from the server on ${port}`)
+  process.kill(pid, 'SIGSTOP')
+  try {
+    return await work()
+  } finally {
+    process.kill(pid, 'SIGCONT')
+  }
+}
