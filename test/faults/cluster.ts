@@ -63,13 +63,19 @@ function parseNodes(text: string): ClusterNode[] {
 }
 
 /**
+ * A full resync starts at once (Redis' default holds it back 5 s in case more replicas arrive): a
+ * killed master comes back as a replica, and until it has resynced its shard cannot confirm writes.
+ */
+const IMMEDIATE_FULL_SYNC = ['--repl-diskless-sync-delay', '0']
+
+/**
  * Start six cluster-mode servers and join them as 3 masters + 3 replicas; resolves once every
  * replica is in sync.
  *
  * @returns the cluster
  */
 export async function startReplicatedCluster(): Promise<ReplicatedCluster> {
-  const processes = await startEach(Array.from({ length: 6 }, () => ({ cluster: true })))
+  const processes = await startEach(Array.from({ length: 6 }, () => ({ cluster: true, args: IMMEDIATE_FULL_SYNC })))
   const stopped = new Set<RedisProcess>()
   const running = () => processes.filter((each) => !stopped.has(each))
   const cluster: ReplicatedCluster = {
@@ -97,7 +103,7 @@ export async function startReplicatedCluster(): Promise<ReplicatedCluster> {
     async restart(port) {
       const old = processes.find((each) => each.port === port)
       if (old === undefined) throw new Error(`no node on ${port}`)
-      const revived = await startRedis({ port, dir: old.dir, cluster: true })
+      const revived = await startRedis({ port, dir: old.dir, cluster: true, args: IMMEDIATE_FULL_SYNC })
       processes.splice(processes.indexOf(old), 1, revived)
       stopped.delete(old)
       await until(

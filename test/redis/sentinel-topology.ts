@@ -26,6 +26,13 @@ export interface SentinelTopology {
   stop(): Promise<void>
 }
 
+/**
+ * A full resync starts at once. Redis' default (`repl-diskless-sync-delay 5`) holds it back 5 s in case
+ * more replicas arrive; this topology has one, and after a failover its resync sets how long writes
+ * with `waitForReplicas` cannot be confirmed.
+ */
+const IMMEDIATE_FULL_SYNC = ['--repl-diskless-sync-delay', '0']
+
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
@@ -58,10 +65,12 @@ async function startSentinel(primaryPort: number): Promise<RedisProcess> {
  * @returns the running topology
  */
 export async function startSentinelTopology(): Promise<SentinelTopology> {
-  const primary = await startRedis()
+  const primary = await startRedis({ args: IMMEDIATE_FULL_SYNC })
   const started: RedisProcess[] = [primary]
   try {
-    const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] })
+    const replica = await startRedis({
+      args: [...IMMEDIATE_FULL_SYNC, '--replicaof', '127.0.0.1', String(primary.port)],
+    })
     started.push(replica)
     await until(async () => (await cli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'), 'sync')
     const sentinels = await Promise.all([0, 1, 2].map(() => startSentinel(primary.port)))
