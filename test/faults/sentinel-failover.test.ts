@@ -121,8 +121,9 @@ describeWithRedis('Sentinel failover under load, with waitForReplicas', () => {
     expect(reads.missing).toBe(0)
     // The writes in flight when the replica went away each still block the connection for one WAIT
     // timeout (16 clients × 500 ms); after that, reads wait behind one probe's WAIT at most.
-    // Without the gate, every write kept queueing a WAIT: 5 of 9 such reads answered in a run.
-    expect(reads.ok).toBeGreaterThanOrEqual(8)
+    // So about one read a second answers in a ~10 s window (8–18 measured). Without the gate, every
+    // write kept queueing a WAIT: 5 of 9 such reads answered in a run, 4 failed.
+    expect(reads.ok).toBeGreaterThanOrEqual(5)
     expect(reads.failed).toBeLessThanOrEqual(reads.ok / 4)
   }
 
