@@ -4,6 +4,7 @@
  * @module ruts/express
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { onFirstUse } from '../core/session.js'
 import { deferHeadersUntilCommitted, nodeTransport, type Session, type SessionLayer } from './contract/index.js'
 
 /** An Express request after `session(layer)` ran: `req.session` is typed by the layer's `Data`. */
@@ -62,7 +63,14 @@ export function session<Data extends object = Record<string, unknown>>(
       hostname: req.hostname ?? nodeTransport(req).hostname,
     }))
     ;(req as SessionRequest<Data>).session = handle
-    deferHeadersUntilCommitted(handle, res)
+    // The response's methods are shadowed only once the handler uses the session: shadowing them
+    // cost every request ~20 µs on Express 5 / Node 20, whether or not it touched its session
+    // (docs/bench.md). A session first used after the headers went out is sealed, as it would be at
+    // the response's end: a call that needs a new cookie fails with ERR_SESSION_HEADERS_SENT.
+    onFirstUse(handle, () => {
+      if (res.headersSent) handle.seal()
+      else deferHeadersUntilCommitted(handle, res)
+    })
     next()
   } as SessionMiddleware<Data>
   middleware.route = (handler) =>

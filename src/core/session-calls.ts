@@ -44,6 +44,11 @@ export class SessionCalls<Data extends object> {
   sealed = false
   /** The handler called a method on the handle. */
   active = false
+  /**
+   * Runs once, when the handler first calls a method of the handle, before that call reads any
+   * state: an adapter that defers its own work until the session is used (Express) sets it.
+   */
+  firstUse: (() => void) | undefined
   /** The commit, once started: repeated calls share it. */
   commit: Promise<SessionCookies | undefined> | undefined
   /** The last store failure in this request. */
@@ -77,6 +82,15 @@ export class SessionCalls<Data extends object> {
     this.layer = layer
     this.header = header
     this.transport = transport
+  }
+
+  /** The start of every handler-facing method of the handle: runs {@link firstUse} once. */
+  use(): void {
+    const hook = this.firstUse
+    if (hook !== undefined) {
+      this.firstUse = undefined
+      hook()
+    }
   }
 
   /**

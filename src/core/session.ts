@@ -89,6 +89,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   get<K extends keyof Data & string>(field: K): Promise<Data[K] | undefined> {
+    this.#calls.use()
     return getField(this.#calls, field) as Promise<Data[K] | undefined>
   }
 
@@ -102,6 +103,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   getAll(): Promise<SessionMap<Data> | undefined> {
+    this.#calls.use()
     return getAllFields(this.#calls)
   }
 
@@ -120,6 +122,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   insert<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
+    this.#calls.use()
     return writeField(this.#calls, field, value, options, 'insert')
   }
 
@@ -138,6 +141,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   update<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
+    this.#calls.use()
     return writeField(this.#calls, field, value, options, 'update')
   }
 
@@ -165,6 +169,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   increment<K extends IntegerField<Data>>(field: K, by = 1, options?: { ttl?: number }): Promise<number> {
+    this.#calls.use()
     return incrementField(this.#calls, field, by, options)
   }
 
@@ -184,6 +189,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   take<K extends keyof Data & string>(field: K): Promise<Data[K] | undefined> {
+    this.#calls.use()
     return takeField(this.#calls, field) as Promise<Data[K] | undefined>
   }
 
@@ -199,6 +205,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   remove(field: keyof Data & string): Promise<boolean> {
+    this.#calls.use()
     return removeField(this.#calls, field)
   }
 
@@ -215,6 +222,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   delete(): Promise<boolean> {
+    this.#calls.use()
     return deleteSession(this.#calls)
   }
 
@@ -231,6 +239,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   regenerate(): Promise<string | undefined> {
+    this.#calls.use()
     return regenerateSession(this.#calls)
   }
 
@@ -249,6 +258,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   prepareRegenerate(): string {
+    this.#calls.use()
     return prepareRegenerate(this.#calls)
   }
 
@@ -275,6 +285,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   setSubject(subject: string, options: { meta?: Readonly<Record<string, unknown>> } = {}): Promise<void> {
+    this.#calls.use()
     return setSubject(this.#calls, subject, options)
   }
 
@@ -290,6 +301,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   getSubject(): Promise<string | undefined> {
+    this.#calls.use()
     return getSubject(this.#calls)
   }
 
@@ -308,6 +320,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   listSiblings(): Promise<SessionInfo[]> {
+    this.#calls.use()
     return listSiblings(this.#calls)
   }
 
@@ -325,6 +338,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   revokeOthers(): Promise<number> {
+    this.#calls.use()
     return revokeOthers(this.#calls)
   }
 
@@ -341,6 +355,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   expire(seconds: number): Promise<boolean> {
+    this.#calls.use()
     return expireSession(this.#calls, seconds)
   }
 
@@ -423,8 +438,21 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   flush(): Promise<OutgoingCookie | undefined> {
+    this.#calls.use()
     return flushCookie(this.#calls)
   }
+}
+
+/**
+ * @internal For adapters that defer their own work until the handler uses the session (Express shadows
+ * the response's methods only then): `hook` runs once, when the handler first calls a method of the
+ * handle, before that call reads any state. Never exported from the package.
+ *
+ * @param session - a request's session handle
+ * @param hook - what to do at the first use
+ */
+export function onFirstUse<Data extends object>(session: Session<Data>, hook: () => void): void {
+  callsOf(session as unknown as Session<never>).firstUse = hook
 }
 
 /**
