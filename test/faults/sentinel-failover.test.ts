@@ -114,7 +114,7 @@ describeWithRedis('Sentinel failover under load, with waitForReplicas', () => {
     // blocks its connection, so while every write waited its turn, reads behind them timed out too).
     // "Soon": Sentinel kills the demoted primary's clients when it converts it, just before the
     // resync, so a probe can be lost with its connection and hold the gate for 2 WAIT timeouts; then
-    // one probe may still time out; plus the client's reconnect (1.5–1.9 s in all for ioredis,
+    // one probe may still time out; plus the client's reconnect (1.4–1.9 s in all for ioredis,
     // ~0 for node-redis, which rejects what it loses at once).
     expect(failures.length).toBeGreaterThan(0)
     expect(lastFailure - synced).toBeLessThan(3 * WAIT_TIMEOUT + 2_000)
