@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { cli, type RedisProcess, startEach, startRedis, stopAll } from '../redis/server.js'
+import { cli, IMMEDIATE_FULL_SYNC, type RedisProcess, startEach, startRedis, stopAll } from '../redis/server.js'
 
 const run = promisify(execFile)
 
@@ -61,12 +61,6 @@ function parseNodes(text: string): ClusterNode[] {
       }
     })
 }
-
-/**
- * A full resync starts at once (Redis' default holds it back 5 s in case more replicas arrive): a
- * killed master comes back as a replica, and until it has resynced its shard cannot confirm writes.
- */
-const IMMEDIATE_FULL_SYNC = ['--repl-diskless-sync-delay', '0']
 
 /**
  * Start six cluster-mode servers and join them as 3 masters + 3 replicas; resolves once every

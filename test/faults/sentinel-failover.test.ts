@@ -10,12 +10,12 @@ import { describeSummary, explainFindings } from './history.js'
 import { describeWithRedis } from './services.js'
 import { runWorkload } from './workload.js'
 
-// SENTINEL FAILOVER promotes the replica without pausing the old primary, which keeps
-// acknowledging writes until the clients move; those writes vanish when it is demoted. With
-// waitForReplicas a write is acknowledged only once the replica (the next primary) holds it.
 /** The WAIT timeout docs/redis.md recommends: short, hundreds of ms. */
 const WAIT_TIMEOUT = 500
 
+// SENTINEL FAILOVER promotes the replica without pausing the old primary, which keeps
+// acknowledging writes until the clients move; those writes vanish when it is demoted. With
+// waitForReplicas a write is acknowledged only once the replica (the next primary) holds it.
 describeWithRedis('Sentinel failover under load, with waitForReplicas', () => {
   let topology: SentinelTopology
   let client: Redis

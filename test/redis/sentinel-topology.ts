@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { cli, freePort, type RedisProcess, startRedis, stopAll } from './server.js'
+import { cli, freePort, IMMEDIATE_FULL_SYNC, type RedisProcess, startRedis, stopAll } from './server.js'
 
 // A Sentinel-managed pair on loopback: primary, one replica, three sentinels (quorum 2), all
 // private processes of the test that started them.
@@ -25,13 +25,6 @@ export interface SentinelTopology {
   synced(timeoutMs?: number): Promise<void>
   stop(): Promise<void>
 }
-
-/**
- * A full resync starts at once. Redis' default (`repl-diskless-sync-delay 5`) holds it back 5 s in case
- * more replicas arrive; this topology has one, and after a failover its resync sets how long writes
- * with `waitForReplicas` cannot be confirmed.
- */
-const IMMEDIATE_FULL_SYNC = ['--repl-diskless-sync-delay', '0']
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs

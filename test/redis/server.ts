@@ -168,3 +168,11 @@ export async function whileFrozen<T>(port: number, work: () => Promise<T>): Prom
     process.kill(pid, 'SIGCONT')
   }
 }
+
+/**
+ * Arguments for a data node whose full resyncs start at once: Redis' default
+ * (`repl-diskless-sync-delay 5`) holds one back 5 s in case more replicas arrive to share it. The test
+ * topologies have one replica per primary, and after a failover or a restart that resync decides how
+ * long writes with `waitForReplicas` cannot be confirmed.
+ */
+export const IMMEDIATE_FULL_SYNC: readonly string[] = ['--repl-diskless-sync-delay', '0']

@@ -96,8 +96,9 @@ function isWriteRefused(reply: unknown): boolean {
  * probe); the others fail at once, unsent, so nothing changed. A confirmed probe opens the gate.
  * The probe holds its turn until its reply arrives, or for twice the `WAIT` timeout: a client may
  * never settle a command whose connection it replaced (ioredis drops those it does not re-send), and
- * the next probe then adds one timeout of blocking per two, so a queue of `WAIT`s still drains. What no gate can undo is the writes already
- * sent when the replicas stopped confirming: each of their `WAIT`s blocks the connection in turn.
+ * the next probe then adds one timeout of blocking per two, so a queue of `WAIT`s still drains. What
+ * no gate can undo is the writes already sent when the replicas stopped confirming: each of their
+ * `WAIT`s blocks the connection in turn.
  * One gate per primary: on a Cluster, per master address in the client's slot table.
  */
 class ReplicaGate {
