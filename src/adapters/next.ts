@@ -63,14 +63,27 @@ export async function getSession<Data extends object>(layer: SessionLayer<Data>)
 type RequestHeaders = Awaited<ReturnType<typeof headers>>
 
 /**
- * The raw `Cookie` header keeps every session cookie the browser sent (the jar keeps one per name),
- * unless this request already changed the cookie: after an action sets it, the render that follows
- * sees the new value only in the jar.
+ * The raw `Cookie` header keeps every session cookie the browser sent, and the layer reads it as
+ * every other adapter does (the first well-formed value wins, so a cookie planted after the real one
+ * cannot replace it). Next's jar keeps one value per name, the *last* one, decoded. So the jar is
+ * used only when this request changed the cookie (after an action sets it, the render that follows
+ * sees the new value only in the jar): when its value is none of those the browser sent.
  */
 function cookieHeader(jar: CookieJar, requestHeaders: RequestHeaders, name: string): string | undefined {
   const current = jar.get(name)?.value
   const raw = requestHeaders.get('cookie') ?? undefined
-  return current === undefined || parseCookieHeader(raw, name)[0] === current ? raw : `${name}=${current}`
+  if (current === undefined) return raw
+  const sent = parseCookieHeader(raw, name)
+  return sent.some((value) => value === current || decoded(value) === current) ? raw : `${name}=${current}`
+}
+
+/** A cookie value as Next's jar decodes it (`decodeURIComponent`, the raw text when that fails). */
+function decoded(value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
 }
 
 function nextSession<Data extends object>(

@@ -30,11 +30,17 @@ type Kind = 'msgpack' | 'json'
 /**
  * Walk a value and throw `ERR_SESSION_VALUE` at the first part the codec would not give back
  * unchanged: functions, symbols, class instances, cycles, non-finite numbers in JSON, Maps/Sets,
- * own `__proto__` keys in MessagePack (msgpackr renames them), and so on.
+ * own `__proto__` keys in MessagePack (msgpackr renames them), strings with a lone surrogate in
+ * MessagePack (UTF-8 turns it into U+FFFD, so two keys could become one), and so on.
+ *
+ * The path in the message never repeats an object key, since keys can be data (a map of e-mail
+ * addresses): `$[2].(key 1)` is the second own key, in `Object.keys` order, of the third element.
  */
 function assertRoundTrips(value: unknown, kind: Kind, path: string, depth: number, seen: Set<object>): void {
   switch (typeof value) {
     case 'string':
+      if (kind === 'msgpack' && !value.isWellFormed()) fail(path, LONE_SURROGATE)
+      return
     case 'boolean':
       return
     case 'number':
@@ -66,33 +72,76 @@ function assertRoundTrips(value: unknown, kind: Kind, path: string, depth: numbe
     if (prototype !== Object.prototype && prototype !== null) {
       fail(path, 'only plain objects, arrays and primitives round-trip (convert class instances first)')
     }
-    for (const key of Object.keys(value)) {
-      if (kind === 'msgpack' && key === '__proto__') fail(path, 'an own "__proto__" key does not round-trip')
+    const keys = Object.keys(value)
+    for (let position = 0; position < keys.length; position++) {
+      const key = keys[position] as string
+      const member = `${path}.(key ${position})`
+      if (kind === 'msgpack' && key === '__proto__') fail(member, 'an own "__proto__" key does not round-trip')
+      if (kind === 'msgpack' && !key.isWellFormed()) fail(member, `its key: ${LONE_SURROGATE}`)
       const item = (value as Record<string, unknown>)[key]
       // JSON drops undefined members silently: reject so the read-back equals the write.
-      assertRoundTrips(item, kind, `${path}.${key}`, depth + 1, seen)
+      assertRoundTrips(item, kind, member, depth + 1, seen)
     }
   }
   seen.delete(value)
 }
+
+const LONE_SURROGATE = 'a string with a lone surrogate does not round-trip in MessagePack'
 
 function fail(path: string, reason: string): never {
   throw new SessionError('ERR_SESSION_VALUE', `session value ${path}: ${reason}`)
 }
 
 /**
+ * What msgpackr may decode from bytes ruts did not write (a corrupt or forged store entry) but a
+ * validated write never produces: its extensions give `Set`, `Error`, `RegExp`, typed arrays other
+ * than bytes, and a marker object for the unused 0xc1. Such a value is refused like bytes that do not
+ * decode at all. Plain data passes: primitives, arrays, plain objects, `Date`, `Uint8Array`/`Buffer`.
+ */
+function assertDecodedData(value: unknown, depth: number): void {
+  if (typeof value !== 'object' || value === null) return
+  if (depth >= MAX_DEPTH) throw new TypeError('nested too deep')
+  if (Array.isArray(value)) {
+    for (const item of value) assertDecodedData(item, depth + 1)
+    return
+  }
+  const prototype = Object.getPrototypeOf(value)
+  if (prototype === Object.prototype || prototype === null) {
+    for (const key in value) assertDecodedData((value as Record<string, unknown>)[key], depth + 1)
+    return
+  }
+  if (value instanceof Date) return
+  if (value instanceof Uint8Array && (value.constructor === Uint8Array || isBuffer(value))) return
+  throw new TypeError('not session data')
+}
+
+const isBuffer = (value: Uint8Array): boolean =>
+  (globalThis as { Buffer?: { isBuffer(value: unknown): boolean } }).Buffer?.isBuffer(value) === true
+
+/**
  * MessagePack via msgpackr: compact, binary-safe, keeps `Date`, `Uint8Array`, `bigint` (64-bit) and
  * `undefined` members. Decoding never assigns `__proto__` (msgpackr guards it), so a stored value
- * cannot change a prototype.
+ * cannot change a prototype, and decodes only plain data: msgpackr's extensions (`Set`, `Error`,
+ * `RegExp`, cycles) are refused on read as they are on write. `-0` is stored as `0`, as in JSON.
  */
 export function msgpackCodec(): Codec {
-  const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'bigint' })
+  const packr = new Packr({
+    useRecords: false,
+    mapsAsObjects: true,
+    moreTypes: false,
+    int64AsType: 'bigint',
+    structuredClone: false,
+  })
   return {
     name: 'msgpack',
     integerFormat: 'msgpack',
     validate: (value) => assertRoundTrips(value, 'msgpack', '$', 0, new Set()),
     encode: (value) => packr.pack(value),
-    decode: (bytes) => packr.unpack(bytes),
+    decode: (bytes) => {
+      const value = packr.unpack(bytes)
+      assertDecodedData(value, 0)
+      return value
+    },
   }
 }
 
@@ -110,6 +159,49 @@ export function jsonCodec(): Codec {
     encode: (value) => encoder.encode(JSON.stringify(value)),
     decode: (bytes) => JSON.parse(decoder.decode(bytes)),
   }
+}
+
+/**
+ * A stored field's bytes, decoded. Bytes that do not decode (another codec wrote them, the entry is
+ * corrupt or forged) fail with `ERR_SESSION_VALUE` and a fixed message: the codec's own error is not
+ * kept, not even as `cause`, because parsers quote the input they choke on (`JSON.parse`'s message
+ * holds part of the text, msgpackr's the value read so far).
+ *
+ * @param codec - the layer's codec
+ * @param field - the field's name (for the message)
+ * @param bytes - what the store holds
+ * @returns the value
+ * @throws SessionError `ERR_SESSION_VALUE`
+ */
+export function decodeField(codec: Codec, field: string, bytes: Uint8Array): unknown {
+  try {
+    return codec.decode(bytes)
+  } catch (error) {
+    throw new SessionError(
+      'ERR_SESSION_VALUE',
+      `session field "${field}": its stored value does not decode as ${codec.name} (${kindOf(error)})`,
+    )
+  }
+}
+
+/**
+ * @param codec - the layer's codec
+ * @param value - a value that passed `codec.validate`
+ * @returns its bytes
+ * @throws SessionError `ERR_SESSION_VALUE`, without the codec's error (it may quote the value)
+ */
+export function encodeField(codec: Codec, value: unknown): Uint8Array {
+  try {
+    return codec.encode(value)
+  } catch (error) {
+    throw new SessionError('ERR_SESSION_VALUE', `session value cannot be encoded as ${codec.name} (${kindOf(error)})`)
+  }
+}
+
+/** An error's class name only (`SyntaxError`), never its message. */
+function kindOf(error: unknown): string {
+  const name = error instanceof Error ? error.constructor.name : typeof error
+  return /^[A-Za-z][\w$]{0,63}$/.test(name) ? name : 'error'
 }
 
 /**

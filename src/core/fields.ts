@@ -1,20 +1,49 @@
 import { SessionError } from './errors.js'
 
-/** Longest field name, in UTF-16 code units. */
-export const MAX_FIELD_LENGTH = 1024
+/** Longest field name, in bytes of UTF-8 (1024 ASCII characters, 341 CJK ones). */
+export const MAX_FIELD_BYTES = 1024
+
+/** Names of at most this many UTF-16 code units fit whatever they hold (3 bytes per unit at most). */
+const ALWAYS_FITS = Math.floor(MAX_FIELD_BYTES / 3)
 
 /**
  * Field names reach every backend unchanged, so only names every backend can hold are accepted:
- * Postgres `text` cannot store NUL, and Redis would mangle lone surrogates.
+ * Postgres `text` cannot store NUL, Redis would mangle lone surrogates, and Postgres indexes the
+ * name with the session key in a B-tree, whose entries must stay under 2,704 bytes. The limit is in
+ * bytes for that reason: 1024 characters of CJK text (3,072 bytes) would pass a limit in characters
+ * and then fail on Postgres only.
  *
  * @param field - a field name from the caller
  * @throws SessionError `ERR_SESSION_ARGUMENT`
  */
 export function checkField(field: unknown): asserts field is string {
-  if (typeof field !== 'string' || field.length === 0 || field.length > MAX_FIELD_LENGTH) {
-    throw new SessionError('ERR_SESSION_ARGUMENT', `a field name is a string of 1 to ${MAX_FIELD_LENGTH} characters`)
+  if (
+    typeof field !== 'string' ||
+    field.length === 0 ||
+    (field.length > ALWAYS_FITS && utf8Length(field) > MAX_FIELD_BYTES)
+  ) {
+    throw new SessionError('ERR_SESSION_ARGUMENT', `a field name is a string of 1 to ${MAX_FIELD_BYTES} bytes of UTF-8`)
   }
   if (field.includes('\0') || !field.isWellFormed()) {
     throw new SessionError('ERR_SESSION_ARGUMENT', 'a field name must be well-formed Unicode without NUL')
   }
+}
+
+/**
+ * @param text - any string
+ * @returns its length in UTF-8 (a lone surrogate counted as the 3-byte U+FFFD it would become)
+ */
+export function utf8Length(text: string): number {
+  let bytes = text.length
+  for (let index = 0; index < text.length; index++) {
+    const unit = text.charCodeAt(index)
+    if (unit < 0x80) continue
+    // Two bytes below U+0800, else three; a surrogate pair is two units and four bytes.
+    bytes += unit < 0x800 ? 1 : 2
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(index + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) index++
+    }
+  }
+  return bytes
 }

@@ -1,4 +1,6 @@
+import { encodeField } from './codec.js'
 import { SessionError } from './errors.js'
+import { checkField } from './fields.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
 import type { SessionLayer } from './layer.js'
 import type { SessionKey, WriteOptions } from './store.js'
@@ -146,14 +148,18 @@ export class LegacyMigration {
     const entries: Array<[string, Uint8Array]> = []
     for (const field of Object.keys(fields)) {
       const value = fields[field]
-      if (value === undefined || field.length === 0 || field.includes('\0')) continue
+      // A name no store can hold (empty, NUL, a lone surrogate, over 1024 bytes) is left behind.
+      if (value === undefined || !isFieldName(field)) continue
       try {
         codec.validate?.(value)
-        entries.push([field, codec.encode(value)])
+        entries.push([field, encodeField(codec, value)])
       } catch (error) {
-        throw new SessionError('ERR_SESSION_VALUE', `a legacy session value cannot be encoded as ${codec.name}`, {
-          cause: error,
-        })
+        // The validation's message names the part by position, never a key or a value.
+        const reason = error instanceof SessionError ? `: ${error.message}` : ''
+        throw new SessionError(
+          'ERR_SESSION_VALUE',
+          `a legacy session value cannot be encoded as ${codec.name}${reason}`,
+        )
       }
     }
     return entries
@@ -201,5 +207,14 @@ function pruneEnded(entries: Map<string, { readonly until: number }>, now: numbe
   for (const [legacyId, entry] of entries) {
     if (entry.until > now && entries.size < MAX_FLIGHTS) break
     entries.delete(legacyId)
+  }
+}
+
+function isFieldName(field: string): boolean {
+  try {
+    checkField(field)
+    return true
+  } catch {
+    return false
   }
 }

@@ -1,4 +1,4 @@
-import type { Codec } from './codec.js'
+import { type Codec, decodeField } from './codec.js'
 import { SessionError } from './errors.js'
 import type { FieldValidation } from './schema.js'
 
@@ -51,7 +51,7 @@ export class SessionMap<Data extends object = Record<string, unknown>>
     if (this.#decoded.has(field)) return this.#decoded.get(field) as Data[K]
     const bytes = this.#raw.get(field)
     if (bytes === undefined) return undefined
-    let value = this.#codec.decode(bytes)
+    let value = decodeField(this.#codec, field, bytes)
     const fields = this.#fields
     if (fields !== undefined) {
       // A field the schemas do not name (a deploy removed it) is not part of Data: absent.

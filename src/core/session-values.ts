@@ -1,4 +1,4 @@
-import { SessionError } from './errors.js'
+import { decodeField, encodeField } from './codec.js'
 import { checkField } from './fields.js'
 import type { SessionLayer } from './layer.js'
 import type { FieldValue } from './store.js'
@@ -27,11 +27,7 @@ export function checkSessionField(layer: ValueLayer, field: string): void {
 export function encodeValue(layer: ValueLayer, value: unknown): Uint8Array {
   const codec = layer.codec
   codec.validate?.(value)
-  try {
-    return codec.encode(value)
-  } catch (error) {
-    throw new SessionError('ERR_SESSION_VALUE', `session value cannot be encoded as ${codec.name}`, { cause: error })
-  }
+  return encodeField(codec, value)
 }
 
 /**
@@ -44,10 +40,6 @@ export function encodeValue(layer: ValueLayer, value: unknown): Uint8Array {
  */
 export function readValue(layer: ValueLayer, field: string, bytes: FieldValue | undefined): unknown {
   const fields = layer.fields
-  if (bytes === undefined || fields === undefined) return decodeValue(layer, bytes)
-  return fields.forRead(field, decodeValue(layer, bytes))
-}
-
-function decodeValue(layer: ValueLayer, bytes: FieldValue | undefined): unknown {
-  return bytes === undefined ? undefined : layer.codec.decode(bytes)
+  const value = bytes === undefined ? undefined : decodeField(layer.codec, field, bytes)
+  return bytes === undefined || fields === undefined ? value : fields.forRead(field, value)
 }

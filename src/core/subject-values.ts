@@ -47,8 +47,8 @@ export interface SessionInfo {
 
 /**
  * @param subject - what a caller passed as a subject
- * @throws SessionError `ERR_SESSION_ARGUMENT` unless it is a string of 1–256 characters (the
- *   message never repeats the subject: it is usually a user id)
+ * @throws SessionError `ERR_SESSION_ARGUMENT` unless it is a string of 1–256 characters, well-formed
+ *   Unicode without NUL (the message never repeats the subject: it is usually a user id)
  */
 export function checkSubject(subject: unknown): asserts subject is string {
   if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH) {
@@ -56,6 +56,11 @@ export function checkSubject(subject: unknown): asserts subject is string {
       'ERR_SESSION_ARGUMENT',
       `a subject must be a string of 1 to ${MAX_SUBJECT_LENGTH} characters`,
     )
+  }
+  // As for field names: Redis and Postgres would store a lone surrogate as U+FFFD, making distinct
+  // subjects one (one user's revokeAll ending another's sessions), and Postgres cannot store NUL.
+  if (subject.includes('\0') || !subject.isWellFormed()) {
+    throw new SessionError('ERR_SESSION_ARGUMENT', 'a subject must be well-formed Unicode without NUL')
   }
 }
 

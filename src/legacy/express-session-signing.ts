@@ -24,13 +24,14 @@ export class ExpressSessionSigner {
 
   /**
    * @param value - a raw cookie value as the browser sent it (`s%3A…`, as express-session writes it)
-   * @returns the session id when a secret verifies the whole value, else `undefined`
+   * @returns the session id when a secret verifies the whole value; `undefined` when none does;
+   *   `false`, without computing any HMAC, when the value does not have the signed shape at all
    */
-  unsign(value: string): string | undefined {
+  unsign(value: string): string | false | undefined {
     const decoded = decodeCookieValue(value)
-    if (decoded === undefined || !decoded.startsWith('s:')) return undefined
+    if (decoded === undefined || !decoded.startsWith('s:')) return false
     const dot = decoded.lastIndexOf('.')
-    if (dot < 3) return undefined
+    if (dot < 3) return false
     const sid = decoded.slice(2, dot)
     const given = Buffer.from(decoded.slice(dot + 1))
     for (const secret of this.#secrets) {

@@ -5,6 +5,7 @@
  *
  * @module ruts/express-session
  */
+import { MAX_CANDIDATES } from '../core/candidates.js'
 import { parseCookieHeader } from '../core/cookie.js'
 import { SessionConfigError } from '../core/errors.js'
 import type { LegacyFields, LegacySessionSource } from '../core/legacy.js'
@@ -91,9 +92,13 @@ export function legacySessions(options: LegacySessionsOptions): LegacySessionSou
     cookieName: name,
     removalCookie,
     find(cookieHeader) {
+      // As for ruts' own cookie: the first MAX_CANDIDATES signed-looking values only, so a header
+      // full of forged ones costs at most that many HMACs per secret.
+      let verified = 0
       for (const value of parseCookieHeader(cookieHeader, name)) {
         const sid = signer.unsign(value)
-        if (sid !== undefined) return sid
+        if (typeof sid === 'string') return sid
+        if (sid === undefined && ++verified === MAX_CANDIDATES) break
       }
       return undefined
     },

@@ -182,6 +182,9 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
         'deadline',
         '\u00e9\u{1F600}',
         'a'.repeat(1024),
+        // The longest name in bytes, in 3-byte characters: an index entry Postgres can hold.
+        `${'\u5b57'.repeat(341)}a`,
+        `${'\u{1F600}'.repeat(256)}`,
         ' ',
         '%s',
         "'; DROP TABLE x; --",

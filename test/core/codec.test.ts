@@ -51,6 +51,58 @@ describe('msgpack codec', () => {
     const shared = { x: 1 }
     expect(roundTrip(codec, { a: shared, b: shared })).toEqual({ a: { x: 1 }, b: { x: 1 } })
   })
+  it('rejects lone surrogates in strings and keys: UTF-8 would turn them into U+FFFD', () => {
+    expect(rejects(codec, 'a\ud800')).toBe('ERR_SESSION_VALUE')
+    expect(rejects(codec, { list: ['ok', 'b\udc00'] })).toBe('ERR_SESSION_VALUE')
+    // Three keys that msgpack would have stored as one.
+    expect(rejects(codec, { 'k\ud800': 1, 'k\udbff': 2, 'k\ufffd': 3 })).toBe('ERR_SESSION_VALUE')
+    expect(roundTrip(codec, { 'k\ufffd': '\u{1F600}' })).toEqual({ 'k\ufffd': '\u{1F600}' })
+  })
+  it('names the failing part by position, never by an object key (keys can be data)', () => {
+    const value = { 'alice@example.com': { note: [1, () => 1] } }
+    let message = ''
+    try {
+      codec.validate?.(value)
+    } catch (error) {
+      message = (error as Error).message
+    }
+    expect(message).toBe('session value $.(key 0).(key 0)[1]: a function cannot be stored')
+  })
+  it.each([
+    ['a Set', 'd4730090'], // ext 0x73 around an empty array
+    ['an Error', 'c7036592a14580'],
+    ['a RegExp', 'c7037892a178a0'],
+    ['the 0xc1 marker', 'c1'],
+    ['a BigUint64Array', 'c709740a' + '00'.repeat(8)],
+  ])('refuses to decode %s, which no validated write produces', (_, hex) => {
+    expect(() => codec.decode(Buffer.from(hex, 'hex'))).toThrow()
+  })
+  it('decodes forged bytes of every extension kind to plain data or an error, never anything else', () => {
+    for (let type = 0; type < 256; type++) {
+      for (const body of ['', '00', '9100', '92a1789100']) {
+        const length = body.length / 2
+        const bytes = Buffer.from(
+          `c7${length.toString(16).padStart(2, '0')}${type.toString(16).padStart(2, '0')}${body}`,
+          'hex',
+        )
+        let decoded: unknown
+        try {
+          decoded = codec.decode(bytes)
+        } catch {
+          continue
+        }
+        const plain =
+          decoded === undefined ||
+          decoded === null ||
+          typeof decoded !== 'object' ||
+          decoded instanceof Date ||
+          Buffer.isBuffer(decoded) ||
+          Object.getPrototypeOf(decoded) === Object.prototype ||
+          Array.isArray(decoded)
+        expect({ type, body, plain }).toEqual({ type, body, plain: true })
+      }
+    }
+  })
   it('never lets decoded data change a prototype', () => {
     const hostile = Buffer.from('81a95f5f70726f746f5f5f81a561646d696ec3', 'hex') // {"__proto__":{"admin":true}}
     const decoded = codec.decode(hostile) as Record<string, unknown>

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { MAX_COOKIE_AGE } from '../../src/core/cookie.js'
 import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
@@ -142,6 +143,12 @@ describe('Session', () => {
       expect(await codeOf(session.update('a', 1, { ttl: Number.MAX_SAFE_INTEGER }))).toBe('ERR_SESSION_ARGUMENT')
       expect(await codeOf(session.expire(MAX_COOKIE_AGE + 1))).toBe('ERR_SESSION_ARGUMENT')
       expect(await codeOf(() => session.get('a\0b'))).toBe('ERR_SESSION_ARGUMENT')
+      expect(await codeOf(() => session.get('a\ud800'))).toBe('ERR_SESSION_ARGUMENT')
+      // The limit is 1024 bytes of UTF-8: 342 CJK characters are 1026 bytes (1024 of them, 3072
+      // bytes, passed a limit in characters and then failed on Postgres' index only).
+      expect(await codeOf(() => session.get('\u5b57'.repeat(342)))).toBe('ERR_SESSION_ARGUMENT')
+      expect(await codeOf(() => session.get('a'.repeat(1025)))).toBe('ERR_SESSION_ARGUMENT')
+      expect(await codeOf(() => session.get('\u{1F600}'.repeat(256) + 'a'))).toBe('ERR_SESSION_ARGUMENT')
       expect(await codeOf(session.update('a', 1, { ttl: 0 }))).toBe('ERR_SESSION_ARGUMENT')
       expect(await codeOf(session.update('a', 1, { ttl: 1.5 }))).toBe('ERR_SESSION_ARGUMENT')
       expect(await codeOf(session.expire(-1))).toBe('ERR_SESSION_ARGUMENT')
@@ -149,6 +156,58 @@ describe('Session', () => {
       expect(await codeOf(session.update('a', 1, { strategy: 'hot-only' }))).toBe('ERR_SESSION_OPTION')
     })
     expect(store.total()).toBe(0)
+  })
+
+  it('a stored value that does not decode fails with ERR_SESSION_VALUE, quoting nothing of it', async () => {
+    const store = new MemoryStore()
+    const secret = 'tok_SECRET123'
+    const writer = new SessionLayer({ store, codec: 'msgpack' })
+    const written = writer.open(undefined)
+    await written.update('token', secret)
+    await written.update('list', [secret])
+    const cookie = await written.commit()
+    const id = cookieValue(cookie)
+    // The same store read with another codec (an app that switched codecs without migrating), and
+    // msgpack bytes with a byte too many: both parsers put the value in their own messages.
+    const readers = [
+      new SessionLayer({ store, codec: 'json' }),
+      new SessionLayer({
+        store,
+        codec: {
+          name: 'strict',
+          encode: (value) => new TextEncoder().encode(JSON.stringify(value)),
+          decode: () => {
+            throw new Error(`cannot parse ${secret}`)
+          },
+        },
+      }),
+    ]
+    for (const reader of readers) {
+      const session = reader.open(`session=${id}`)
+      const failures = [
+        await session.get('token').catch((error: unknown) => error),
+        await session
+          .getAll()
+          .then((all) => all?.get('list'))
+          .catch((error: unknown) => error),
+      ]
+      for (const error of failures) {
+        expect(error).toMatchObject({ code: 'ERR_SESSION_VALUE', name: 'SessionError' })
+        expect((error as Error).message).toMatch(/^session field "(token|list)": its stored value does not decode as/)
+        expect((error as Error).cause).toBeUndefined()
+        expect(inspect(error, { depth: 10, showHidden: true })).not.toContain('SECRET')
+      }
+    }
+    const key = sessionKeyOf(id ?? '')
+    // msgpack's fixstr of 13 bytes, then one byte more: msgpackr's message quotes the string read.
+    const trailing = new Uint8Array([0xa0 + secret.length, ...new TextEncoder().encode(secret), 0xc0])
+    await store.write(key, 'bad', trailing, { mode: 'update', session: 'existing', fieldTtl: 60, sessionTtl: 60 })
+    const error = await writer
+      .open(`session=${id}`)
+      .get('bad')
+      .catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+    expect(inspect(error, { depth: 10, showHidden: true })).not.toContain('SECRET')
   })
 
   it('stores __proto__ and constructor as ordinary fields', async () => {

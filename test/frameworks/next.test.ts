@@ -25,8 +25,8 @@ describe('Next.js Server Components and Server Actions (next start)', () => {
   })
   afterAll(() => server?.close())
 
-  const rendered = async (client: CookieClient, path: string) => {
-    const response = await client.request(path)
+  const rendered = async (client: CookieClient, path: string, cookie?: string) => {
+    const response = await client.request(path, cookie)
     const text = /<pre id="result">([^<]*)<\/pre>/.exec(response.body)?.[1]?.replaceAll('&quot;', '"')
     return { response, result: JSON.parse(text ?? 'null') as { count: number | null; outcome: unknown } }
   }
@@ -39,6 +39,19 @@ describe('Next.js Server Components and Server Actions (next start)', () => {
     expect(written.result).toEqual({ count: 6, outcome: true })
     expect(written.response.setCookies).toEqual([])
     expect((await client.request('/get?field=count')).json).toMatchObject({ value: 6 })
+  })
+
+  it('reads the first session cookie sent: one planted after it cannot replace it (Next keeps the last)', async () => {
+    const victim = new CookieClient(server.url)
+    await victim.request('/update?field=count&value=5')
+    const attacker = new CookieClient(server.url)
+    await attacker.request('/update?field=count&value=99')
+    const both = `session=${victim.value}; session=${attacker.value}`
+    expect((await rendered(victim, '/server-component', both)).result).toEqual({ count: 5, outcome: null })
+    // The same on the route handlers (ruts/web), and with the two in separate headers.
+    expect((await victim.request('/get?field=count', both)).json).toMatchObject({ value: 5 })
+    const split = [`session=${victim.value}`, `session=${attacker.value}`]
+    expect((await victim.request('/get?field=count', split)).json).toMatchObject({ value: 5 })
   })
 
   it('refuses a Server Component write that needs a new cookie, before it reaches the store', async () => {

@@ -112,6 +112,21 @@ describe('legacy sessions (express-session) on a layer', () => {
     expect(await legacy.read('sid-1')).toBeTruthy()
   })
 
+  it('verifies at most three signed-looking values per request, however many a header holds', async () => {
+    const { legacy, request } = legacySetup()
+    await legacy.put('sid-1', data)
+    const good = `connect.sid=${legacyCookieValue('sid-1', LEGACY_SECRET)}`
+    const forged = (n: number) =>
+      Array.from({ length: n }, (_, i) => `connect.sid=${legacyCookieValue(`sid-${i + 2}`, 'forged')}`)
+    // Values without the signed shape cost no HMAC and do not count.
+    const unsigned = Array.from({ length: 50 }, (_, i) => `connect.sid=plain-${i}`)
+    const found = await request([...unsigned, ...forged(2), good].join('; '), (session) => session.get('count'))
+    expect(found.result).toBe(3)
+    const hidden = await request([...forged(3), good].join('; '), (session) => session.get('count'))
+    expect(hidden.result).toBeUndefined()
+    expect(legacy.calls.get).toBe(1)
+  })
+
   it('a live ruts session wins: the legacy cookie is not looked at', async () => {
     const { legacy, request } = legacySetup()
     await legacy.put('sid-1', data)

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { Cluster, Redis } from 'ioredis'
+import { Cluster as Cluster6, Redis as Redis6 } from 'ioredis6'
 import { createClient, createCluster } from 'redis'
 import { createClient as createClient4, createCluster as createCluster4 } from 'redis4'
+import { createClient as createClient6, createCluster as createCluster6 } from 'redis6'
 import { afterAll, describe, inject } from 'vitest'
 import { type RedisClient, RedisStore, type RedisStoreOptions } from '../../src/stores/redis/index.js'
 
@@ -88,6 +90,29 @@ export const clientKinds: ClientKind[] = [
     },
   },
   {
+    name: 'ioredis v6 standalone',
+    cluster: false,
+    async connect(address) {
+      const client = new Redis6({ ...standalone(address), lazyConnect: true, maxRetriesPerRequest: 1 })
+      await client.connect()
+      return {
+        client,
+        raw: (_, ...args) => client.call(...(args as [string])),
+        close: async () => void client.disconnect(),
+      }
+    },
+  },
+  {
+    name: 'node-redis v6 standalone',
+    cluster: false,
+    async connect(address) {
+      const { host, port } = standalone(address)
+      const client = createClient6({ socket: { host, port } })
+      await client.connect()
+      return { client, raw: (_, ...args) => client.sendCommand(args), close: async () => void client.destroy() }
+    },
+  },
+  {
     name: 'ioredis Cluster',
     cluster: true,
     async connect() {
@@ -105,6 +130,32 @@ export const clientKinds: ClientKind[] = [
     cluster: true,
     async connect() {
       const client = createCluster({ rootNodes: clusterNodes().map(({ host, port }) => ({ socket: { host, port } })) })
+      await client.connect()
+      return {
+        client,
+        raw: (key, ...args) => client.sendCommand(key, false, args),
+        close: async () => void client.destroy(),
+      }
+    },
+  },
+  {
+    name: 'ioredis v6 Cluster',
+    cluster: true,
+    async connect() {
+      const client = new Cluster6(clusterNodes(), { lazyConnect: true })
+      await client.connect()
+      return {
+        client,
+        raw: (_, ...args) => client.call(...(args as [string])),
+        close: async () => void client.disconnect(),
+      }
+    },
+  },
+  {
+    name: 'node-redis v6 Cluster',
+    cluster: true,
+    async connect() {
+      const client = createCluster6({ rootNodes: clusterNodes().map(({ host, port }) => ({ socket: { host, port } })) })
       await client.connect()
       return {
         client,

@@ -169,7 +169,8 @@ describe('the subject API of the layer', () => {
     const store = countingStore(new MemoryStore())
     const layer = new SessionLayer({ store })
     const session = layer.open(undefined)
-    for (const subject of ['', 'x'.repeat(257), 42, undefined]) {
+    // A lone surrogate would reach Redis and Postgres as U+FFFD: 'a\ud800' and 'a\ufffd' one subject.
+    for (const subject of ['', 'x'.repeat(257), 42, undefined, 'someone\ud800', 'some\udfffone', 'some\0one']) {
       const error = await session.setSubject(subject as string).catch((caught: unknown) => caught)
       expect(error).toMatchObject({ code: 'ERR_SESSION_ARGUMENT' })
     }

@@ -85,6 +85,8 @@ const MIGRATION_TIMEOUT = 30_000
 const MAX_CLEANUP_BATCHES = 100
 /** SQLSTATE unique_violation: a key became live concurrently with a create or rename. */
 const UNIQUE_VIOLATION = '23505'
+/** SQLSTATE foreign_key_violation: a field row's session went while the statement ran. */
+const FOREIGN_KEY_VIOLATION = '23503'
 /** SQLSTATE invalid_sql_statement_name: the connection does not hold the named statement. */
 const PREPARED_STATEMENT_MISSING = '26000'
 /** SQLSTATE duplicate_prepared_statement: the connection holds the name already (pg did not know). */
@@ -291,13 +293,24 @@ export class PostgresStore implements SessionStore {
     await this.#cleanup.stop()
   }
 
-  /** One statement; with `collision`, a unique violation (a key that became live meanwhile) answers it. */
-  async #query<Row extends object>(operation: string, sql: string, params: unknown[], collision?: Row): Promise<Row[]> {
+  /**
+   * One statement; with `collision`, a unique violation (a key that became live meanwhile) answers it,
+   * and with `missing`, a foreign-key violation (the session row went meanwhile).
+   */
+  async #query<Row extends object>(
+    operation: string,
+    sql: string,
+    params: unknown[],
+    collision?: Row,
+    missing?: Row,
+  ): Promise<Row[]> {
     return runWithTimeout(this.name, operation, this.#timeout, async () => {
       try {
         return await this.#send<Row>(sql, params)
       } catch (error) {
-        if (collision !== undefined && (error as { code?: unknown }).code === UNIQUE_VIOLATION) return [collision]
+        const code = (error as { code?: unknown }).code
+        if (collision !== undefined && code === UNIQUE_VIOLATION) return [collision]
+        if (missing !== undefined && code === FOREIGN_KEY_VIOLATION) return [missing]
         throw error
       }
     })
@@ -342,9 +355,26 @@ export class PostgresStore implements SessionStore {
     return this.#writeQuery(operation, sql, params)
   }
 
-  /** A write or rename; a key that became live concurrently surfaces as a unique violation. */
+  /**
+   * A write or rename; a key that became live concurrently surfaces as a unique violation. A session
+   * deleted concurrently (a revocation, a delete) surfaces as a foreign-key violation of the field
+   * row: the write statement holds the session row `FOR KEY SHARE`, yet a racing revocation's DELETE
+   * was seen to get through before the field INSERT's foreign-key check (test/postgres/subject-races,
+   * about one run in six). The statement then fails whole, nothing of it is kept, and the session is
+   * gone: exactly `missing`.
+   */
   async #writeQuery(operation: string, sql: string, params: unknown[]): Promise<WriteRow> {
-    const rows = await this.#query<WriteRow>(operation, sql, params, { status: 'collision', ttl: null, touched: false })
+    const rows = await this.#query<WriteRow>(
+      operation,
+      sql,
+      params,
+      { status: 'collision', ttl: null, touched: false },
+      {
+        status: 'missing',
+        ttl: null,
+        touched: false,
+      },
+    )
     const row = rows[0]
     if (row === undefined) throw new Error('postgres: write statement returned no row')
     return row

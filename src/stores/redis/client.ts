@@ -22,12 +22,12 @@ export interface IORedisPipeline {
   exec(): Promise<[Error | null, unknown][] | null>
 }
 
-/** The part of a node-redis (v4 or v5) `createClient()` client the store uses. */
+/** The part of a node-redis (v4, v5 or v6) `createClient()` client the store uses. */
 export interface NodeRedisClient {
   sendCommand(args: (string | Buffer)[], options?: object): Promise<unknown>
 }
 
-/** The part of a node-redis (v4 or v5) `createCluster()` cluster the store uses. */
+/** The part of a node-redis (v4, v5 or v6) `createCluster()` cluster the store uses. */
 export interface NodeRedisCluster {
   sendCommand(
     firstKey: string | undefined,

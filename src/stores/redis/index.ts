@@ -51,7 +51,7 @@ export type { WaitForReplicas } from './runner.js'
 export interface RedisStoreOptions {
   /**
    * A connected client you built and own: ioredis `Redis` (standalone or with `sentinels`) /
-   * `Cluster`, or node-redis `createClient()` / `createCluster()` (v4 or v5) / `createSentinel()`
+   * `Cluster`, or node-redis `createClient()` / `createCluster()` (v4, v5 or v6) / `createSentinel()`
    * (v5). The store never closes or reconfigures it.
    */
   client: RedisClient
