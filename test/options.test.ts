@@ -66,6 +66,11 @@ describe('SessionLayer options', () => {
     ['onWarning', 'console'],
     ['cookie', 'session'],
     ['secret', 42],
+    // express-session's README secret: too short to sign with (legacySessions still verifies it).
+    ['secret', 'keyboard cat'],
+    ['secret', 'ab'.repeat(20)],
+    ['secret', []],
+    ['legacy', {}],
     ['codec', 1],
   ])('rejects %s: %s', async (key, value) => {
     expect((await configError(() => layerWith({ [key]: value }))).option).toBe(key)

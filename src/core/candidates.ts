@@ -17,7 +17,7 @@ export interface Candidate {
 }
 
 /**
- * Well-formed cookie values looked at per request (SPEC §10): one request never costs more than this
+ * Well-formed cookie values looked at per request: one request never costs more than this
  * many HMACs and store round trips, whatever its headers hold. Browsers send one session cookie, two
  * or three only when an old `Path` or `Domain` variant lingers.
  */

@@ -133,7 +133,7 @@ export class RedactedBackendError extends Error {
 const MAX_CAUSE_DEPTH = 3
 
 /**
- * Replace a backend error by a {@link RedactedBackendError} (SPEC §10). Errors of this library are
+ * Replace a backend error by a {@link RedactedBackendError}. Errors of this library are
  * kept as they are: their messages and causes are safe by construction.
  *
  * @param error - whatever a backend call threw

@@ -65,7 +65,7 @@ export interface SessionLayerOptions<Data extends object = Record<string, unknow
    */
   onInvalid?: InvalidFieldHandler
   /**
-   * Most live sessions one subject may have (SPEC §13): `session.setSubject()` binding one more ends
+   * Most live sessions one subject may have: `session.setSubject()` binding one more ends
    * the subject's least recently active sessions beyond it, in the same store call.
    * @default undefined (unlimited)
    */
@@ -176,7 +176,7 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
   readonly maxSessionsPerSubject: number | undefined
   /**
    * The sessions of a subject, from outside any request: list them, revoke one by its handle, or
-   * all of them (SPEC §13). Needs a store with the subjects capability (every bundled store).
+   * all of them. Needs a store with the subjects capability (every bundled store).
    *
    * @example
    * ```ts
@@ -213,7 +213,12 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
     this.readOptions = this.touch === undefined ? undefined : { touch: this.touch }
     this.#onWarning = options.onWarning ?? ((message) => console.warn(message))
     if (options.legacy !== undefined && typeof options.legacy.find !== 'function') {
-      throw new SessionConfigError('legacy takes a legacy session source, e.g. legacySessions({ store, secret })')
+      throw new SessionConfigError(
+        'SessionLayer: legacy takes a legacy session source, e.g. legacySessions({ store, secret })',
+        {
+          option: 'legacy',
+        },
+      )
     }
     this.legacy = options.legacy === undefined ? undefined : new LegacyMigration(options.legacy, this)
     if (options.fields === undefined) {

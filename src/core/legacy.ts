@@ -10,7 +10,7 @@ import { callStore } from './timeout.js'
 export type LegacyFields = Record<string, unknown>
 
 /**
- * A source of sessions another library created, for the layer's `legacy` option (SPEC §16). The core
+ * A source of sessions another library created, for the layer's `legacy` option. The core
  * knows nothing of the other library's cookie or store: `ruts/express-session` provides a source for
  * express-session, and another library can be bridged by implementing these four members.
  */

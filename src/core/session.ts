@@ -263,7 +263,7 @@ export class Session<Data extends object = Record<string, unknown>> {
   }
 
   /**
-   * Bind this session to a subject, typically the id of the user who just logged in (SPEC §13). A
+   * Bind this session to a subject, typically the id of the user who just logged in. A
    * different subject than the session had (none → X, X → Y) moves the session to a fresh id in the
    * same atomic store call, data and TTLs included, and re-issues the cookie: a login is this one
    * call, and an id planted before it is worthless. The same subject again only replaces `meta`. On

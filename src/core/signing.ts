@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto'
-import { SessionConfigError } from './errors.js'
 import { ID_LENGTH } from './ids.js'
+import { optionError } from './validate.js'
 
 /** Length of a base64url HMAC-SHA256 without padding. */
 const SIGNATURE_LENGTH = 43
@@ -30,13 +30,13 @@ export class CookieSigner {
    */
   constructor(secrets: string | readonly string[]) {
     const list = typeof secrets === 'string' ? [secrets] : [...secrets]
-    if (list.length === 0) throw new SessionConfigError('secret must not be an empty list')
+    if (list.length === 0) throw optionError('SessionLayer', 'secret', 'must not be an empty list')
     for (const secret of list) {
       if (typeof secret !== 'string' || secret.length < 32) {
-        throw new SessionConfigError('every secret must be a string of at least 32 characters')
+        throw optionError('SessionLayer', 'secret', 'must be a string of at least 32 characters (each one of a list)')
       }
       if (new Set(secret).size < MIN_DISTINCT_CHARACTERS) {
-        throw new SessionConfigError(`every secret needs at least ${MIN_DISTINCT_CHARACTERS} distinct characters`)
+        throw optionError('SessionLayer', 'secret', `needs at least ${MIN_DISTINCT_CHARACTERS} distinct characters`)
       }
     }
     this.#secrets = list.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')))

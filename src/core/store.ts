@@ -123,7 +123,7 @@ export type RenameResult = (LiveSession & { status: 'renamed' }) | { status: 'mi
 
 /**
  * Options of {@link SessionStore.bind}. The layer always passes a fresh `key`; the store moves the
- * session there only when the subject changes (SPEC §13: binding to a new subject regenerates the
+ * session there only when the subject changes (binding to a new subject regenerates the
  * id in the same atomic step).
  *
  * - `session: 'create'` creates a bound session at `key` (a request without a session), with no
@@ -261,7 +261,7 @@ export interface SessionStore {
    */
   take?(key: SessionKey, field: string): Promise<FieldRead>
   /**
-   * Capability `subjects` (SPEC §13): bind a session to a subject, moving it to `key` when the
+   * Capability `subjects`: bind a session to a subject, moving it to `key` when the
    * subject changes; see {@link BindOptions}. One atomic step where the backend allows it.
    *
    * Rules of the whole capability: a session belongs to at most one subject; `delete`, `expire(0)`,
@@ -296,7 +296,7 @@ export interface SessionStore {
 export const STORE_CAPABILITIES = {
   /** `increment` and `take`. */
   fieldOperations: ['increment', 'take'],
-  /** `bind`, `subjectOf`, `listSubject` and `revokeSubject` (SPEC §13). */
+  /** `bind`, `subjectOf`, `listSubject` and `revokeSubject`. */
   subjects: ['bind', 'subjectOf', 'listSubject', 'revokeSubject'],
 } as const satisfies Record<string, readonly (keyof SessionStore)[]>
 

@@ -38,7 +38,7 @@ export function publishRevoked(store: string, ended: readonly SessionKey[]): voi
 }
 
 /**
- * The sessions of a subject, from outside any request: `layer.sessions` (SPEC §13). A subject is
+ * The sessions of a subject, from outside any request: `layer.sessions`. A subject is
  * whatever the application binds with `session.setSubject()`, typically a user id.
  *
  * Every method needs a store with the `subjects` capability (every bundled store has it) and

@@ -30,7 +30,7 @@ export interface StoreConformanceOptions extends HardeningOptions {
   extraTests?: (context: StoreSuiteContext) => void
   /**
    * For the `subjects` capability: how many entries the store's index of `subject` holds, live or
-   * not yet pruned, so the suite can check that entries of dead sessions are pruned (SPEC §13).
+   * not yet pruned, so the suite can check that entries of dead sessions are pruned.
    * @default none (the bounded-index case then checks only what `listSubject` returns)
    */
   subjectIndexSize?: (store: SessionStore, subject: string) => number | Promise<number>

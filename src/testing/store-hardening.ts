@@ -37,7 +37,7 @@ async function rejection(work: () => Promise<unknown>): Promise<unknown> {
 }
 
 /**
- * SPEC §10's rules that belong to every store, registered inside the conformance suite.
+ * The hardening rules that belong to every store, registered inside the conformance suite.
  *
  * @param setup - the suite's store
  * @param hardening - the optional failing store and twin instance

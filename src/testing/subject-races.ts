@@ -32,7 +32,7 @@ async function liveKeys(s: SubjectStore, keys: readonly SessionKey[]): Promise<S
 }
 
 /**
- * The races and bounds of SPEC §13, run with real concurrency through the store: registered by
+ * The races and bounds of subjects, run with real concurrency through the store: registered by
  * `describeSubjects` inside the conformance suite.
  *
  * @param suite - the subject cases' helpers

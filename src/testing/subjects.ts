@@ -16,7 +16,7 @@ const write = (session: 'create' | 'existing', extra: Partial<WriteOptions> = {}
 const TICK = 25
 
 /**
- * The `subjects` capability (`bind`, `subjectOf`, `listSubject`, `revokeSubject`, SPEC §13) of the
+ * The `subjects` capability (`bind`, `subjectOf`, `listSubject`, `revokeSubject`) of the
  * store contract, registered inside {@link describeStoreConformance}'s suite. A store without the
  * capability fails these tests unless the caller states why it skips them.
  *

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
 
@@ -33,9 +34,43 @@ async function maintenanceClient(): Promise<pg.Client> {
   throw lastError
 }
 
+const DATABASE_PREFIX = 'ruts_test_'
+
+/** This machine, as 8 hex digits of its host name's hash. */
+function host_(): string {
+  return createHash('sha256').update(hostname()).digest('hex').slice(0, 8)
+}
+
 /**
- * Vitest global setup: create a fresh database `ruts_test_<random>` for this run and drop it (and
- * only it) afterwards. When no server answers, CI fails; a developer machine gets a loud warning and
+ * Drop the databases earlier runs on this machine created and could not drop (interrupted): named
+ * `ruts_test_<this host>_<pid>_…` for a pid no process has any more, with no one connected.
+ */
+async function dropLeftovers(admin: pg.Client): Promise<void> {
+  const mine = new RegExp(`^${DATABASE_PREFIX}${host_()}_(\\d+)_[0-9a-f]{8}$`)
+  const { rows } = await admin.query<{ datname: string; connections: number }>(
+    `SELECT d.datname, (SELECT count(*) FROM pg_stat_activity AS a WHERE a.datname = d.datname)::int AS connections
+       FROM pg_database AS d WHERE d.datname LIKE $1`,
+    [`${DATABASE_PREFIX}%`],
+  )
+  for (const { datname, connections } of rows) {
+    const pid = Number(mine.exec(datname)?.[1])
+    if (!Number.isSafeInteger(pid) || connections > 0 || alive(pid)) continue
+    await admin.query(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => undefined)
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Vitest global setup: create a fresh database `ruts_test_<host>_<pid>_<random>` for this run and
+ * drop it (and only it) afterwards. When no server answers, CI fails; a developer machine gets a loud warning and
  * the Postgres tests skip with the reason.
  *
  * @param project - the vitest project to provide the connection details to
@@ -52,8 +87,11 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     project.provide('postgres', { available: false, reason })
     return undefined
   }
-  const database = `ruts_test_${randomBytes(6).toString('hex')}`
+  // The name says which host and process created it, so a later run can drop what an interrupted
+  // one (Ctrl+C skips the teardown) left behind: only its own kind, only once that process is gone.
+  const database = `${DATABASE_PREFIX}${host_()}_${process.pid}_${randomBytes(4).toString('hex')}`
   try {
+    await dropLeftovers(admin)
     await admin.query(`CREATE DATABASE "${database}"`)
   } finally {
     await admin.end()
