@@ -24,7 +24,8 @@ async function underLoad(
     const store = new RedisStore({ client, ...options })
     const result = await runWorkload(store, { fault: (mark) => fault(cluster, mark), settleMs: 2_000 })
     console.log(describeSummary(name, result.summary))
-    for (const line of explainFindings(result, ['lostSessions', 'lostUpdates', 'resurrected'])) console.log(line)
+    for (const line of explainFindings(result, ['lostSessions', 'lostUpdates', 'resurrected', 'lostAfterFailure']))
+      console.log(line)
     return result
   } finally {
     client.disconnect()
@@ -110,8 +111,10 @@ describeWithRedis('Redis Cluster (3 masters + 3 replicas) under load', () => {
     })
     console.log(`[faults] migrated ${moved.slots} busy slots, ${moved.keys} keys`)
     expect(moved.keys).toBeGreaterThan(0)
-    // Redirections are followed, so a migration fails (almost) nothing: a read split across nodes
-    // (a pipeline whose keyless command stayed on the source) once failed ~35 requests of ~6800 here.
+    // Redirections are followed, so a migration fails (almost) nothing. A read split across nodes (a
+    // pipeline whose keyless command stayed on the source) once failed ~35 requests of ~6800 here;
+    // later 1–2 reads per run failed where a node loaded a library mid-migration, and a regenerate's
+    // request that failed that way signed its user out (lostAfterFailure). 0 in 5 runs since.
     expect(summary.unavailable).toBeLessThan(10)
     expect(findings.badResponses).toEqual([])
     expect(findings.foreignData).toEqual([])

@@ -121,10 +121,13 @@ describeWithRedis('Sentinel failover under load, with waitForReplicas', () => {
     expect(reads.missing).toBe(0)
     // The writes in flight when the replica went away each still block the connection for one WAIT
     // timeout (16 clients × 500 ms = 8 s); a read behind them fails after the store's 2 s timeout,
-    // so at most 4 can fail. After that, reads wait behind one probe's WAIT at most: 6–18 answered
-    // in a ~10 s window, 0–2 failed. With the gate switched off, every write kept queueing a WAIT:
-    // 1–3 answered and 3–4 failed (three cases, one run).
-    expect(reads.ok).toBeGreaterThanOrEqual(5)
+    // so at most 4 can fail. How many answer in the ~10 s window varies with that backlog: 6–18 in
+    // most runs, 3 in one CI run (2 failed), and 1–3 with the gate switched off (3–4 failed), so the
+    // count cannot tell the gate's work here. That reads keep answering while no write can be
+    // confirmed is shown deterministically in test/redis/sentinel.test.ts (replica frozen: every
+    // read answers while writes fail at once); this run only checks that some did, and none found
+    // a confirmed session missing.
+    expect(reads.ok).toBeGreaterThan(0)
     expect(reads.failed).toBeLessThanOrEqual(Math.ceil((16 * WAIT_TIMEOUT) / 2_000))
   }
 

@@ -30,7 +30,7 @@ import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
 import { type Check, checkOptions, checks, optionError } from '../../core/validate.js'
 import type { RedisClient } from './client.js'
 import { type ClusterMoves, renameAcrossSlots, writeAcrossSlots } from './cluster-rename.js'
-import { createScriptRunner, type ScriptRunner, type WaitForReplicas } from './runner.js'
+import { createScriptRunner, isRedirection, type ScriptRunner, type WaitForReplicas } from './runner.js'
 import type { RedisScript } from './script.js'
 import { DELETE, EXPIRE, GET, GET_ALL, type IndexLeaving, READ_FIELD, REMOVE, TAKE_FIELD } from './scripts.js'
 import { holdFor, RedisSubjects } from './subjects.js'
@@ -269,9 +269,4 @@ export class RedisStore implements SessionStore {
   #guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
     return runWithTimeout(this.name, operation, this.#timeout, work)
   }
-}
-
-/** A Cluster redirection (`MOVED`, `ASK`) or a slot mid-migration (`TRYAGAIN`) in place of a reply. */
-function isRedirection(reply: unknown): boolean {
-  return reply instanceof Error && /^(MOVED|ASK|TRYAGAIN) /.test(reply.message)
 }

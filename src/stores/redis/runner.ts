@@ -70,6 +70,17 @@ function isNoScript(reply: unknown): boolean {
   return reply instanceof Error && reply.message.startsWith('NOSCRIPT')
 }
 
+/**
+ * A Cluster redirection (`MOVED`, `ASK`) or a slot mid-migration (`TRYAGAIN`) in place of a reply:
+ * the command did not run.
+ *
+ * @param reply - one command's reply
+ * @returns whether it is such an error
+ */
+export function isRedirection(reply: unknown): boolean {
+  return reply instanceof Error && /^(MOVED|ASK|TRYAGAIN) /.test(reply.message)
+}
+
 /** The server lost a function (a fresh node after a failover, `FUNCTION FLUSH`): load it again. */
 function isFunctionMissing(reply: unknown): boolean {
   return reply instanceof Error && reply.message.startsWith('ERR Function not found')
@@ -227,6 +238,13 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
       // The call's own reply, unless the library could not be loaded: then why not.
       if (loading instanceof Error && isFunctionMissing(rest[0])) rest[0] = loading
       replies = rest
+      // On a Cluster the pair goes where the client believes the key's slot is. While the slot
+      // migrates, that can be the wrong node: the library is loaded there, and the call is either
+      // redirected unrun (ioredis does not follow a redirection inside a pipeline whose other reply
+      // succeeded) or followed to the node that serves the key, which still lacks the library
+      // (node-redis). The call then goes as a script, alone, which either client redirects (MOVED
+      // and ASK); a node loads the library at its own first "Function not found" of a later call.
+      if (cluster && (isRedirection(replies[0]) || isFunctionMissing(replies[0]))) return undefined
     }
     if (isWriteRefused(replies[0])) return undefined
     return replies
