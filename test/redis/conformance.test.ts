@@ -4,9 +4,9 @@ import type { SessionStore } from '../../src/core/store.js'
 import { subjectIndexKey } from '../../src/stores/redis/subject-keys.js'
 import { describeStoreConformance } from '../../src/testing/store-conformance.js'
 import {
+  allClientKinds,
   type ClientKind,
   type ConnectedClient,
-  clientKinds,
   redis,
   skipReason,
   storeFor,
@@ -76,7 +76,7 @@ function autoPipelined(cluster: boolean): ClientKind {
 // topology (standalone and a real 3-master Cluster), subjects included; and on the script path
 // (functions denied) and with auto-pipelining, both with ioredis, standalone and Cluster.
 const kinds = [
-  ...clientKinds,
+  ...allClientKinds,
   withoutFunctions(false),
   withoutFunctions(true),
   autoPipelined(false),

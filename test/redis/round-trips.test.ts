@@ -11,9 +11,9 @@ import * as subjectScripts from '../../src/stores/redis/subject-scripts.js'
 import * as writeScripts from '../../src/stores/redis/write-scripts.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import {
+  allClientKinds,
   bytes,
   type ConnectedClient,
-  clientKinds,
   describeRedis,
   randomKey,
   redis,
@@ -217,7 +217,7 @@ describeRedis('RedisStore round trips, counted with MONITOR', () => {
     if (server) await stopAll([server])
   })
 
-  it.each(clientKinds.filter((kind) => !kind.cluster))('each operation is one command ($name)', async (kind) => {
+  it.each(allClientKinds.filter((kind) => !kind.cluster))('each operation is one command ($name)', async (kind) => {
     const connected = await kind.connect({ host: '127.0.0.1', port: server.port })
     try {
       const info = String(await connected.raw('', 'CLIENT', 'INFO'))
@@ -264,7 +264,7 @@ describeRedis('RedisStore round trips, counted with MONITOR', () => {
     }
   })
 
-  it.each(clientKinds.filter((kind) => !kind.cluster))(
+  it.each(allClientKinds.filter((kind) => !kind.cluster))(
     'each subject operation is one command ($name)',
     async (kind) => {
       const connected = await kind.connect({ host: '127.0.0.1', port: server.port })
@@ -317,7 +317,7 @@ describeRedis('RedisStore round trips on a Cluster, counted with MONITOR on ever
     return counts.reduce((sum, each) => sum + each, 0)
   }
 
-  it.each(clientKinds.filter((kind) => kind.cluster))(
+  it.each(allClientKinds.filter((kind) => kind.cluster))(
     'one command per operation; a rename costs two ($name)',
     async (kind) => {
       const connected = await kind.connect()
@@ -354,7 +354,7 @@ describeRedis('RedisStore round trips on a Cluster, counted with MONITOR on ever
     },
   )
 
-  it.each(clientKinds.filter((kind) => kind.cluster))(
+  it.each(allClientKinds.filter((kind) => kind.cluster))(
     'subject operations: commands per call, as docs/subjects.md states ($name)',
     async (kind) => {
       const connected = await kind.connect()
@@ -413,7 +413,7 @@ describeRedis('RedisStore recovers from "Function not found"', () => {
     if (own) await stopAll([own])
   })
 
-  it.each(clientKinds)('every operation works right after FUNCTION FLUSH ($name)', async (kind) => {
+  it.each(allClientKinds)('every operation works right after FUNCTION FLUSH ($name)', async (kind) => {
     const connected = await kind.connect(kind.cluster ? undefined : { host: '127.0.0.1', port: own.port })
     open.push(connected)
     const store: SessionStore = storeFor(connected.client)
@@ -450,7 +450,7 @@ describeRedis('RedisStore without functions (FUNCTION and FCALL denied by ACL): 
       await stopAll([own])
     }
   })
-  const standalone = clientKinds.filter((kind) => !kind.cluster)
+  const standalone = allClientKinds.filter((kind) => !kind.cluster)
 
   it.each(standalone)('each operation is one script call; values are staged ($name)', async (kind) => {
     const connected = await kind.connect({ host: '127.0.0.1', port: own.port })
@@ -495,7 +495,7 @@ describeRedis('RedisStore whose user may call functions but not load them', () =
     if (own) await stopAll([own])
   })
 
-  it.each(clientKinds.filter((kind) => !kind.cluster))(
+  it.each(allClientKinds.filter((kind) => !kind.cluster))(
     'falls back to scripts on the first NOPERM ($name)',
     async (kind) => {
       const connected = await kind.connect({ host: '127.0.0.1', port: own.port })
