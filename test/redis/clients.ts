@@ -60,124 +60,79 @@ function clusterNodes(): { host: string; port: number }[] {
  * run on the others, to keep `npm test` within its few minutes.
  */
 export const allClientKinds: ClientKind[] = [
-  {
-    name: 'ioredis standalone',
-    cluster: false,
-    async connect(address) {
-      const client = new Redis({ ...standalone(address), lazyConnect: true, maxRetriesPerRequest: 1 })
-      await client.connect()
-      return {
-        client,
-        raw: (_, ...args) => client.call(...(args as [string])),
-        close: async () => void client.disconnect(),
-      }
-    },
-  },
-  {
-    name: 'node-redis standalone',
-    cluster: false,
-    async connect(address) {
-      const { host, port } = standalone(address)
-      const client = createClient({ socket: { host, port } })
-      await client.connect()
-      return { client, raw: (_, ...args) => client.sendCommand(args), close: async () => void client.destroy() }
-    },
-  },
-  {
-    name: 'node-redis v4 standalone',
-    cluster: false,
-    async connect(address) {
-      const { host, port } = standalone(address)
-      const client = createClient4({ socket: { host, port } })
-      await client.connect()
-      return { client, raw: (_, ...args) => client.sendCommand(args), close: () => client.disconnect() }
-    },
-  },
-  {
-    name: 'ioredis v6 standalone',
-    cluster: false,
-    async connect(address) {
-      const client = new Redis6({ ...standalone(address), lazyConnect: true, maxRetriesPerRequest: 1 })
-      await client.connect()
-      return {
-        client,
-        raw: (_, ...args) => client.call(...(args as [string])),
-        close: async () => void client.disconnect(),
-      }
-    },
-  },
-  {
-    name: 'node-redis v6 standalone',
-    cluster: false,
-    async connect(address) {
-      const { host, port } = standalone(address)
-      const client = createClient6({ socket: { host, port } })
-      await client.connect()
-      return { client, raw: (_, ...args) => client.sendCommand(args), close: async () => void client.destroy() }
-    },
-  },
-  {
-    name: 'ioredis Cluster',
-    cluster: true,
-    async connect() {
-      const client = new Cluster(clusterNodes(), { lazyConnect: true })
-      await client.connect()
-      return {
-        client,
-        raw: (_, ...args) => client.call(...(args as [string])),
-        close: async () => void client.disconnect(),
-      }
-    },
-  },
-  {
-    name: 'node-redis Cluster',
-    cluster: true,
-    async connect() {
-      const client = createCluster({ rootNodes: clusterNodes().map(({ host, port }) => ({ socket: { host, port } })) })
-      await client.connect()
-      return {
-        client,
-        raw: (key, ...args) => client.sendCommand(key, false, args),
-        close: async () => void client.destroy(),
-      }
-    },
-  },
-  {
-    name: 'ioredis v6 Cluster',
-    cluster: true,
-    async connect() {
-      const client = new Cluster6(clusterNodes(), { lazyConnect: true })
-      await client.connect()
-      return {
-        client,
-        raw: (_, ...args) => client.call(...(args as [string])),
-        close: async () => void client.disconnect(),
-      }
-    },
-  },
-  {
-    name: 'node-redis v6 Cluster',
-    cluster: true,
-    async connect() {
-      const client = createCluster6({ rootNodes: clusterNodes().map(({ host, port }) => ({ socket: { host, port } })) })
-      await client.connect()
-      return {
-        client,
-        raw: (key, ...args) => client.sendCommand(key, false, args),
-        close: async () => void client.destroy(),
-      }
-    },
-  },
-  {
-    name: 'node-redis v4 Cluster',
-    cluster: true,
-    async connect() {
-      const client = createCluster4({ rootNodes: clusterNodes().map(({ host, port }) => ({ socket: { host, port } })) })
-      await client.connect()
-      return { client, raw: (key, ...args) => client.sendCommand(key, false, args), close: () => client.disconnect() }
-    },
-  },
+  ioredisKind('ioredis standalone', (at) => new Redis({ ...at(), lazyConnect: true, maxRetriesPerRequest: 1 })),
+  nodeRedisKind('node-redis standalone', (at) => createClient({ socket: at() })),
+  nodeRedisKind('node-redis v4 standalone', (at) => createClient4({ socket: at() })),
+  ioredisKind('ioredis v6 standalone', (at) => new Redis6({ ...at(), lazyConnect: true, maxRetriesPerRequest: 1 })),
+  nodeRedisKind('node-redis v6 standalone', (at) => createClient6({ socket: at() })),
+  ioredisKind('ioredis Cluster', () => new Cluster(clusterNodes(), { lazyConnect: true })),
+  nodeRedisKind('node-redis Cluster', () => createCluster({ rootNodes: rootNodes() })),
+  ioredisKind('ioredis v6 Cluster', () => new Cluster6(clusterNodes(), { lazyConnect: true })),
+  nodeRedisKind('node-redis v6 Cluster', () => createCluster6({ rootNodes: rootNodes() })),
+  nodeRedisKind('node-redis v4 Cluster', () => createCluster4({ rootNodes: rootNodes() })),
 ]
+
+/** An ioredis client or Cluster as the tests use it. */
+interface IORedisLike {
+  connect(): Promise<void>
+  call(command: string, ...args: string[]): Promise<unknown>
+  disconnect(): void
+}
+
+/** A node-redis client (v4: `disconnect`; v5 and v6: `destroy`) or Cluster as the tests use it. */
+interface NodeRedisLike {
+  connect(): Promise<unknown>
+  sendCommand(...args: never[]): Promise<unknown>
+  disconnect?(): Promise<void>
+  destroy?(): void
+}
+
+/**
+ * A kind of one library; a name ending in "Cluster" is a Cluster client (`make` builds it from the
+ * run's cluster), any other a standalone one (`make` asks for the server's address).
+ */
+function ioredisKind(name: string, make: (address: () => Address) => IORedisLike & RedisClient): ClientKind {
+  const cluster = name.endsWith('Cluster')
+  return {
+    name,
+    cluster,
+    async connect(address) {
+      const client = make(() => standalone(address))
+      await client.connect()
+      return {
+        client,
+        raw: (_, ...args) => client.call(...(args as [string])),
+        close: async () => void client.disconnect(),
+      }
+    },
+  }
+}
+
+function nodeRedisKind(name: string, make: (address: () => Address) => NodeRedisLike & RedisClient): ClientKind {
+  const cluster = name.endsWith('Cluster')
+  return {
+    name,
+    cluster,
+    async connect(address) {
+      const client = make(() => standalone(address))
+      await client.connect()
+      // A Cluster routes a raw command by the key given with it; a single client takes the command.
+      const send = client.sendCommand.bind(client) as (...args: unknown[]) => Promise<unknown>
+      return {
+        client,
+        raw: (key, ...args) => (cluster ? send(key, false, args) : send(args)),
+        close: async () => {
+          if (client.destroy !== undefined) client.destroy()
+          else await client.disconnect?.()
+        },
+      }
+    },
+  }
+}
+
+function rootNodes(): { socket: Address }[] {
+  return clusterNodes().map(({ host, port }) => ({ socket: { host, port } }))
+}
 
 /** The client kinds of the longer suites: every library and topology but the v6 majors. */
 export const clientKinds: ClientKind[] = allClientKinds.filter((kind) => !/ v6 /.test(kind.name))
