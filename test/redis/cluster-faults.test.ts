@@ -1,26 +1,20 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { SessionStoreError } from '../../src/core/errors.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, redisKey, text, uniquePrefix } from './clients.js'
-import { privateClusterKinds } from './private-cluster-clients.js'
-import { cli, ownerOf, type RedisProcess, startCluster, stopAll } from './server.js'
+import { privateClusterKinds, usePrivateCluster } from './private-cluster-clients.js'
+import { cli, ownerOf } from './server.js'
 
 // A private 3-master cluster whose target node is made to refuse writes (`min-replicas-to-write 1`
 // with no replicas: every write command, including one inside a script, fails with NOREPLICAS).
 // That is a real server failure of step 2 of a cross-slot rename, after step 1 took the session.
 
 describeRedis('RedisStore on a Cluster when the target node of a rename refuses the write', () => {
-  let nodes: RedisProcess[] = []
-  beforeAll(async () => {
-    nodes = await startCluster()
-  }, 60_000)
-  afterAll(async () => {
-    await stopAll(nodes)
-  })
+  const cluster = usePrivateCluster()
 
   it.each(privateClusterKinds)('reports the failure and leaves the session at its old id ($name)', async (kind) => {
-    const ports = nodes.map((node) => node.port)
+    const ports = cluster.ports()
     const { client, close } = await kind.connect(ports)
     const prefix = uniquePrefix()
     const store = new RedisStore({ client, prefix, timeout: 2_000 })

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import type { SessionError } from '../../src/core/errors.js'
 import { createSessionId, sessionKeyOf } from '../../src/core/ids.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, redisKey, sleep, storeFor, text, uniquePrefix } from './clients.js'
-import { privateClusterKinds } from './private-cluster-clients.js'
-import { cli, ownerOf, type RedisProcess, startCluster, stopAll } from './server.js'
+import { privateClusterKinds, usePrivateCluster } from './private-cluster-clients.js'
+import { cli, ownerOf } from './server.js'
 
 const create = writeOptionsFor('create', 600)
 const existing = writeOptionsFor('existing', 600)
@@ -21,17 +21,7 @@ const login = { session: 'create', meta: '{}', sessionTtl: 600 } as const
 const kinds = privateClusterKinds
 
 describeRedis('Cluster rename whose step completes after the store deadline', () => {
-  let nodes: RedisProcess[]
-  let ports: number[]
-  const open: { close(): Promise<void> }[] = []
-  beforeAll(async () => {
-    nodes = await startCluster()
-    ports = nodes.map((node) => node.port)
-  })
-  afterAll(async () => {
-    await Promise.all(open.map((each) => each.close()))
-    await stopAll(nodes ?? [])
-  })
+  const cluster = usePrivateCluster()
 
   // A session bound to a subject (SPEC §13) takes an index step between the two; it must come back
   // listed under its old id too.
@@ -50,8 +40,8 @@ describeRedis('Cluster rename whose step completes after the store deadline', ()
    * once the pause ends. Returns a patient store to look afterwards.
    */
   async function lateMove({ kind, paused, operation, bound }: Case, from: string = randomKey()) {
-    const connected = await kind.connect(ports)
-    open.push(connected)
+    const connected = await cluster.connect(kind)
+    const ports = cluster.ports()
     const prefix = uniquePrefix()
     const store = storeFor(connected.client, { prefix, timeout: 300 })
     let to = randomKey()

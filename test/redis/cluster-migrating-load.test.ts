@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, redisKey, text, uniquePrefix } from './clients.js'
-import { privateClusterKinds } from './private-cluster-clients.js'
-import { cli, ownerOf, type RedisProcess, startCluster, stopAll } from './server.js'
+import { privateClusterKinds, usePrivateCluster } from './private-cluster-clients.js'
+import { cli, ownerOf } from './server.js'
 
 const create = writeOptionsFor('create', 600)
 
@@ -15,21 +15,11 @@ const create = writeOptionsFor('create', 600)
 // already moved the session, sign its user out). A private cluster: the slot is left mid-migration.
 
 describeRedis('a function library loaded while its slot migrates', () => {
-  let nodes: RedisProcess[]
-  let ports: number[]
-  const open: { close(): Promise<void> }[] = []
-  beforeAll(async () => {
-    nodes = await startCluster()
-    ports = nodes.map((node) => node.port)
-  })
-  afterAll(async () => {
-    await Promise.all(open.map((each) => each.close()))
-    await stopAll(nodes ?? [])
-  })
+  const cluster = usePrivateCluster()
 
   it.each(privateClusterKinds)('a read the importing node answers still works ($name)', async (kind) => {
-    const connected = await kind.connect(ports)
-    open.push(connected)
+    const connected = await cluster.connect(kind)
+    const ports = cluster.ports()
     const prefix = uniquePrefix()
     const store = new RedisStore({ client: connected.client, prefix })
     const key = randomKey()
