@@ -115,7 +115,7 @@ describeWithRedis('Redis Cluster (3 masters + 3 replicas) under load', () => {
     // pipeline whose keyless command stayed on the source) once failed ~35 requests of ~6800 here;
     // later 1–2 reads per run failed where a node loaded a library mid-migration, and a regenerate's
     // request that failed that way signed its user out (lostAfterFailure). No failed read in
-    // 13 runs since.
+    // 16 runs since.
     expect(summary.unavailable).toBeLessThan(10)
     expect(findings.badResponses).toEqual([])
     expect(findings.foreignData).toEqual([])
@@ -124,7 +124,7 @@ describeWithRedis('Redis Cluster (3 masters + 3 replicas) under load', () => {
     expect(findings.lostUpdates).toEqual([])
     expect(findings.lostSessions).toEqual([])
     // Not yet zero: a regenerate that fails mid-migration (503) can leave its session at neither id
-    // (lostAfterFailure, the user signed out). Once in 8 runs since the read fix; the suspected path
+    // (lostAfterFailure, the user signed out). Once in 16 runs since the read fix; the suspected path
     // is a rename step whose library the serving node lacks, sent as a staged script whose staging
     // list is itself redirected (docs/failure-model.md). Allowed by the contract for a failed request,
     // bounded here.
