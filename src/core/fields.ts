@@ -30,10 +30,23 @@ export function checkField(field: unknown): asserts field is string {
 }
 
 /**
+ * @param field - any string
+ * @returns whether {@link checkField} accepts it
+ */
+export function isFieldName(field: string): boolean {
+  try {
+    checkField(field)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
  * @param text - any string
  * @returns its length in UTF-8 (a lone surrogate counted as the 3-byte U+FFFD it would become)
  */
-export function utf8Length(text: string): number {
+function utf8Length(text: string): number {
   let bytes = text.length
   for (let index = 0; index < text.length; index++) {
     const unit = text.charCodeAt(index)

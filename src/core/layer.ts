@@ -213,11 +213,10 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
     this.readOptions = this.touch === undefined ? undefined : { touch: this.touch }
     this.#onWarning = options.onWarning ?? ((message) => console.warn(message))
     if (options.legacy !== undefined && typeof options.legacy.find !== 'function') {
-      throw new SessionConfigError(
-        'SessionLayer: legacy takes a legacy session source, e.g. legacySessions({ store, secret })',
-        {
-          option: 'legacy',
-        },
+      throw optionError(
+        'SessionLayer',
+        'legacy',
+        'takes a legacy session source, e.g. legacySessions({ store, secret })',
       )
     }
     this.legacy = options.legacy === undefined ? undefined : new LegacyMigration(options.legacy, this)

@@ -1,8 +1,8 @@
-import { encodeField } from './codec.js'
 import { SessionError } from './errors.js'
-import { checkField } from './fields.js'
+import { isFieldName } from './fields.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
 import type { SessionLayer } from './layer.js'
+import { encodeValue } from './session-values.js'
 import type { SessionKey, WriteOptions } from './store.js'
 import { callStore } from './timeout.js'
 
@@ -151,8 +151,7 @@ export class LegacyMigration {
       // A name no store can hold (empty, NUL, a lone surrogate, over 1024 bytes) is left behind.
       if (value === undefined || !isFieldName(field)) continue
       try {
-        codec.validate?.(value)
-        entries.push([field, encodeField(codec, value)])
+        entries.push([field, encodeValue(this.#layer, value)])
       } catch (error) {
         // The validation's message names the part by position, never a key or a value.
         const reason = error instanceof SessionError ? `: ${error.message}` : ''
@@ -207,14 +206,5 @@ function pruneEnded(entries: Map<string, { readonly until: number }>, now: numbe
   for (const [legacyId, entry] of entries) {
     if (entry.until > now && entries.size < MAX_FLIGHTS) break
     entries.delete(legacyId)
-  }
-}
-
-function isFieldName(field: string): boolean {
-  try {
-    checkField(field)
-    return true
-  } catch {
-    return false
   }
 }

@@ -24,7 +24,7 @@ export function checkSessionField(layer: ValueLayer, field: string): void {
  * @returns its bytes in the layer's codec
  * @throws SessionError `ERR_SESSION_VALUE` when the codec cannot encode it
  */
-export function encodeValue(layer: ValueLayer, value: unknown): Uint8Array {
+export function encodeValue(layer: Pick<ValueLayer, 'codec'>, value: unknown): Uint8Array {
   const codec = layer.codec
   codec.validate?.(value)
   return encodeField(codec, value)

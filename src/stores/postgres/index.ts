@@ -87,6 +87,9 @@ const MAX_CLEANUP_BATCHES = 100
 const UNIQUE_VIOLATION = '23505'
 /** SQLSTATE foreign_key_violation: a field row's session went while the statement ran. */
 const FOREIGN_KEY_VIOLATION = '23503'
+/** What a write statement answers when a unique or a foreign-key violation stopped it. */
+const COLLISION_ROW: WriteRow = { status: 'collision', ttl: null, touched: false }
+const MISSING_ROW: WriteRow = { status: 'missing', ttl: null, touched: false }
 /** SQLSTATE invalid_sql_statement_name: the connection does not hold the named statement. */
 const PREPARED_STATEMENT_MISSING = '26000'
 /** SQLSTATE duplicate_prepared_statement: the connection holds the name already (pg did not know). */
@@ -364,17 +367,7 @@ export class PostgresStore implements SessionStore {
    * gone: exactly `missing`.
    */
   async #writeQuery(operation: string, sql: string, params: unknown[]): Promise<WriteRow> {
-    const rows = await this.#query<WriteRow>(
-      operation,
-      sql,
-      params,
-      { status: 'collision', ttl: null, touched: false },
-      {
-        status: 'missing',
-        ttl: null,
-        touched: false,
-      },
-    )
+    const rows = await this.#query<WriteRow>(operation, sql, params, COLLISION_ROW, MISSING_ROW)
     const row = rows[0]
     if (row === undefined) throw new Error('postgres: write statement returned no row')
     return row
