@@ -84,6 +84,8 @@ export class SessionExpectation {
   /** A failed update's counter a read has shown since the last acknowledgement. */
   #seenUnacknowledged: number | undefined
   #failedSinceAck = false
+  /** Until when an operation that timed out may still land (see {@link failed}). */
+  #inFlightUntil = Number.NEGATIVE_INFINITY
 
   /** The counter an update acknowledged; earlier attempts no longer matter. */
   acknowledge(n: number): void {
@@ -93,10 +95,17 @@ export class SessionExpectation {
     this.#failedSinceAck = false
   }
 
-  /** An update (or any operation) that failed: its write may or may not have been applied. */
-  failed(n?: number): void {
+  /**
+   * An update (or any operation) that failed: its write may or may not have been applied. One that
+   * failed by the store's timeout may also still be on its way: queued at the server behind other
+   * commands (`WAIT`s), or in the client while it moves to a new primary. It can then land after a
+   * later read of this client has shown the session, so that read does not settle it until
+   * `inFlightUntil`.
+   */
+  failed(n?: number, inFlightUntil?: number): void {
     if (n !== undefined) this.#attempted.add(n)
     this.#failedSinceAck = true
+    if (inFlightUntil !== undefined) this.#inFlightUntil = Math.max(this.#inFlightUntil, inFlightUntil)
   }
 
   /**
@@ -113,9 +122,12 @@ export class SessionExpectation {
     return this.#seenUnacknowledged === undefined ? 'ok' : 'rolledBack'
   }
 
-  /** Whether an operation on this session failed since the last acknowledgement or read. */
-  get failedSinceAck(): boolean {
-    return this.#failedSinceAck
+  /**
+   * Whether the session may have ended by a failed operation, as seen by an operation started at
+   * `time`: one failed since the last acknowledgement or read, or one that timed out may still land.
+   */
+  failedBefore(time: number): boolean {
+    return this.#failedSinceAck || time < this.#inFlightUntil
   }
 }
 
