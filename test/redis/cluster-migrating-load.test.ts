@@ -1,7 +1,8 @@
 import { expect, it } from 'vitest'
 import { RedisStore } from '../../src/stores/redis/index.js'
+import { everyLibrary } from '../../src/stores/redis/script.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
-import { bytes, describeRedis, randomKey, redisKey, text, uniquePrefix } from './clients.js'
+import { bytes, describeRedis, randomKey, redisKey, sleep, text, uniquePrefix } from './clients.js'
 import { privateClusterKinds, usePrivateCluster } from './private-cluster-clients.js'
 import { cli, ownerOf } from './server.js'
 
@@ -50,6 +51,49 @@ describeRedis('a function library loaded while its slot migrates', () => {
       expect(after.live ? text(after.value) : 'gone').toBe('grace')
     } finally {
       // Finish the migration, so the next case finds a settled cluster.
+      for (const port of ports) await cli(port, 'CLUSTER', 'SETSLOT', slot, 'NODE', targetId)
+    }
+  })
+})
+
+// A regenerate on a Cluster takes the session from its old key and places it at the new one, each a
+// function of its own. Here the new key's slot migrates to a node that holds no library yet, and
+// the placing function is loaded nowhere.
+describeRedis('a regenerate into a slot that migrates to a node without libraries', () => {
+  const cluster = usePrivateCluster()
+
+  it.each(privateClusterKinds)('moves the session, and every master holds every library ($name)', async (kind) => {
+    const connected = await cluster.connect(kind)
+    const ports = cluster.ports()
+    const prefix = uniquePrefix()
+    const store = new RedisStore({ client: connected.client, prefix })
+    const from = randomKey()
+    const to = randomKey()
+    const name = redisKey(prefix, to)
+    await store.write(from, 'user', bytes('ada'), create)
+    const source = await ownerOf(ports, name)
+    const target = ports.find((port) => port !== source) as number
+    const slot = await cli(source, 'CLUSTER', 'KEYSLOT', name)
+    const sourceId = await cli(source, 'CLUSTER', 'MYID')
+    const targetId = await cli(target, 'CLUSTER', 'MYID')
+    // The write above loaded every library everywhere; the store loads them again at most once a
+    // second, so the importing node is emptied and the rename waits for that.
+    await cli(target, 'FUNCTION', 'FLUSH')
+    await cli(target, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId)
+    await cli(source, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId)
+    await sleep(1_100)
+    try {
+      expect(await store.rename(from, to)).toMatchObject({ status: 'renamed' })
+      const moved = await store.get(to, 'user')
+      expect(moved.live ? text(moved.value) : 'gone').toBe('ada')
+      expect(await store.get(from, 'user')).toMatchObject({ live: false })
+      // Loaded at the first "Function not found", on every master: no library is left to load
+      // while a slot migrates.
+      for (const port of ports) {
+        const listing = await cli(port, 'FUNCTION', 'LIST', 'LIBRARYNAME', 'ruts_*')
+        expect(listing.split('\n').filter((line) => line === 'library_name')).toHaveLength(everyLibrary().length)
+      }
+    } finally {
       for (const port of ports) await cli(port, 'CLUSTER', 'SETSLOT', slot, 'NODE', targetId)
     }
   })

@@ -14,6 +14,8 @@ export interface IORedisClient {
   readonly slots?: readonly (readonly string[] | undefined)[]
   /** The client's options; only `enableAutoPipelining` is read (see {@link connectionOf}). */
   readonly options?: { readonly enableAutoPipelining?: boolean | undefined } | undefined
+  /** A `Cluster`'s connections to its masters (those it knows now). */
+  nodes?(role: 'master'): readonly IORedisClient[]
 }
 
 /** The part of an ioredis pipeline the store uses (only with `waitForReplicas`). */
@@ -35,9 +37,12 @@ export interface NodeRedisCluster {
     args: (string | Buffer)[],
     options?: object,
   ): Promise<unknown>
+  /** The masters the cluster knows now. */
   readonly masters: unknown
   /** The master serving a slot, by its address (v4 and v5). */
   getSlotMaster?(slot: number): { readonly address?: string } | undefined
+  /** The client of one of {@link masters} (v4 may return it at once). */
+  nodeClient?(node: unknown): NodeRedisClient | Promise<NodeRedisClient>
 }
 
 /** A node-redis v5 Sentinel client leased by {@link NodeRedisSentinel.use}. */
@@ -89,6 +94,11 @@ export interface Connection {
    * `undefined` when the client does not know yet.
    */
   readonly nodeOf?: (key: string) => string | undefined
+  /**
+   * On a Cluster: send `commands` to every master the client knows now, each as one exchange; per
+   * master, its replies (or the `Error` that kept it from answering).
+   */
+  readonly everyMaster?: (commands: readonly Command[]) => Promise<unknown[][]>
 }
 
 /** A slot table lookup that never throws (a client may not have loaded its table yet). */
@@ -109,6 +119,12 @@ const BUFFER_REPLIES = { returnBuffers: true, typeMapping: { 36: Buffer } }
 
 const settled = (results: PromiseSettledResult<unknown>[]): unknown[] =>
   results.map((result) => (result.status === 'fulfilled' ? result.value : result.reason))
+
+/** Every command's reply in place, when the exchange as a whole failed. */
+const failedAll =
+  (commands: readonly Command[]) =>
+  (error: unknown): unknown[] =>
+    commands.map(() => error)
 
 /** Several commands issued in one tick: node-redis writes them to the socket together. */
 const all = (sends: Promise<unknown>[]): Promise<unknown[]> => Promise.allSettled(sends).then(settled)
@@ -161,9 +177,8 @@ function ioredisAutoPipelined(client: IORedisClient): Send {
     const sending = batch ?? []
     batch = undefined
     const commands = sending.flatMap((entry) => entry.commands)
-    const failed = (error: unknown) => commands.map(() => error)
     pipelined(client, commands)
-      .catch(failed)
+      .catch(failedAll(commands))
       .then((replies) => {
         let next = 0
         for (const entry of sending) {
@@ -202,7 +217,7 @@ function sentinel(client: NodeRedisSentinel): Send {
     all(commands.map((command) => connection.sendCommand(nodeRedisArgs(command), BUFFER_REPLIES)))
   return (_key, commands) =>
     (client._execute?.(false, exchange(commands)) ?? client.use((lease) => leased(lease, commands))).catch(
-      (error: unknown) => commands.map(() => error),
+      failedAll(commands),
     )
 }
 
@@ -217,7 +232,9 @@ export function connectionOf(client: RedisClient): Connection {
   if ('callBuffer' in client && typeof client.callBuffer === 'function') {
     const send = client.options?.enableAutoPipelining === true ? ioredisAutoPipelined(client) : ioredis(client)
     if (client.isCluster !== true) return { cluster: false, send }
-    return { cluster: true, send, nodeOf: nodeLookup((slot) => client.slots?.[slot]?.[0]) }
+    const everyMaster = (commands: readonly Command[]) =>
+      Promise.all((client.nodes?.('master') ?? []).map((node) => pipelined(node, commands).catch(failedAll(commands))))
+    return { cluster: true, send, nodeOf: nodeLookup((slot) => client.slots?.[slot]?.[0]), everyMaster }
   }
   if ('getMasterNode' in client) {
     return { cluster: false, send: sentinel(client) }
@@ -225,7 +242,16 @@ export function connectionOf(client: RedisClient): Connection {
   if ('masters' in client) {
     const send: Send = (key, commands) =>
       all(commands.map((command) => client.sendCommand(key, false, nodeRedisArgs(command), BUFFER_REPLIES)))
-    return { cluster: true, send, nodeOf: nodeLookup((slot) => client.getSlotMaster?.(slot)?.address) }
+    const everyMaster = (commands: readonly Command[]) => {
+      const masters: readonly unknown[] = Array.isArray(client.masters) ? client.masters : []
+      const toMaster = async (master: unknown) => {
+        const node = await client.nodeClient?.(master)
+        if (node === undefined) throw new Error('no client for a master')
+        return all(commands.map((command) => node.sendCommand(nodeRedisArgs(command), BUFFER_REPLIES)))
+      }
+      return Promise.all(masters.map((master) => toMaster(master).catch(failedAll(commands))))
+    }
+    return { cluster: true, send, nodeOf: nodeLookup((slot) => client.getSlotMaster?.(slot)?.address), everyMaster }
   }
   if ('sendCommand' in client && typeof client.sendCommand === 'function') {
     const send: Send = (_key, commands) =>

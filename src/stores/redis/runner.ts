@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type Command, connectionOf, type RedisClient } from './client.js'
 import { int } from './replies.js'
-import type { RedisScript, ScriptArgument, ScriptCall } from './script.js'
+import { everyLibrary, type RedisScript, type ScriptArgument, type ScriptCall } from './script.js'
 
 /**
  * How many replicas must confirm a write before the store acknowledges it (`WAIT`), and for how
@@ -162,7 +162,7 @@ type Mode = 'unknown' | 'functions' | 'scripts'
  * @throws TypeError when `client` is neither library's
  */
 export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitForReplicas): ScriptRunner {
-  const { cluster, send, nodeOf } = connectionOf(client)
+  const { cluster, send, nodeOf, everyMaster } = connectionOf(client)
   const wait: Command | undefined =
     waitForReplicas === undefined
       ? undefined
@@ -202,6 +202,30 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
   }
 
   /**
+   * On a Cluster, every library to every master the client knows, at once. A node that loaded only
+   * what it was asked for lacks a library when a slot migrates to it, and a call it then cannot run
+   * goes out as a script, staged in a list whose key the source node redirects while the session's
+   * own key is still there: `TRYAGAIN`, and a regenerate's move fails. One load at a time; within a
+   * second of the last, none (the node that lacks a library is one the client does not know yet,
+   * and the call loads it there itself).
+   * @returns `false` when a master refuses `FUNCTION LOAD` (then scripts from now on)
+   */
+  let loading: Promise<boolean> | undefined
+  let loadedAt = Number.NEGATIVE_INFINITY
+  const loadEverywhere = (toMasters: NonNullable<typeof everyMaster>): Promise<boolean> => {
+    if (loading !== undefined) return loading
+    if (performance.now() - loadedAt < 1_000) return Promise.resolve(true)
+    const loads = everyLibrary().map((library): Command => ['FUNCTION', 'LOAD', 'REPLACE', library])
+    loading = toMasters(loads)
+      .then((replies) => !replies.some((node) => node.some(isFunctionRefused)))
+      .finally(() => {
+        loading = undefined
+        loadedAt = performance.now()
+      })
+    return loading
+  }
+
+  /**
    * `FCALL`: session data travels as plain arguments, which the stock instrumentations never record
    * for a command they do not list (docs/redis.md). A server that lacks the library (first use, a
    * fresh node, `FUNCTION FLUSH`) answers "Function not found"; the library then goes out with the
@@ -223,6 +247,13 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
     }
     const fcall: Command = ['FCALL', script.function, String(keys.length), ...keys, ...args]
     let replies = await exchange(keys[0], [], fcall, script.writes)
+    if (isFunctionMissing(replies[0]) && everyMaster !== undefined) {
+      if (!(await loadEverywhere(everyMaster))) {
+        mode = 'scripts'
+        return undefined
+      }
+      replies = await exchange(keys[0], [], fcall, script.writes)
+    }
     if (isFunctionMissing(replies[0])) {
       // Not through `exchange`: a refused or failed load is answered here, not thrown.
       const [loading, ...rest] = await send(keys[0], [

@@ -129,6 +129,18 @@ export interface ScriptDefinition<Input, Output> {
   parse(reply: unknown): Output
 }
 
+const LIBRARIES: string[] = []
+
+/**
+ * Every function library defined so far: the store's scripts are all defined when its modules load.
+ * A Cluster runner loads them on every master at once (see `createScriptRunner`).
+ *
+ * @returns the libraries' code, for `FUNCTION LOAD`
+ */
+export function everyLibrary(): readonly string[] {
+  return LIBRARIES
+}
+
 /**
  * Define a session script.
  *
@@ -154,11 +166,13 @@ export function defineScript<Input, Output>(definition: ScriptDefinition<Input, 
     `${helpers}\nredis.register_function{function_name = '${name}'${flags}, callback = function(KEYS, ARGV)\n${definition.body}\nend}\n`
   // The name hashes the library's code (with a placeholder for the name itself).
   const name = `ruts_${createHash('sha1').update(registration('')).digest('hex')}`
+  const library = `#!lua name=${name}\n${registration(name)}`
+  if (!LIBRARIES.includes(library)) LIBRARIES.push(library)
   return {
     name: definition.name,
     source,
     sha: createHash('sha1').update(source).digest('hex'),
-    library: `#!lua name=${name}\n${registration(name)}`,
+    library,
     function: name,
     numberOfKeys: definition.numberOfKeys,
     writes: definition.writes,
