@@ -11,27 +11,30 @@ export const DEFAULT_STORE_TIMEOUT = 2000
  * @param store - store name for the message
  * @param operation - operation name for the message
  * @param timeoutMs - deadline in milliseconds
- * @param work - the backend call
+ * @param work - the backend call; `expired()` tells whether the deadline has passed, so that a
+ *   command a client held back (reconnecting, failing over) is not sent once the caller was told
+ *   the call failed
  * @returns the call's result
  */
 export function runWithTimeout<T>(
   store: string,
   operation: string,
   timeoutMs: number,
-  work: () => Promise<T>,
+  work: (expired: () => boolean) => Promise<T>,
 ): Promise<T> {
-  // Per call: this promise, its timer and two settle callbacks; no deadline promise, no race, no
+  // Per call: this promise, its timer and three callbacks; no deadline promise, no race, no
   // async function frame. The callbacks stay anonymous: a transpiler's keepNames (tsx, esbuild)
   // would otherwise name each one with a defineProperty call on every operation.
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new SessionStoreError(`${store}: ${operation} timed out after ${timeoutMs} ms`, { timeout: true })),
-      timeoutMs,
-    )
+    let expired = false
+    const timer = setTimeout(() => {
+      expired = true
+      reject(new SessionStoreError(`${store}: ${operation} timed out after ${timeoutMs} ms`, { timeout: true }))
+    }, timeoutMs)
     let pending: Promise<T>
     try {
       // Promise.resolve returns a native promise as is; another thenable is adopted, as race did.
-      pending = Promise.resolve(work())
+      pending = Promise.resolve(work(() => expired))
     } catch (error) {
       pending = Promise.reject(error)
     }

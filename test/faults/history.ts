@@ -97,8 +97,8 @@ export class SessionExpectation {
 
   /**
    * An update (or any operation) that failed: its write may or may not have been applied. One that
-   * failed by the store's timeout may also still be on its way: queued at the server behind other
-   * commands (`WAIT`s), or in the client while it moves to a new primary. It can then land after a
+   * failed by the store's timeout may also still be on its way, queued at the server behind other
+   * commands (`WAIT`s). It can then land after a
    * later read of this client has shown the session, so that read does not settle it until
    * `inFlightUntil`.
    */

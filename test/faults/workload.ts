@@ -50,10 +50,10 @@ export interface WorkloadResult {
 type Data = { data: SessionData; hits: number }
 
 /**
- * How long after its 503 a timed-out command may still land. What holds it back is bounded: the
- * `WAIT`s ahead of it on its connection (16 clients × the tests' 500 ms `WAIT` timeout = 8 s), or
- * the client's move to a new primary. In a Sentinel CI run, a regenerate that timed out at
- * 2 s moved its session 0.6–1.7 s later, after a read had shown the session at its old id.
+ * How long after its 503 a timed-out command may still land: what holds it back at the server is
+ * the `WAIT`s ahead of it on its connection (16 clients × the tests' 500 ms `WAIT` timeout = 8 s).
+ * In a Sentinel CI run, a regenerate that timed out at 2 s moved its session 0.6–1.7 s later, after
+ * a read had shown the session at its old id.
  */
 const IN_FLIGHT_MS = 10_000
 

@@ -142,3 +142,103 @@ describeRedis('RedisStore when the connection dies with the reply of a write', (
     }
   })
 })
+
+/**
+ * A TCP proxy to the primary. `stall(ms)` closes every connection it has; a connection made in the
+ * next `ms` is accepted but hears nothing until they have passed: the client reconnects, and waits.
+ */
+async function stallingProxy(
+  target: number,
+): Promise<{ port: number; stall(ms: number): void; close(): Promise<void> }> {
+  let until = 0
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(target, '127.0.0.1')
+    sockets.add(client).add(upstream)
+    const wait = until - performance.now()
+    const pass = () => {
+      client.pipe(upstream)
+      upstream.pipe(client)
+    }
+    if (wait > 0) setTimeout(pass, wait)
+    else pass()
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      from.on('error', () => to.destroy())
+      from.on('close', () => {
+        to.destroy()
+        sockets.delete(from)
+      })
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return {
+    port: address.port,
+    stall(ms) {
+      until = performance.now() + ms
+      for (const socket of sockets) socket.destroy()
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+// node-redis' Sentinel client holds a command while it cannot reach the primary, and sends it once
+// it can again: possibly long after the store reported the call failed. A write sent then would
+// land after its request answered 503 (a regenerate moving a session to an id nobody learned).
+describeRedis('RedisStore when the client holds a command past the deadline', () => {
+  let topology: SentinelTopology
+  beforeAll(async () => {
+    topology = await startSentinelTopology()
+  })
+  afterAll(async () => {
+    await topology?.stop()
+  })
+
+  // node-redis' Sentinel client held the write and sent it when it could (the key was there); the
+  // others refuse a command while they reconnect.
+  it.each(kinds)('sends nothing once the store has given up ($name)', async (kind) => {
+    const proxy = await stallingProxy(topology.primary.port)
+    const { client, close } = await kind.connect(topology, proxy.port)
+    const raw = new Redis({ host: '127.0.0.1', port: topology.primary.port, lazyConnect: true })
+    await raw.connect()
+    try {
+      const prefix = uniquePrefix()
+      const store = new RedisStore({ client, prefix, timeout: 300 })
+      const key = randomKey()
+      expect(await store.write(randomKey(), 'user', Buffer.from('warm'), writeOptionsFor('create', 600))).toMatchObject(
+        {
+          status: 'written',
+        },
+      )
+      proxy.stall(1_000)
+      // The client has seen its connection close, and is reconnecting.
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const failed = await store
+        .write(key, 'user', Buffer.from('ada'), writeOptionsFor('create', 600))
+        .catch((error: unknown) => error)
+      expect((failed as { code?: string }).code).toMatch(/^ERR_SESSION_STORE(_TIMEOUT)?$/)
+      // Once the client reaches the primary again, what it held back goes out, ahead of a later
+      // write on the same connection: when that one is written, the held one would be too.
+      const patient = new RedisStore({ client, prefix, timeout: 5_000 })
+      const later = () =>
+        patient.write(randomKey(), 'user', Buffer.from('after'), writeOptionsFor('create', 600)).then(
+          (result) => result.status,
+          () => 'failed',
+        )
+      await expect.poll(later, { timeout: 8_000, interval: 100 }).toBe('written')
+      expect(await raw.exists(`${prefix}{${key}}`)).toBe(0)
+    } finally {
+      raw.disconnect()
+      await close()
+      await proxy.close()
+    }
+  })
+})

@@ -81,9 +81,15 @@ export type Command = readonly ScriptArgument[]
 /**
  * Send commands back to back on the connection to the node serving `key`, without waiting in
  * between (one round trip). Each command's reply comes back in order; an error reply, or a failure
- * to send, comes back as the `Error` in its place.
+ * to send, comes back as the `Error` in its place. A client that holds commands back (node-redis'
+ * Sentinel client while it moves to a new primary) asks `expired` before it sends them, and sends
+ * nothing once the store's deadline has passed: the caller was told the call failed.
  */
-export type Send = (key: string | undefined, commands: readonly Command[]) => Promise<unknown[]>
+export type Send = (
+  key: string | undefined,
+  commands: readonly Command[],
+  expired?: () => boolean,
+) => Promise<unknown[]>
 
 /** A user's client as {@link Send}, and whether keys may live on different nodes. */
 export interface Connection {
@@ -119,6 +125,9 @@ const BUFFER_REPLIES = { returnBuffers: true, typeMapping: { 36: Buffer } }
 
 const settled = (results: PromiseSettledResult<unknown>[]): unknown[] =>
   results.map((result) => (result.status === 'fulfilled' ? result.value : result.reason))
+
+/** In place of each command a client held back until after the store's deadline: nothing was sent. */
+const notSent = () => new Error('not sent: the store had given up on this call')
 
 /** Every command's reply in place, when the exchange as a whole failed. */
 const failedAll =
@@ -213,10 +222,16 @@ function sentinel(client: NodeRedisSentinel): Send {
   // replicas that acknowledged this connection's writes. `use()` guarantees the same but builds a
   // client object per call, which cost 100+ ms per write with 16 requests in flight; it is only the
   // fallback for a version without `_execute` (and there node-redis may send a command again).
-  const exchange = (commands: readonly Command[]) => (connection: NodeRedisSentinelConnection) =>
-    all(commands.map((command) => connection.sendCommand(nodeRedisArgs(command), BUFFER_REPLIES)))
-  return (_key, commands) =>
-    (client._execute?.(false, exchange(commands)) ?? client.use((lease) => leased(lease, commands))).catch(
+  // node-redis runs the function only once it has a ready connection: after a reconnect, or once
+  // it has moved to a new primary, possibly after the store's deadline.
+  const exchange =
+    (commands: readonly Command[], expired: (() => boolean) | undefined) =>
+    async (connection: NodeRedisSentinelConnection) =>
+      expired?.() === true
+        ? commands.map(notSent)
+        : all(commands.map((command) => connection.sendCommand(nodeRedisArgs(command), BUFFER_REPLIES)))
+  return (_key, commands, expired) =>
+    (client._execute?.(false, exchange(commands, expired)) ?? client.use((lease) => leased(lease, commands))).catch(
       failedAll(commands),
     )
 }

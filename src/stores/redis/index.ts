@@ -249,7 +249,7 @@ export class RedisStore implements SessionStore {
   }
 
   #run<Input, Output>(operation: string, script: RedisScript<Input, Output>, input: Input): Promise<Output> {
-    return this.#guard(operation, () => this.#runner.run(script, input))
+    return this.#guard(operation, (expired) => this.#runner.run(script, input, expired))
   }
 
   /**
@@ -266,7 +266,7 @@ export class RedisStore implements SessionStore {
   }
 
   /** Bound by the timeout; any failure (including a malformed reply) becomes a `SessionStoreError`. */
-  #guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  #guard<T>(operation: string, work: (expired: () => boolean) => Promise<T>): Promise<T> {
     return runWithTimeout(this.name, operation, this.#timeout, work)
   }
 }

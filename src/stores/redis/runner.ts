@@ -27,10 +27,11 @@ export interface ScriptRunner {
    *
    * @param script - the script, which builds its keys and arguments and parses its reply
    * @param input - the script's typed input
+   * @param expired - whether the caller's deadline has passed (see {@link Send})
    * @returns the parsed reply
    * @throws the client's error, or an `Error` when fewer replicas than asked confirmed a write
    */
-  run<Input, Output>(script: RedisScript<Input, Output>, input: Input): Promise<Output>
+  run<Input, Output>(script: RedisScript<Input, Output>, input: Input, expired?: () => boolean): Promise<Output>
   /**
    * Send plain commands back to back on the connection to the node serving `key` (one round trip,
    * no `WAIT`: for reads).
@@ -194,8 +195,14 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
   const waitAfter = (writes: boolean): Command[] => (wait !== undefined && writes ? [wait] : [])
 
   /** Replies of `commands` then the call and `WAIT`, sent in one exchange; a failed command before the call throws. */
-  const exchange = async (key: string | undefined, before: readonly Command[], call: Command, writes: boolean) => {
-    const replies = await send(key, [...before, call, ...waitAfter(writes)])
+  const exchange = async (
+    key: string | undefined,
+    before: readonly Command[],
+    call: Command,
+    writes: boolean,
+    expired: (() => boolean) | undefined,
+  ) => {
+    const replies = await send(key, [...before, call, ...waitAfter(writes)], expired)
     const failed = replies.slice(0, before.length).find((reply) => reply instanceof Error)
     if (failed !== undefined) throw failed
     return replies.slice(before.length)
@@ -234,33 +241,37 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
    * @returns the replies, or `undefined` when this call must go as a script instead: the server
    *   refuses functions (then every later call does too), or refuses this one as a write
    */
-  const viaFunction = async (script: RedisScript<unknown, unknown>, call: ScriptCall) => {
+  const viaFunction = async (
+    script: RedisScript<unknown, unknown>,
+    call: ScriptCall,
+    expired: (() => boolean) | undefined,
+  ) => {
     const { keys, args } = call
     if (mode === 'unknown') {
       // Find out with a call of no function, on the key's node: no value in it (a server without
       // FCALL quotes the first arguments in its error, and a trace records errors), and no write.
-      const [probe] = await send(keys[0], [['FCALL', 'ruts_probe', '1', keys[0] ?? '']])
+      const [probe] = await send(keys[0], [['FCALL', 'ruts_probe', '1', keys[0] ?? '']], expired)
       if (isFunctionRefused(probe)) mode = 'scripts'
       else if (isFunctionMissing(probe)) mode = 'functions'
       else throw probe instanceof Error ? probe : new TypeError('unexpected reply to a probe')
       if (mode === 'scripts') return undefined
     }
     const fcall: Command = ['FCALL', script.function, String(keys.length), ...keys, ...args]
-    let replies = await exchange(keys[0], [], fcall, script.writes)
+    let replies = await exchange(keys[0], [], fcall, script.writes, expired)
     if (isFunctionMissing(replies[0]) && everyMaster !== undefined) {
       if (!(await loadEverywhere(everyMaster))) {
         mode = 'scripts'
         return undefined
       }
-      replies = await exchange(keys[0], [], fcall, script.writes)
+      replies = await exchange(keys[0], [], fcall, script.writes, expired)
     }
     if (isFunctionMissing(replies[0])) {
       // Not through `exchange`: a refused or failed load is answered here, not thrown.
-      const [loading, ...rest] = await send(keys[0], [
-        ['FUNCTION', 'LOAD', 'REPLACE', script.library],
-        fcall,
-        ...waitAfter(script.writes),
-      ])
+      const [loading, ...rest] = await send(
+        keys[0],
+        [['FUNCTION', 'LOAD', 'REPLACE', script.library], fcall, ...waitAfter(script.writes)],
+        expired,
+      )
       if (isFunctionRefused(loading)) {
         // This user may call functions but not load them: scripts from now on.
         mode = 'scripts'
@@ -282,7 +293,11 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
   }
 
   /** `EVALSHA` with values staged (see {@link staging}), `EVAL` after `NOSCRIPT`. */
-  const viaScript = async (script: RedisScript<unknown, unknown>, built: ScriptCall) => {
+  const viaScript = async (
+    script: RedisScript<unknown, unknown>,
+    built: ScriptCall,
+    expired: (() => boolean) | undefined,
+  ) => {
     const { stage, call } = staging(built, name)
     const { keys, args } = call
     const evaluate = (command: 'EVALSHA' | 'EVAL', body: string): Command => [
@@ -292,18 +307,20 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
       ...keys,
       ...args,
     ]
-    const replies = await exchange(keys[0], stage, evaluate('EVALSHA', script.sha), script.writes)
+    const replies = await exchange(keys[0], stage, evaluate('EVALSHA', script.sha), script.writes, expired)
     // After SCRIPT FLUSH, a restart or a failover the server has forgotten the script. EVAL runs
     // it and caches it again; both attempts belong to one store operation (the staging list is
     // pushed again: the same pairs twice put the same values back).
-    if (isNoScript(replies[0])) return exchange(keys[0], stage, evaluate('EVAL', script.source), script.writes)
+    if (isNoScript(replies[0])) {
+      return exchange(keys[0], stage, evaluate('EVAL', script.source), script.writes, expired)
+    }
     return replies
   }
 
   return {
     cluster,
     send,
-    async run(script, input) {
+    async run(script, input, expired) {
       const call = script.build(input)
       const generic = script as RedisScript<unknown, unknown>
       const gate = script.writes ? gateFor(call.keys[0]) : undefined
@@ -312,7 +329,8 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
       let replies: unknown[]
       try {
         replies =
-          (mode === 'scripts' ? undefined : await viaFunction(generic, call)) ?? (await viaScript(generic, call))
+          (mode === 'scripts' ? undefined : await viaFunction(generic, call, expired)) ??
+          (await viaScript(generic, call, expired))
       } catch (error) {
         gate?.settle(undefined, admitted === 'probe')
         throw error
