@@ -160,6 +160,8 @@ describe('store and adapter options', () => {
       expect((await configError(make({ timeout: 0 }))).option).toBe('timeout')
       expect((await configError(make({ table: '' }))).option).toBe('table')
       expect((await configError(make({ pool: {} }))).option).toBe('pool')
+      // A single pg Client has query but no connect: the store needs a Pool.
+      expect((await configError(make({ pool: { query: () => undefined } }))).option).toBe('pool')
       expect(pool.totalCount).toBe(0)
     } finally {
       await pool.end()

@@ -91,6 +91,23 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore failures${skipReason ? 
     expect(await store.get(k, 'f')).toMatchObject({ live: true })
   })
 
+  // pg's default connectionTimeoutMillis (0) waits for a connection as long as it takes; a statement
+  // that got one after the store's deadline would run after its request had answered 503.
+  it('sends no statement that waited for a connection past the deadline', async () => {
+    const pool = testPool({ max: 1, connectionTimeoutMillis: 0 })
+    const store = await testStore({ pool, timeout: TIMEOUT })
+    const k = key()
+    const holder = await pool.connect()
+    try {
+      await failsFast(() => store.write(k, 'f', new Uint8Array([1]), create), 'ERR_SESSION_STORE_TIMEOUT')
+    } finally {
+      holder.release()
+    }
+    // The connection is free again: the store's next call gets it, after the abandoned one would have.
+    expect(await store.write(key(), 'f', new Uint8Array([2]), create)).toMatchObject({ status: 'written' })
+    expect(await store.get(k, 'f')).toEqual({ live: false })
+  })
+
   it('answers 503 without Set-Cookie through Express when the database is down or hung', async () => {
     if (!postgres.available) return
     const proxy = await startProxy(postgres.host, postgres.port)

@@ -62,3 +62,25 @@ export function testStore(options: Partial<PostgresStoreOptions> = {}): Promise<
     ...options,
   })
 }
+
+/**
+ * Count the statements sent on connections `pool` hands out from now on: each `query` call on a
+ * connection is one statement in one round trip.
+ *
+ * @param pool - the pool to watch
+ * @returns the count so far
+ */
+export function countStatements(pool: pg.Pool): () => number {
+  let statements = 0
+  const counted = new WeakSet<pg.PoolClient>()
+  pool.on('acquire', (connection) => {
+    if (counted.has(connection)) return
+    counted.add(connection)
+    const query = connection.query.bind(connection)
+    connection.query = ((...args: Parameters<typeof query>) => {
+      statements++
+      return query(...args)
+    }) as typeof connection.query
+  })
+  return () => statements
+}

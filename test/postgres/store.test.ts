@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { WriteOptions } from '../../src/core/store.js'
 import { bytes, newKey, text } from '../../src/testing/values.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
-import { skipReason, testPool, testStore, timeZones, uniqueTable, zonedPool } from './helpers.js'
+import { countStatements, skipReason, testPool, testStore, timeZones, uniqueTable, zonedPool } from './helpers.js'
 
 const HOUR = 3600
 const create = writeOptionsFor('create', HOUR)
@@ -25,13 +25,7 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore specifics${skipReason ?
   it('costs exactly one query per operation, rename-and-write and increment and take included', async () => {
     const pool = testPool()
     const store = await testStore({ pool })
-    let queries = 0
-    const query = pool.query.bind(pool)
-    // Count what reaches the pool: each call is one statement sent in one round trip.
-    pool.query = ((...args: Parameters<typeof query>) => {
-      queries++
-      return query(...args)
-    }) as typeof pool.query
+    const queries = countStatements(pool)
     const key = newKey()
     const next = newKey()
     const steps: Array<() => Promise<unknown>> = [
@@ -50,9 +44,9 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore specifics${skipReason ?
       () => store.delete(key),
     ]
     for (const step of steps) {
-      const before = queries
+      const before = queries()
       await step()
-      expect(queries - before).toBe(1)
+      expect(queries() - before).toBe(1)
     }
   })
 

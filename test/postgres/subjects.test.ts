@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { BindOptions, SessionStore, WriteOptions } from '../../src/core/store.js'
 import type { PostgresStore } from '../../src/stores/postgres/index.js'
 import { bytes, newKey, sleep, text } from '../../src/testing/values.js'
-import { skipReason, testPool, testStore } from './helpers.js'
+import { countStatements, skipReason, testPool, testStore } from './helpers.js'
 
 // PostgresStore's subjects (SPEC §13) beyond the shared conformance cases: the layout (a column of
 // the session row), one statement per call, activity times, and what the upgrade does to old rows.
@@ -172,12 +172,7 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore subjects${skipReason ? 
     const counted = testPool({ max: 2 })
     const store: PostgresStore = await testStore({ pool: counted })
     const subject = subjectName()
-    let queries = 0
-    const query = counted.query.bind(counted)
-    counted.query = ((...args: Parameters<typeof query>) => {
-      queries++
-      return query(...args)
-    }) as typeof counted.query
+    const queries = countStatements(counted)
     const key = newKey()
     await store.write(key, 'f', bytes('x'), create)
     const next = newKey()
@@ -189,9 +184,9 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore subjects${skipReason ? 
       () => store.revokeSubject(subject, { except: next }),
     ]
     for (const step of steps) {
-      const before = queries
+      const before = queries()
       await step()
-      expect(queries - before).toBe(1)
+      expect(queries() - before).toBe(1)
     }
   })
 })

@@ -4,7 +4,7 @@
  * @module ruts/postgres
  */
 import { createHash } from 'node:crypto'
-import type { Pool, QueryConfig } from 'pg'
+import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg'
 import { SessionConfigError } from '../../core/errors.js'
 import { checkIncrement } from '../../core/integers.js'
 import type {
@@ -90,6 +90,9 @@ const FOREIGN_KEY_VIOLATION = '23503'
 /** What a write statement answers when a unique or a foreign-key violation stopped it. */
 const COLLISION_ROW: WriteRow = { status: 'collision', ttl: null, touched: false }
 const MISSING_ROW: WriteRow = { status: 'missing', ttl: null, touched: false }
+/** pg's answer to one statement: its error, or its result. */
+type Answered<Row extends object> = (failure: Error | null | undefined, result: QueryResult<Row> | undefined) => void
+
 /** SQLSTATE invalid_sql_statement_name: the connection does not hold the named statement. */
 const PREPARED_STATEMENT_MISSING = '26000'
 /** SQLSTATE duplicate_prepared_statement: the connection holds the name already (pg did not know). */
@@ -152,7 +155,10 @@ export class PostgresStore implements SessionStore {
     const timeout = options.timeout ?? DEFAULT_STORE_TIMEOUT
     const batchSize = options.cleanupBatchSize ?? 1000
     const interval = options.cleanupInterval ?? 300_000
-    if (typeof options.pool.query !== 'function') throw optionError('PostgresStore', 'pool', 'must be a pg Pool')
+    const { pool } = options
+    if (typeof pool.query !== 'function' || typeof pool.connect !== 'function') {
+      throw optionError('PostgresStore', 'pool', 'must be a pg Pool')
+    }
     const names = tableNames(options.schema ?? 'public', options.table ?? 'ruts_sessions')
     const locks = advisoryLockKeys(names)
     const ready =
@@ -307,9 +313,9 @@ export class PostgresStore implements SessionStore {
     collision?: Row,
     missing?: Row,
   ): Promise<Row[]> {
-    return runWithTimeout(this.name, operation, this.#timeout, async () => {
+    return runWithTimeout(this.name, operation, this.#timeout, async (expired) => {
       try {
-        return await this.#send<Row>(sql, params)
+        return await this.#send<Row>(sql, params, expired)
       } catch (error) {
         const code = (error as { code?: unknown }).code
         if (collision !== undefined && code === UNIQUE_VIOLATION) return [collision]
@@ -320,20 +326,70 @@ export class PostgresStore implements SessionStore {
   }
 
   /**
-   * Send one statement, named while prepared statements are on. A pooler that does not keep them
+   * Send one statement on a connection of the pool, unless the store's deadline passed while it
+   * waited for one (an exhausted pool without `connectionTimeoutMillis` waits as long as it takes):
+   * the caller was told the call failed, so it must not run now. Otherwise as `pool.query`: an
+   * `'error'` listener while the connection is out, and a connection whose statement failed is
+   * destroyed rather than pooled, except after the constraint violations the store expects (a
+   * collision, a session gone), which leave it sound.
+   */
+  #send<Row extends object>(sql: string, params: unknown[], expired: () => boolean): Promise<Row[]> {
+    // Callbacks, not promises, between the pool and the connection: as cheap as `pool.query`.
+    return new Promise<Row[]>((resolve, reject) => {
+      this.#pool.connect((error, connection, release) => {
+        if (error !== undefined && error !== null) return reject(error)
+        if (connection === undefined) return reject(new Error('the pool gave no connection'))
+        if (expired()) {
+          release()
+          return reject(new Error('not sent: the store had given up on this statement'))
+        }
+        let broken: Error | undefined
+        const failed = (failure: Error) => {
+          broken = failure
+        }
+        const finish = (failure: Error | undefined, rows: Row[] | undefined) => {
+          connection.removeListener('error', failed)
+          const code = (failure as { code?: unknown } | undefined)?.code
+          if (failure !== undefined && code !== UNIQUE_VIOLATION && code !== FOREIGN_KEY_VIOLATION) broken ??= failure
+          release(broken)
+          if (failure === undefined) resolve(rows ?? [])
+          else reject(failure)
+        }
+        connection.on('error', failed)
+        this.#statement<Row>(connection, sql, params, finish)
+      })
+    })
+  }
+
+  /**
+   * One statement, named while prepared statements are on. A pooler that does not keep them
    * (PgBouncer in transaction mode before 1.21 hands each transaction a different server connection;
    * `DISCARD ALL` drops them) makes PostgreSQL answer "does not exist" or "already exists" before
    * anything runs. The statement is then sent again unnamed, and the store stays unnamed from then on.
    */
-  async #send<Row extends object>(sql: string, params: unknown[]): Promise<Row[]> {
-    if (this.#prepared === undefined) return (await this.#pool.query<Row>(sql, params)).rows
+  #statement<Row extends object>(
+    connection: PoolClient,
+    sql: string,
+    params: unknown[],
+    done: (failure: Error | undefined, rows: Row[] | undefined) => void,
+  ): void {
+    const unnamed: Answered<Row> = (failure, result) => done(failure ?? undefined, result?.rows)
+    const prepared = this.#prepared
     try {
-      return (await this.#pool.query<Row>(this.#prepared(sql, params))).rows
+      if (prepared === undefined) return void connection.query<Row>(sql, params, unnamed)
+      connection.query<Row>(prepared(sql, params), (failure, result) => {
+        const code = (failure as { code?: unknown } | null)?.code
+        if (code !== PREPARED_STATEMENT_MISSING && code !== PREPARED_STATEMENT_EXISTS) return unnamed(failure, result)
+        this.#prepared = undefined
+        try {
+          connection.query<Row>(sql, params, unnamed)
+        } catch (error) {
+          done(error as Error, undefined)
+        }
+      })
     } catch (error) {
-      const code = (error as { code?: unknown }).code
-      if (code !== PREPARED_STATEMENT_MISSING && code !== PREPARED_STATEMENT_EXISTS) throw error
-      this.#prepared = undefined
-      return (await this.#pool.query<Row>(sql, params)).rows
+      // pg throws for a query it cannot even queue (a client that was released or ended).
+      done(error as Error, undefined)
     }
   }
 
