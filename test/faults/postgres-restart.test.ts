@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PostgresStore } from '../../src/stores/postgres/index.js'
+import { expectAcknowledgedKept } from './guarantees.js'
 import { describeSummary } from './history.js'
 import { missingPostgresBinaries, type PrivatePostgres, startPrivatePostgres } from './postgres-server.js'
 import { runWorkload } from './workload.js'
@@ -40,16 +41,10 @@ describe.skipIf(missing !== undefined)(
       try {
         const { summary, findings } = await runWorkload(store, { fault: () => server.restart(), settleMs: 3_000 })
         console.log(describeSummary('postgres restart -m fast', summary))
-        expect(findings.badResponses).toEqual([])
-        expect(findings.foreignData).toEqual([])
-        expect(findings.resurrected).toEqual([])
-        expect(findings.lostUpdates).toEqual([])
-        expect(findings.lostSessions).toEqual([])
-        expect(findings.wrongCounts).toEqual([])
+        expectAcknowledgedKept({ summary, findings })
         // Postgres commits before it answers: a failed write seen applied is durable, never undone.
         expect(findings.rolledBack).toEqual([])
         expect(summary.windowMs).toBeLessThan(10_000)
-        expect(summary.resumed).toBeGreaterThan(10)
       } finally {
         await store.close()
       }

@@ -20,7 +20,8 @@ export interface ScriptRunner {
   readonly cluster: boolean
   /**
    * Run a script on the node of its first key, in one round trip: `FCALL` of its function on Redis
-   * 7+ (`FUNCTION LOAD` + `FCALL` once more after "Function not found"), or `EVALSHA` with staged
+   * 7+ (`FUNCTION LOAD` + `FCALL` once more after "Function not found"; on a Cluster, every library
+   * to every master first, then the `FCALL` again), or `EVALSHA` with staged
    * values where the server has no functions or refuses them, `EVAL` (which also caches the script)
    * after `NOSCRIPT`. The first call of a runner finds out which (one more round trip). With
    * `waitForReplicas`, a script that writes is followed by `WAIT` in the same round trip.
@@ -208,6 +209,8 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
     return replies.slice(before.length)
   }
 
+  let loading: Promise<boolean> | undefined
+  let loadedAt = Number.NEGATIVE_INFINITY
   /**
    * On a Cluster, every library to every master the client knows, at once. A node that loaded only
    * what it was asked for lacks a library when a slot migrates to it, and a call it then cannot run
@@ -217,8 +220,6 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
    * and the call loads it there itself).
    * @returns `false` when a master refuses `FUNCTION LOAD` (then scripts from now on)
    */
-  let loading: Promise<boolean> | undefined
-  let loadedAt = Number.NEGATIVE_INFINITY
   const loadEverywhere = (toMasters: NonNullable<typeof everyMaster>): Promise<boolean> => {
     if (loading !== undefined) return loading
     if (performance.now() - loadedAt < 1_000) return Promise.resolve(true)
