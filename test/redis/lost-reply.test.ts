@@ -202,9 +202,13 @@ describeRedis('RedisStore when the client holds a command past the deadline', ()
     await topology?.stop()
   })
 
-  // node-redis' Sentinel client held the write and sent it when it could (the key was there); the
-  // others refuse a command while they reconnect.
-  it.each(kinds)('sends nothing once the store has given up ($name)', async (kind) => {
+  // A write (a create: the key would appear) and a logout (a delete: the session would go). node-redis'
+  // Sentinel client held each and sent it when it could; the others refuse a command while they
+  // reconnect.
+  const cases = kinds.flatMap((kind) =>
+    (['write', 'delete'] as const).map((operation) => ({ name: kind.name, kind, operation })),
+  )
+  it.each(cases)('sends no $operation once the store has given up ($name)', async ({ kind, operation }) => {
     const proxy = await stallingProxy(topology.primary.port)
     const { client, close } = await kind.connect(topology, proxy.port)
     const raw = new Redis({ host: '127.0.0.1', port: topology.primary.port, lazyConnect: true })
@@ -212,18 +216,17 @@ describeRedis('RedisStore when the client holds a command past the deadline', ()
     try {
       const prefix = uniquePrefix()
       const store = new RedisStore({ client, prefix, timeout: 300 })
-      const key = randomKey()
-      expect(await store.write(randomKey(), 'user', Buffer.from('warm'), writeOptionsFor('create', 600))).toMatchObject(
-        {
-          status: 'written',
-        },
-      )
+      const [fresh, kept] = [randomKey(), randomKey()]
+      expect(await store.write(kept, 'user', Buffer.from('grace'), writeOptionsFor('create', 600))).toMatchObject({
+        status: 'written',
+      })
       proxy.stall(1_000)
       // The client has seen its connection close, and is reconnecting.
       await new Promise((resolve) => setTimeout(resolve, 100))
-      const failed = await store
-        .write(key, 'user', Buffer.from('ada'), writeOptionsFor('create', 600))
-        .catch((error: unknown) => error)
+      const failed = await (operation === 'write'
+        ? store.write(fresh, 'user', Buffer.from('ada'), writeOptionsFor('create', 600))
+        : store.delete(kept)
+      ).catch((error: unknown) => error)
       expect((failed as { code?: string }).code).toMatch(/^ERR_SESSION_STORE(_TIMEOUT)?$/)
       // Once the client reaches the primary again, what it held back goes out, ahead of a later
       // write on the same connection: when that one is written, the held one would be too.
@@ -234,7 +237,8 @@ describeRedis('RedisStore when the client holds a command past the deadline', ()
           () => 'failed',
         )
       await expect.poll(later, { timeout: 8_000, interval: 100 }).toBe('written')
-      expect(await raw.exists(`${prefix}{${key}}`)).toBe(0)
+      // Nothing landed: no session at `fresh`, and `kept` still there.
+      expect([await raw.exists(`${prefix}{${fresh}}`), await raw.exists(`${prefix}{${kept}}`)]).toEqual([0, 1])
     } finally {
       raw.disconnect()
       await close()

@@ -194,8 +194,8 @@ export class RedisStore implements SessionStore {
 
   async delete(key: SessionKey): Promise<boolean> {
     const redisKey = this.#key(key)
-    return this.#guard('delete', async () => {
-      const { deleted, index } = await this.#runner.run(DELETE, { key: redisKey, leave: this.#leave })
+    return this.#guard('delete', async (expired) => {
+      const { deleted, index } = await this.#runner.run(DELETE, { key: redisKey, leave: this.#leave }, expired)
       await this.#subjects.deleted(redisKey, index)
       return deleted
     })
@@ -204,8 +204,9 @@ export class RedisStore implements SessionStore {
   async expire(key: SessionKey, seconds: number): Promise<ExpireResult> {
     checkExpireSeconds(seconds)
     const redisKey = this.#key(key)
-    return this.#guard('expire', async () => {
-      const { result, index } = await this.#runner.run(EXPIRE, { key: redisKey, seconds, leave: this.#leave })
+    return this.#guard('expire', async (expired) => {
+      const input = { key: redisKey, seconds, leave: this.#leave }
+      const { result, index } = await this.#runner.run(EXPIRE, input, expired)
       await this.#subjects.deleted(redisKey, index)
       return result
     })
@@ -223,7 +224,7 @@ export class RedisStore implements SessionStore {
    * ordered steps of `cluster-subjects.ts` (docs/subjects.md, "Redis").
    */
   async bind(key: SessionKey, options: BindOptions): Promise<BindResult> {
-    return this.#transfer('bind', (abandoned) => this.#subjects.bind(key, options, abandoned))
+    return this.#transfer('bind', (abandoned, expired) => this.#subjects.bind(key, options, abandoned, expired))
   }
 
   /** The subject and meta of a live session: one script, never touching its lifetime. */
@@ -238,7 +239,7 @@ export class RedisStore implements SessionStore {
 
   /** End the subject's sessions in `target`; resolves with the keys it ended. */
   async revokeSubject(subject: string, target: RevokeTarget): Promise<SessionKey[]> {
-    return this.#guard('revokeSubject', () => this.#subjects.revoke(subject, target))
+    return this.#guard('revokeSubject', (expired) => this.#subjects.revoke(subject, target, expired))
   }
 
   /** Nothing to stop: the store starts no timers, and the client is yours to close. */
@@ -257,9 +258,9 @@ export class RedisStore implements SessionStore {
    * fires, so a step that still completes later (client retries) is undone instead of leaving the
    * session under an id nobody will learn.
    */
-  #transfer<T>(operation: string, work: (abandoned: AbortSignal) => Promise<T>): Promise<T> {
+  #transfer<T>(operation: string, work: (abandoned: AbortSignal, expired: () => boolean) => Promise<T>): Promise<T> {
     const deadline = new AbortController()
-    return this.#guard(operation, () => work(deadline.signal)).catch((error: unknown) => {
+    return this.#guard(operation, (expired) => work(deadline.signal, expired)).catch((error: unknown) => {
       deadline.abort()
       throw error
     })

@@ -49,14 +49,17 @@ export class RedisSubjects {
    * @param key - the target store key
    * @param options - the bind
    * @param abandoned - fires when the store's deadline passed (Cluster steps undo what lands late)
+   * @param expired - whether it has passed: a client that held the script back sends nothing then
    * @returns the bind's reply, with the keys `maxSessions` ended
    */
-  bind(key: SessionKey, options: BindOptions, abandoned: AbortSignal): Promise<BindResult> {
+  bind(key: SessionKey, options: BindOptions, abandoned: AbortSignal, expired?: () => boolean): Promise<BindResult> {
     if (this.#runner.cluster) return bindAcrossSlots(this.#cluster, key, options, abandoned)
     const index = subjectIndexKey(this.#prefix, options.subject)
     const input = { key: this.#key(key), index, options }
-    if (options.session === 'create' || options.renameFrom === undefined) return this.#runner.run(BIND_CREATING, input)
-    return this.#runner.run(BIND, { ...input, from: this.#key(options.renameFrom) })
+    if (options.session === 'create' || options.renameFrom === undefined) {
+      return this.#runner.run(BIND_CREATING, input, expired)
+    }
+    return this.#runner.run(BIND, { ...input, from: this.#key(options.renameFrom) }, expired)
   }
 
   /** @returns the subject and meta of a live session */
@@ -72,10 +75,10 @@ export class RedisSubjects {
   }
 
   /** @returns the keys of the live sessions ended */
-  revoke(subject: string, target: RevokeTarget): Promise<SessionKey[]> {
+  revoke(subject: string, target: RevokeTarget, expired?: () => boolean): Promise<SessionKey[]> {
     if (this.#runner.cluster) return revokeAcrossSlots(this.#cluster, subject, target)
     const index = subjectIndexKey(this.#prefix, subject)
-    return this.#runner.run(REVOKE, { index, keys: target.keys, except: target.except })
+    return this.#runner.run(REVOKE, { index, keys: target.keys, except: target.except }, expired)
   }
 
   /**
