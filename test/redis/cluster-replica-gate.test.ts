@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type ReplicatedCluster, startReplicatedCluster } from '../faults/cluster.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
-import { bytes, describeRedis, randomKey, redisKey, storeFor, uniquePrefix } from './clients.js'
+import { bytes, describeRedis, randomKey, redisKey, storeFor, text, uniquePrefix } from './clients.js'
 import { privateClusterKinds } from './private-cluster-clients.js'
 import { ownerOf, whileFrozen } from './server.js'
 
@@ -75,6 +75,35 @@ describeRedis('RedisStore waitForReplicas on a Cluster while one master cannot g
         // What was turned away was never sent: at most the probe's key exists.
         const written = await Promise.all(held.map((key) => durable.get(key, 'user')))
         expect(written.filter((read) => read.live).length).toBeLessThanOrEqual(1)
+      } finally {
+        await close()
+      }
+    },
+    60_000,
+  )
+
+  // A regenerate's first step takes the session from its old key (a tombstone stays). When that step
+  // ran but its WAIT came back unconfirmed, the store reports the failure, and without putting the
+  // session back its user was signed out although the new id was never placed.
+  it.each(privateClusterKinds)(
+    'a regenerate whose first step is not confirmed leaves the session at its old id ($name)',
+    async (kind) => {
+      const ports = cluster.running().map((node) => node.port)
+      const { client, close } = await kind.connect(ports)
+      try {
+        const prefix = uniquePrefix()
+        const durable = storeFor(client, { prefix, timeout: 8000, waitForReplicas: { replicas: 1, timeout: 6000 } })
+        const store = storeFor(client, { prefix, timeout: 1500, waitForReplicas: { replicas: 1, timeout: 400 } })
+        const { master, replica } = await cluster.pair()
+        let from = randomKey()
+        while ((await ownerOf(ports, redisKey(prefix, from))) !== master.port) from = randomKey()
+        const to = randomKey()
+        expect(await durable.write(from, 'user', bytes('ada'), create)).toMatchObject({ status: 'written' })
+        const failed = await whileFrozen(replica.port, () => store.rename(from, to).catch((error: unknown) => error))
+        expect(failed).toMatchObject({ code: 'ERR_SESSION_STORE' })
+        const read = await durable.get(from, 'user')
+        expect(read.live ? text(read.value) : 'signed out').toBe('ada')
+        expect(await durable.get(to, 'user')).toMatchObject({ live: false })
       } finally {
         await close()
       }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { RenameResult } from '../../core/store.js'
 import { INDEX_ADD } from './index-scripts.js'
-import type { ScriptRunner } from './runner.js'
+import { type ScriptRunner, UnconfirmedWriteError } from './runner.js'
 import type { RedisScript } from './script.js'
 import { memberOf } from './subject-keys.js'
 import { GIVE_BACK, PLACE, TAKE, type TakenSession } from './write-scripts.js'
@@ -159,6 +159,15 @@ export async function moveBack(moves: ClusterMoves, to: string, source: MoveSour
   if (taken !== undefined) await putBack(moves, source, taken, to)
 }
 
+/** The session an unconfirmed take took, or `undefined` when it took none (or its reply is not one). */
+function takenBy(error: UnconfirmedWriteError): TakenSession | undefined {
+  try {
+    return error.result() as TakenSession | undefined
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Take the session at `from`, list it at `to` when it is bound, then `place` it. When the caller
  * gave up meanwhile (its deadline passed, `abandoned` fired) but a step still went through later —
@@ -173,7 +182,13 @@ async function transfer<Result extends { status: string }>(
   place: (taken: TakenSession) => Promise<Result>,
 ): Promise<Result | { status: 'missing' }> {
   const source = { key: from, token: moveToken() }
-  const taken = await moves.runner.run(TAKE, { ...source, to, hold: moves.hold })
+  const taken = await moves.runner.run(TAKE, { ...source, to, hold: moves.hold }).catch(async (error: unknown) => {
+    // The take ran on the primary, and replicas did not confirm it: the session is a tombstone there
+    // now. Put it back (a give-back waits for no replica) before reporting the failure.
+    const ran = error instanceof UnconfirmedWriteError ? takenBy(error) : undefined
+    if (ran !== undefined) await moves.runner.run(GIVE_BACK, { ...source, taken: ran }).catch(() => undefined)
+    throw error
+  })
   if (taken === undefined) return { status: 'missing' }
   if (abandoned.aborted) {
     await putBack(moves, source, taken, to)

@@ -41,6 +41,32 @@ export interface ScriptRunner {
   send(key: string, commands: readonly Command[]): Promise<unknown[]>
 }
 
+/**
+ * A write that ran on the primary, but fewer replicas than asked confirmed it: the store reports it
+ * failed, since a failover could drop it. The write's own result stays available to a caller that
+ * must undo it (a rename's first step took a session), in a private field: it can hold session data,
+ * which no error message, log or trace may show.
+ */
+export class UnconfirmedWriteError extends Error {
+  readonly #result: () => unknown
+
+  /**
+   * @param confirmed - replicas that confirmed it
+   * @param required - replicas asked for
+   * @param result - the write's parsed result
+   */
+  constructor(confirmed: number, required: number, result: () => unknown) {
+    super(`the write reached ${confirmed} of ${required} replicas`)
+    this.name = 'UnconfirmedWriteError'
+    this.#result = result
+  }
+
+  /** @returns what the write did, as its script's parser reads the reply */
+  result(): unknown {
+    return this.#result()
+  }
+}
+
 /** How long a staging list may outlive a script that never ran (a dropped connection), in ms. */
 const STAGING_TTL = '10000'
 
@@ -192,6 +218,9 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
     return gate
   }
 
+  /** Whether replicas must confirm the script's writes: every write but an undo (`restores`). */
+  const confirms = (script: RedisScript<unknown, unknown>): boolean => script.writes && !script.restores
+
   /** `WAIT` after a call that writes, when `waitForReplicas` asks for it: in the call's exchange. */
   const waitAfter = (writes: boolean): Command[] => (wait !== undefined && writes ? [wait] : [])
 
@@ -258,19 +287,19 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
       if (mode === 'scripts') return undefined
     }
     const fcall: Command = ['FCALL', script.function, String(keys.length), ...keys, ...args]
-    let replies = await exchange(keys[0], [], fcall, script.writes, expired)
+    let replies = await exchange(keys[0], [], fcall, confirms(script), expired)
     if (isFunctionMissing(replies[0]) && everyMaster !== undefined) {
       if (!(await loadEverywhere(everyMaster))) {
         mode = 'scripts'
         return undefined
       }
-      replies = await exchange(keys[0], [], fcall, script.writes, expired)
+      replies = await exchange(keys[0], [], fcall, confirms(script), expired)
     }
     if (isFunctionMissing(replies[0])) {
       // Not through `exchange`: a refused or failed load is answered here, not thrown.
       const [loading, ...rest] = await send(
         keys[0],
-        [['FUNCTION', 'LOAD', 'REPLACE', script.library], fcall, ...waitAfter(script.writes)],
+        [['FUNCTION', 'LOAD', 'REPLACE', script.library], fcall, ...waitAfter(confirms(script))],
         expired,
       )
       if (isFunctionRefused(loading)) {
@@ -308,12 +337,12 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
       ...keys,
       ...args,
     ]
-    const replies = await exchange(keys[0], stage, evaluate('EVALSHA', script.sha), script.writes, expired)
+    const replies = await exchange(keys[0], stage, evaluate('EVALSHA', script.sha), confirms(script), expired)
     // After SCRIPT FLUSH, a restart or a failover the server has forgotten the script. EVAL runs
     // it and caches it again; both attempts belong to one store operation (the staging list is
     // pushed again: the same pairs twice put the same values back).
     if (isNoScript(replies[0])) {
-      return exchange(keys[0], stage, evaluate('EVAL', script.source), script.writes, expired)
+      return exchange(keys[0], stage, evaluate('EVAL', script.source), confirms(script), expired)
     }
     return replies
   }
@@ -324,7 +353,7 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
     async run(script, input, expired) {
       const call = script.build(input)
       const generic = script as RedisScript<unknown, unknown>
-      const gate = script.writes ? gateFor(call.keys[0]) : undefined
+      const gate = confirms(script) ? gateFor(call.keys[0]) : undefined
       const admitted = gate?.admit()
       if (admitted === 'hold') throw new Error('replicas did not confirm the last write: this one was not sent')
       let replies: unknown[]
@@ -340,9 +369,9 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
       gate?.settle(typeof confirmed === 'number' ? confirmed >= required : undefined, admitted === 'probe')
       if (reply instanceof Error) throw reply
       if (confirmed instanceof Error) throw confirmed
-      if (waitForReplicas !== undefined && script.writes && int(confirmed) < required) {
+      if (waitForReplicas !== undefined && confirms(script) && int(confirmed) < required) {
         // Written on the primary, not confirmed by enough replicas: a failover could drop it.
-        throw new Error(`the write reached ${int(confirmed)} of ${required} replicas`)
+        throw new UnconfirmedWriteError(int(confirmed), required, () => script.parse(reply))
       }
       return script.parse(reply)
     },

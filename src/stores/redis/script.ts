@@ -89,6 +89,8 @@ export interface RedisScript<Input, Output> {
   readonly numberOfKeys: number
   /** `true` when the script changes data, so `waitForReplicas` makes replicas confirm it. */
   readonly writes: boolean
+  /** `true` for an undo of a failed step (see {@link ScriptDefinition.restores}). */
+  readonly restores: boolean
   /**
    * Keys and arguments for one call.
    * @param input - the typed input
@@ -125,6 +127,13 @@ export interface ScriptDefinition<Input, Output> {
    * primary that refuses writes (too few replicas, out of memory) still runs it.
    */
   readonly readOnly?: boolean
+  /**
+   * The script only puts back what a failed step of the same operation took (a rename's give-back).
+   * It goes out even while replicas cannot confirm writes, and without `WAIT`: the operation fails
+   * either way, and a confirmation would only decide whether the session survives a failover, where
+   * an unconfirmed undo still leaves it on the primary that users keep reaching.
+   */
+  readonly restores?: boolean
   build(input: Input): ScriptCall
   parse(reply: unknown): Output
 }
@@ -176,6 +185,7 @@ export function defineScript<Input, Output>(definition: ScriptDefinition<Input, 
     function: name,
     numberOfKeys: definition.numberOfKeys,
     writes: definition.writes,
+    restores: definition.restores === true,
     build(input) {
       const call = definition.build(input)
       // A wrong count would silently shift an argument into KEYS (or out of it).

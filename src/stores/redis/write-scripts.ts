@@ -461,6 +461,7 @@ export const GIVE_BACK = defineScript({
   name: 'give-back',
   numberOfKeys: 1,
   writes: true,
+  restores: true,
   body: `
 local key = KEYS[1]
 if redis.call('HGET', key, 'm:taken') ~= ARGV[1] then return {MISSING} end
