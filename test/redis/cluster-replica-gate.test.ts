@@ -82,12 +82,16 @@ describeRedis('RedisStore waitForReplicas on a Cluster while one master cannot g
     60_000,
   )
 
-  // A regenerate's first step takes the session from its old key (a tombstone stays). When that step
-  // ran but its WAIT came back unconfirmed, the store reports the failure, and without putting the
-  // session back its user was signed out although the new id was never placed.
-  it.each(privateClusterKinds)(
-    'a regenerate whose first step is not confirmed leaves the session at its old id ($name)',
-    async (kind) => {
+  // A regenerate's first step, and a login's (a bind that moves the session), takes the session from
+  // its old key (a tombstone stays). When that step ran but its WAIT came back unconfirmed, the store
+  // reports the failure, and without putting the session back its user was signed out although the
+  // new id was never placed.
+  const moves = privateClusterKinds.flatMap((kind) =>
+    (['rename', 'bind'] as const).map((operation) => ({ name: kind.name, kind, operation })),
+  )
+  it.each(moves)(
+    'a $operation whose first step is not confirmed leaves the session at its old id ($name)',
+    async ({ kind, operation }) => {
       const ports = cluster.running().map((node) => node.port)
       const { client, close } = await kind.connect(ports)
       try {
@@ -99,7 +103,11 @@ describeRedis('RedisStore waitForReplicas on a Cluster while one master cannot g
         while ((await ownerOf(ports, redisKey(prefix, from))) !== master.port) from = randomKey()
         const to = randomKey()
         expect(await durable.write(from, 'user', bytes('ada'), create)).toMatchObject({ status: 'written' })
-        const failed = await whileFrozen(replica.port, () => store.rename(from, to).catch((error: unknown) => error))
+        const move = () =>
+          operation === 'rename'
+            ? store.rename(from, to)
+            : store.bind(to, { session: 'existing', renameFrom: from, subject: 'user:1', meta: '{}', sessionTtl: 600 })
+        const failed = await whileFrozen(replica.port, () => move().catch((error: unknown) => error))
         expect(failed).toMatchObject({ code: 'ERR_SESSION_STORE' })
         const read = await durable.get(from, 'user')
         expect(read.live ? text(read.value) : 'signed out').toBe('ada')

@@ -159,12 +159,37 @@ export async function moveBack(moves: ClusterMoves, to: string, source: MoveSour
   if (taken !== undefined) await putBack(moves, source, taken, to)
 }
 
-/** The session an unconfirmed take took, or `undefined` when it took none (or its reply is not one). */
-function takenBy(error: UnconfirmedWriteError): TakenSession | undefined {
+/**
+ * Run a step that takes a session from `source` (a rename's or a bind's first step). When it ran but
+ * replicas did not confirm it, the session is a tombstone on the primary, and the failure would
+ * sign its user out: put it back from the step's reply (a give-back waits for no replica), then
+ * report the failure.
+ *
+ * @param moves - runner and hold
+ * @param source - where the step takes from, with the move's token
+ * @param step - the step
+ * @param takenOf - the session the step's result says it took, if any
+ * @returns the step's result
+ */
+export async function takeOrRestore<Result>(
+  moves: ClusterMoves,
+  source: MoveSource,
+  step: () => Promise<Result>,
+  takenOf: (result: Result) => TakenSession | undefined,
+): Promise<Result> {
   try {
-    return error.result() as TakenSession | undefined
-  } catch {
-    return undefined
+    return await step()
+  } catch (error) {
+    if (error instanceof UnconfirmedWriteError) {
+      let taken: TakenSession | undefined
+      try {
+        taken = takenOf(error.result() as Result)
+      } catch {
+        taken = undefined // a reply that is not the step's: nothing known to put back
+      }
+      if (taken !== undefined) await moves.runner.run(GIVE_BACK, { ...source, taken }).catch(() => undefined)
+    }
+    throw error
   }
 }
 
@@ -182,13 +207,8 @@ async function transfer<Result extends { status: string }>(
   place: (taken: TakenSession) => Promise<Result>,
 ): Promise<Result | { status: 'missing' }> {
   const source = { key: from, token: moveToken() }
-  const taken = await moves.runner.run(TAKE, { ...source, to, hold: moves.hold }).catch(async (error: unknown) => {
-    // The take ran on the primary, and replicas did not confirm it: the session is a tombstone there
-    // now. Put it back (a give-back waits for no replica) before reporting the failure.
-    const ran = error instanceof UnconfirmedWriteError ? takenBy(error) : undefined
-    if (ran !== undefined) await moves.runner.run(GIVE_BACK, { ...source, taken: ran }).catch(() => undefined)
-    throw error
-  })
+  const take = () => moves.runner.run(TAKE, { ...source, to, hold: moves.hold })
+  const taken = await takeOrRestore(moves, source, take, (session) => session)
   if (taken === undefined) return { status: 'missing' }
   if (abandoned.aborted) {
     await putBack(moves, source, taken, to)

@@ -1,5 +1,5 @@
 import type { BindOptions, BindResult, SessionKey, SubjectSession } from '../../core/store.js'
-import { moveToken, placeOrGiveBack, putBack } from './cluster-rename.js'
+import { moveToken, placeOrGiveBack, putBack, takeOrRestore } from './cluster-rename.js'
 import { blockFor, type ClusterSubjects, redisKey, revokeChain } from './cluster-revoke.js'
 import { BIND_PLACE, BIND_SOURCE, SESSION_STATE, type SessionState } from './cluster-subject-scripts.js'
 import {
@@ -152,7 +152,12 @@ export async function bindAcrossSlots(
     return { ...placed, ended: await tidy(subjects, index, inspection, key, options.maxSessions) }
   }
   const from = { key: redisKey(subjects, options.renameFrom), token: moveToken() }
-  const source = await runner.run(BIND_SOURCE, { ...from, to: key, hold, options })
+  const source = await takeOrRestore(
+    subjects,
+    from,
+    () => runner.run(BIND_SOURCE, { ...from, to: key, hold, options }),
+    (result) => (result.status === 'taken' ? result.taken : undefined),
+  )
   if (source.status === 'missing') return source
   if (source.status === 'kept') {
     const kept = source.reply
