@@ -229,6 +229,10 @@ describe.skipIf(postgresSkip ?? redisSkip)('LayeredStore subjects (Redis over Po
     hung.hung = true
     await expect(c.revokeSubject(subject, {})).rejects.toMatchObject({ code: 'ERR_SESSION_STORE' })
     await expect(c.bind(newKey(), binding(subjectName(), key))).rejects.toMatchObject({ code: 'ERR_SESSION_STORE' })
+    // A login that creates its session moves nothing, but with maxSessions it would end `key`.
+    await expect(c.bind(newKey(), binding(subject, undefined, { maxSessions: 1 }))).rejects.toMatchObject({
+      code: 'ERR_SESSION_STORE',
+    })
     hung.hung = false
     expect((await a.listSubject(subject)).map((each) => each.key)).toEqual([key])
     expect(await a.subjectOf(key)).toMatchObject({ live: true, subject })

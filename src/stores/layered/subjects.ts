@@ -59,6 +59,9 @@ export class LayeredSubjects {
     try {
       // The move happens only when the subject changes, which only cold knows: prepare for one.
       const guard = from === undefined ? undefined : await prepareMove(hot, from, key, 'bind', true)
+      // Without a move to prepare, hot is still asked first when the bind may end other sessions, so
+      // a hot that does not answer fails the login before cold ends any (503, nothing changed).
+      if (guard === undefined && options.maxSessions !== undefined) await reachHot(hot, [PROBE_KEY], 'bind')
       const result = await this.#cold.bind(key, options)
       if (result.status !== 'bound' || from === undefined) {
         if (guard !== undefined) releaseGuard(hot, guard)
