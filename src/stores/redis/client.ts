@@ -216,8 +216,10 @@ function ioredisAutoPipelined(client: IORedisClient): Send {
  * it does for its own pipelines.
  */
 function sentinel(client: NodeRedisSentinel): Send {
-  const leased = (lease: NodeRedisSentinelLease, commands: readonly Command[]) =>
-    all(commands.map((command) => lease.sendCommand(false, nodeRedisArgs(command), BUFFER_REPLIES)))
+  const leased = (lease: NodeRedisSentinelLease, commands: readonly Command[], expired: (() => boolean) | undefined) =>
+    expired?.() === true
+      ? Promise.resolve(commands.map(notSent))
+      : all(commands.map((command) => lease.sendCommand(false, nodeRedisArgs(command), BUFFER_REPLIES)))
   // Several commands share one master connection, as node-redis's own pipelines do: WAIT counts the
   // replicas that acknowledged this connection's writes. `use()` guarantees the same but builds a
   // client object per call, which cost 100+ ms per write with 16 requests in flight; it is only the
@@ -231,9 +233,9 @@ function sentinel(client: NodeRedisSentinel): Send {
         ? commands.map(notSent)
         : all(commands.map((command) => connection.sendCommand(nodeRedisArgs(command), BUFFER_REPLIES)))
   return (_key, commands, expired) =>
-    (client._execute?.(false, exchange(commands, expired)) ?? client.use((lease) => leased(lease, commands))).catch(
-      failedAll(commands),
-    )
+    (
+      client._execute?.(false, exchange(commands, expired)) ?? client.use((lease) => leased(lease, commands, expired))
+    ).catch(failedAll(commands))
 }
 
 /**
