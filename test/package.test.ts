@@ -44,6 +44,7 @@ describe.skipIf(!built)('the built package', () => {
         'checks',
         'commitTouched',
         'deferHeadersUntilCommitted',
+        'failsClosed',
         'nodeTransport',
         'parseCookieHeader',
         'serviceUnavailable',

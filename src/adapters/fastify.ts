@@ -17,6 +17,7 @@ import {
   type CommittableSession,
   checkOptions,
   checks,
+  failsClosed,
   type Session,
   type SessionLayer,
   type TransportSource,
@@ -69,7 +70,7 @@ async function rutsSessionPlugin(fastify: FastifyInstance, options: FastifySessi
     const session = (request as { session?: CommittableSession | null }).session
     if (session == null || committed.has(request)) return done(null, payload)
     committed.add(request)
-    if (reply.raw.headersSent || !session.active) {
+    if (reply.raw.headersSent || !session.active || failsClosed(session, reply.statusCode)) {
       session.seal()
       return done(null, payload)
     }

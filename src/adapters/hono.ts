@@ -6,6 +6,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import {
+  failsClosed,
   type Session,
   type SessionLayer,
   SessionStoreError,
@@ -68,7 +69,7 @@ export function session<Data extends object = Record<string, unknown>>(
       replaceResponse(c, new Response(c.res.body, { status: 503, headers: c.res.headers }))
       return
     }
-    if (!handle.active) {
+    if (!handle.active || failsClosed(handle, c.res.status)) {
       handle.seal()
       return
     }

@@ -58,7 +58,7 @@ export function session<Data extends object = Record<string, unknown>, State = D
       throw error
     }
     // `ctx.respond = false` or a handler writing `ctx.res` itself may have flushed the headers.
-    const cookie = await commitTouched(handle, ctx.headerSent)
+    const cookie = await commitTouched(handle, ctx.headerSent, ctx.status)
     if (cookie !== undefined) applySessionCookie(ctx.res, cookie)
   }
 }

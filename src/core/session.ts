@@ -402,8 +402,11 @@ export class Session<Data extends object = Record<string, unknown>> {
    * For adapters: call once, when the response headers are about to go out. Waits for the
    * operations started so far, applies an unconsumed {@link Session.prepareRegenerate}, and seals the
    * handle (a later call that would need a new cookie fails with `ERR_SESSION_HEADERS_SENT`).
-   * Repeated calls return the same promise. Rejects with `SessionStoreError` when a pending
-   * operation or the final move fails: answer the request with a 503 and no session cookie.
+   * Repeated calls return the same promise. Rejects with `SessionStoreError` when the final move (the
+   * prepared regenerate) fails: answer the request with a 503 and no session cookie. A failed
+   * operation the handler started shows in {@link Session.storeError} instead (the handler saw it
+   * reject, or chose not to wait); `failsClosed` from `ruts/adapter` tells when a 5xx must then go
+   * out without a cookie.
    *
    * @returns the `Set-Cookie` line to send, several lines (the session cookie and the removal of a
    *   legacy cookie, with the layer's `legacy` option), or `undefined` when no cookie changes

@@ -1,4 +1,5 @@
 import type { Session } from '../core/session.js'
+import { UNREACHABLE_FIELD } from './counting-store.js'
 
 /** What a suite route asks the framework to send. */
 export interface SuiteResponse {
@@ -74,6 +75,12 @@ export const suiteHandler: SuiteHandler = async (session, url) => {
       await session.update('user', param(url, 'name'))
       await session.regenerate()
       return { redirect: '/get?field=user' }
+    case '/then-unreachable':
+      // A call that creates or moves the session succeeds, then one fails like an unreachable store.
+      if (url.searchParams.has('regenerate')) await session.regenerate()
+      else await session.update(param(url, 'field'), valueParam(url))
+      await session.get(UNREACHABLE_FIELD)
+      return out('unreachable')
     case '/own-cookies':
       if (url.searchParams.has('touch')) await session.update('theme', 'dark')
       return { json: 'cookies', setCookies: ['theme=dark; Path=/', 'lang=en; Path=/; HttpOnly'] }

@@ -322,5 +322,19 @@ export function describeAdapterBehaviour(options: AdapterSuiteOptions): void {
       await control.setFailing(false)
       expect((await request('/get?field=a')).json).toMatchObject({ value: 1 })
     })
+
+    it('fails closed with 503 and no cookie when a store call fails after one created or moved the session', async () => {
+      const created = await request('/then-unreachable?field=a&value=1', '')
+      expect(created.status).toBe(503)
+      expect(created.setCookies).toEqual([])
+      await request('/update?field=a&value=1')
+      const before = client.value
+      const moved = await request('/then-unreachable?regenerate=1')
+      expect(moved.status).toBe(503)
+      expect(moved.setCookies).toEqual([])
+      // The browser keeps the id it had, which the regenerate retired: signed out, never two ids.
+      expect(client.value).toBe(before)
+      expect((await request('/get?field=a')).json).toMatchObject({ value: null })
+    })
   })
 }

@@ -30,6 +30,13 @@ const OPERATIONS: readonly Operation[] = [
   'revokeSubject',
 ]
 
+/**
+ * A field whose every operation on a {@link countingStore} rejects like an unreachable backend,
+ * whatever `failing` says: for a request whose later store call fails after an earlier one (say, the
+ * one that created the session) succeeded.
+ */
+export const UNREACHABLE_FIELD = 'ruts:unreachable'
+
 /** A store wrapper for tests: counts calls per operation and can be told to fail (fault injection). */
 export interface CountingStore extends SessionStore {
   /** Calls per operation since the last {@link CountingStore.reset}. */
@@ -68,7 +75,7 @@ export function countingStore(inner: SessionStore): CountingStore {
     if (method === undefined) continue
     ;(wrapper as unknown as Record<Operation, unknown>)[name] = (...args: unknown[]) => {
       calls[name]++
-      if (wrapper.failing) return Promise.reject(new Error('injected backend failure'))
+      if (wrapper.failing || args[1] === UNREACHABLE_FIELD) return Promise.reject(new Error('injected backend failure'))
       return method.apply(inner, args)
     }
   }

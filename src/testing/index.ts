@@ -15,6 +15,6 @@ export {
   type StartServer,
   type StoreControl,
 } from './adapter-suite.js'
-export { type CountingStore, countingStore } from './counting-store.js'
+export { type CountingStore, countingStore, UNREACHABLE_FIELD } from './counting-store.js'
 export { type ClientResponse, CookieClient, maxAgeOf } from './http-client.js'
 export { describeStoreConformance, type StoreConformanceOptions, type StoreSuiteContext } from './store-conformance.js'

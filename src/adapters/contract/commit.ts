@@ -5,15 +5,30 @@ import type { Session, SessionCookies } from '../../core/session.js'
  * the headers leave without a commit, and how to commit it for its `Set-Cookie` value. Any
  * `Session<Data>` is one, whatever its `Data`.
  */
-export type CommittableSession = Pick<Session, 'active' | 'seal' | 'commit'>
+export type CommittableSession = Pick<Session, 'active' | 'seal' | 'commit' | 'storeError'>
+
+/**
+ * Whether a response answers a store failure: a 5xx after a store call of the request failed. It
+ * carries no session cookie, even when an earlier call created or regenerated the session: the
+ * request fails closed (a regenerated session's browser keeps its old, retired id).
+ *
+ * @param session - the request's session handle
+ * @param status - the response status
+ * @returns `true` when the adapter must seal the handle and send no cookie
+ */
+export function failsClosed(session: CommittableSession, status: number): boolean {
+  return status >= 500 && session.storeError !== undefined
+}
 
 /**
  * The post-handler step of adapters that have a hook before the headers go out (Koa, Fastify, Hono,
- * Web handlers): an untouched session (or one whose headers already left) is only sealed, at zero
- * store calls; otherwise it is committed.
+ * Web handlers): an untouched session (or one whose headers already left, or a response that
+ * answers a store failure: {@link failsClosed}) is only sealed, at zero store calls; otherwise it
+ * is committed.
  *
  * @param session - the request's session handle
  * @param headersSent - the response headers already went out
+ * @param status - the response status (default 200)
  * @returns the `Set-Cookie` line(s) to add, or `undefined`
  *
  * @example
@@ -25,8 +40,9 @@ export type CommittableSession = Pick<Session, 'active' | 'seal' | 'commit'>
 export async function commitTouched(
   session: CommittableSession,
   headersSent: boolean,
+  status = 200,
 ): Promise<SessionCookies | undefined> {
-  if (headersSent || !session.active) {
+  if (headersSent || !session.active || failsClosed(session, status)) {
     session.seal()
     return undefined
   }

@@ -16,7 +16,7 @@ export type { RequestTransport, SessionLayer, TransportSource } from '../../core
 export type { Session, SessionCookies } from '../../core/session.js'
 // An adapter's own options are checked like every other options object (unknown keys, wrong types).
 export { type Check, checkOptions, checks } from '../../core/validate.js'
-export { type CommittableSession, commitTouched } from './commit.js'
+export { type CommittableSession, commitTouched, failsClosed } from './commit.js'
 export { deferHeadersUntilCommitted } from './node-headers.js'
 export { appendSetCookie, applySessionCookie, withSessionCookie } from './set-cookie.js'
 export { serviceUnavailable } from './store-failure.js'

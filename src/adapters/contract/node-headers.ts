@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import type { CommittableSession } from './commit.js'
+import { type CommittableSession, failsClosed } from './commit.js'
 import { applySessionCookie } from './set-cookie.js'
 
 type Deferrable = 'writeHead' | 'write' | 'end' | 'flushHeaders'
@@ -83,7 +83,8 @@ export function deferHeadersUntilCommitted(
 function intercept(response: ServerResponse, name: Deferrable, args: unknown[]): unknown {
   const deferral = (response as unknown as Patched)[DEFERRAL] as Deferral
   const { session } = deferral
-  if (deferral.queued === undefined && (response.headersSent || !session.active)) {
+  const status = name === 'writeHead' && typeof args[0] === 'number' ? args[0] : response.statusCode
+  if (deferral.queued === undefined && (response.headersSent || !session.active || failsClosed(session, status))) {
     session.seal()
     restore(response, deferral)
     return deferral[name].apply(response, args)
