@@ -1,4 +1,5 @@
 import type { Candidate } from './candidates.js'
+import { SessionStoreError } from './errors.js'
 import type { SessionLayer } from './layer.js'
 import type { LegacyMigration } from './legacy.js'
 import type { SessionCalls } from './session-calls.js'
@@ -30,7 +31,11 @@ export async function migrateLegacy<Data extends object>(calls: SessionCalls<Dat
   const legacy = calls.layer.legacy as LegacyMigration
   const legacyId = legacy.source.find(calls.header)
   if (legacyId === undefined) return undefined
-  const migrated = await legacy.migrate(legacyId)
+  const migrated = await legacy.migrate(legacyId).catch((error: unknown) => {
+    // A store failure like any other: the response answers it without a cookie (`failsClosed`).
+    if (error instanceof SessionStoreError) calls.storeError = error
+    throw error
+  })
   calls.clearLegacy = true
   if (migrated === undefined) return undefined
   const candidate: Candidate = { id: migrated.id, key: migrated.key, stale: true }

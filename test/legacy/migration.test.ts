@@ -149,6 +149,18 @@ describe('legacy sessions (express-session) on a layer', () => {
     expect(store.calls.write).toBe(0)
   })
 
+  it('a migration the ruts store fails records the store error, so the 5xx goes out without a cookie', async () => {
+    const { legacy, store, layer } = legacySetup()
+    await legacy.put('sid-1', data)
+    store.failing = true
+    const session = layer.open(legacyCookie('sid-1'))
+    const failed = await session.get('count').catch((error: unknown) => error)
+    expect(failed).toMatchObject({ code: 'ERR_SESSION_STORE' })
+    expect(session.storeError).toBe(failed)
+    store.failing = false
+    expect(await legacy.read('sid-1')).toBeTruthy()
+  })
+
   it('delete() on an unmigrated legacy session ends it for good', async () => {
     const { legacy, memory, request } = legacySetup()
     await legacy.put('sid-1', data)

@@ -90,6 +90,9 @@ const FOREIGN_KEY_VIOLATION = '23503'
 /** What a write statement answers when a unique or a foreign-key violation stopped it. */
 const COLLISION_ROW: WriteRow = { status: 'collision', ttl: null, touched: false }
 const MISSING_ROW: WriteRow = { status: 'missing', ttl: null, touched: false }
+/** In place of a statement that got its chance only after the store's deadline: nothing was sent. */
+const notSent = () => new Error('not sent: the store had given up on this statement')
+
 /** pg's answer to one statement: its error, or its result. */
 type Answered<Row extends object> = (failure: Error | null | undefined, result: QueryResult<Row> | undefined) => void
 
@@ -341,7 +344,7 @@ export class PostgresStore implements SessionStore {
         if (connection === undefined) return reject(new Error('the pool gave no connection'))
         if (expired()) {
           release()
-          return reject(new Error('not sent: the store had given up on this statement'))
+          return reject(notSent())
         }
         let broken: Error | undefined
         const failed = (failure: Error) => {
@@ -356,7 +359,7 @@ export class PostgresStore implements SessionStore {
           else reject(failure)
         }
         connection.on('error', failed)
-        this.#statement<Row>(connection, sql, params, finish)
+        this.#statement<Row>(connection, sql, params, expired, finish)
       })
     })
   }
@@ -371,6 +374,7 @@ export class PostgresStore implements SessionStore {
     connection: PoolClient,
     sql: string,
     params: unknown[],
+    expired: () => boolean,
     done: (failure: Error | undefined, rows: Row[] | undefined) => void,
   ): void {
     const unnamed: Answered<Row> = (failure, result) => done(failure ?? undefined, result?.rows)
@@ -381,6 +385,8 @@ export class PostgresStore implements SessionStore {
         const code = (failure as { code?: unknown } | null)?.code
         if (code !== PREPARED_STATEMENT_MISSING && code !== PREPARED_STATEMENT_EXISTS) return unnamed(failure, result)
         this.#prepared = undefined
+        // A pooler may have held the named attempt past the deadline: then nothing is sent again.
+        if (expired()) return done(notSent(), undefined)
         try {
           connection.query<Row>(sql, params, unnamed)
         } catch (error) {
