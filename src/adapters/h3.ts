@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   deferHeadersUntilCommitted,
+  failsClosed,
   nodeTransport,
   type Session,
   type SessionLayer,
@@ -24,7 +25,7 @@ interface H3V1Event {
 interface H3V2Event {
   context: Record<string, unknown>
   req: Request
-  res: { headers: Headers }
+  res: { headers: Headers; status?: number }
 }
 
 /**
@@ -94,7 +95,8 @@ export function session<Data extends object = Record<string, unknown>>(layer: Se
       handle.seal()
       throw error
     }
-    if (!handle.active) {
+    const status = result instanceof Response ? result.status : (res.status ?? 200)
+    if (!handle.active || failsClosed(handle, status)) {
       handle.seal()
       return result
     }

@@ -5,6 +5,7 @@
  * @module ruts/sveltekit
  */
 import {
+  failsClosed,
   type Session,
   type SessionCookies,
   type SessionLayer,
@@ -73,6 +74,10 @@ export function session<Data extends object = Record<string, unknown>>(layer: Se
     if (handle.storeError !== undefined && response.status === 500) {
       handle.seal()
       return new Response(response.body, { status: 503, headers: withoutCookies(response.headers) })
+    }
+    if (failsClosed(handle, response.status)) {
+      handle.seal()
+      return response
     }
     let cookie: SessionCookies | undefined
     try {

@@ -8,6 +8,7 @@ import {
   type Check,
   checkOptions,
   checks,
+  failsClosed,
   type Session,
   type SessionLayer,
   SessionStoreError,
@@ -73,7 +74,7 @@ export function withSession<Data extends object = Record<string, unknown>>(
     const session = layer.open(request.headers.get('cookie'), () => webTransport(request.url))
     try {
       const response = await handler(request, session)
-      if (!session.active) {
+      if (!session.active || failsClosed(session, response.status)) {
         session.seal()
         return response
       }
