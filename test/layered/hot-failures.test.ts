@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { SessionStore } from '../../src/core/store.js'
 import { LayeredStore } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
+import { UNREACHABLE_FIELD } from '../../src/testing/counting-store.js'
 import {
   bytes,
   DAY,
@@ -47,6 +48,23 @@ describe('LayeredStore with a failing hot store (fault injection)', () => {
     await vi.waitFor(async () => expect(await plainHot.get(key, 'role')).toEqual({ live: false }))
     expect(fieldText(await layered.get(key, 'role'))).toBe('admin')
     await vi.waitFor(async () => expect(fieldText(await plainHot.get(key, 'role'))).toBe('admin'))
+  })
+
+  // A hot-only write that consumes a prepared regenerate moves the session in cold first. When hot
+  // then fails, hot still holds the session at the old id: it was served from there, stale.
+  it('a hot-only write that moved the session in cold and then failed in hot leaves no stale hot copy trusted', async () => {
+    layers = memoryLayers()
+    const { layered } = layers
+    const [key, to] = [newKey(), newKey()]
+    await layered.write(key, 'user', bytes('ada'), writeOptions(DAY, 'create'))
+    expect(fieldText(await layered.get(key, 'user'))).toBe('ada')
+    const moving = { ...writeOptions(DAY, 'existing', { strategy: 'hot-only' }), renameFrom: key }
+    await expect(layered.write(to, UNREACHABLE_FIELD, bytes('x'), moving)).rejects.toMatchObject({
+      code: 'ERR_SESSION_STORE',
+    })
+    // Cold holds the session at `to` now; the old id is no session, whatever hot still holds.
+    expect(await layered.get(key, 'user')).toEqual({ live: false })
+    expect(fieldText(await layered.get(to, 'user'))).toBe('ada')
   })
 
   // SPEC §10: a delete, expire or regenerate that hot did not confirm must not resolve, or another

@@ -135,6 +135,31 @@ export async function writeHotOnly(tiers: Tiers, write: LayeredWrite): Promise<W
       return moved
     }
     if (moved.status === 'renamed') coldTtl = moved.ttl
+  }
+  try {
+    return await writeInHot(tiers, write, guard, coldTtl)
+  } catch (error) {
+    // Cold moved the session, and hot may still hold it at the old id: this process trusts neither
+    // copy until its repair loop has dealt with them (as after any move hot did not confirm).
+    if (from !== undefined && coldTtl !== undefined) {
+      hot.bury(from)
+      hot.bury(key)
+    }
+    throw error
+  }
+}
+
+/** The hot part of a `hot-only` write, after cold moved the session when it was renamed. */
+async function writeInHot(
+  tiers: Tiers,
+  write: LayeredWrite,
+  guard: MoveGuard | undefined,
+  coldTtl: number | undefined,
+): Promise<WriteResult> {
+  const { hot, cold } = tiers
+  const { key, options } = write
+  const from = options.renameFrom
+  if (from !== undefined) {
     // Void warms of the old id started elsewhere; the hot write below moves its hot copy.
     await hot.strict('lease', (store) => store.delete(leaseKeyOf(from)))
   }
