@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type ReplicatedCluster, startReplicatedCluster } from '../faults/cluster.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, redisKey, storeFor, text, uniquePrefix } from './clients.js'
-import { privateClusterKinds } from './private-cluster-clients.js'
+import { type PrivateClusterKind, privateClusterKinds } from './private-cluster-clients.js'
 import { ownerOf, whileFrozen } from './server.js'
 
 const create = writeOptionsFor('create', 600)
@@ -20,16 +20,25 @@ describeRedis('RedisStore waitForReplicas on a Cluster while one master cannot g
     await cluster?.stop()
   })
 
+  /**
+   * A client of `kind`, and two stores over it with one prefix: `durable` waits long enough for any
+   * write to be confirmed, `store` gives up quickly (WAIT 400 ms). Also a master and its replica.
+   */
+  async function connect(kind: PrivateClusterKind) {
+    const ports = cluster.running().map((node) => node.port)
+    const { client, close } = await kind.connect(ports)
+    const prefix = uniquePrefix()
+    const durable = storeFor(client, { prefix, timeout: 8000, waitForReplicas: { replicas: 1, timeout: 6000 } })
+    const store = storeFor(client, { prefix, timeout: 1500, waitForReplicas: { replicas: 1, timeout: 400 } })
+    const { master, replica } = await cluster.pair()
+    return { ports, prefix, durable, store, master, replica, close }
+  }
+
   it.each(privateClusterKinds)(
     'holds back only that master’s writes, and reads of its sessions keep answering ($name)',
     async (kind) => {
-      const ports = cluster.running().map((node) => node.port)
-      const { client, close } = await kind.connect(ports)
+      const { ports, prefix, durable, store, master, replica, close } = await connect(kind)
       try {
-        const prefix = uniquePrefix()
-        const durable = storeFor(client, { prefix, timeout: 8000, waitForReplicas: { replicas: 1, timeout: 6000 } })
-        const store = storeFor(client, { prefix, timeout: 1500, waitForReplicas: { replicas: 1, timeout: 400 } })
-        const { master, replica } = await cluster.pair()
         // Keys on the master whose replica freezes, and on the others.
         const onMaster: string[] = []
         const elsewhere: string[] = []
@@ -92,13 +101,8 @@ describeRedis('RedisStore waitForReplicas on a Cluster while one master cannot g
   it.each(moves)(
     'a $operation whose first step is not confirmed leaves the session at its old id ($name)',
     async ({ kind, operation }) => {
-      const ports = cluster.running().map((node) => node.port)
-      const { client, close } = await kind.connect(ports)
+      const { ports, prefix, durable, store, master, replica, close } = await connect(kind)
       try {
-        const prefix = uniquePrefix()
-        const durable = storeFor(client, { prefix, timeout: 8000, waitForReplicas: { replicas: 1, timeout: 6000 } })
-        const store = storeFor(client, { prefix, timeout: 1500, waitForReplicas: { replicas: 1, timeout: 400 } })
-        const { master, replica } = await cluster.pair()
         let from = randomKey()
         while ((await ownerOf(ports, redisKey(prefix, from))) !== master.port) from = randomKey()
         const to = randomKey()

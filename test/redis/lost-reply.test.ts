@@ -8,16 +8,52 @@ import { describeRedis, randomKey, uniquePrefix } from './clients.js'
 import { MASTER_NAME, type SentinelTopology, startSentinelTopology } from './sentinel-topology.js'
 
 /**
+ * A TCP proxy on a free loopback port to `target`: `wire` connects each accepted client to its own
+ * upstream connection (how data flows is the caller's); either side's end or error ends both.
+ * `sockets` are those open now.
+ */
+async function tcpProxy(
+  target: number,
+  wire: (client: Socket, upstream: Socket) => void,
+): Promise<{ port: number; sockets: Set<Socket>; close(): Promise<void> }> {
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(target, '127.0.0.1')
+    sockets.add(client).add(upstream)
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      from.on('error', () => to.destroy())
+      from.on('close', () => {
+        to.destroy()
+        sockets.delete(from)
+      })
+    }
+    wire(client, upstream)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return {
+    port: address.port,
+    sockets,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+/**
  * A TCP proxy to the primary that, once armed, lets the next command containing `FCALL` through and
  * then closes the client's connection instead of passing its reply on: the write ran, and the
  * client never hears so.
  */
 async function dropReplyProxy(target: number): Promise<{ port: number; arm(): void; close(): Promise<void> }> {
   let armed = false
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((client) => {
-    const upstream = tcpConnect(target, '127.0.0.1')
-    sockets.add(client).add(upstream)
+  const proxy = await tcpProxy(target, (client, upstream) => {
     let dropping = false
     client.on('data', (chunk) => {
       if (armed && chunk.includes('FCALL')) {
@@ -34,27 +70,13 @@ async function dropReplyProxy(target: number): Promise<{ port: number; arm(): vo
       }
       client.write(chunk)
     })
-    for (const [from, to] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      from.on('error', () => to.destroy())
-      from.on('close', () => to.destroy())
-    }
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
   return {
-    port: address.port,
+    port: proxy.port,
     arm: () => {
       armed = true
     },
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
+    close: proxy.close,
   }
 }
 
@@ -151,42 +173,22 @@ async function stallingProxy(
   target: number,
 ): Promise<{ port: number; stall(ms: number): void; close(): Promise<void> }> {
   let until = 0
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((client) => {
-    const upstream = tcpConnect(target, '127.0.0.1')
-    sockets.add(client).add(upstream)
-    const wait = until - performance.now()
+  const proxy = await tcpProxy(target, (client, upstream) => {
     const pass = () => {
       client.pipe(upstream)
       upstream.pipe(client)
     }
+    const wait = until - performance.now()
     if (wait > 0) setTimeout(pass, wait)
     else pass()
-    for (const [from, to] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      from.on('error', () => to.destroy())
-      from.on('close', () => {
-        to.destroy()
-        sockets.delete(from)
-      })
-    }
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
   return {
-    port: address.port,
+    port: proxy.port,
     stall(ms) {
       until = performance.now() + ms
-      for (const socket of sockets) socket.destroy()
+      for (const socket of proxy.sockets) socket.destroy()
     },
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
+    close: proxy.close,
   }
 }
 
