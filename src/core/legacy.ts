@@ -54,6 +54,10 @@ interface Flight {
   readonly outcome: Promise<MigratedSession | undefined>
   /** When this process stops answering from the flight; `Infinity` while it runs. */
   until: number
+  /** What the outcome resolved to, once it did. */
+  session?: MigratedSession
+  /** The legacy session's destroy, once a response of the flight carried the copy's cookie. */
+  destroyed?: Promise<void>
 }
 
 const DEFAULT_GRACE_MS = 10_000
@@ -65,8 +69,9 @@ const MAX_COLLISION_RETRIES = 3
  * Moves legacy sessions into the layer's store, one migration per legacy session per process: the
  * first request runs it, concurrent and closely following requests with the same legacy cookie get
  * the same ruts session (single flight plus a grace window). The legacy session is destroyed only
- * after every field is stored, so a failure at any step leaves it whole; when the destroy itself
- * fails, the copy waits for the next request, which adopts it if the destroy ran after all.
+ * when a response carries the copy's cookie ({@link LegacyMigration.settle}), so a request that
+ * fails at any step, the migration or a later call, leaves it whole; when the destroy itself fails,
+ * the copy waits for the next request, which adopts it if the destroy ran after all.
  */
 export class LegacyMigration {
   /** The source this migration reads from. */
@@ -92,7 +97,8 @@ export class LegacyMigration {
 
   /**
    * @param legacyId - a verified legacy session id
-   * @returns the ruts session now holding its data, or `undefined` when the legacy store had none
+   * @returns the ruts session now holding a copy of its data (the legacy session stays until
+   *   {@link LegacyMigration.settle}), or `undefined` when the legacy store had none
    */
   migrate(legacyId: string): Promise<MigratedSession | undefined> {
     const now = Date.now()
@@ -108,10 +114,36 @@ export class LegacyMigration {
       if (this.#flights.get(legacyId) === flight) this.#flights.delete(legacyId)
     }
     flight.outcome.then((migrated) => {
-      if (migrated === undefined) forget()
-      else flight.until = Date.now() + this.#graceMs
+      if (migrated === undefined) return forget()
+      flight.session = migrated
+      flight.until = Date.now() + this.#graceMs
     }, forget)
     return flight.outcome
+  }
+
+  /**
+   * Destroy the legacy session a migration copied: called when a response carries the copy's cookie
+   * (or a logout ended the copy), the moment the copy becomes the one place its data lives. Requests
+   * that share a migration share one destroy. When it fails, the copy is kept for the next request to
+   * settle (see the class).
+   *
+   * @param legacyId - the legacy session's id
+   * @param session - the copy {@link LegacyMigration.migrate} made of it
+   * @returns when the legacy session is gone; rejects with a `SessionStoreError`
+   */
+  settle(legacyId: string, session: MigratedSession): Promise<void> {
+    const known = this.#flights.get(legacyId)
+    const flight = known?.session === session ? known : undefined
+    if (flight?.destroyed !== undefined) return flight.destroyed
+    const destroyed = this.source.destroy(legacyId).catch((error: unknown) => {
+      // The legacy session may be whole (the request fails, the next one migrates again) or gone,
+      // if the destroy ran but its answer was lost; the copy is kept for the next request to tell.
+      if (flight !== undefined && this.#flights.get(legacyId) === flight) this.#flights.delete(legacyId)
+      this.#keepUnsettled(legacyId, session)
+      throw error
+    })
+    if (flight !== undefined) flight.destroyed = destroyed
+    return destroyed
   }
 
   async #move(legacyId: string): Promise<MigratedSession | undefined> {
@@ -125,16 +157,10 @@ export class LegacyMigration {
     // Still whole: the earlier copy, which nobody holds a cookie for, gives way to a new migration.
     if (earlier !== undefined) await this.#layer.store.delete(earlier.session.key).catch(() => false)
     const entries = this.#encode(fields)
-    const created = entries.length === 0 ? undefined : await this.#store(entries)
-    try {
-      await this.source.destroy(legacyId)
-    } catch (error) {
-      // The legacy session may be whole (the request fails, the next one migrates again) or gone,
-      // if the destroy ran but its answer was lost; the copy is kept for the next request to tell.
-      if (created !== undefined) this.#keepUnsettled(legacyId, created)
-      throw error
-    }
-    return created
+    if (entries.length > 0) return this.#store(entries)
+    // Nothing to carry over: the legacy session goes now, as a logged-out visitor's would.
+    await this.source.destroy(legacyId)
+    return undefined
   }
 
   #keepUnsettled(legacyId: string, session: MigratedSession): void {

@@ -4,6 +4,7 @@ import { publishSessionEvent } from './diagnostics.js'
 import { headersSent, SessionError, type SessionStoreError } from './errors.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
 import type { SessionLayer, TransportSource } from './layer.js'
+import type { MigratedSession } from './legacy.js'
 import type { SessionCookies } from './session-commit.js'
 import { legacyPending, migrateLegacy } from './session-legacy.js'
 import type { FieldValue, LiveSession, PlacementOptions, SessionKey } from './store.js'
@@ -57,6 +58,12 @@ export class SessionCalls<Data extends object> {
   legacyChecked = false
   /** The response must also remove the legacy cookie. */
   clearLegacy = false
+  /**
+   * The copy this request's legacy migration made, while the legacy session is still whole: it is
+   * destroyed when the response carries a session cookie (or `delete()` ends the copy), so a request
+   * that fails closed signs nobody out.
+   */
+  migrated: { readonly legacyId: string; readonly session: MigratedSession } | undefined
   /**
    * Presented keys a store call in this request found dead. `delete()` still sends them to the
    * store: "dead" can be a moment (a Cluster rename between its steps holds only a tombstone at the

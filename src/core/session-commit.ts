@@ -1,6 +1,6 @@
 import { MAX_COOKIE_AGE, serializeRemovalCookie, serializeSessionCookie } from './cookie.js'
 import type { SessionCalls } from './session-calls.js'
-import { withLegacyRemoval } from './session-legacy.js'
+import { settleLegacy, withLegacyRemoval } from './session-legacy.js'
 
 // What a session handle's response says about the cookie, once its operations have settled:
 // `commit()` (adapters, when the headers go out) and `flush()` (frameworks without that moment).
@@ -32,6 +32,8 @@ export async function commitCookies<Data extends object>(
   calls.sealed = true
   await calls.settle()
   const cookie = sessionCookie(calls)
+  // A migrated legacy session goes once its copy's cookie goes out; rejects (503) when it cannot.
+  if (cookie !== undefined) await settleLegacy(calls)
   return calls.clearLegacy ? withLegacyRemoval(calls.layer, cookie) : cookie
 }
 
@@ -43,7 +45,9 @@ export async function commitCookies<Data extends object>(
  */
 export async function flushCookie<Data extends object>(calls: SessionCalls<Data>): Promise<OutgoingCookie | undefined> {
   await calls.settle()
-  return outgoingCookie(calls)
+  const cookie = outgoingCookie(calls)
+  if (cookie !== undefined) await settleLegacy(calls)
+  return cookie
 }
 
 function sessionCookie<Data extends object>(calls: SessionCalls<Data>): string | undefined {

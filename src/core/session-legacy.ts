@@ -36,12 +36,35 @@ export async function migrateLegacy<Data extends object>(calls: SessionCalls<Dat
     if (error instanceof SessionStoreError) calls.storeError = error
     throw error
   })
-  calls.clearLegacy = true
-  if (migrated === undefined) return undefined
+  if (migrated === undefined) {
+    calls.clearLegacy = true
+    return undefined
+  }
+  calls.migrated = { legacyId, session: migrated }
   const candidate: Candidate = { id: migrated.id, key: migrated.key, stale: true }
   calls.candidates = [candidate]
   calls.confirmed = false
   return candidate
+}
+
+/**
+ * Destroy the legacy session this request's migration copied, if it is still whole: when the response
+ * carries a session cookie, or the handler ended the copy. From then on the response also removes the
+ * legacy cookie.
+ *
+ * @param calls - the handle's state
+ * @returns when the legacy session is gone; rejects with a `SessionStoreError` (recorded as the
+ *   request's store error), and the response must then carry no session cookie
+ */
+export async function settleLegacy<Data extends object>(calls: SessionCalls<Data>): Promise<void> {
+  const migrated = calls.migrated
+  if (migrated === undefined) return
+  await (calls.layer.legacy as LegacyMigration).settle(migrated.legacyId, migrated.session).catch((error: unknown) => {
+    if (error instanceof SessionStoreError) calls.storeError = error
+    throw error
+  })
+  calls.migrated = undefined
+  calls.clearLegacy = true
 }
 
 /**

@@ -2,7 +2,7 @@ import { publishSessionEvent } from './diagnostics.js'
 import { headersSent } from './errors.js'
 import { createSessionId } from './ids.js'
 import type { SessionCalls } from './session-calls.js'
-import { legacyPending, migrateLegacy } from './session-legacy.js'
+import { legacyPending, migrateLegacy, settleLegacy } from './session-legacy.js'
 import { isTtl, ttlError } from './ttl.js'
 
 // The operations on a session as a whole (`delete`, `regenerate`, `prepareRegenerate`, `expire`):
@@ -38,6 +38,8 @@ export function deleteSession<Data extends object>(calls: SessionCalls<Data>): P
       const migrated = await migrateLegacy(calls)
       if (migrated !== undefined) deleted = await calls.call('delete', () => store.delete(migrated.key))
     }
+    // A logout ends the legacy session a migration copied, whatever cookie the response sends.
+    await settleLegacy(calls)
     if (deleted) publishSessionEvent('deleted', store.name)
     calls.forget()
     calls.dropped = undefined

@@ -52,7 +52,7 @@ const DEFAULT_NAME = 'connect.sid'
  * A legacy session source for sessions an express-session app stored: pass it as the layer's `legacy`
  * option while you switch. A request with no live ruts session whose `connect.sid` cookie is correctly
  * signed and whose session the store still holds gets a new ruts session with that data, a removal
- * cookie for the old one, and the old session is destroyed.
+ * cookie for the old one, and the old session is destroyed when the response commits the new cookie.
  *
  * @param options - the express-session store, its secret(s), cookie name and optional field mapping
  * @returns the source to pass as `legacy`

@@ -4,6 +4,7 @@ import { legacySessions } from '../../src/legacy/express-session.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { suiteHandler } from '../../src/testing/adapter-routes.js'
 import type { RunningServer, StartServer } from '../../src/testing/adapter-suite.js'
+import { countingStore } from '../../src/testing/counting-store.js'
 import { expressHarness } from '../helpers/express-harness.js'
 import { fastifyHarness } from '../helpers/fastify-harness.js'
 import { honoHarness, webHarness } from '../helpers/hono-harness.js'
@@ -50,5 +51,28 @@ describe.each(Object.entries(harnesses))('a migrating request through %s', (_nam
     expect(lines).toContain('connect.sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; HttpOnly')
     expect(lines.find((line) => line.startsWith('session='))).toMatch(/^session=[A-Za-z0-9_-]{22}; Max-Age=/)
     expect(response.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it('a request that migrates and then fails answers 503 with no cookie, and signs nobody out', async () => {
+    const legacy = legacyStore()
+    await legacy.put('sid-1', { count: 5 })
+    const store = new MemoryStore()
+    const options = { store: countingStore(store), cookie: { secure: false } }
+    const layer = new SessionLayer({ ...options, legacy: legacySessions({ store: legacy, secret: LEGACY_SECRET }) })
+    running = await start(layer, suiteHandler)
+    const cookie = `connect.sid=${legacyCookieValue('sid-1', LEGACY_SECRET)}`
+    // The write migrates the legacy session into a copy and lands in it; the next call fails.
+    const failed = await fetch(`${running.url}/then-unreachable?field=seen&value=1`, { headers: { cookie } })
+    expect(failed.status).toBe(503)
+    expect(failed.headers.getSetCookie()).toEqual([])
+    expect(legacy.calls.destroy).toBe(0)
+    expect(await legacy.read('sid-1')).toMatchObject({ count: 5 })
+    // The browser still holds only the legacy cookie; another process (no shared memory of the
+    // migration) picks it up again.
+    const other = new SessionLayer({ ...options, legacy: legacySessions({ store: legacy, secret: LEGACY_SECRET }) })
+    const retry = other.open(cookie)
+    expect(await retry.get('count')).toBe(5)
+    expect([await retry.commit()].flat()).toHaveLength(2)
+    expect(await legacy.read('sid-1')).toBeFalsy()
   })
 })

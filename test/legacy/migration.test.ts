@@ -175,6 +175,28 @@ describe('legacy sessions (express-session) on a layer', () => {
     expect(memory.size).toBe(0)
   })
 
+  it('a logout after a read migrated ends the legacy session too, whatever the response sends', async () => {
+    const { legacy, memory, layer } = legacySetup()
+    await legacy.put('sid-1', data)
+    const session = layer.open(legacyCookie('sid-1'))
+    expect(await session.get('count')).toBe(3)
+    // No commit: the response may never send a cookie (headers gone, a framework without the hook).
+    expect(await session.delete()).toBe(true)
+    expect(await legacy.read('sid-1')).toBeFalsy()
+    expect(memory.size).toBe(0)
+  })
+
+  it('a response that sends no cookie leaves the legacy session whole (a sealed read, headers already gone)', async () => {
+    const { legacy, layer } = legacySetup()
+    await legacy.put('sid-1', data)
+    // What an adapter does when the headers left before the handler's first call: seal, never commit.
+    const session = layer.open(legacyCookie('sid-1'))
+    session.seal()
+    expect(await session.get('count')).toBe(3)
+    expect(legacy.calls.destroy).toBe(0)
+    expect(await legacy.read('sid-1')).toMatchObject(data)
+  })
+
   it('regenerate() (a login) after migration moves the migrated data to a fresh id', async () => {
     const { legacy, request } = legacySetup()
     await legacy.put('sid-1', data)

@@ -113,7 +113,11 @@ describe('legacy store failures fail closed and lose nothing', () => {
     for (const fault of [new Error('destroy refused'), 'hang' as const]) {
       legacy.fault.destroy = fault
       const session = layer.open(legacyCookie('sid-1'))
-      expect((await failure(session.get('count'))).status).toBe(503)
+      expect(await session.get('count')).toBe(3)
+      // The legacy session goes when the copy's cookie would: the commit fails, and sends nothing.
+      const error = await failure(session.commit())
+      expect(error.status).toBe(503)
+      expect(session.storeError).toBe(error)
       // The copy waits, unreachable (no response named it), for the next request to settle it.
       expect(memory.size).toBe(1)
       expect(await legacy.read('sid-1')).toMatchObject(data)
