@@ -3,8 +3,10 @@ import { UNREACHABLE_FIELD } from './counting-store.js'
 
 /** What a suite route asks the framework to send. */
 export interface SuiteResponse {
-  /** Send this as a JSON body with status 200. */
+  /** Send this as a JSON body. */
   json?: unknown
+  /** The JSON answer's status. @default 200 */
+  status?: number
   /** Redirect (302) here instead. */
   redirect?: string
   /** Cookies the handler sets itself, each its own `Set-Cookie` header. */
@@ -81,6 +83,13 @@ export const suiteHandler: SuiteHandler = async (session, url) => {
       else await session.update(param(url, 'field'), valueParam(url))
       await session.get(UNREACHABLE_FIELD)
       return out('unreachable')
+    case '/caught-unreachable':
+      // The same, but the handler catches the store's error and answers its own 5xx.
+      await session.update(param(url, 'field'), valueParam(url))
+      return session.get(UNREACHABLE_FIELD).then(
+        () => out('unreachable'),
+        () => ({ json: 'caught', status: Number(param(url, 'status')) }),
+      )
     case '/own-cookies':
       if (url.searchParams.has('touch')) await session.update('theme', 'dark')
       return { json: 'cookies', setCookies: ['theme=dark; Path=/', 'lang=en; Path=/; HttpOnly'] }

@@ -336,5 +336,15 @@ export function describeAdapterBehaviour(options: AdapterSuiteOptions): void {
       expect(client.value).toBe(before)
       expect((await request('/get?field=a')).json).toMatchObject({ value: null })
     })
+
+    it('sends no cookie with a 5xx the handler answers itself after catching a store failure', async () => {
+      for (const status of [500, 502]) {
+        const created = await request(`/caught-unreachable?field=a&value=1&status=${status}`, '')
+        // SvelteKit answers a 500 after a store failure as 503 (its thrown errors all become 500).
+        expect(status === 500 ? [500, 503] : [status]).toContain(created.status)
+        expect(created.json).toBe('caught')
+        expect(created.setCookies).toEqual([])
+      }
+    })
   })
 }

@@ -49,5 +49,5 @@ export function suiteResponse(result: SuiteResponse, request: Request): Response
   if (result.redirect !== undefined) return Response.redirect(new URL(result.redirect, request.url), 302)
   const headers = new Headers({ 'content-type': 'application/json' })
   for (const cookie of result.setCookies ?? []) headers.append('set-cookie', cookie)
-  return new Response(JSON.stringify(result.json), { headers })
+  return new Response(JSON.stringify(result.json), { headers, status: result.status ?? 200 })
 }

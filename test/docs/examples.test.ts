@@ -49,6 +49,7 @@ describeAdapterBehaviour({
       if (result.redirect !== undefined) {
         res.writeHead(302, { location: result.redirect }).end()
       } else {
+        res.statusCode = result.status ?? 200
         res.setHeader('content-type', 'application/json')
         res.end(JSON.stringify(result.json))
       }

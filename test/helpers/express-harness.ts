@@ -26,7 +26,7 @@ export function expressHarness(major: 4 | 5): StartServer {
         const result = await handler(req.session, new URL(req.url, 'http://localhost'))
         for (const cookie of result.setCookies ?? []) res.append('Set-Cookie', cookie)
         if (result.redirect !== undefined) res.redirect(result.redirect)
-        else res.json(result.json)
+        else res.status(result.status ?? 200).json(result.json)
       }),
     )
     return listen(createServer(app))

@@ -16,7 +16,10 @@ export const fastifyHarness: StartServer = async (layer, handler) => {
       for (const cookie of result.setCookies ?? []) reply.header('set-cookie', cookie)
       if (result.redirect !== undefined) return reply.redirect(result.redirect, 302)
       // A bare string would go out as text/plain; the suite reads every body as JSON.
-      return reply.type('application/json').send(JSON.stringify(result.json))
+      return reply
+        .code(result.status ?? 200)
+        .type('application/json')
+        .send(JSON.stringify(result.json))
     }),
   )
   const url = await app.listen({ port: 0, host: '127.0.0.1' })

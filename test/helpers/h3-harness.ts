@@ -1,7 +1,15 @@
 import { createServer } from 'node:http'
 import { H3, redirect } from 'h3'
 import { toNodeHandler } from 'h3/node'
-import { appendResponseHeader, createApp, eventHandler, sendRedirect, setResponseHeader, toNodeListener } from 'h3v1'
+import {
+  appendResponseHeader,
+  createApp,
+  eventHandler,
+  sendRedirect,
+  setResponseHeader,
+  setResponseStatus,
+  toNodeListener,
+} from 'h3v1'
 import { session } from '../../src/adapters/h3.js'
 import type { Session } from '../../src/core/session.js'
 import type { StartServer } from '../../src/testing/adapter-suite.js'
@@ -20,6 +28,7 @@ export const h3Harness: StartServer = async (layer, handler) => {
     for (const cookie of result.setCookies ?? []) event.res.headers.append('set-cookie', cookie)
     if (result.redirect !== undefined) return redirect(result.redirect, 302)
     event.res.headers.set('content-type', 'application/json')
+    event.res.status = result.status ?? 200
     return JSON.stringify(result.json)
   })
   return listen(createServer(toNodeHandler(app)))
@@ -35,6 +44,7 @@ export const h3v1Harness: StartServer = async (layer, handler) => {
       for (const cookie of result.setCookies ?? []) appendResponseHeader(event, 'set-cookie', cookie)
       if (result.redirect !== undefined) return sendRedirect(event, result.redirect, 302)
       setResponseHeader(event, 'content-type', 'application/json')
+      setResponseStatus(event, result.status ?? 200)
       return JSON.stringify(result.json)
     }),
   )

@@ -25,6 +25,7 @@ export function koaHarness(major: 2 | 3): StartServer {
       else {
         ctx.body = JSON.stringify(result.json)
         ctx.type = 'application/json'
+        ctx.status = result.status ?? 200
       }
     })
     return listen(createServer(app.callback()))

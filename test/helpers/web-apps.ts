@@ -1,6 +1,7 @@
 // Web-standard suite apps shared by the Node harnesses and the Bun/Deno servers in test/runtimes/:
 // nothing here may import a Node-only module.
 import { Hono } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { type SessionEnv, session } from '../../src/adapters/hono.js'
 import { withSession } from '../../src/adapters/web.js'
 import { SessionStoreError } from '../../src/core/errors.js'
@@ -26,7 +27,9 @@ export function honoSuiteApp(layer: SessionLayer, handler: SuiteHandler): Hono<S
   app.get('*', async (c) => {
     const result = await handler(c.get('session'), new URL(c.req.url))
     for (const cookie of result.setCookies ?? []) c.header('set-cookie', cookie, { append: true })
-    return result.redirect !== undefined ? c.redirect(result.redirect, 302) : c.json(result.json)
+    return result.redirect !== undefined
+      ? c.redirect(result.redirect, 302)
+      : c.json(result.json, (result.status ?? 200) as ContentfulStatusCode)
   })
   return app
 }
