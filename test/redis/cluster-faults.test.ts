@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest'
 import { SessionStoreError } from '../../src/core/errors.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
+import { subjectIndexKey } from '../../src/stores/redis/subject-keys.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, redisKey, text, uniquePrefix } from './clients.js'
 import { privateClusterKinds, usePrivateCluster } from './private-cluster-clients.js'
@@ -50,6 +51,68 @@ describeRedis('RedisStore on a Cluster when the target node of a rename refuses 
       expect(moved.live && text(moved.value)).toBe('1')
     } finally {
       await cli(targetNode, 'CONFIG', 'SET', 'min-replicas-to-write', '0')
+      await close()
+    }
+  })
+})
+
+// SPEC §13's `maxSessionsPerSubject` on a Cluster: the sessions beyond the limit are ended after the
+// login's placement, on their own nodes. A login whose placement landed must not fail because such
+// a node fails or stalls: that would answer 503 for a session already moved to an id nobody learns.
+
+describeRedis('RedisStore on a Cluster when a node holding a session beyond maxSessions fails', () => {
+  const cluster = usePrivateCluster()
+  const faults = [
+    {
+      name: 'refuses writes',
+      on: ['CONFIG', 'SET', 'min-replicas-to-write', '1'],
+      off: ['CONFIG', 'SET', 'min-replicas-to-write', '0'],
+    },
+    { name: 'stalls', on: ['CLIENT', 'PAUSE', '5000', 'WRITE'], off: ['CLIENT', 'UNPAUSE'] },
+  ]
+  const cases = privateClusterKinds.flatMap((kind) =>
+    faults.map((fault) => ({ kind, fault, name: `${kind.name}, ${fault.name}` })),
+  )
+
+  it.each(cases)('a login that moved the session still binds it ($name)', async ({ kind, fault }) => {
+    const ports = cluster.ports()
+    const { client, close } = await kind.connect(ports)
+    const prefix = uniquePrefix()
+    const store = new RedisStore({ client, prefix, timeout: 2_000 })
+    const subject = `user:${randomKey()}`
+    const indexNode = await ownerOf(ports, subjectIndexKey(prefix, subject))
+    const elsewhere = async (node: number) => {
+      let key = randomKey()
+      while ((await ownerOf(ports, redisKey(prefix, key))) === node) key = randomKey()
+      return key
+    }
+    // The older session is on a node of its own; the index, the login's session and its new id are not.
+    const older = await elsewhere(indexNode)
+    const olderNode = await ownerOf(ports, redisKey(prefix, older))
+    const [from, to] = [await elsewhere(olderNode), await elsewhere(olderNode)]
+    const login = { session: 'existing', subject, meta: '{}', sessionTtl: 600 } as const
+    try {
+      await store.bind(older, { ...login, session: 'create' })
+      await store.write(from, 'cart', bytes('3'), writeOptionsFor('create', 600))
+      await cli(olderNode, ...fault.on)
+
+      const started = performance.now()
+      const bound = await store.bind(to, { ...login, renameFrom: from, maxSessions: 1 })
+      expect(performance.now() - started).toBeLessThan(2_000)
+      expect(bound).toMatchObject({ status: 'bound', ended: [] })
+      const moved = await store.get(to, 'cart')
+      expect(moved.live && text(moved.value)).toBe('3')
+      expect(await store.get(from, 'cart')).toEqual({ live: false })
+
+      // The node is back: the subject's next bind ends the older session (unless the stalled
+      // revocation already went through once the node resumed).
+      await cli(olderNode, ...fault.off)
+      const again = await store.bind(randomKey(), { ...login, renameFrom: to, maxSessions: 1 })
+      expect(again.status).toBe('kept')
+      expect(await store.get(older, 'cart')).toEqual({ live: false })
+      expect((await store.listSubject(subject)).map((each) => each.key)).toEqual([to])
+    } finally {
+      await cli(olderNode, ...fault.off)
       await close()
     }
   })

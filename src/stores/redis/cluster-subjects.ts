@@ -79,7 +79,12 @@ function inspect(subjects: ClusterSubjects, index: string, read: IndexRead, me: 
 
 /**
  * Refresh and prune the entries a bind read, and end the least recently active sessions beyond
- * `maxSessions`. @returns the keys ended
+ * `maxSessions`. It runs after the bind's placement, which it never undoes: a node that fails or
+ * does not answer by `settleBy` leaves its victims for the subject's next bind (their entries stay
+ * in the index, so that bind sees them again), and the bind resolves with the sessions ended so
+ * far. Failing the bind instead would sign out the user it just moved and bound.
+ *
+ * @returns the keys ended
  */
 async function tidy(
   subjects: ClusterSubjects,
@@ -87,7 +92,27 @@ async function tidy(
   inspection: Inspection,
   me: SessionKey,
   maxSessions: number | undefined,
+  settleBy: number,
 ): Promise<SessionKey[]> {
+  const ended: SessionKey[] = []
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const cutOff = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, settleBy - performance.now()))
+  })
+  const work = tidyWithin(subjects, index, inspection, me, maxSessions, ended).catch(() => undefined)
+  await Promise.race([work, cutOff])
+  clearTimeout(timer)
+  return [...ended]
+}
+
+async function tidyWithin(
+  subjects: ClusterSubjects,
+  index: string,
+  inspection: Inspection,
+  me: SessionKey,
+  maxSessions: number | undefined,
+  ended: SessionKey[],
+): Promise<void> {
   const { entries } = inspection
   const states = await inspection.states
   const changes: IndexChange[] = []
@@ -100,21 +125,21 @@ async function tidy(
     if (change !== undefined) changes.push(change)
     if (state.value.status === 'live') live.push({ member: entry.member, lastActiveAt: state.value.lastActiveAt })
   })
-  const ended: SessionKey[] = []
   const excess = maxSessions === undefined ? 0 : live.length + 1 - maxSessions
   if (excess > 0) {
     const victims = live.sort((a, b) => a.lastActiveAt - b.lastActiveAt).slice(0, excess)
-    const chains = await Promise.all(
-      victims.map((victim) => revokeChain(subjects, index, victim.member, undefined, me)),
+    await Promise.all(
+      victims.map(async (victim) => {
+        // A victim whose revocation fails keeps its entry (rule 4): the next bind tries again.
+        const chain = await revokeChain(subjects, index, victim.member, undefined, me).catch(() => undefined)
+        if (chain === undefined) return
+        ended.push(...chain.ended)
+        if (chain.first !== 'missing') changes.push({ member: victim.member })
+        for (const member of chain.followed) changes.push({ member })
+      }),
     )
-    chains.forEach((chain, i) => {
-      ended.push(...chain.ended)
-      if (chain.first !== 'missing') changes.push({ member: victims[i]?.member as SessionKey })
-      for (const member of chain.followed) changes.push({ member })
-    })
   }
   if (changes.length > 0) await subjects.runner.run(INDEX_PRUNE, { index, changes })
-  return ended
 }
 
 /**
@@ -130,6 +155,8 @@ async function tidy(
  * @param key - the store key the session is bound under when it moves or is created
  * @param options - the bind
  * @param abandoned - fires when the caller stopped waiting (the store's timeout)
+ * @param settleBy - `performance.now()` time by which the tidying after the placement gives up
+ *   waiting (some time before the store's deadline, so a slow node cannot fail a bind that landed)
  * @returns the bind's reply
  */
 export async function bindAcrossSlots(
@@ -137,6 +164,7 @@ export async function bindAcrossSlots(
   key: SessionKey,
   options: BindOptions,
   abandoned: AbortSignal,
+  settleBy: number,
 ): Promise<BindResult> {
   const { runner, hold } = subjects
   const index = subjectIndexKey(subjects.prefix, options.subject)
@@ -149,7 +177,7 @@ export async function bindAcrossSlots(
     const inspection = inspect(subjects, index, read, key)
     const placed = await runner.run(BIND_PLACE, { key: target, index, options })
     if (placed.status !== 'bound') return placed
-    return { ...placed, ended: await tidy(subjects, index, inspection, key, options.maxSessions) }
+    return { ...placed, ended: await tidy(subjects, index, inspection, key, options.maxSessions, settleBy) }
   }
   const from = { key: redisKey(subjects, options.renameFrom), token: moveToken() }
   const source = await takeOrRestore(
@@ -163,7 +191,10 @@ export async function bindAcrossSlots(
     const kept = source.reply
     if (options.maxSessions === undefined || kept.status !== 'kept') return kept
     const inspection = inspect(subjects, index, await runner.run(INDEX_READ, index), options.renameFrom)
-    return { ...kept, ended: await tidy(subjects, index, inspection, options.renameFrom, options.maxSessions) }
+    return {
+      ...kept,
+      ended: await tidy(subjects, index, inspection, options.renameFrom, options.maxSessions, settleBy),
+    }
   }
   const { taken } = source
   if (abandoned.aborted) {
@@ -191,7 +222,8 @@ export async function bindAcrossSlots(
     await putBack(subjects, from, taken, target)
     return placed
   }
-  const ended = inspection === undefined ? [] : await tidy(subjects, index, inspection, key, options.maxSessions)
+  const ended =
+    inspection === undefined ? [] : await tidy(subjects, index, inspection, key, options.maxSessions, settleBy)
   return { ...placed, ended }
 }
 
