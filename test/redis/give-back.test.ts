@@ -12,10 +12,11 @@ import { cli } from './server.js'
 // answers 0 after its timeout.
 
 describeRedis('a give-back while replicas do not confirm writes', () => {
-  const client = new Redis({ port: redis.available ? redis.standalone.port : 0, lazyConnect: true })
+  const port = redis.available ? redis.standalone.port : 0
+  const client = new Redis({ port, lazyConnect: true })
   afterAll(() => client.disconnect())
   const waits = async () => {
-    const stats = await cli(redis.standalone.port, 'INFO', 'commandstats')
+    const stats = await cli(port, 'INFO', 'commandstats')
     return Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0)
   }
 

@@ -39,7 +39,7 @@ export interface NodeRedisCluster {
   ): Promise<unknown>
   /** The masters the cluster knows now. */
   readonly masters: unknown
-  /** The master serving a slot, by its address (v4 and v5). */
+  /** The master serving a slot, by its address (v4 to v6). */
   getSlotMaster?(slot: number): { readonly address?: string } | undefined
   /** The client of one of {@link masters} (v4 may return it at once). */
   nodeClient?(node: unknown): NodeRedisClient | Promise<NodeRedisClient>
@@ -68,7 +68,7 @@ export interface NodeRedisSentinel extends NodeRedisSentinelLease {
 
 /**
  * A Redis client built by the user: ioredis `new Redis()` (standalone or `sentinels`) /
- * `new Cluster()`, or node-redis `createClient()` / `createCluster()` (v4 and v5) /
+ * `new Cluster()`, or node-redis `createClient()` / `createCluster()` (v4 to v6) /
  * `createSentinel()` (v5). The store only sends `FCALL`/`FUNCTION LOAD` (Redis 7+) or
  * `EVALSHA`/`EVAL` with their staging commands, and `WAIT`, with it; it never connects, closes or
  * reconfigures it.
