@@ -93,7 +93,10 @@ function intercept(response: ServerResponse, name: Deferrable, args: unknown[]):
     deferral.queued = [[name, args]]
     session.commit().then(
       (cookie) => {
-        if (cookie !== undefined) applySessionCookie(response, cookie)
+        if (cookie !== undefined) {
+          adoptWriteHeadHeaders(response, deferral.queued ?? [])
+          applySessionCookie(response, cookie)
+        }
         restore(response, deferral)
         for (const [queuedName, queuedArgs] of deferral.queued ?? []) deferral[queuedName].apply(response, queuedArgs)
       },
@@ -107,6 +110,39 @@ function intercept(response: ServerResponse, name: Deferrable, args: unknown[]):
     deferral.queued.push([name, args])
   }
   return name === 'write' ? true : name === 'flushHeaders' ? undefined : response
+}
+
+/**
+ * Headers given to `writeHead` win over those set with `setHeader`: a handler's `Set-Cookie` there
+ * would replace the session cookie, and its `Cache-Control` the `no-store`. So they are applied first,
+ * the way Node itself merges them (an object: `setHeader` per name; a flat list: its names removed,
+ * then each pair appended), and the replayed `writeHead` keeps only its status and message.
+ */
+function adoptWriteHeadHeaders(response: ServerResponse, queued: Array<[Deferrable, unknown[]]>): void {
+  for (const call of queued) {
+    if (call[0] !== 'writeHead') continue
+    const args = call[1]
+    const at = typeof args[1] === 'string' ? 2 : 1
+    const headers = args[at]
+    if (headers === null || typeof headers !== 'object') continue
+    try {
+      if (Array.isArray(headers)) {
+        const pairs: unknown[] = Array.isArray(headers[0]) ? headers.flat() : headers
+        for (let i = 0; i < pairs.length; i += 2) response.removeHeader(String(pairs[i]))
+        for (let i = 0; i < pairs.length; i += 2) {
+          if (pairs[i]) response.appendHeader(String(pairs[i]), pairs[i + 1] as string | readonly string[])
+        }
+      } else {
+        for (const [name, value] of Object.entries(headers)) {
+          if (name && value !== undefined) response.setHeader(name, value as string | number | readonly string[])
+        }
+      }
+    } catch {
+      // A header Node refuses: the replayed writeHead throws as it would have without the session.
+      continue
+    }
+    call[1] = args.slice(0, at)
+  }
 }
 
 function restore(response: ServerResponse, deferral: Deferral): void {
