@@ -29,10 +29,15 @@ export class SessionError extends Error {
   /** HTTP status a framework error handler should answer with. */
   readonly status: number
   /**
-   * With `ERR_SESSION_VALUE` from a field schema: what the schema found wrong, as its Standard
-   * Schema issues. `undefined` otherwise.
+   * With `ERR_SESSION_VALUE` from a field schema: what the schema found wrong, as Standard Schema
+   * issues (`message`, `path`; vendor extras such as the input are dropped). On a read the messages are
+   * a fixed text, since a validator may quote the stored value; on a write they are the validator's
+   * and may quote the value passed. Not enumerable, so loggers that serialise an error's own
+   * properties leave it out. `undefined` otherwise.
    */
-  readonly issues: readonly { readonly message: string; readonly path?: readonly unknown[] | undefined }[] | undefined
+  declare readonly issues:
+    | readonly { readonly message: string; readonly path?: readonly unknown[] | undefined }[]
+    | undefined
 
   /**
    * @param code - the stable code
@@ -48,7 +53,7 @@ export class SessionError extends Error {
     this.name = 'SessionError'
     this.code = code
     this.status = options.status ?? 500
-    this.issues = options.issues
+    Object.defineProperty(this, 'issues', { value: options.issues, enumerable: false })
   }
 
   /** Alias of `status`, read by Express, Koa and Fastify error handlers. */

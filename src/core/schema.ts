@@ -136,7 +136,7 @@ export class FieldValidation {
   async forWrite(field: string, value: unknown): Promise<unknown> {
     const result = checked(await this.#validate(field, value))
     if (result.ok) return result.value
-    throw invalid(field, result.issues)
+    throw invalid(field, result.issues, 'write')
   }
 
   /**
@@ -156,7 +156,7 @@ export class FieldValidation {
 
   #read(field: string, result: Checked): unknown {
     if (result.ok) return result.value
-    if (this.#onInvalid === undefined) throw invalid(field, result.issues)
+    if (this.#onInvalid === undefined) throw invalid(field, result.issues, 'read')
     this.#onInvalid(field, result.issues)
     return undefined
   }
@@ -171,6 +171,19 @@ export class FieldValidation {
   }
 }
 
-function invalid(field: string, issues: readonly StandardSchemaV1.Issue[]): SessionError {
-  return new SessionError('ERR_SESSION_VALUE', `session field "${field}" does not match its schema`, { issues })
+/**
+ * The error for a rejected value. Its issues keep only what Standard Schema defines (`message`, `path`
+ * as plain keys): vendors add the input itself (Valibot's `input`, ArkType's `data`). A stored value is
+ * server data, so on a read each message is replaced too (Valibot quotes the value in its messages);
+ * a write keeps the validator's messages, which may quote the value the caller passed. `onInvalid`
+ * still gets the validator's own issues.
+ */
+function invalid(field: string, issues: readonly StandardSchemaV1.Issue[], on: 'read' | 'write'): SessionError {
+  const plain = issues.map((issue) => ({
+    message: on === 'read' ? 'the stored value does not match the schema here' : String(issue.message),
+    path: issue.path?.map((segment) => (typeof segment === 'object' ? segment.key : segment)),
+  }))
+  return new SessionError('ERR_SESSION_VALUE', `session field "${field}" does not match its schema`, {
+    issues: plain,
+  })
 }

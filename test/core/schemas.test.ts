@@ -1,7 +1,9 @@
+import { inspect } from 'node:util'
 import { type } from 'arktype'
 import * as v from 'valibot'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
+import type { SessionError } from '../../src/core/errors.js'
 import { SessionLayer, type SessionLayerOptions } from '../../src/core/layer.js'
 import type { StandardSchemaV1 } from '../../src/core/schema.js'
 import { MemoryStore } from '../../src/stores/memory.js'
@@ -153,6 +155,36 @@ describe('SessionLayer fields (Standard Schema)', () => {
       expect((failure as { issues?: unknown[] }).issues?.length).toBeGreaterThan(0)
     })
   })
+
+  // Valibot quotes the value in its messages and keeps it as `input`; ArkType keeps it as `data`.
+  const tokenSchemas = {
+    'Zod 4': z.string().startsWith('tok_v2_'),
+    Valibot: v.pipe(v.string(), v.startsWith('tok_v2_')),
+    ArkType: type(/^tok_v2_/),
+  }
+  for (const [library, token] of Object.entries(tokenSchemas)) {
+    it(`puts no stored value on a schema error, nor the written one where a logger looks (${library})`, async () => {
+      const secret = 'tok_live_SECRET_4242'
+      const store = new MemoryStore()
+      const { cookie } = await request(new SessionLayer({ store }), undefined, (session) =>
+        session.update('token', secret),
+      )
+      const strict = new SessionLayer({ store, fields: { token }, onInvalid: 'throw' })
+      const read = await request(strict, cookie, (session) => session.get('token').catch((error: unknown) => error))
+      const written = await request(strict, cookie, (session) =>
+        session.update('token', secret).catch((error: unknown) => error),
+      )
+      for (const error of [read.result, written.result] as SessionError[]) {
+        expect(error).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+        expect(error.issues?.length).toBeGreaterThan(0)
+        // What loggers serialise: own enumerable properties, inspect, JSON.
+        expect(`${inspect(error, { depth: 10 })} ${JSON.stringify(error)} ${error.message}`).not.toContain('SECRET')
+        for (const issue of error.issues ?? []) expect(Object.keys(issue).sort()).toEqual(['message', 'path'])
+      }
+      // A stored value is server data: not even the issues the caller asks for quote it.
+      expect(JSON.stringify((read.result as SessionError).issues)).not.toContain('SECRET')
+    })
+  }
 
   it('runs async validators on writes and reads; getAll asks for get() on such a field', async () => {
     const taken = new Set(['root'])
