@@ -101,11 +101,13 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
   if (domain !== undefined && !DOMAIN_VALUE.test(domain)) {
     throw optionError('SessionLayer', 'cookie.domain', 'must be a host name without ";", spaces or control characters')
   }
-  if (name.startsWith('__Host-')) {
+  // Browsers match the prefixes without regard to case (RFC 6265bis), so `__host-` is held to them too.
+  const prefix = name.slice(0, 9).toLowerCase()
+  if (prefix.startsWith('__host-')) {
     if (!secure) throw optionError('SessionLayer', 'cookie.secure', 'must be true for a __Host- cookie')
     if (domain !== undefined) throw optionError('SessionLayer', 'cookie.domain', 'must not be set for a __Host- cookie')
     if (path !== '/') throw optionError('SessionLayer', 'cookie.path', 'must be "/" for a __Host- cookie')
-  } else if (name.startsWith('__Secure-') && !secure) {
+  } else if (prefix === '__secure-' && !secure) {
     throw optionError('SessionLayer', 'cookie.secure', 'must be true for a __Secure- cookie')
   }
 

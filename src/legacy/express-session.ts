@@ -178,7 +178,8 @@ function removalCookieOf(name: string, cookie: { path?: string; domain?: string;
     throw new SessionConfigError('legacySessions cookie.domain must be a host name')
   }
   // A prefixed cookie can only be replaced by a Secure one.
-  const secure = cookie.secure ?? (name.startsWith('__Secure-') || name.startsWith('__Host-'))
+  const prefix = name.slice(0, 9).toLowerCase()
+  const secure = cookie.secure ?? (prefix === '__secure-' || prefix.startsWith('__host-'))
   return (
     `${name}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=${path}` +
     `${domain === undefined ? '' : `; Domain=${domain}`}; HttpOnly${secure ? '; Secure' : ''}`

@@ -44,6 +44,11 @@ describe('cookie options', () => {
     ['__Host- without secure', { name: '__Host-s', secure: false }],
     ['__Host- with a path', { name: '__Host-s', path: '/app' }],
     ['__Secure- without secure', { name: '__Secure-s', secure: false }],
+    // Browsers match the prefixes case-insensitively and would refuse these cookies.
+    ['__host- (lower case) without secure', { name: '__host-s', secure: false }],
+    ['__HOST- with a domain', { name: '__HOST-s', domain: 'example.com' }],
+    ['__host- with a path', { name: '__host-s', path: '/app' }],
+    ['__secure- (lower case) without secure', { name: '__secure-s', secure: false }],
     ['a path with ";"', { path: '/a;Domain=evil.com' }],
     ['a path with CR LF', { path: '/a\r\nSet-Cookie: x=1' }],
     ['a path with a control character', { path: '/a\u0001' }],

@@ -216,6 +216,17 @@ describe('legacy sessions (express-session) on a layer', () => {
     )
   })
 
+  it("removes a prefixed legacy cookie with Secure, whatever the prefix's case", async () => {
+    for (const name of ['__Host-sid', '__host-sid', '__SECURE-sid']) {
+      const { legacy, request } = legacySetup({ name })
+      await legacy.put('sid-1', data)
+      const { lines } = await request(`${name}=${legacyCookieValue('sid-1', LEGACY_SECRET)}`, (session) =>
+        session.get('count'),
+      )
+      expect(lines.find((line) => line.startsWith(`${name}=;`))).toMatch(/; Secure$/)
+    }
+  })
+
   it('under the same cookie name, sends the new cookie without a removal that would undo it', async () => {
     const { legacy, request } = legacySetup({}, { cookie: { name: 'connect.sid', maxAge: 3600 } })
     await legacy.put('sid-1', data)
