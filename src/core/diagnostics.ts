@@ -1,4 +1,5 @@
 import { channel, tracingChannel } from 'node:diagnostics_channel'
+import { redactBackendError } from './errors.js'
 
 /**
  * What every `ruts:store` tracing event carries. Nothing else is published: no session key, no raw
@@ -12,7 +13,11 @@ export interface StoreCallContext {
   readonly operation: string
   /** On a layered store's inner calls: which tier the call went to. */
   readonly tier?: 'hot' | 'cold'
-  /** Set before the `error` event: a `SessionError` at the layer; what the store threw on a tier. */
+  /**
+   * Set before the `error` event: a `SessionError` at the layer; on a tier, what the store threw, as a
+   * redacted copy unless it is already one of this library's errors (a third-party tier's backend error
+   * may carry the command's arguments).
+   */
   error?: unknown
 }
 
@@ -116,7 +121,7 @@ export function traceStoreCall<T>(
         return value
       },
       (error: unknown) => {
-        context.error = error
+        context.error = redactBackendError(error)
         failed.publish(context)
         asyncStart.publish(context)
         asyncEnd.publish(context)

@@ -159,4 +159,27 @@ describe('diagnostics channels', () => {
       'asyncEnd layered get -',
     ])
   })
+
+  it("publishes a third-party tier's backend error redacted: no command arguments reach a subscriber", async () => {
+    const cold = new MemoryStore()
+    // A tier whose backend error carries the command, as ioredis' ReplyError does.
+    const hot: SessionStore = Object.assign(countingStore(new MemoryStore()), {
+      name: 'their-store',
+      get: () =>
+        Promise.reject(Object.assign(new Error('backend down'), { code: 'EDOWN', command: { args: [MARKER] } })),
+    })
+    const store = new LayeredStore({ hot, cold, onError: () => undefined })
+    const request = layerOn(store)
+    const { cookie } = await request(undefined, (session) => session.update('a', 1))
+    const { calls } = record()
+    await request(cookie, (session) => session.get('a')).catch(() => undefined)
+    await store.close()
+    const errors = calls.filter((call) => call.phase === 'error' && call.context.tier === 'hot')
+    expect(errors.length).toBeGreaterThan(0)
+    for (const { context } of errors) {
+      expect(context.error).toMatchObject({ name: 'Error', message: 'backend down', code: 'EDOWN' })
+      expect(JSON.stringify(context.error)).not.toContain(MARKER)
+      expect((context.error as { command?: unknown }).command).toBeUndefined()
+    }
+  })
 })
