@@ -246,8 +246,10 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
     const transport = typeof source === 'function' ? source() : source
     if (transport.protocol !== 'http' || LOCAL_HOSTS.has(transport.hostname)) return
     this.#warnedInsecure = true
+    // The host comes from the request's Host header: only host-name characters reach the log line.
+    const host = transport.hostname.replace(/[^\w.:[\]-]/g, '?').slice(0, 100)
     this.#onWarning(
-      `ruts: the session cookie is Secure but this request came over plain HTTP to ${transport.hostname}; ` +
+      `ruts: the session cookie is Secure but this request came over plain HTTP to ${host}; ` +
         'browsers will not send it back. Serve over HTTPS, trust your proxy (X-Forwarded-Proto), or set cookie.secure: false for local development.',
     )
   }

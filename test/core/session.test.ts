@@ -311,6 +311,15 @@ describe('transport warning', () => {
     expect(onWarning.mock.calls[0]?.[0]).toContain('plain HTTP')
   })
 
+  it('puts only host-name characters of the request\'s Host into that warning', async () => {
+    const onWarning = vi.fn()
+    const layer = new SessionLayer({ store: new MemoryStore(), onWarning })
+    const session = layer.open(undefined, { protocol: 'http', hostname: 'evil.example\r\nforged log line' })
+    await session.update('a', 1)
+    await session.commit()
+    expect(onWarning.mock.calls[0]?.[0]).toContain('to evil.example??forged?log?line;')
+  })
+
   it('computes a lazy transport only when a Secure cookie goes out and no warning was given yet', async () => {
     const onWarning = vi.fn()
     const layer = new SessionLayer({ store: new MemoryStore(), onWarning })
