@@ -311,7 +311,7 @@ describe('transport warning', () => {
     expect(onWarning.mock.calls[0]?.[0]).toContain('plain HTTP')
   })
 
-  it('puts only host-name characters of the request\'s Host into that warning', async () => {
+  it("puts only host-name characters of the request's Host into that warning", async () => {
     const onWarning = vi.fn()
     const layer = new SessionLayer({ store: new MemoryStore(), onWarning })
     const session = layer.open(undefined, { protocol: 'http', hostname: 'evil.example\r\nforged log line' })
