@@ -5,6 +5,7 @@
  * @module ruts/h3
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { errorStatus } from './contract/commit.js'
 import {
   deferHeadersUntilCommitted,
   failsClosed,
@@ -25,7 +26,28 @@ interface H3V1Event {
 interface H3V2Event {
   context: Record<string, unknown>
   req: Request
-  res: { headers: Headers; status?: number }
+  /** `errHeaders` (h3 2.0): the headers h3 sends with a response of status 400 or more instead of `headers`. */
+  res: { headers: Headers; errHeaders?: Headers; status?: number }
+}
+
+/** What h3 v2 marks its own `HTTPResponse` with (a value a handler may return, like a `Response`). */
+const H3_RESPONSE = Symbol.for('h3.HTTPResponse')
+
+/** The status a v2 handler's result goes out with. */
+function statusOf(result: unknown, res: H3V2Event['res']): number {
+  if (result instanceof Response) return result.status
+  if ((result as { [H3_RESPONSE]?: unknown } | null | undefined)?.[H3_RESPONSE] === true) {
+    return (result as { status?: number }).status ?? 200
+  }
+  return res.status ?? 200
+}
+
+/** The cookie on the headers h3 sends: `headers` below status 400, `errHeaders` from 400 on. */
+function appendCookie(res: H3V2Event['res'], cookie: string | readonly string[]): void {
+  for (const headers of res.errHeaders === undefined ? [res.headers] : [res.headers, res.errHeaders]) {
+    for (const line of typeof cookie === 'string' ? [cookie] : cookie) headers.append('set-cookie', line)
+    headers.set('cache-control', 'no-store')
+  }
 }
 
 /**
@@ -92,11 +114,17 @@ export function session<Data extends object = Record<string, unknown>>(layer: Se
     try {
       result = await next()
     } catch (error) {
-      handle.seal()
+      // A thrown error the handler answers with a client error (a login that failed validation after
+      // regenerating) still carries the cookie: the old id is gone. Not a store failure's 5xx.
+      if (!handle.active || failsClosed(handle, errorStatus(error))) {
+        handle.seal()
+        throw error
+      }
+      const cookie = await handle.commit()
+      if (cookie !== undefined) appendCookie(res, cookie)
       throw error
     }
-    const status = result instanceof Response ? result.status : (res.status ?? 200)
-    if (!handle.active || failsClosed(handle, status)) {
+    if (!handle.active || failsClosed(handle, statusOf(result, res))) {
       handle.seal()
       return result
     }
@@ -106,8 +134,7 @@ export function session<Data extends object = Record<string, unknown>>(layer: Se
     if (cookie === undefined) return result
     // h3 merges event.res.headers into a returned Response only below status 400: add it ourselves.
     if (result instanceof Response) return withSessionCookie(result, cookie)
-    for (const line of typeof cookie === 'string' ? [cookie] : cookie) res.headers.append('set-cookie', line)
-    res.headers.set('cache-control', 'no-store')
+    appendCookie(res, cookie)
     return result
   }
   return Object.assign(rutsSession, { __is_handler__: true as const })

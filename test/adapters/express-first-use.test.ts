@@ -106,6 +106,39 @@ describe('Express: the response is wrapped at the session’s first use', () => 
     expect(await (await fetch(`${url}/read`, { headers: { cookie: cookie as string } })).text()).toBe('1')
   })
 
+  it('finishes a response whose wrapper, installed after the first use, calls write and end later', async () => {
+    // What compression does: it keeps the write/end it found (here the session's stand-ins) and calls
+    // them from its zlib stream, one chunk now, the end after the stream flushed.
+    const streaming: RequestHandler = (_req, res, next) => {
+      const { write, end } = res as unknown as Record<'write' | 'end', (...args: unknown[]) => unknown>
+      res.end = ((chunk: unknown) => {
+        setImmediate(() => {
+          write.call(res, chunk)
+          setTimeout(() => end.call(res), 5)
+        })
+        return res
+      }) as typeof res.end
+      next()
+    }
+    const { url } = await serve((app, layer) => {
+      const sessions = session(layer)
+      app.use(sessions)
+      app.use(
+        sessions.route(async (req, _res, next) => {
+          await req.session.update('user', 'ada')
+          next()
+        }),
+      )
+      app.use(streaming)
+      app.get('/', (_req, res) => {
+        res.end('compressed')
+      })
+    })
+    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) })
+    expect(await response.text()).toBe('compressed')
+    expect(sessionCookie(response)).toMatch(/^session=[\w-]{22}$/)
+  })
+
   it('wraps the response when a middleware after it is the first to use the session', async () => {
     const { url } = await serve((app, layer) => {
       const sessions = session(layer)

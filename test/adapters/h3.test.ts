@@ -1,11 +1,15 @@
-import { H3 } from 'h3'
+import { createServer } from 'node:http'
+import { H3, HTTPError, HTTPResponse } from 'h3'
+import { createApp, eventHandler, sendNoContent, sendRedirect, toNodeListener as toNodeListenerOf } from 'h3v1'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { session } from '../../src/adapters/h3.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import type { Session } from '../../src/core/session.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
+import { countingStore } from '../../src/testing/counting-store.js'
 import { h3Harness, h3v1Harness } from '../helpers/h3-harness.js'
+import { listen } from '../helpers/listen.js'
 
 describeAdapterBehaviour({ name: 'h3 2 (node:http via h3/node) on MemoryStore', start: h3Harness })
 describe('h3 1', () => {
@@ -46,5 +50,80 @@ describe('h3 adapter', () => {
     expect(await response.text()).toBe('untouched')
     expect(response.headers.getSetCookie()).toEqual([])
     expect(response.headers.get('cache-control')).toBeNull()
+  })
+
+  it('h3 2: a 5xx returned as an HTTPResponse after a store failure goes out without the cookie', async () => {
+    const failing = countingStore(new MemoryStore())
+    const app = new H3().use(session(new SessionLayer({ store: failing })))
+    app.get('/', async (event) => {
+      const handle = event.context.session as Session
+      await handle.update('a', 1)
+      failing.failing = true
+      await handle.get('b').catch(() => undefined)
+      failing.failing = false
+      return new HTTPResponse('degraded', { status: 503 })
+    })
+    const response = await app.request('/')
+    expect(response.status).toBe(503)
+    expect(response.headers.getSetCookie()).toEqual([])
+  })
+
+  it('h3 2: a client error thrown after a regenerate still carries the new cookie (the old id is gone)', async () => {
+    const app = new H3({ silent: true }).use(session(layer))
+    app.get('/login', async (event) => {
+      const handle = event.context.session as Session<{ count: number }>
+      await handle.update('count', 1)
+      await handle.regenerate()
+      throw new HTTPError({ status: 422, message: 'invalid form' })
+    })
+    app.get('/status', (event) => {
+      event.res.status = 409
+      void (event.context.session as Session<{ count: number }>).update('count', 1)
+      return { conflict: true }
+    })
+    for (const path of ['/login', '/status']) {
+      const response = await app.request(path)
+      expect(response.status).toBeGreaterThanOrEqual(400)
+      expect(response.headers.getSetCookie()[0]).toMatch(/^session=[A-Za-z0-9_-]{22}; /)
+      expect(response.headers.get('cache-control')).toBe('no-store')
+    }
+  })
+})
+
+describe('h3 1 adapter: a handler that ends the response itself', () => {
+  // h3 1 decides whether a handler answered from `writableEnded`; while the session holds the end
+  // back for its cookie, that must already read true, or h3 answers 404 on top and the replayed end
+  // writes after end (an uncaught 'error' that ends the process).
+  const routes = {
+    '/logout': async (handle: Session, event: Parameters<typeof sendNoContent>[0]) => {
+      await handle.delete()
+      return sendNoContent(event)
+    },
+    '/rotate': async (handle: Session, event: Parameters<typeof sendNoContent>[0]) => {
+      handle.prepareRegenerate()
+      return sendRedirect(event, '/home', 302)
+    },
+    '/raw': async (handle: Session, event: Parameters<typeof sendNoContent>[0]) => {
+      void handle.update('a', 1)
+      event.node.res.end('raw')
+    },
+  }
+
+  it.each(Object.keys(routes))('answers %s once, with its own status', async (path) => {
+    const app = createApp()
+    app.use(session(new SessionLayer({ store: new MemoryStore(), cookie: { secure: false } })))
+    app.use(eventHandler((event) => routes[event.path as keyof typeof routes](event.context.session as Session, event)))
+    const server = await listen(createServer(toNodeListenerOf(app)))
+    try {
+      const response = await fetch(`${server.url}${path}`, {
+        redirect: 'manual',
+        headers: { cookie: 'session=AAAAAAAAAAAAAAAAAAAAAA' },
+      })
+      expect(response.status).toBe({ '/logout': 204, '/rotate': 302, '/raw': 200 }[path])
+      if (path === '/raw') expect(await response.text()).toBe('raw')
+      if (path === '/raw') expect(response.headers.getSetCookie()[0]).toMatch(/^session=[A-Za-z0-9_-]{22}; /)
+    } finally {
+      await server.close()
+    }
   })
 })

@@ -48,3 +48,16 @@ export async function commitTouched(
   }
   return session.commit()
 }
+
+/**
+ * @internal The status a framework answers a thrown error with: its `status` or `statusCode`
+ * (http-errors, h3's `HTTPError`, `SessionError`), else 500. Not exported from `ruts/adapter`.
+ *
+ * @param error - what the handler threw
+ * @returns the status
+ */
+export function errorStatus(error: unknown): number {
+  const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown }
+  const value = typeof status === 'number' ? status : statusCode
+  return typeof value === 'number' ? value : 500
+}

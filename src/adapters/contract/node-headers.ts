@@ -15,6 +15,12 @@ interface Deferral {
   flushHeaders: Method
   /** Calls held back while the commit runs; `undefined` until the first one. */
   queued: Array<[Deferrable, unknown[]]> | undefined
+  /**
+   * The commit settled and the held calls were replayed (`replayed`), or it failed and the response
+   * was answered 503 (`failed`). A wrapper that kept a stand-in (compression, installed after the
+   * session's first use) still calls it: straight through once replayed, dropped once failed.
+   */
+  settled: 'replayed' | 'failed' | undefined
 }
 
 const DEFERRAL = Symbol('ruts.deferral')
@@ -73,6 +79,7 @@ export function deferHeadersUntilCommitted(
     end: target.end,
     flushHeaders: target.flushHeaders,
     queued: undefined,
+    settled: undefined,
   }
   target.writeHead = STAND_INS.writeHead
   target.write = STAND_INS.write
@@ -83,6 +90,8 @@ export function deferHeadersUntilCommitted(
 function intercept(response: ServerResponse, name: Deferrable, args: unknown[]): unknown {
   const deferral = (response as unknown as Patched)[DEFERRAL] as Deferral
   const { session } = deferral
+  if (deferral.settled === 'replayed') return deferral[name].apply(response, args)
+  if (deferral.settled === 'failed') return name === 'write' ? false : name === 'flushHeaders' ? undefined : response
   const status = name === 'writeHead' && typeof args[0] === 'number' ? args[0] : response.statusCode
   if (deferral.queued === undefined && (response.headersSent || !session.active || failsClosed(session, status))) {
     session.seal()
@@ -97,11 +106,11 @@ function intercept(response: ServerResponse, name: Deferrable, args: unknown[]):
           adoptWriteHeadHeaders(response, deferral.queued ?? [])
           applySessionCookie(response, cookie)
         }
-        restore(response, deferral)
+        settle(response, deferral, 'replayed')
         for (const [queuedName, queuedArgs] of deferral.queued ?? []) deferral[queuedName].apply(response, queuedArgs)
       },
       (error: unknown) => {
-        restore(response, deferral)
+        settle(response, deferral, 'failed')
         failResponse(response)
         deferral.onCommitError?.(error)
       },
@@ -109,7 +118,16 @@ function intercept(response: ServerResponse, name: Deferrable, args: unknown[]):
   } else {
     deferral.queued.push([name, args])
   }
+  // The handler ended the response: to the framework it is (h3 1 would otherwise answer 404 on top).
+  if (name === 'end') Object.defineProperty(response, 'writableEnded', { value: true, configurable: true })
   return name === 'write' ? true : name === 'flushHeaders' ? undefined : response
+}
+
+function settle(response: ServerResponse, deferral: Deferral, outcome: 'replayed' | 'failed'): void {
+  deferral.settled = outcome
+  restore(response, deferral)
+  // Node's own getter again (the replayed `end` sets what it reports).
+  delete (response as { writableEnded?: boolean }).writableEnded
 }
 
 /**
