@@ -51,8 +51,25 @@ const FASTIFY_OPTIONS = {
   logSerializers: checks.object,
 } satisfies Record<keyof FastifySessionOptions | 'prefix' | 'logLevel' | 'logSerializers', Check>
 
-/** Requests whose session was already committed: Fastify runs `onSend` again for an error reply. */
-const committed = new WeakSet<FastifyRequest>()
+/**
+ * Per request, once its first `onSend` ran: the commit, or `SEALED` when the session was only sealed.
+ * Fastify runs `onSend` again for an error reply, and when an async handler calls `reply.send()` and
+ * then resolves `undefined` (Fastify sends again while the first send waits for the commit).
+ */
+const commits = new WeakMap<FastifyRequest, Promise<unknown> | typeof SEALED>()
+const SEALED = Symbol('sealed')
+
+/**
+ * Continue Fastify's send. A second send whose first already wrote the reply throws here (headers
+ * already sent); with nothing above this callback to catch it, that would end the process.
+ */
+function proceed(done: (error: Error | null, payload?: unknown) => void, error: Error | null, payload?: unknown): void {
+  try {
+    done(error, payload)
+  } catch {
+    // The reply already went out, with the session cookie: what Fastify tried again is moot.
+  }
+}
 
 async function rutsSessionPlugin(fastify: FastifyInstance, options: FastifySessionOptions): Promise<void> {
   checkOptions('fastifySession', options, FASTIFY_OPTIONS)
@@ -68,18 +85,28 @@ async function rutsSessionPlugin(fastify: FastifyInstance, options: FastifySessi
   // before the headers are written, so the cookie can be decided here without patching `reply.raw`.
   fastify.addHook('onSend', function rutsCommitSession(request, reply, payload, done) {
     const session = (request as { session?: CommittableSession | null }).session
-    if (session == null || committed.has(request)) return done(null, payload)
-    committed.add(request)
+    if (session == null) return done(null, payload)
+    const earlier = commits.get(request)
+    if (earlier === SEALED) return done(null, payload)
+    if (earlier !== undefined) {
+      // Not before the first send's commit: whichever send writes the reply, the cookie is on it.
+      const pass = () => proceed(done, null, payload)
+      earlier.then(pass, pass)
+      return
+    }
     if (reply.raw.headersSent || !session.active || failsClosed(session, reply.statusCode)) {
+      commits.set(request, SEALED)
       session.seal()
       return done(null, payload)
     }
-    session.commit().then(
+    const commit = session.commit()
+    commits.set(request, commit)
+    commit.then(
       (cookie) => {
         if (cookie !== undefined) addCookie(reply, cookie)
-        done(null, payload)
+        proceed(done, null, payload)
       },
-      (error: Error) => done(error),
+      (error: Error) => proceed(done, error),
     )
   })
 }

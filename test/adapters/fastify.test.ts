@@ -1,5 +1,5 @@
 import Fastify from 'fastify'
-import { describe, expectTypeOf, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { fastifySession, sessionRoute } from '../../src/adapters/fastify.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import { MemoryStore } from '../../src/stores/memory.js'
@@ -25,5 +25,34 @@ describe('Fastify adapter typing', () => {
     )
     await app.close()
     await layer.store.close?.()
+  })
+})
+
+describe('Fastify adapter', () => {
+  it('an async handler that calls reply.send() without returning reply still gets its cookie, once', async () => {
+    // Fastify then sends again (the handler resolved undefined) while the first send waits for the
+    // commit: the second must not write the reply without the cookie, nor make the first one throw.
+    const layer = new SessionLayer<{ count: number }>({ store: new MemoryStore(), cookie: { secure: false } })
+    const app = Fastify({ logger: false })
+    await app.register(fastifySession, { layer })
+    app.get(
+      '/',
+      sessionRoute(layer, async (request, reply) => {
+        await request.session.update('count', 1)
+        reply.send('sent')
+      }),
+    )
+    const url = await app.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      const response = await fetch(url)
+      expect(await response.text()).toBe('sent')
+      const cookies = response.headers.getSetCookie()
+      expect(cookies).toHaveLength(1)
+      expect(cookies[0]).toMatch(/^session=[A-Za-z0-9_-]{22}; /)
+      // The server is still there for the next request.
+      expect((await fetch(url, { headers: { cookie: cookies[0]?.split(';')[0] as string } })).status).toBe(200)
+    } finally {
+      await app.close()
+    }
   })
 })
