@@ -4,7 +4,14 @@
  * @module ruts/koa
  */
 import type { DefaultState, Middleware, ParameterizedContext } from 'koa'
-import { applySessionCookie, commitTouched, type Session, type SessionLayer } from './contract/index.js'
+import { errorStatus } from './contract/commit.js'
+import {
+  appendSetCookie,
+  applySessionCookie,
+  commitTouched,
+  type Session,
+  type SessionLayer,
+} from './contract/index.js'
 
 /**
  * The context properties {@link session} adds. Use it as Koa's context type parameter, no declaration
@@ -53,12 +60,30 @@ export function session<Data extends object = Record<string, unknown>, State = D
     try {
       await next()
     } catch (error) {
-      // Koa's error path replaces every header, so no cookie could go out with the error anyway.
-      handle.seal()
+      // A thrown client error (a login that failed validation after regenerating) still carries the
+      // cookie, or the user is signed out: the old id is gone. Not with a store failure's 5xx.
+      const cookie = await commitTouched(handle, ctx.headerSent, errorStatus(error))
+      if (cookie !== undefined) {
+        applySessionCookie(ctx.res, cookie) // kept by an error-handling middleware of the app
+        withErrorHeaders(error, cookie) // Koa's own error path keeps only the error's `headers`
+      }
       throw error
     }
     // `ctx.respond = false` or a handler writing `ctx.res` itself may have flushed the headers.
     const cookie = await commitTouched(handle, ctx.headerSent, ctx.status)
     if (cookie !== undefined) applySessionCookie(ctx.res, cookie)
   }
+}
+
+/** Add the cookie to a thrown error's `headers`, which Koa's `ctx.onerror` sets after clearing the rest. */
+function withErrorHeaders(error: unknown, cookie: string | readonly string[]): void {
+  if (error === null || typeof error !== 'object' || Object.isFrozen(error)) return
+  const target = error as { headers?: Record<string, unknown> }
+  const headers = { ...(target.headers ?? {}) }
+  const existing = Object.keys(headers).find((name) => name.toLowerCase() === 'set-cookie')
+  const earlier = existing === undefined ? undefined : headers[existing]
+  if (existing !== undefined) delete headers[existing]
+  headers['Set-Cookie'] = appendSetCookie(earlier as string | string[] | undefined, cookie)
+  headers['Cache-Control'] = 'no-store'
+  target.headers = headers
 }

@@ -1,10 +1,13 @@
+import { createServer } from 'node:http'
 import Koa, { type DefaultState, type ParameterizedContext } from 'koa'
-import { describe, expectTypeOf, it } from 'vitest'
+import Koa2 from 'koa2'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { type SessionContext, session } from '../../src/adapters/koa.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
 import { koaHarness } from '../helpers/koa-harness.js'
+import { listen } from '../helpers/listen.js'
 
 describeAdapterBehaviour({ name: 'Koa 3 on MemoryStore', start: koaHarness(3) })
 describeAdapterBehaviour({ name: 'Koa 2 on MemoryStore', start: koaHarness(2) })
@@ -26,5 +29,48 @@ describe('Koa adapter typing', () => {
     }
     app.use(handler)
     await layer.store.close?.()
+  })
+})
+
+describe.each([
+  ['Koa 3', Koa],
+  ['Koa 2', Koa2],
+])('%s: a client error thrown after a login', (_name, App) => {
+  // A login that regenerated and then failed validation: the old id is already retired, so the
+  // error must carry the new cookie, whichever error path answers it.
+  it.each([
+    ["Koa's own error path", false],
+    ["the app's error-handling middleware", true],
+  ])('carries the new cookie through %s', async (_path, ownHandler) => {
+    const layer = new SessionLayer<{ user: string }>({ store: new MemoryStore(), cookie: { secure: false } })
+    const app = new App()
+    app.silent = true
+    if (ownHandler) {
+      app.use(async (ctx, next) => {
+        try {
+          await next()
+        } catch (error) {
+          ctx.status = (error as { status?: number }).status ?? 500
+          ctx.body = 'invalid'
+        }
+      })
+    }
+    app.use(session(layer)).use(async (ctx) => {
+      await ctx.session.update('user', 'ada')
+      await ctx.session.regenerate()
+      ctx.throw(422, 'invalid form')
+    })
+    const server = await listen(createServer(app.callback()))
+    try {
+      const response = await fetch(server.url)
+      expect(response.status).toBe(422)
+      const cookie = response.headers.getSetCookie().find((line) => line.startsWith('session='))
+      expect(cookie).toMatch(/^session=[A-Za-z0-9_-]{22}; /)
+      expect(response.headers.get('cache-control')).toBe('no-store')
+      const check = layer.open(cookie?.split(';')[0])
+      expect(await check.get('user')).toBe('ada')
+    } finally {
+      await server.close()
+    }
   })
 })
