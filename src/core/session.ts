@@ -123,7 +123,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   insert<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
     this.#calls.use()
-    return writeField(this.#calls, field, value, options, 'insert')
+    return started(writeField(this.#calls, field, value, options, 'insert'))
   }
 
   /**
@@ -142,7 +142,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   update<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
     this.#calls.use()
-    return writeField(this.#calls, field, value, options, 'update')
+    return started(writeField(this.#calls, field, value, options, 'update'))
   }
 
   /**
@@ -170,7 +170,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   increment<K extends IntegerField<Data>>(field: K, by = 1, options?: { ttl?: number }): Promise<number> {
     this.#calls.use()
-    return incrementField(this.#calls, field, by, options)
+    return started(incrementField(this.#calls, field, by, options))
   }
 
   /**
@@ -286,7 +286,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   setSubject(subject: string, options: { meta?: Readonly<Record<string, unknown>> } = {}): Promise<void> {
     this.#calls.use()
-    return setSubject(this.#calls, subject, options)
+    return started(setSubject(this.#calls, subject, options))
   }
 
   /**
@@ -302,7 +302,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   getSubject(): Promise<string | undefined> {
     this.#calls.use()
-    return getSubject(this.#calls)
+    return started(getSubject(this.#calls))
   }
 
   /**
@@ -321,7 +321,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   listSiblings(): Promise<SessionInfo[]> {
     this.#calls.use()
-    return listSiblings(this.#calls)
+    return started(listSiblings(this.#calls))
   }
 
   /**
@@ -339,7 +339,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   revokeOthers(): Promise<number> {
     this.#calls.use()
-    return revokeOthers(this.#calls)
+    return started(revokeOthers(this.#calls))
   }
 
   /**
@@ -467,6 +467,19 @@ export function onFirstUse<Data extends object>(session: Session<Data>, hook: ()
  */
 export function currentKeysOf<Data extends object>(session: Session<Data>): SessionKey[] {
   return callsOf(session as unknown as Session<never>).currentKeys()
+}
+
+const ignore = (): void => {}
+
+/**
+ * A call the handler may start without awaiting (its cookie still goes out: the commit waits for it).
+ * When it fails, the failure is the request's store error and answers the response; it must not also
+ * end the process as an unhandled rejection. Whoever awaits the promise still sees it reject. The
+ * calls that return their queue slot directly (`get`, `remove`, …) are handled by the queue already.
+ */
+function started<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(ignore)
+  return promise
 }
 
 // `req.session.user = x` (express-session's habit) would store nothing: it throws instead.

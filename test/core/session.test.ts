@@ -237,6 +237,34 @@ describe('Session', () => {
     })
     expect(store.calls.get).toBe(1)
   })
+
+  it('a call the handler did not await fails into storeError, not into an unhandled rejection', async () => {
+    const store = countingStore(new MemoryStore())
+    const layer = new SessionLayer({ store })
+    const first = layer.open(undefined)
+    await first.update('a', 1)
+    const cookie = String(await first.commit()).split(';')[0]
+    store.failing = true
+    const unhandled: unknown[] = []
+    const listener = (reason: unknown) => void unhandled.push(reason)
+    process.on('unhandledRejection', listener)
+    try {
+      const session = layer.open(cookie)
+      void session.update('a', 2)
+      void session.insert('b', 1)
+      void session.increment('c')
+      void session.setSubject('user:1')
+      void session.getSubject()
+      void session.listSiblings()
+      void session.revokeOthers()
+      await session.commit()
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(session.storeError?.code).toBe('ERR_SESSION_STORE')
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', listener)
+    }
+  })
 })
 
 describe('lifetimes', () => {
