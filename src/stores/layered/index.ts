@@ -31,7 +31,17 @@ import { checkExpireSeconds, checkWriteTtls } from '../../core/ttl.js'
 import { type Flight, KeyActivity } from './activity.js'
 import { incrementLayered, takeLayered } from './field-operations.js'
 import { HotTier } from './hot-tier.js'
-import { endInHot, hotCopySeconds, LEASE_FIELD, reachHot, refuseLeaseField, warmAbsent } from './lease.js'
+import {
+  endInHot,
+  HOT_ONLY_FIELD,
+  hotCopySeconds,
+  isHotOnly,
+  LEASE_FIELD,
+  markHotOnly,
+  reachHot,
+  refuseLeaseField,
+  warmAbsent,
+} from './lease.js'
 import { finishMoveInHot, prepareMove, releaseGuard } from './moves.js'
 import { checkLayeredOptions, type LayeredStoreOptions, warnAtMostEvery } from './options.js'
 import { FieldPolicies } from './policies.js'
@@ -153,8 +163,11 @@ export class LayeredStore implements SessionStore {
       useHot ? this.#hot.call('getAll', (store) => store.getAll(key)) : undefined,
       this.#cold.getAll(key, options),
     ])
-    // A hot copy warmed from scratch still holds its lease's field.
-    hot?.live && hot.fields.delete(LEASE_FIELD)
+    // A hot copy warmed from scratch still holds its lease's field; a hot-only session, its mark.
+    if (hot?.live) {
+      hot.fields.delete(LEASE_FIELD)
+      hot.fields.delete(HOT_ONLY_FIELD)
+    }
     if (!cold.live) return hot?.live ? { ...hot, touched: false } : cold
     this.#mirrorTouch(key, cold)
     if (!hot?.live) return cold
@@ -258,6 +271,8 @@ export class LayeredStore implements SessionStore {
         return cold
       }
       const hot = await endInHot(this.#hot, [key], 'expire', (s) => s.expire(key, seconds))
+      // A session only hot holds: its mark lives as long as the session now does.
+      if (hot.live) await markHotOnly(this.#hot, key, hot.ttl)
       return hot.live ? hot : cold
     } finally {
       end()
@@ -282,9 +297,13 @@ export class LayeredStore implements SessionStore {
         this.#policies.move(from, to)
         return cold
       }
-      // Cold does not hold it: maybe a session created by hot-only writes (never bound, so the guard
-      // is only released).
+      // Cold does not hold it: a session created by hot-only writes (never bound, so the guard is only
+      // released), or one cold has just ended or moved whose hot step has not run yet: that copy goes.
       releaseGuard(this.#hot, guard)
+      if (!(await isHotOnly(this.#hot, from))) {
+        await endInHot(this.#hot, [from], 'rename', (s) => s.delete(from))
+        return cold
+      }
       const hot = await endInHot(this.#hot, [from], 'rename', (s) => s.rename(from, to))
       if (hot.status === 'renamed') this.#policies.move(from, to)
       return hot

@@ -11,6 +11,14 @@ import type { HotTier } from './hot-tier.js'
 export const LEASE_FIELD = 'ruts:warm-lease'
 
 /**
+ * The field that marks a session created by `hot-only` writes, which cold never held. Reserved like
+ * {@link LEASE_FIELD}. A move that finds no session in cold moves the hot copy only when it carries
+ * this mark: otherwise cold has just ended (or moved) the session and the other call's hot step has
+ * not run yet, and moving its copy would bring the session back under the new id.
+ */
+export const HOT_ONLY_FIELD = 'ruts:hot-only'
+
+/**
  * Seconds a warm lease lives in hot. A warm that could arrive after its lease expired (cold took too
  * long) is skipped, and a session with less than this left in cold is not warmed from scratch.
  */
@@ -55,8 +63,8 @@ export const hotCopySeconds = (coldTtlMs: number): number => Math.floor(coldTtlM
  * @throws SessionError `ERR_SESSION_ARGUMENT` for the lease's reserved field
  */
 export function refuseLeaseField(field: string): void {
-  if (field === LEASE_FIELD) {
-    throw new SessionError('ERR_SESSION_ARGUMENT', `the field name "${LEASE_FIELD}" is reserved by the LayeredStore`)
+  if (field === LEASE_FIELD || field === HOT_ONLY_FIELD) {
+    throw new SessionError('ERR_SESSION_ARGUMENT', `the field name "${field}" is reserved by the LayeredStore`)
   }
 }
 
@@ -160,4 +168,29 @@ export async function warmAbsent(warm: AbsentWarm): Promise<void> {
   } finally {
     activity.end(flight)
   }
+}
+
+/**
+ * Mark a hot session as one only hot holds, for as long as it lives now (the mark never extends it).
+ *
+ * @param hot - the hot tier
+ * @param key - the session
+ * @param ttlMs - its remaining lifetime, as the write that created or extended it reported
+ */
+export async function markHotOnly(hot: HotTier, key: SessionKey, ttlMs: number): Promise<void> {
+  const seconds = Math.floor(ttlMs / 1000)
+  if (seconds < 1) return
+  const mark: WriteOptions = { mode: 'update', session: 'existing', fieldTtl: seconds, sessionTtl: 1 }
+  await hot.call('write', (store) => store.write(key, HOT_ONLY_FIELD, EMPTY, mark))
+}
+
+/**
+ * @param hot - the hot tier
+ * @param key - a session cold does not hold
+ * @returns whether hot holds it as a session created by `hot-only` writes (see {@link HOT_ONLY_FIELD});
+ *   `false` when hot cannot tell (a failed read): then its copy is not moved
+ */
+export async function isHotOnly(hot: HotTier, key: SessionKey): Promise<boolean> {
+  const read = await hot.call('get', (store) => store.get(key, HOT_ONLY_FIELD))
+  return read?.live === true && read.value !== undefined
 }

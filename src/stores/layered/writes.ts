@@ -2,7 +2,16 @@ import { SessionStoreError } from '../../core/errors.js'
 import type { FieldValue, RenameResult, SessionKey, SessionStore, WriteOptions, WriteResult } from '../../core/store.js'
 import type { Flight, KeyActivity } from './activity.js'
 import type { HotTier } from './hot-tier.js'
-import { createLease, hotCopySeconds, LEASE_FIELD, LEASE_SECONDS, leaseKeyOf } from './lease.js'
+import {
+  createLease,
+  endInHot,
+  hotCopySeconds,
+  isHotOnly,
+  LEASE_FIELD,
+  LEASE_SECONDS,
+  leaseKeyOf,
+  markHotOnly,
+} from './lease.js'
 import { finishMoveInHot, guardWasHeld, type MoveGuard, prepareMove, releaseGuard } from './moves.js'
 import type { ResolvedWrite } from './policies.js'
 
@@ -135,6 +144,13 @@ export async function writeHotOnly(tiers: Tiers, write: LayeredWrite): Promise<W
       return moved
     }
     if (moved.status === 'renamed') coldTtl = moved.ttl
+    else if (!(await isHotOnly(hot, from))) {
+      // Cold has just ended or moved the session, and the other call's hot step has not run yet: its
+      // hot copy must not move to the new id (see HOT_ONLY_FIELD).
+      abandonRename(hot, guard)
+      await endInHot(hot, [from], 'write', (store) => store.delete(from))
+      return { status: 'missing' }
+    }
   }
   try {
     return await writeInHot(tiers, write, guard, coldTtl)
@@ -181,6 +197,8 @@ async function writeInHot(
     }
   }
   if (result.status === 'written' && result.touched && options.session !== 'create') await capAtCold(tiers, key, result)
+  // A session this write created lives only in hot: marked so, so that a move can tell it apart.
+  if (result.status === 'written' && options.session === 'create') await markHotOnly(hot, key, result.ttl)
   if (result.status !== 'missing' || options.session === 'create') return result
   // Hot has no session here. If cold holds it, hot had just evicted it: give the field a new hot copy,
   // through the warm lease so that a delete elsewhere meanwhile cannot be undone.
@@ -210,7 +228,9 @@ async function writeInHot(
  */
 async function capAtCold(tiers: Tiers, key: SessionKey, written: { ttl: number }): Promise<void> {
   const cold = await tiers.cold.get(key, LEASE_FIELD)
-  if (!cold.live || written.ttl <= cold.ttl) return
+  // Only hot holds it: its mark lives as long as the session now does.
+  if (!cold.live) return markHotOnly(tiers.hot, key, written.ttl)
+  if (written.ttl <= cold.ttl) return
   await tiers.hot.strict('expire', (store) => store.expire(key, Math.max(0, hotCopySeconds(cold.ttl))))
 }
 
