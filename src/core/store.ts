@@ -42,8 +42,13 @@ export interface NoSession {
   live: false
 }
 
-/** Result of {@link SessionStore.get}. `value` is `undefined` when the field is missing or expired. */
-export type FieldRead = NoSession | (LiveSession & { value: FieldValue | undefined })
+/**
+ * Result of {@link SessionStore.get}. `value` is `undefined` when the field is missing or expired.
+ * `fieldTtl`, when the store reports it (every bundled store does, with a value): the field's own
+ * remaining lifetime in milliseconds, by the store's clock. A layered store bounds the hot copies it
+ * warms by it, so that no copy outlives the field.
+ */
+export type FieldRead = NoSession | (LiveSession & { value: FieldValue | undefined; fieldTtl?: number })
 
 /** Result of {@link SessionStore.getAll}: every live field. */
 export type SessionRead = NoSession | (LiveSession & { fields: Map<string, FieldValue> })

@@ -103,7 +103,9 @@ export class MemoryStore implements SessionStore {
     const entry = this.#live(key, now)
     if (entry === undefined) return { live: false }
     const touched = touch(entry, now, options)
-    return { live: true, ttl: entry.expiresAt - now, touched, value: liveField(entry, field, now)?.value }
+    const stored = liveField(entry, field, now)
+    if (stored === undefined) return { live: true, ttl: entry.expiresAt - now, touched, value: undefined }
+    return { live: true, ttl: entry.expiresAt - now, touched, value: stored.value, fieldTtl: stored.expiresAt - now }
   }
 
   async getAll(key: SessionKey, options?: ReadOptions): Promise<SessionRead> {

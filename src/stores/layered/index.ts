@@ -35,6 +35,7 @@ import {
   endInHot,
   HOT_ONLY_FIELD,
   hotCopySeconds,
+  hotFieldSeconds,
   isHotOnly,
   LEASE_FIELD,
   markHotOnly,
@@ -145,7 +146,7 @@ export class LayeredStore implements SessionStore {
         return await this.#hotHit(key, field, { ...hot, value: hot.value }, options)
       const cold = await this.#cold.get(key, field, options)
       if (cold.live && cold.value !== undefined) {
-        if (hot !== undefined) this.#warm(flight, cold.value, cold.ttl, hot.live, policy.hotTtl)
+        if (hot !== undefined) this.#warm(flight, cold.value, cold, hot.live, policy.hotTtl)
         return cold
       }
       // Cold has no session but hot does: a session created by hot-only writes.
@@ -343,8 +344,15 @@ export class LayeredStore implements SessionStore {
    * that exists, one call that never creates nor extends it (a delete elsewhere meanwhile leaves it
    * `missing`); a session hot lost is warmed from scratch through its lease ({@link warmAbsent}).
    */
-  #warm(flight: Flight, value: FieldValue, coldTtl: number, hotLive: boolean, hotTtl: number | undefined): void {
+  #warm(
+    flight: Flight,
+    value: FieldValue,
+    cold: Pick<LiveSession, 'ttl'> & { fieldTtl?: number | undefined },
+    hotLive: boolean,
+    hotTtl: number | undefined,
+  ): void {
     const { key, field } = flight
+    const coldTtl = cold.ttl
     if (!this.#activity.unchanged(flight) || !this.#hot.trusted(key)) return
     if (!hotLive) {
       const warm = { ...this.#tiers, key, field, hotTtl, hotTimeout: this.#hotTimeout }
@@ -352,7 +360,8 @@ export class LayeredStore implements SessionStore {
       return
     }
     const sessionTtl = hotCopySeconds(coldTtl)
-    const fieldTtl = Math.min(hotTtl ?? sessionTtl, sessionTtl)
+    // Never longer than the field has left in cold: an expired field is never served (SPEC §4).
+    const fieldTtl = Math.min(hotTtl ?? sessionTtl, sessionTtl, hotFieldSeconds(cold.fieldTtl))
     if (fieldTtl < 1) return
     this.#hot.noteFieldTtl(fieldTtl)
     // insert: a write that reached hot meanwhile is newer than what this read saw in cold. The hot

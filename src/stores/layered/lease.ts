@@ -59,6 +59,17 @@ export function createLease(store: SessionStore, key: SessionKey): Promise<Write
 export const hotCopySeconds = (coldTtlMs: number): number => Math.floor(coldTtlMs / 1000) - 1
 
 /**
+ * A warmed field's hot lifetime for the field's remaining lifetime in cold, as a read reported it:
+ * whole seconds, rounded down, so that the copy never outlives the field. Unbounded when the cold
+ * store did not report it (a third-party store).
+ *
+ * @param fieldTtlMs - the field's remaining milliseconds in cold, if known
+ * @returns seconds; below 1 means "do not warm"
+ */
+export const hotFieldSeconds = (fieldTtlMs: number | undefined): number =>
+  fieldTtlMs === undefined ? Number.POSITIVE_INFINITY : Math.floor(fieldTtlMs / 1000)
+
+/**
  * @param field - a field name from the caller
  * @throws SessionError `ERR_SESSION_ARGUMENT` for the lease's reserved field
  */
@@ -161,7 +172,8 @@ export async function warmAbsent(warm: AbsentWarm): Promise<void> {
     const late = Date.now() - started > (LEASE_SECONDS - 1) * 1000 - warm.hotTimeout
     if (!read.live || read.value === undefined || sessionTtl < LEASE_SECONDS || late) return
     if (!activity.unchanged(flight) || !hot.trusted(key)) return
-    const fieldTtl = Math.min(warm.hotTtl ?? sessionTtl, sessionTtl)
+    const fieldTtl = Math.min(warm.hotTtl ?? sessionTtl, sessionTtl, hotFieldSeconds(read.fieldTtl))
+    if (fieldTtl < 1) return
     hot.noteFieldTtl(fieldTtl)
     const options: WriteOptions = { mode: 'insert', session: 'existing', fieldTtl, sessionTtl, renameFrom: leaseKey }
     await hot.call('warm', (store) => store.write(key, field, read.value as FieldValue, options))

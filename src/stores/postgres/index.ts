@@ -193,7 +193,8 @@ export class PostgresStore implements SessionStore {
     )
     const row = rows[0]
     if (row === undefined) return { live: false }
-    return { live: true, ttl: row.ttl, touched: row.touched, value: row.value ?? undefined }
+    if (row.value === null) return { live: true, ttl: row.ttl, touched: row.touched, value: undefined }
+    return { live: true, ttl: row.ttl, touched: row.touched, value: row.value, fieldTtl: row.field_ttl ?? row.ttl }
   }
 
   async getAll(key: SessionKey, options?: ReadOptions): Promise<SessionRead> {

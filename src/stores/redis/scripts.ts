@@ -38,17 +38,24 @@ local touched
 at, touched = touch(key, now, at, num(meta[2]), ARGV[2], ARGV[3])
 local entry = meta[3]
 local value = false
+local remaining = 0
 if entry then
   local expires, colon = expiry_of(entry)
-  if expires > now then value = string.sub(entry, colon + 1) else redis.call('HDEL', key, name) end
+  if expires > now then
+    value = string.sub(entry, colon + 1)
+    remaining = expires - now
+  else
+    redis.call('HDEL', key, name)
+  end
 end
-return {OK, at - now, touched, value}
+return {OK, at - now, touched, value, remaining}
 `,
   build: (input: GetInput) => ({ keys: [input.key], args: [input.field, ...touchArguments(input.options)] }),
   parse(reply): FieldRead {
-    const [status, ttl, touched, value] = list(reply)
+    const [status, ttl, touched, value, remaining] = list(reply)
     if (statusOf(status) === 'missing') return { live: false }
-    return { ...liveSession(ttl, touched), value: bytes(value) }
+    const read = { ...liveSession(ttl, touched), value: bytes(value) }
+    return read.value === undefined ? read : { ...read, fieldTtl: int(remaining) }
   },
 })
 
@@ -81,13 +88,12 @@ export const READ_FIELD = {
     const at = expires === null ? 0 : number(expires)
     if (at <= now) return { live: false }
     const raw = bytes(entry)
-    let value: Uint8Array | undefined
-    if (raw !== undefined) {
-      const colon = raw.indexOf(0x3a)
-      if (colon < 1) throw new TypeError('unexpected reply')
-      if (number(raw.subarray(0, colon)) > now) value = raw.subarray(colon + 1)
-    }
-    return { live: true, ttl: at - now, touched: false, value }
+    if (raw === undefined) return { live: true, ttl: at - now, touched: false, value: undefined }
+    const colon = raw.indexOf(0x3a)
+    if (colon < 1) throw new TypeError('unexpected reply')
+    const fieldAt = number(raw.subarray(0, colon))
+    if (fieldAt <= now) return { live: true, ttl: at - now, touched: false, value: undefined }
+    return { live: true, ttl: at - now, touched: false, value: raw.subarray(colon + 1), fieldTtl: fieldAt - now }
   },
 }
 

@@ -25,6 +25,8 @@ export interface GetRow {
   ttl: number
   touched: boolean
   value: Buffer | null
+  /** The field's remaining milliseconds; null with no value. */
+  field_ttl: number | null
 }
 
 /** Row of {@link readStatements}' `getAll`: one per live field, or one with `field` null. */
@@ -69,10 +71,11 @@ const SESSION_COLUMNS = `${remainingMs('coalesce((SELECT expires_at FROM t), s.e
 export function readStatements(n: TableNames) {
   const get = (touch: boolean): string => `
     WITH ${liveSession(n, touch ? { ttlParam: '$3', thresholdParam: '$4' } : undefined)}
-    SELECT ${SESSION_COLUMNS},
-      (SELECT f.value FROM ${n.fields} AS f
-        WHERE f.session_id = s.id AND f.field = $2::text AND f.expires_at > now()) AS value
-    FROM s`
+    SELECT ${SESSION_COLUMNS}, v.value, ${remainingMs('v.expires_at')} AS field_ttl
+    FROM s LEFT JOIN LATERAL (
+      SELECT f.value, f.expires_at FROM ${n.fields} AS f
+      WHERE f.session_id = s.id AND f.field = $2::text AND f.expires_at > now()
+    ) AS v ON true`
   const getAll = (touch: boolean): string => `
     WITH ${liveSession(n, touch ? { ttlParam: '$2', thresholdParam: '$3' } : undefined)}
     SELECT ${SESSION_COLUMNS}, f.field, f.value

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { sessionKeyOf } from '../../src/core/ids.js'
+import { SessionLayer } from '../../src/core/layer.js'
 import type { SessionKey, SessionStore } from '../../src/core/store.js'
 import { LayeredStore } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
@@ -76,4 +78,28 @@ describe('LayeredStore: a move between a delete in cold and in hot', () => {
     expect(all.live && [...all.fields.keys()]).toEqual(['cart'])
     await layered.close()
   })
+})
+
+describe('LayeredStore: a warmed copy never outlives its field', () => {
+  it.each(['written', 'incremented'] as const)(
+    'a field %s with a short TTL reads as gone when it expires',
+    async (how) => {
+      const cold = new MemoryStore()
+      const hot = new MemoryStore()
+      const layer = new SessionLayer({ store: new LayeredStore({ hot, cold }), cookie: { maxAge: 600 } })
+      const first = layer.open(undefined)
+      await first.update('user', 'ada')
+      if (how === 'written') await first.update('attempts', 1, { ttl: 2 })
+      else await first.increment('attempts', 1, { ttl: 2 })
+      const cookie = String(await first.commit()).split(';')[0]
+      const key = sessionKeyOf(first.id as string)
+      // Hot has no copy of the field (the increment removed it; hot lost it): the next read warms it.
+      await hot.remove(key, 'attempts')
+      expect(await layer.open(cookie).get('attempts')).toBe(1)
+      await expect.poll(async () => fieldText(await hot.get(key, 'attempts'))).toBeDefined()
+      await new Promise((resolve) => setTimeout(resolve, 2_100))
+      expect(await layer.open(cookie).get('attempts')).toBeUndefined()
+      expect(await layer.open(cookie).get('user')).toBe('ada')
+    },
+  )
 })
