@@ -103,3 +103,18 @@ describe('LayeredStore: a warmed copy never outlives its field', () => {
     },
   )
 })
+
+describe('LayeredStore: a hot-only write reports the session lifetime cold keeps', () => {
+  it('never more than cold has left, so the cookie never outlives the session', async () => {
+    const layered = new LayeredStore({ hot: new MemoryStore(), cold: new MemoryStore() })
+    const key = newKey()
+    await layered.write(key, 'user', bytes('ada'), writeOptions(60, 'create'))
+    const written = await layered.write(key, 'cart', bytes('[1]'), {
+      ...writeOptions(7_200),
+      extra: { strategy: 'hot-only' },
+    })
+    expect(written).toMatchObject({ status: 'written' })
+    expect(written.status === 'written' && written.ttl).toBeLessThanOrEqual(60_000)
+    await layered.close()
+  })
+})

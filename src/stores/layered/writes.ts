@@ -196,7 +196,10 @@ async function writeInHot(
       return { status: 'missing' }
     }
   }
-  if (result.status === 'written' && result.touched && options.session !== 'create') await capAtCold(tiers, key, result)
+  if (result.status === 'written' && result.touched && options.session !== 'create') {
+    // The session's lifetime (and the cookie's Max-Age) is cold's when cold holds it.
+    return { ...result, ttl: await capAtCold(tiers, key, result) }
+  }
   // A session this write created lives only in hot: marked so, so that a move can tell it apart.
   if (result.status === 'written' && options.session === 'create') await markHotOnly(hot, key, result.ttl)
   if (result.status !== 'missing' || options.session === 'create') return result
@@ -225,13 +228,19 @@ async function writeInHot(
  * A hot-only write extended the hot session: it must not outlive cold's (absolute deadline
  * included), so when cold holds the session the hot copy is brought back to cold's lifetime. A session
  * cold does not hold lives only in hot, under the deadline it was created with.
+ *
+ * @returns the session's remaining lifetime in ms after the cap: what the write reports
  */
-async function capAtCold(tiers: Tiers, key: SessionKey, written: { ttl: number }): Promise<void> {
+async function capAtCold(tiers: Tiers, key: SessionKey, written: { ttl: number }): Promise<number> {
   const cold = await tiers.cold.get(key, LEASE_FIELD)
-  // Only hot holds it: its mark lives as long as the session now does.
-  if (!cold.live) return markHotOnly(tiers.hot, key, written.ttl)
-  if (written.ttl <= cold.ttl) return
+  if (!cold.live) {
+    // Only hot holds it: its mark lives as long as the session now does.
+    await markHotOnly(tiers.hot, key, written.ttl)
+    return written.ttl
+  }
+  if (written.ttl <= cold.ttl) return written.ttl
   await tiers.hot.strict('expire', (store) => store.expire(key, Math.max(0, hotCopySeconds(cold.ttl))))
+  return cold.ttl
 }
 
 /** Write-through's hot step: update the hot copy, never creating one for an existing session. */
