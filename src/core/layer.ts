@@ -70,6 +70,15 @@ export interface SessionLayerOptions<Data extends object = Record<string, unknow
    * @default undefined (unlimited)
    */
   maxSessionsPerSubject?: number
+  /**
+   * Largest encoded value a write may store, in bytes: a larger one is `ERR_SESSION_VALUE` at the
+   * call, before any store call. A session is read and written per field, but `getAll` and a Redis or
+   * Postgres round trip carry whole values: a value of tens of megabytes would make its session
+   * unreadable within the store's timeout. Values carried over from a legacy session are not
+   * limited (they exist already).
+   * @default 1048576 (1 MiB)
+   */
+  maxValueBytes?: number
 }
 
 /** Where the request came from, for the one-time plain-HTTP `Secure` warning. */
@@ -84,6 +93,9 @@ export interface RequestTransport {
  * request pays nothing for URL or `Host` parsing.
  */
 export type TransportSource = RequestTransport | (() => RequestTransport)
+
+/** Default of {@link SessionLayerOptions.maxValueBytes}: 1 MiB. */
+const DEFAULT_MAX_VALUE_BYTES = 1_048_576
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]'])
 
@@ -105,6 +117,7 @@ const LAYER_OPTIONS = {
   fields: checks.object,
   onInvalid: checks.either(checks.function, checks.oneOf('throw')),
   maxSessionsPerSubject: checks.positiveInteger,
+  maxValueBytes: checks.positiveInteger,
 } satisfies Record<keyof SessionLayerOptions, Check>
 
 // express-session's options, and the cookie attributes people put at the top level.
@@ -174,6 +187,8 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
   readonly fields: FieldValidation | undefined
   /** Most live sessions per subject, or `undefined` for no limit. */
   readonly maxSessionsPerSubject: number | undefined
+  /** Largest encoded value a write may store, in bytes. */
+  readonly maxValueBytes: number
   /**
    * The sessions of a subject, from outside any request: list them, revoke one by its handle, or
    * all of them. Needs a store with the subjects capability (every bundled store).
@@ -200,6 +215,7 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
     this.candidates = new CandidateReader(this.signer, this.store.name)
     this.idleTimeout = options.idleTimeout
     this.maxSessionsPerSubject = options.maxSessionsPerSubject
+    this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
     this.sessions = new SubjectSessions<Data>(this.store)
     this.absoluteTimeout = options.absoluteTimeout
     if (options.idleTimeout !== undefined) {

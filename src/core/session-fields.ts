@@ -1,7 +1,7 @@
 import { SessionError } from './errors.js'
 import type { SessionCalls } from './session-calls.js'
 import { SessionMap } from './session-map.js'
-import { checkSessionField, encodeValue, readValue } from './session-values.js'
+import { checkSessionField, encodeWrite, readValue } from './session-values.js'
 import type { FieldValue, WriteOptions } from './store.js'
 import { isTtl, ttlError } from './ttl.js'
 import { type SessionWriteOptions, storeWriteOptions } from './write-options.js'
@@ -74,12 +74,12 @@ export async function writeField<Data extends object>(
   const fields = layer.fields
   // Without schemas the value is checked at the call; a schema (maybe async) runs in call order,
   // inside the queue, and its output is what gets stored.
-  let bytes = fields === undefined ? encodeValue(layer, value) : undefined
+  let bytes = fields === undefined ? encodeWrite(layer, value) : undefined
   const validate =
     fields === undefined
       ? undefined
       : async () => {
-          bytes = encodeValue(layer, await fields.forWrite(field, value))
+          bytes = encodeWrite(layer, await fields.forWrite(field, value))
         }
   const result = await calls.place(
     'write',

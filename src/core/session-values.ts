@@ -1,4 +1,5 @@
 import { decodeField, encodeField } from './codec.js'
+import { SessionError } from './errors.js'
 import { checkField } from './fields.js'
 import type { SessionLayer } from './layer.js'
 import type { FieldValue } from './store.js'
@@ -28,6 +29,25 @@ export function encodeValue(layer: Pick<ValueLayer, 'codec'>, value: unknown): U
   const codec = layer.codec
   codec.validate?.(value)
   return encodeField(codec, value)
+}
+
+/**
+ * A value a handler writes, encoded and held to the layer's size limit.
+ *
+ * @param layer - the session's layer
+ * @param value - a value from the caller (or a schema's output)
+ * @returns its bytes in the layer's codec
+ * @throws SessionError `ERR_SESSION_VALUE` when the codec cannot encode it or it is too large
+ */
+export function encodeWrite(layer: Pick<SessionLayer, 'codec' | 'maxValueBytes'>, value: unknown): Uint8Array {
+  const bytes = encodeValue(layer, value)
+  if (bytes.byteLength > layer.maxValueBytes) {
+    throw new SessionError(
+      'ERR_SESSION_VALUE',
+      `the value is ${bytes.byteLength} bytes encoded, above the layer's maxValueBytes (${layer.maxValueBytes})`,
+    )
+  }
+  return bytes
 }
 
 /**

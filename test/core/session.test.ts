@@ -238,6 +238,25 @@ describe('Session', () => {
     expect(store.calls.get).toBe(1)
   })
 
+  it('refuses a value above maxValueBytes at the call, before any store call', async () => {
+    const store = countingStore(new MemoryStore())
+    const big = 'x'.repeat(1_048_576)
+    const session = new SessionLayer({ store }).open(undefined)
+    const refused = await session.update('big', big).catch((error: unknown) => error)
+    expect(refused).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+    expect(String((refused as Error).message)).toContain('maxValueBytes (1048576)')
+    expect(String((refused as Error).message)).not.toContain('xxx')
+    expect(store.total()).toBe(0)
+    const roomy = new SessionLayer({ store, maxValueBytes: 2_000_000 }).open(undefined)
+    expect(await roomy.update('big', big)).toBe(true)
+    expect(await roomy.get('big')).toBe(big)
+    for (const maxValueBytes of [0, -1, 1.5]) {
+      expect(() => new SessionLayer({ store, maxValueBytes })).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
+      )
+    }
+  })
+
   it('a call the handler did not await fails into storeError, not into an unhandled rejection', async () => {
     const store = countingStore(new MemoryStore())
     const layer = new SessionLayer({ store })
