@@ -65,7 +65,11 @@ export function session<Data extends object = Record<string, unknown>, State = D
       const cookie = await commitTouched(handle, ctx.headerSent, errorStatus(error))
       if (cookie !== undefined) {
         applySessionCookie(ctx.res, cookie) // kept by an error-handling middleware of the app
-        withErrorHeaders(error, cookie) // Koa's own error path keeps only the error's `headers`
+        // Koa's own error path clears every header and then sets the error's `headers`: it gets this
+        // request's cookie on a copy, never on the error itself (the same error object may be thrown
+        // by other requests).
+        const onerror = ctx.onerror
+        ctx.onerror = (reached: Error) => onerror.call(ctx, withCookieHeaders(reached, cookie))
       }
       throw error
     }
@@ -75,15 +79,19 @@ export function session<Data extends object = Record<string, unknown>, State = D
   }
 }
 
-/** Add the cookie to a thrown error's `headers`, which Koa's `ctx.onerror` sets after clearing the rest. */
-function withErrorHeaders(error: unknown, cookie: string | readonly string[]): void {
-  if (error === null || typeof error !== 'object' || Object.isFrozen(error)) return
-  const target = error as { headers?: Record<string, unknown> }
-  const headers = { ...(target.headers ?? {}) }
+/**
+ * The error Koa's `ctx.onerror` reached, seen through an object whose own `headers` add the session
+ * cookie: it inherits everything else (status, message, expose, its class), and the error itself is
+ * left as it was.
+ */
+function withCookieHeaders(error: Error, cookie: string | readonly string[]): Error {
+  // Koa passes what was thrown, which need not be an object.
+  if (error === null || typeof error !== 'object') return error
+  const headers: Record<string, unknown> = { ...((error as { headers?: Record<string, unknown> }).headers ?? {}) }
   const existing = Object.keys(headers).find((name) => name.toLowerCase() === 'set-cookie')
   const earlier = existing === undefined ? undefined : headers[existing]
   if (existing !== undefined) delete headers[existing]
   headers['Set-Cookie'] = appendSetCookie(earlier as string | string[] | undefined, cookie)
   headers['Cache-Control'] = 'no-store'
-  target.headers = headers
+  return Object.create(error, { headers: { value: headers, enumerable: true } }) as Error
 }

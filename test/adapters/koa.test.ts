@@ -73,4 +73,26 @@ describe.each([
       await server.close()
     }
   })
+
+  it("never puts one request's cookie on an error object other requests throw too", async () => {
+    const layer = new SessionLayer<{ user: string }>({ store: new MemoryStore(), cookie: { secure: false } })
+    const app = new App()
+    app.silent = true
+    const busy = Object.assign(new Error('slow down'), { status: 429, expose: true })
+    app.use(session(layer)).use(async (ctx) => {
+      await ctx.session.update('user', 'someone')
+      throw busy
+    })
+    const server = await listen(createServer(app.callback()))
+    try {
+      for (let i = 0; i < 3; i++) {
+        const response = await fetch(server.url)
+        expect(response.status).toBe(429)
+        expect(response.headers.getSetCookie().filter((line) => line.startsWith('session='))).toHaveLength(1)
+      }
+      expect((busy as { headers?: unknown }).headers).toBeUndefined()
+    } finally {
+      await server.close()
+    }
+  })
 })
