@@ -79,10 +79,12 @@ function inspect(subjects: ClusterSubjects, index: string, read: IndexRead, me: 
 
 /**
  * Refresh and prune the entries a bind read, and end the least recently active sessions beyond
- * `maxSessions`. It runs after the bind's placement, which it never undoes: a node that fails or
- * does not answer by `settleBy` leaves its victims for the subject's next bind (their entries stay
- * in the index, so that bind sees them again), and the bind resolves with the sessions ended so
- * far. Failing the bind instead would sign out the user it just moved and bound.
+ * `maxSessions`. It runs after the bind's placement, which it never undoes: a node that refuses
+ * leaves its victims for the subject's next bind (their entries stay in the index, so that bind sees
+ * them again), and the bind resolves with the sessions ended so far. Failing the bind instead would
+ * sign out the user it just moved and bound. A node that does not answer at all still holds the bind
+ * up to the store's deadline: a revocation sent to it may land later, and the bind must report every
+ * session it ended (a layered store drops their hot copies).
  *
  * @returns the keys ended
  */
@@ -92,27 +94,8 @@ async function tidy(
   inspection: Inspection,
   me: SessionKey,
   maxSessions: number | undefined,
-  settleBy: number,
 ): Promise<SessionKey[]> {
   const ended: SessionKey[] = []
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const cutOff = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, settleBy - performance.now()))
-  })
-  const work = tidyWithin(subjects, index, inspection, me, maxSessions, ended).catch(() => undefined)
-  await Promise.race([work, cutOff])
-  clearTimeout(timer)
-  return [...ended]
-}
-
-async function tidyWithin(
-  subjects: ClusterSubjects,
-  index: string,
-  inspection: Inspection,
-  me: SessionKey,
-  maxSessions: number | undefined,
-  ended: SessionKey[],
-): Promise<void> {
   const { entries } = inspection
   const states = await inspection.states
   const changes: IndexChange[] = []
@@ -139,7 +122,9 @@ async function tidyWithin(
       }),
     )
   }
-  if (changes.length > 0) await subjects.runner.run(INDEX_PRUNE, { index, changes })
+  // Pruning is an optimisation: a failure leaves entries for a later bind or list.
+  if (changes.length > 0) await subjects.runner.run(INDEX_PRUNE, { index, changes }).catch(() => undefined)
+  return ended
 }
 
 /**
@@ -155,8 +140,6 @@ async function tidyWithin(
  * @param key - the store key the session is bound under when it moves or is created
  * @param options - the bind
  * @param abandoned - fires when the caller stopped waiting (the store's timeout)
- * @param settleBy - `performance.now()` time by which the tidying after the placement gives up
- *   waiting (some time before the store's deadline, so a slow node cannot fail a bind that landed)
  * @returns the bind's reply
  */
 export async function bindAcrossSlots(
@@ -164,7 +147,6 @@ export async function bindAcrossSlots(
   key: SessionKey,
   options: BindOptions,
   abandoned: AbortSignal,
-  settleBy: number,
 ): Promise<BindResult> {
   const { runner, hold } = subjects
   const index = subjectIndexKey(subjects.prefix, options.subject)
@@ -177,7 +159,7 @@ export async function bindAcrossSlots(
     const inspection = inspect(subjects, index, read, key)
     const placed = await runner.run(BIND_PLACE, { key: target, index, options })
     if (placed.status !== 'bound') return placed
-    return { ...placed, ended: await tidy(subjects, index, inspection, key, options.maxSessions, settleBy) }
+    return { ...placed, ended: await tidy(subjects, index, inspection, key, options.maxSessions) }
   }
   const from = { key: redisKey(subjects, options.renameFrom), token: moveToken() }
   const source = await takeOrRestore(
@@ -193,7 +175,7 @@ export async function bindAcrossSlots(
     const inspection = inspect(subjects, index, await runner.run(INDEX_READ, index), options.renameFrom)
     return {
       ...kept,
-      ended: await tidy(subjects, index, inspection, options.renameFrom, options.maxSessions, settleBy),
+      ended: await tidy(subjects, index, inspection, options.renameFrom, options.maxSessions),
     }
   }
   const { taken } = source
@@ -222,8 +204,7 @@ export async function bindAcrossSlots(
     await putBack(subjects, from, taken, target)
     return placed
   }
-  const ended =
-    inspection === undefined ? [] : await tidy(subjects, index, inspection, key, options.maxSessions, settleBy)
+  const ended = inspection === undefined ? [] : await tidy(subjects, index, inspection, key, options.maxSessions)
   return { ...placed, ended }
 }
 

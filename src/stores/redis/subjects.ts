@@ -33,7 +33,6 @@ export class RedisSubjects {
   readonly #runner: ScriptRunner
   readonly #prefix: string
   readonly #cluster: ClusterSubjects
-  readonly #timeout: number
 
   /**
    * @param runner - the store's script runner
@@ -44,7 +43,6 @@ export class RedisSubjects {
     this.#runner = runner
     this.#prefix = prefix
     this.#cluster = { runner, prefix, hold: holdFor(timeout) }
-    this.#timeout = timeout
   }
 
   /**
@@ -55,11 +53,7 @@ export class RedisSubjects {
    * @returns the bind's reply, with the keys `maxSessions` ended
    */
   bind(key: SessionKey, options: BindOptions, abandoned: AbortSignal, expired?: () => boolean): Promise<BindResult> {
-    if (this.#runner.cluster) {
-      // The tidying after the placement gives up at 80% of the deadline: a bind that landed resolves.
-      const settleBy = performance.now() + this.#timeout * 0.8
-      return bindAcrossSlots(this.#cluster, key, options, abandoned, settleBy)
-    }
+    if (this.#runner.cluster) return bindAcrossSlots(this.#cluster, key, options, abandoned)
     const index = subjectIndexKey(this.#prefix, options.subject)
     const input = { key: this.#key(key), index, options }
     if (options.session === 'create' || options.renameFrom === undefined) {
