@@ -36,6 +36,8 @@ const H3_RESPONSE = Symbol.for('h3.HTTPResponse')
 /** The status a v2 handler's result goes out with. */
 function statusOf(result: unknown, res: H3V2Event['res']): number {
   if (result instanceof Response) return result.status
+  // h3 answers a returned error as it would a thrown one.
+  if (result instanceof Error) return errorStatus(result)
   if ((result as { [H3_RESPONSE]?: unknown } | null | undefined)?.[H3_RESPONSE] === true) {
     return (result as { status?: number }).status ?? 200
   }

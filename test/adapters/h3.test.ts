@@ -52,7 +52,7 @@ describe('h3 adapter', () => {
     expect(response.headers.get('cache-control')).toBeNull()
   })
 
-  it('h3 2: a 5xx returned as an HTTPResponse after a store failure goes out without the cookie', async () => {
+  it('h3 2: a 5xx returned as an HTTPResponse or an HTTPError after a store failure goes out without the cookie', async () => {
     const failing = countingStore(new MemoryStore())
     const app = new H3().use(session(new SessionLayer({ store: failing })))
     app.get('/', async (event) => {
@@ -61,11 +61,15 @@ describe('h3 adapter', () => {
       failing.failing = true
       await handle.get('b').catch(() => undefined)
       failing.failing = false
-      return new HTTPResponse('degraded', { status: 503 })
+      return event.url.searchParams.has('error')
+        ? new HTTPError({ status: 503, message: 'degraded' })
+        : new HTTPResponse('degraded', { status: 503 })
     })
-    const response = await app.request('/')
-    expect(response.status).toBe(503)
-    expect(response.headers.getSetCookie()).toEqual([])
+    for (const path of ['/', '/?error']) {
+      const response = await app.request(path)
+      expect(response.status).toBe(503)
+      expect(response.headers.getSetCookie()).toEqual([])
+    }
   })
 
   it('h3 2: a client error thrown after a regenerate still carries the new cookie (the old id is gone)', async () => {
