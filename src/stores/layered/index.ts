@@ -38,7 +38,6 @@ import {
   hotFieldSeconds,
   isHotOnly,
   LEASE_FIELD,
-  markHotOnly,
   reachHot,
   refuseLeaseField,
   warmAbsent,
@@ -272,8 +271,6 @@ export class LayeredStore implements SessionStore {
         return cold
       }
       const hot = await endInHot(this.#hot, [key], 'expire', (s) => s.expire(key, seconds))
-      // A session only hot holds: its mark lives as long as the session now does.
-      if (hot.live) await markHotOnly(this.#hot, key, hot.ttl)
       return hot.live ? hot : cold
     } finally {
       end()

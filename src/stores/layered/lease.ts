@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { SessionError, SessionStoreError } from '../../core/errors.js'
 import type { FieldValue, SessionKey, SessionStore, WriteOptions, WriteResult } from '../../core/store.js'
+import { MAX_TTL } from '../../core/ttl.js'
 import type { KeyActivity } from './activity.js'
 import type { HotTier } from './hot-tier.js'
 
@@ -183,17 +184,18 @@ export async function warmAbsent(warm: AbsentWarm): Promise<void> {
 }
 
 /**
- * Mark a hot session as one only hot holds, for as long as it lives now (the mark never extends it).
+ * Create a session only hot will hold, marked as such: the mark is its first field, written by the
+ * create itself. The mark's own TTL is the longest a field may have: a field never outlives its
+ * session, and a write extends the session by its `sessionTtl` alone, so the mark lives exactly as
+ * long as the session, and no later write has to renew it.
  *
- * @param hot - the hot tier
- * @param key - the session
- * @param ttlMs - its remaining lifetime, as the write that created or extended it reported
+ * @param store - the hot store
+ * @param key - the new session's key
+ * @param options - the creating write's options
+ * @returns the create's result (`collision` when hot holds a live session there)
  */
-export async function markHotOnly(hot: HotTier, key: SessionKey, ttlMs: number): Promise<void> {
-  const seconds = Math.floor(ttlMs / 1000)
-  if (seconds < 1) return
-  const mark: WriteOptions = { mode: 'update', session: 'existing', fieldTtl: seconds, sessionTtl: 1 }
-  await hot.call('write', (store) => store.write(key, HOT_ONLY_FIELD, EMPTY, mark))
+export function createHotOnly(store: SessionStore, key: SessionKey, options: WriteOptions): Promise<WriteResult> {
+  return store.write(key, HOT_ONLY_FIELD, EMPTY, { ...options, mode: 'update', fieldTtl: MAX_TTL })
 }
 
 /**

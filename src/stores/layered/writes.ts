@@ -3,6 +3,7 @@ import type { FieldValue, RenameResult, SessionKey, SessionStore, WriteOptions, 
 import type { Flight, KeyActivity } from './activity.js'
 import type { HotTier } from './hot-tier.js'
 import {
+  createHotOnly,
   createLease,
   endInHot,
   hotCopySeconds,
@@ -10,7 +11,6 @@ import {
   LEASE_FIELD,
   LEASE_SECONDS,
   leaseKeyOf,
-  markHotOnly,
 } from './lease.js'
 import { finishMoveInHot, guardWasHeld, type MoveGuard, prepareMove, releaseGuard } from './moves.js'
 import type { ResolvedWrite } from './policies.js'
@@ -187,6 +187,14 @@ async function writeInHot(
   }
   const hotOptions: WriteOptions = { ...options, fieldTtl: write.policy.hotTtl }
   hot.noteFieldTtl(write.policy.hotTtl)
+  if (options.session === 'create') {
+    // A session only hot will hold: created with its mark (see HOT_ONLY_FIELD), then the field.
+    const created = await hot.strict('write', (store) => createHotOnly(store, key, hotOptions))
+    if (created.status !== 'written') return created
+    return hot.strict('write', (store) =>
+      store.write(key, write.field, write.value, { ...hotOptions, session: 'existing' }),
+    )
+  }
   const result = await hot.strict('write', (store) => store.write(key, write.field, write.value, hotOptions))
   // The guard goes before the lease below is taken at the same key. Gone while cold held the session
   // at `key`, it may have been ended there meanwhile: then what this write moved or wrote here goes too.
@@ -196,13 +204,11 @@ async function writeInHot(
       return { status: 'missing' }
     }
   }
-  if (result.status === 'written' && result.touched && options.session !== 'create') {
+  if (result.status === 'written' && result.touched) {
     // The session's lifetime (and the cookie's Max-Age) is cold's when cold holds it.
     return { ...result, ttl: await capAtCold(tiers, key, result) }
   }
-  // A session this write created lives only in hot: marked so, so that a move can tell it apart.
-  if (result.status === 'written' && options.session === 'create') await markHotOnly(hot, key, result.ttl)
-  if (result.status !== 'missing' || options.session === 'create') return result
+  if (result.status !== 'missing') return result
   // Hot has no session here. If cold holds it, hot had just evicted it: give the field a new hot copy,
   // through the warm lease so that a delete elsewhere meanwhile cannot be undone.
   const { renameFrom: _, ...rest } = hotOptions
@@ -233,12 +239,7 @@ async function writeInHot(
  */
 async function capAtCold(tiers: Tiers, key: SessionKey, written: { ttl: number }): Promise<number> {
   const cold = await tiers.cold.get(key, LEASE_FIELD)
-  if (!cold.live) {
-    // Only hot holds it: its mark lives as long as the session now does.
-    await markHotOnly(tiers.hot, key, written.ttl)
-    return written.ttl
-  }
-  if (written.ttl <= cold.ttl) return written.ttl
+  if (!cold.live || written.ttl <= cold.ttl) return written.ttl
   await tiers.hot.strict('expire', (store) => store.expire(key, Math.max(0, hotCopySeconds(cold.ttl))))
   return cold.ttl
 }
