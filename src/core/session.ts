@@ -473,9 +473,11 @@ const ignore = (): void => {}
 
 /**
  * A call the handler may start without awaiting (its cookie still goes out: the commit waits for it).
- * When it fails, the failure is the request's store error and answers the response; it must not also
- * end the process as an unhandled rejection. Whoever awaits the promise still sees it reject. The
- * calls that return their queue slot directly (`get`, `remove`, …) are handled by the queue already.
+ * When the store fails it, the failure is the request's store error and answers the response; it must
+ * not also end the process as an unhandled rejection. Whoever awaits the promise still sees it reject.
+ * Like the calls that return their queue slot directly (`get`, `remove`, …), whose queue handles them,
+ * a call nobody awaits reports nothing else: a rejection only the caller can see cannot be told apart
+ * from one the caller will catch, so a bad argument in an unawaited call is the caller's to find.
  */
 function started<T>(promise: Promise<T>): Promise<T> {
   promise.catch(ignore)
