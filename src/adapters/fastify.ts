@@ -60,14 +60,24 @@ const commits = new WeakMap<FastifyRequest, Promise<unknown> | typeof SEALED>()
 const SEALED = Symbol('sealed')
 
 /**
- * Continue Fastify's send. A second send whose first already wrote the reply throws here (headers
- * already sent); with nothing above this callback to catch it, that would end the process.
+ * Continue Fastify's send from a promise callback, where nothing above would catch what `done`
+ * throws (it writes the reply): that would end the process. A second send whose first already wrote
+ * the reply throws (headers already sent), and what it tried again is moot; anything else (a header
+ * Node refuses) fails this reply, which is closed and logged rather than left hanging.
  */
-function proceed(done: (error: Error | null, payload?: unknown) => void, error: Error | null, payload?: unknown): void {
+function proceed(
+  reply: FastifyReply,
+  done: (error: Error | null, payload?: unknown) => void,
+  error: Error | null,
+  payload?: unknown,
+): void {
+  const written = reply.raw.headersSent
   try {
     done(error, payload)
-  } catch {
-    // The reply already went out, with the session cookie: what Fastify tried again is moot.
+  } catch (thrown) {
+    if (written) return
+    reply.log.error({ err: thrown }, 'ruts: the reply could not be written')
+    reply.raw.destroy()
   }
 }
 
@@ -90,7 +100,7 @@ async function rutsSessionPlugin(fastify: FastifyInstance, options: FastifySessi
     if (earlier === SEALED) return done(null, payload)
     if (earlier !== undefined) {
       // Not before the first send's commit: whichever send writes the reply, the cookie is on it.
-      const pass = () => proceed(done, null, payload)
+      const pass = () => proceed(reply, done, null, payload)
       earlier.then(pass, pass)
       return
     }
@@ -104,9 +114,9 @@ async function rutsSessionPlugin(fastify: FastifyInstance, options: FastifySessi
     commit.then(
       (cookie) => {
         if (cookie !== undefined) addCookie(reply, cookie)
-        proceed(done, null, payload)
+        proceed(reply, done, null, payload)
       },
-      (error: Error) => proceed(done, error),
+      (error: Error) => proceed(reply, done, error),
     )
   })
 }

@@ -55,4 +55,25 @@ describe('Fastify adapter', () => {
       await app.close()
     }
   })
+
+  it('closes a reply Node refuses to write (a bad header) instead of leaving it hanging', async () => {
+    const layer = new SessionLayer<{ count: number }>({ store: new MemoryStore(), cookie: { secure: false } })
+    const app = Fastify({ logger: false })
+    await app.register(fastifySession, { layer })
+    app.get(
+      '/',
+      sessionRoute(layer, async (request, reply) => {
+        await request.session.update('count', 1)
+        return reply.header('x-bad', 'a\nb').send('never')
+      }),
+    )
+    app.get('/ok', async () => 'ok')
+    const url = await app.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      await expect(fetch(url, { signal: AbortSignal.timeout(3_000) })).rejects.toThrow('fetch failed')
+      expect(await (await fetch(`${url}/ok`)).text()).toBe('ok')
+    } finally {
+      await app.close()
+    }
+  })
 })
