@@ -122,6 +122,19 @@ export class LegacyMigration {
   }
 
   /**
+   * A request that held this migration's copy failed without sending its cookie: forget the
+   * migration (unless its legacy session is already being destroyed), so that the next request reads
+   * the legacy session again instead of joining a copy that request may have moved.
+   *
+   * @param legacyId - the legacy session's id
+   * @param session - the copy that request held
+   */
+  abandon(legacyId: string, session: MigratedSession): void {
+    const flight = this.#flights.get(legacyId)
+    if (flight?.session === session && flight.destroyed === undefined) this.#flights.delete(legacyId)
+  }
+
+  /**
    * Destroy the legacy session a migration copied: called when a response carries the copy's cookie
    * (or a logout ended the copy), the moment the copy becomes the one place its data lives. Requests
    * that share a migration share one destroy. When it fails, the copy is kept for the next request to

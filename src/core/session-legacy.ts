@@ -68,6 +68,20 @@ export async function settleLegacy<Data extends object>(calls: SessionCalls<Data
 }
 
 /**
+ * The request that copied a legacy session ends without committing (sealed: a 5xx after a store
+ * failure): the legacy session stays whole, and this process stops handing out the copy, which the
+ * request may have moved or left half-written. The next request with the legacy cookie migrates again.
+ *
+ * @param calls - the handle's state
+ */
+export function abandonLegacy<Data extends object>(calls: SessionCalls<Data>): void {
+  const migrated = calls.migrated
+  if (migrated === undefined) return
+  calls.migrated = undefined
+  ;(calls.layer.legacy as LegacyMigration).abandon(migrated.legacyId, migrated.session)
+}
+
+/**
  * The `Set-Cookie` lines of a response that must also remove the legacy cookie.
  *
  * @param layer - the layer, with its `legacy` option

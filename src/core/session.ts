@@ -12,6 +12,7 @@ import {
   takeField,
   writeField,
 } from './session-fields.js'
+import { abandonLegacy } from './session-legacy.js'
 import { deleteSession, expireSession, prepareRegenerate, regenerateSession } from './session-lifecycle.js'
 import type { SessionMap } from './session-map.js'
 import { getSubject, listSiblings, revokeOthers, setSubject } from './session-subject.js'
@@ -396,6 +397,9 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   seal(): void {
     this.#calls.sealed = true
+    // A response that goes out without committing (a 5xx after a store failure) leaves a legacy
+    // session this request copied whole: the next request migrates it afresh.
+    if (this.#calls.commit === undefined) abandonLegacy(this.#calls)
   }
 
   /**

@@ -70,9 +70,16 @@ describe.each(Object.entries(harnesses))('a migrating request through %s', (_nam
     // The browser still holds only the legacy cookie; another process (no shared memory of the
     // migration) picks it up again.
     const other = new SessionLayer({ ...options, legacy: legacySessions({ store: legacy, secret: LEGACY_SECRET }) })
-    const retry = other.open(cookie)
-    expect(await retry.get('count')).toBe(5)
-    expect([await retry.commit()].flat()).toHaveLength(2)
+    const elsewhere = other.open(cookie)
+    expect(await elsewhere.get('count')).toBe(5)
+    elsewhere.seal() // answered without its cookie, as a failed response is
+    // A retry on this process, even after a failed request that had moved the copy (a login), reads
+    // the legacy session again rather than the copy the failed request held.
+    const moved = await fetch(`${running.url}/then-unreachable?regenerate=1`, { headers: { cookie } })
+    expect(moved.status).toBe(503)
+    const retry = await fetch(`${running.url}/get?field=count`, { headers: { cookie } })
+    expect(((await retry.json()) as { value: unknown }).value).toBe(5)
+    expect(retry.headers.getSetCookie()).toHaveLength(2)
     expect(await legacy.read('sid-1')).toBeFalsy()
   })
 })
