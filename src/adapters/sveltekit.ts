@@ -20,6 +20,8 @@ export interface SessionRequestEvent {
   request: Request
   url: URL
   locals: object
+  /** A client-side navigation's `__data.json` request (SvelteKit 2). */
+  isDataRequest?: boolean
 }
 
 /**
@@ -69,9 +71,13 @@ export function session<Data extends object = Record<string, unknown>>(layer: Se
     }
     if (!handle.active) {
       handle.seal()
-      return response
+      // A load's `event.fetch` to an endpoint of this app copies that request's session cookie onto
+      // this response: it must not be cached either.
+      return carriesSessionCookie(response, layer.cookie.name) ? noStore(response) : response
     }
-    if (handle.storeError !== undefined && response.status === 500) {
+    const failed =
+      handle.storeError !== undefined && (response.status === 500 || (await dataRequestFailed(event, response)))
+    if (failed) {
       handle.seal()
       return new Response(response.body, { status: 503, headers: withoutCookies(response.headers) })
     }
@@ -87,6 +93,40 @@ export function session<Data extends object = Record<string, unknown>>(layer: Se
       return serviceUnavailable()
     }
     return cookie === undefined ? response : withSessionCookie(response, cookie)
+  }
+}
+
+/** Whether a response carries a `Set-Cookie` for the session's cookie name. */
+function carriesSessionCookie(response: Response, name: string): boolean {
+  if (!response.headers.has('set-cookie')) return false
+  return response.headers.getSetCookie().some((line) => line.startsWith(`${name}=`))
+}
+
+/** The response marked `Cache-Control: no-store` (copied first when its headers are immutable). */
+function noStore(response: Response): Response {
+  try {
+    response.headers.set('cache-control', 'no-store')
+    return response
+  } catch {
+    const copy = new Response(response.body, response)
+    copy.headers.set('cache-control', 'no-store')
+    return copy
+  }
+}
+
+/**
+ * A client-side navigation's data request answers a failed `load` with status 200 and an error node
+ * in its JSON (`{"type":"error"}` for the request, or one of its `nodes`). Only read after a store
+ * failure in the request; a streamed data response is read to its end.
+ */
+async function dataRequestFailed(event: SessionRequestEvent, response: Response): Promise<boolean> {
+  if (event.isDataRequest !== true || response.status !== 200) return false
+  const first = (await response.clone().text()).split('\n', 1)[0] ?? ''
+  try {
+    const data = JSON.parse(first) as { type?: unknown; nodes?: Array<{ type?: unknown } | null> }
+    return data.type === 'error' || (data.nodes ?? []).some((node) => node?.type === 'error')
+  } catch {
+    return false
   }
 }
 

@@ -10,7 +10,7 @@ import type { SuiteResponse } from './adapter-routes.js'
 import type { CountingStore } from './counting-store.js'
 
 export { type SuiteHandler, type SuiteResponse, suiteHandler } from './adapter-routes.js'
-export { type CountingStore, countingStore } from './counting-store.js'
+export { type CountingStore, countingStore, UNREACHABLE_FIELD } from './counting-store.js'
 
 /** Path prefix of the control routes a suite server answers next to the suite's own routes. */
 export const CONTROL_PREFIX = '/__control/'

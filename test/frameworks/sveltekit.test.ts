@@ -47,6 +47,30 @@ describe('SvelteKit form actions (adapter-node)', () => {
   })
 })
 
+describe('SvelteKit loads (adapter-node)', () => {
+  let server: RunningServer
+  beforeAll(async () => {
+    server = await startApp(suiteApp)
+  })
+  afterAll(() => server?.close())
+
+  it('answers a store failure in a load 503 without a cookie, on a page and on its data request', async () => {
+    // Client-side navigation asks __data.json, where SvelteKit reports a failed load inside a 200.
+    for (const path of ['/loads/unreachable', '/loads/unreachable/__data.json']) {
+      const response = await fetch(`${server.url}${path}`)
+      expect(response.status).toBe(503)
+      expect(response.headers.getSetCookie()).toEqual([])
+    }
+  })
+
+  it('marks no-store a page that carries the session cookie an event.fetch to its own endpoint set', async () => {
+    const response = await fetch(`${server.url}/loads/inner`)
+    expect(response.status).toBe(200)
+    expect(response.headers.getSetCookie().some((line) => line.startsWith('session='))).toBe(true)
+    expect(response.headers.get('cache-control')).toBe('no-store')
+  })
+})
+
 describe('the SvelteKit example (adapter-node)', () => {
   let server: RunningServer
   beforeAll(async () => {
