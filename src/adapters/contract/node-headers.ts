@@ -119,6 +119,8 @@ function intercept(response: ServerResponse, name: Deferrable, args: unknown[]):
     deferral.queued.push([name, args])
   }
   // The handler ended the response: to the framework it is (h3 1 would otherwise answer 404 on top).
+  // It stays so (the replayed end makes it true anyway), and is never deleted: a delete would turn
+  // the response into a dictionary-mode object for V8, and slow Node's own accesses to responses.
   if (name === 'end') Object.defineProperty(response, 'writableEnded', { value: true, configurable: true })
   return name === 'write' ? true : name === 'flushHeaders' ? undefined : response
 }
@@ -126,8 +128,6 @@ function intercept(response: ServerResponse, name: Deferrable, args: unknown[]):
 function settle(response: ServerResponse, deferral: Deferral, outcome: 'replayed' | 'failed'): void {
   deferral.settled = outcome
   restore(response, deferral)
-  // Node's own getter again (the replayed `end` sets what it reports).
-  delete (response as { writableEnded?: boolean }).writableEnded
 }
 
 /**
