@@ -1,4 +1,4 @@
-import Fastify from 'fastify'
+import Fastify, { type FastifyReply } from 'fastify'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { fastifySession, sessionRoute } from '../../src/adapters/fastify.js'
 import { SessionLayer } from '../../src/core/layer.js'
@@ -29,9 +29,8 @@ describe('Fastify adapter typing', () => {
 })
 
 describe('Fastify adapter', () => {
-  it('an async handler that calls reply.send() without returning reply still gets its cookie, once', async () => {
-    // Fastify then sends again (the handler resolved undefined) while the first send waits for the
-    // commit: the second must not write the reply without the cookie, nor make the first one throw.
+  /** A Fastify app with the plugin: `/` writes the session, then answers through `respond`; `/ok` does neither. */
+  async function serve(respond: (reply: FastifyReply) => unknown) {
     const layer = new SessionLayer<{ count: number }>({ store: new MemoryStore(), cookie: { secure: false } })
     const app = Fastify({ logger: false })
     await app.register(fastifySession, { layer })
@@ -39,10 +38,19 @@ describe('Fastify adapter', () => {
       '/',
       sessionRoute(layer, async (request, reply) => {
         await request.session.update('count', 1)
-        reply.send('sent')
+        return respond(reply)
       }),
     )
-    const url = await app.listen({ port: 0, host: '127.0.0.1' })
+    app.get('/ok', async () => 'ok')
+    return { url: await app.listen({ port: 0, host: '127.0.0.1' }), close: () => app.close() }
+  }
+
+  it('an async handler that calls reply.send() without returning reply still gets its cookie, once', async () => {
+    // Fastify then sends again (the handler resolved undefined) while the first send waits for the
+    // commit: the second must not write the reply without the cookie, nor make the first one throw.
+    const { url, close } = await serve((reply) => {
+      reply.send('sent')
+    })
     try {
       const response = await fetch(url)
       expect(await response.text()).toBe('sent')
@@ -52,28 +60,17 @@ describe('Fastify adapter', () => {
       // The server is still there for the next request.
       expect((await fetch(url, { headers: { cookie: cookies[0]?.split(';')[0] as string } })).status).toBe(200)
     } finally {
-      await app.close()
+      await close()
     }
   })
 
   it('closes a reply Node refuses to write (a bad header) instead of leaving it hanging', async () => {
-    const layer = new SessionLayer<{ count: number }>({ store: new MemoryStore(), cookie: { secure: false } })
-    const app = Fastify({ logger: false })
-    await app.register(fastifySession, { layer })
-    app.get(
-      '/',
-      sessionRoute(layer, async (request, reply) => {
-        await request.session.update('count', 1)
-        return reply.header('x-bad', 'a\nb').send('never')
-      }),
-    )
-    app.get('/ok', async () => 'ok')
-    const url = await app.listen({ port: 0, host: '127.0.0.1' })
+    const { url, close } = await serve((reply) => reply.header('x-bad', 'a\nb').send('never'))
     try {
       await expect(fetch(url, { signal: AbortSignal.timeout(3_000) })).rejects.toThrow('fetch failed')
       expect(await (await fetch(`${url}/ok`)).text()).toBe('ok')
     } finally {
-      await app.close()
+      await close()
     }
   })
 })
