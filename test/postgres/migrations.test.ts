@@ -22,11 +22,35 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore migrations${skipReason 
     const pool = testPool()
     const names = tableNames(`schema_${suffix()}`, uniqueTable())
     const lock = advisoryLockKeys(names).migration
-    expect(await migrate(pool, names, lock)).toEqual([1, 2, 3])
+    expect(await migrate(pool, names, lock)).toEqual([1, 2, 3, 4])
     expect(await migrate(pool, names, lock)).toEqual([])
     const { rows } = await pool.query<{ version: number }>(`SELECT version FROM ${names.versions} ORDER BY version`)
-    expect(rows.map((row) => row.version)).toEqual([1, 2, 3])
-    expect(SCHEMA_VERSION).toBe(3)
+    expect(rows.map((row) => row.version)).toEqual([1, 2, 3, 4])
+    expect(SCHEMA_VERSION).toBe(4)
+  })
+
+  it('upgrades a version 3 schema: bind gets the function that locks the subject before pruning', async () => {
+    const pool = testPool()
+    const names = tableNames(`bind_${suffix()}`, uniqueTable())
+    const lock = advisoryLockKeys(names).migration
+    expect(await migrate(pool, names, lock, 3)).toEqual([1, 2, 3])
+    // Stand-in for version 3's body, which pruned first: version 4 must replace whatever is there.
+    await pool.query(
+      `CREATE OR REPLACE FUNCTION ${names.bindSubject}(p_key text, p_from text, p_subject text, p_meta text,
+        p_ttl float8, p_max_lifetime float8, p_max_sessions int)
+      RETURNS TABLE (status text, ttl float8, touched boolean, ended text[])
+      LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'version 3 body'; END $$`,
+    )
+    expect(await migrate(pool, names, lock)).toEqual([4])
+    const store = await PostgresStore.create({
+      pool,
+      schema: names.raw.schema,
+      table: names.raw.table,
+      cleanupInterval: 0,
+    })
+    const key = sessionKeyOf(createSessionId())
+    const options = { session: 'create', subject: 'user:1', meta: '{}', sessionTtl: 60, maxSessions: 2 } as const
+    expect(await store.bind(key, options)).toMatchObject({ status: 'bound' })
   })
 
   it('upgrades a version 2 schema in place: its sessions stay, unbound, and can be bound and listed', async () => {

@@ -111,6 +111,37 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore subject races${skipReas
     expect(revoked.length).toBeGreaterThan(0)
   })
 
+  it('a maxSessions login waits for the subject before locking any row (no deadlock on expired rows)', async () => {
+    // A bind holding the subject's lock locks the subject's rows; one whose clock saw a row expire
+    // pruned (locked) it and then waited for the subject: each waited for the other. Here the first
+    // bind is stood in for by a transaction holding the subject's lock (through the revoke function,
+    // which takes it) that then locks the expired row.
+    const table = uniqueTable()
+    const { observer, revoke, shared } = poolsOnce()
+    const store = await testStore({ table, pool: shared })
+    const subject = subjectName()
+    const expired = newKey()
+    await store.bind(expired, { session: 'create', subject, meta: '{}', sessionTtl: HOUR })
+    await observer.query(`UPDATE "public"."${table}" SET expires_at = now() - interval '1 second' WHERE key = $1`, [
+      expired,
+    ])
+    const holder = await revoke.connect()
+    try {
+      await holder.query('BEGIN')
+      await holder.query(`SELECT * FROM "public"."${table}_revoke_subject"($1, ARRAY['none'], NULL)`, [subject])
+      const login = store.bind(newKey(), { session: 'create', subject, meta: '{}', sessionTtl: HOUR, maxSessions: 2 })
+      // Let the login reach the subject's lock (and, before the fix, lock the expired row first).
+      await sleep(300)
+      // The first bind's victims query reaches the expired row: it must not find it held.
+      await holder.query("SET LOCAL lock_timeout = '2s'")
+      await holder.query(`SELECT 1 FROM "public"."${table}" WHERE key = $1 FOR UPDATE`, [expired])
+      await holder.query('COMMIT')
+      expect(await login).toMatchObject({ status: 'bound' })
+    } finally {
+      holder.release()
+    }
+  })
+
   it('maxSessions holds under 30 concurrent logins of one subject', async () => {
     const store = await testStore({ pool: poolsOnce().shared })
     const subject = subjectName()

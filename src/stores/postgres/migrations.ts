@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg'
 import { SessionConfigError } from '../../core/errors.js'
 import { type AdvisoryLockKey, quoteIdentifier, type TableNames } from './identifiers.js'
 import { integerFunctions } from './statements/integers.js'
-import { subjectMigration } from './statements/subjects.js'
+import { bindLockOrderMigration, subjectMigration } from './statements/subjects.js'
 
 /** One schema change, applied once and recorded in the version table. */
 interface Migration {
@@ -50,6 +50,12 @@ const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: 'subjects: subject, meta, created_at, last_active_at, subject index, bind function',
     statements: subjectMigration,
+  },
+  {
+    // Version 3 now creates the same function (`CREATE OR REPLACE`); a store at 3 gets it here.
+    version: 4,
+    description: 'bind takes the subject lock before pruning expired rows (no deadlock between binds)',
+    statements: bindLockOrderMigration,
   },
 ]
 

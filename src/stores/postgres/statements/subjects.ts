@@ -74,6 +74,18 @@ export function subjectStatements(n: TableNames) {
  * @param n - quoted names
  * @returns the statements
  */
+/**
+ * Schema version 4: `bind` takes the subject's lock before pruning (see {@link bindFunction}). A
+ * store at version 3 had the prune first, and two `maxSessions` binds of a subject whose sessions
+ * were expiring could deadlock.
+ *
+ * @param n - quoted names
+ * @returns the statements
+ */
+export function bindLockOrderMigration(n: TableNames): string[] {
+  return [bindFunction(n)]
+}
+
 export function subjectMigration(n: TableNames): string[] {
   return [
     `ALTER TABLE ${n.sessions}
@@ -93,21 +105,22 @@ export function subjectMigration(n: TableNames): string[] {
  * `bind` as one function, so that it is one statement and one atomic step, yet its steps see each
  * other's effects and binds of the same subject never count past each other:
  *
- * 1. delete the subject's expired rows, so that a subject's rows are pruned by its next login even
- *    with the cleanup timer off (rows the cleanup task or another bind holds are left to them);
- *    with `maxSessions`, take the subject's advisory lock (released at commit): those binds of one
- *    subject run one at a time and, as each statement of a PL/pgSQL function under READ COMMITTED
+ * 1. with `maxSessions`, take the subject's advisory lock first (released at commit; before any row
+ *    lock, or a bind holding it could wait for a row this one holds): those binds of one subject run
+ *    one at a time and, as each statement of a PL/pgSQL function under READ COMMITTED
  *    takes a fresh snapshot, every statement after the lock sees every bind of the subject that
  *    committed before (a single SQL statement keeps the snapshot it took before waiting, and two
  *    concurrent binds would each miss the other when enforcing `maxSessions`). Without
  *    `maxSessions` a bind locks one row, and binds of one subject run in parallel;
- * 2. create the session bound (`renameFrom` NULL), or lock the live session at `renameFrom`
+ * 2. delete the subject's expired rows, so that a subject's rows are pruned by its next login even
+ *    with the cleanup timer off (rows the cleanup task or another bind holds are left to them);
+ * 3. create the session bound (`renameFrom` NULL), or lock the live session at `renameFrom`
  *    `FOR UPDATE`: already bound to the subject → replace `meta` (`kept`); else move it to `key` (as
  *    rename: a live session at `key` is a `collision` and nothing changes; a session that became live
  *    there meanwhile fails the statement with a unique violation, reported as `collision`) and bind
  *    it (`bound`). Either way the lifetime extends to `sessionTtl` (never shortened, capped by the
  *    deadline) and `last_active_at` is now; `created_at` stays;
- * 3. with `maxSessions`, delete the subject's other live sessions beyond the most recently active
+ * 4. with `maxSessions`, delete the subject's other live sessions beyond the most recently active
  *    `maxSessions - 1`, returning their keys.
  *
  * The body names the tables, so it is made per store; its dollar-quote tag is chosen to appear
@@ -126,13 +139,15 @@ function bindFunction(n: TableNames): string {
       v_status text := 'bound';
       v_ended text[] := '{}';
     BEGIN
+      -- The subject's lock before any row lock: a bind holding it may lock rows this one would
+      -- otherwise hold while waiting for it (a row that expired between the two binds' clocks).
+      IF p_max_sessions IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(${subjectLock(n)});
+      END IF;
       -- Rows another statement holds (the cleanup task, a concurrent bind) are left to it.
       DELETE FROM ${s} AS s WHERE s.id IN (
         SELECT d.id FROM ${s} AS d WHERE d.subject = p_subject AND d.expires_at <= now() FOR UPDATE SKIP LOCKED
       );
-      IF p_max_sessions IS NOT NULL THEN
-        PERFORM pg_advisory_xact_lock(${subjectLock(n)});
-      END IF;
       IF p_from IS NULL THEN
         DELETE FROM ${s} AS s WHERE s.key = p_key AND s.expires_at <= now();
         INSERT INTO ${s} AS s (key, expires_at, deadline, subject, meta)
@@ -181,7 +196,7 @@ function bindFunction(n: TableNames): string {
       RETURN QUERY SELECT v_status, ${remainingMs('v_after')}, v_after > v_before, v_ended;
     END`
   const tag = dollarTag(body)
-  return `CREATE FUNCTION ${n.bindSubject}(
+  return `CREATE OR REPLACE FUNCTION ${n.bindSubject}(
       p_key text, p_from text, p_subject text, p_meta text,
       p_ttl float8, p_max_lifetime float8, p_max_sessions int)
     RETURNS TABLE (status text, ttl float8, touched boolean, ended text[])
