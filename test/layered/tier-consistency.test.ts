@@ -4,6 +4,7 @@ import { SessionLayer } from '../../src/core/layer.js'
 import type { SessionKey, SessionStore } from '../../src/core/store.js'
 import { LayeredStore } from '../../src/stores/layered/index.js'
 import { MemoryStore } from '../../src/stores/memory.js'
+import { countingStore } from '../../src/testing/counting-store.js'
 import { bytes, fieldText, newKey, writeOptions } from './helpers.js'
 
 // A delete (or expire, or revocation) ends the session in cold first, then in hot. A regenerate that
@@ -116,5 +117,43 @@ describe('LayeredStore: a hot-only write reports the session lifetime cold keeps
     expect(written).toMatchObject({ status: 'written' })
     expect(written.status === 'written' && written.ttl).toBeLessThanOrEqual(60_000)
     await layered.close()
+  })
+})
+
+describe('LayeredStore: a revocation between a move in cold and in hot (another process)', () => {
+  it('ends the hot copy still at the old key before it resolves', async () => {
+    const cold = new MemoryStore()
+    const hotStore = new MemoryStore()
+    let release = () => {}
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    // Process B's hot tier holds its rename: the move is done in cold, not yet in hot.
+    const slowHot: SessionStore = Object.assign(countingStore(hotStore), {
+      rename: async (from: SessionKey, to: SessionKey) => {
+        await released
+        return hotStore.rename(from, to)
+      },
+    })
+    const a = new LayeredStore({ hot: hotStore, cold, hotTimeout: 5_000 })
+    const b = new LayeredStore({ hot: slowHot, cold, hotTimeout: 5_000 })
+    const [guest, from, to] = [newKey(), newKey(), newKey()]
+    await a.write(guest, 'secret', bytes('card-1234'), writeOptions(600, 'create'))
+    const login = { session: 'existing', renameFrom: guest, subject: 'user:1', meta: '{}', sessionTtl: 600 } as const
+    expect(await a.bind?.(from, login)).toMatchObject({ status: 'bound' })
+    // The copy every process would serve.
+    expect(fieldText(await hotStore.get(from, 'secret'))).toBe('card-1234')
+
+    const moving = b.rename(from, to)
+    await expect.poll(async () => (await cold.getAll(to)).live).toBe(true)
+    expect(await a.revokeSubject?.('user:1', {})).toEqual([to])
+    // Revoked: no tier serves it, under either key, to any process.
+    expect((await a.get(from, 'secret')).live).toBe(false)
+    expect((await hotStore.getAll(from)).live).toBe(false)
+    release()
+    await moving.catch(() => undefined)
+    expect((await a.get(to, 'secret')).live).toBe(false)
+    expect((await b.get(from, 'secret')).live).toBe(false)
+    await Promise.all([a.close(), b.close()])
   })
 })

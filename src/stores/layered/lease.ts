@@ -40,15 +40,32 @@ export function leaseKeyOf(key: SessionKey): SessionKey {
 }
 
 /**
- * Create a session's warm lease in hot.
+ * Create a session's warm lease in hot. A move's guard (see `prepareMove`) is the lease of the key
+ * the session moves to, and names the key it moves from, so that ending the session there also
+ * ends the copy still at the old key ({@link guardedFrom}).
  *
  * @param store - the hot store
  * @param key - session key
+ * @param from - for a move's guard: the session's key before the move
  * @returns `written`, or `collision` while another reader holds it
  */
-export function createLease(store: SessionStore, key: SessionKey): Promise<WriteResult> {
-  return store.write(leaseKeyOf(key), LEASE_FIELD, EMPTY, LEASE)
+export function createLease(store: SessionStore, key: SessionKey, from?: SessionKey): Promise<WriteResult> {
+  return store.write(leaseKeyOf(key), LEASE_FIELD, from === undefined ? EMPTY : encoder.encode(from), LEASE)
 }
+
+/**
+ * @param store - the hot store
+ * @param key - a session being ended
+ * @returns the key a move to `key` is moving the session from, while that move's guard is held
+ */
+export async function guardedFrom(store: SessionStore, key: SessionKey): Promise<SessionKey | undefined> {
+  const read = await store.get(leaseKeyOf(key), LEASE_FIELD)
+  if (!read.live || read.value === undefined || read.value.byteLength === 0) return undefined
+  return decoder.decode(read.value)
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
 
 /**
  * The hot copy's lifetime for a cold remaining lifetime in ms: whole seconds, 1–2 s short of cold's,

@@ -1,7 +1,7 @@
 import { SessionStoreError } from '../../core/errors.js'
 import type { SessionKey, SessionStore } from '../../core/store.js'
 import type { HotTier } from './hot-tier.js'
-import { createLease, leaseKeyOf } from './lease.js'
+import { createLease, guardedFrom, leaseKeyOf } from './lease.js'
 
 /**
  * What {@link prepareMove} took for the new key `key`: its warm lease as this move's guard (`held`),
@@ -47,7 +47,7 @@ export async function prepareMove(
       hot.strict('lease', (store) => store.delete(leaseKeyOf(from))),
       // A hot store that answers but refuses writes (Redis at maxmemory with noeviction) must not stop
       // logins: without a guard, the moved copy is deleted again after the move, to be safe.
-      guarded ? hot.call('lease', (store) => createLease(store, to)) : undefined,
+      guarded ? hot.call('lease', (store) => createLease(store, to, from)) : undefined,
     ])
     if (!guarded) return { key: to, guard: 'none' }
     return { key: to, guard: lease?.status === 'written' ? 'held' : 'taken' }
@@ -138,7 +138,15 @@ export async function endSessionsInHot(hot: HotTier, keys: readonly SessionKey[]
   await Promise.all(
     keys.map(async (key) => {
       try {
+        // A move to `key` whose hot step has not run yet (another process) still has the copy at its
+        // old key, which every process would serve: it goes too, warms of it voided first.
+        // (A hot that cannot be read here leaves it to that move, which deletes what it moves.)
+        const from = await hot.call('lease', (store) => guardedFrom(store, key))
         await hot.strict('lease', (store) => store.delete(leaseKeyOf(key)))
+        if (from !== undefined) {
+          await hot.strict('lease', (store) => store.delete(leaseKeyOf(from)))
+          await hot.strict(operation, (store) => store.delete(from))
+        }
         await hot.strict(operation, (store) => store.delete(key))
         hot.confirm(key)
       } catch (error) {
