@@ -3,7 +3,7 @@ import { SessionError } from './errors.js'
 import type { BindOptions, SessionKey } from './store.js'
 import { isTtl, ttlError } from './ttl.js'
 
-/** Longest subject, in UTF-16 code units (SPEC §13: any string of 1–256 characters). */
+/** Longest subject, in characters (Unicode code points; SPEC §13: any string of 1–256 characters). */
 export const MAX_SUBJECT_LENGTH = 256
 /** Largest session metadata, in bytes of its JSON text (UTF-8). */
 export const MAX_META_BYTES = 1024
@@ -51,7 +51,7 @@ export interface SessionInfo {
  *   Unicode without NUL (the message never repeats the subject: it is usually a user id)
  */
 export function checkSubject(subject: unknown): asserts subject is string {
-  if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH) {
+  if (typeof subject !== 'string' || subject.length === 0 || codePoints(subject) > MAX_SUBJECT_LENGTH) {
     throw new SessionError(
       'ERR_SESSION_ARGUMENT',
       `a subject must be a string of 1 to ${MAX_SUBJECT_LENGTH} characters`,
@@ -62,6 +62,19 @@ export function checkSubject(subject: unknown): asserts subject is string {
   if (subject.includes('\0') || !subject.isWellFormed()) {
     throw new SessionError('ERR_SESSION_ARGUMENT', 'a subject must be well-formed Unicode without NUL')
   }
+}
+
+/** Characters in a string: code points, counting each surrogate pair once (cheap for short strings). */
+function codePoints(text: string): number {
+  if (text.length <= MAX_SUBJECT_LENGTH) return text.length
+  if (text.length > 2 * MAX_SUBJECT_LENGTH) return text.length
+  let count = 0
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i)
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) i++
+    count++
+  }
+  return count
 }
 
 /**

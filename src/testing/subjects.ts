@@ -168,7 +168,7 @@ export function describeSubjects(
     expect(await s.subjectOf(b)).toEqual({ live: false })
   })
 
-  it('lists live sessions only, most recently active first (writes and lifetime refreshes count)', async (context) => {
+  it('lists live sessions only, most recently active first (writes, lifetime refreshes and expire count)', async (context) => {
     const s = await capable(context)
     const subject = newSubject('order')
     const [a, b, c] = [newKey(), newKey(), newKey()]
@@ -189,6 +189,10 @@ export function describeSubjects(
     const list = await s.listSubject(subject)
     expect(keysOf(list)).toEqual([b, a, c])
     expect(list[0]?.expiresAt).toBeGreaterThan(Date.now() + 150_000)
+    await sleep(TICK)
+    // Setting the lifetime is activity too, on every store.
+    await s.expire(c, 300)
+    expect(keysOf(await s.listSubject(subject))).toEqual([c, b, a])
   })
 
   it('drops expired, deleted and expire(0)d sessions from the list without any cleanup job', async (context) => {

@@ -170,10 +170,22 @@ describe('the subject API of the layer', () => {
     const layer = new SessionLayer({ store })
     const session = layer.open(undefined)
     // A lone surrogate would reach Redis and Postgres as U+FFFD: 'a\ud800' and 'a\ufffd' one subject.
-    for (const subject of ['', 'x'.repeat(257), 42, undefined, 'someone\ud800', 'some\udfffone', 'some\0one']) {
+    for (const subject of [
+      '',
+      'x'.repeat(257),
+      '\u{1F600}'.repeat(257),
+      42,
+      undefined,
+      'someone\ud800',
+      'some\udfffone',
+      'some\0one',
+    ]) {
       const error = await session.setSubject(subject as string).catch((caught: unknown) => caught)
       expect(error).toMatchObject({ code: 'ERR_SESSION_ARGUMENT' })
     }
+    // 256 characters, counted as characters: 256 emoji are 512 UTF-16 code units.
+    const other = new SessionLayer({ store: new MemoryStore() }).open(undefined)
+    expect(await other.setSubject('\u{1F600}'.repeat(256))).toBeUndefined()
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
     for (const meta of [

@@ -124,7 +124,7 @@ export function lifetimeStatements(n: TableNames) {
     take: removal(n, '(SELECT value FROM d WHERE live) AS value'),
     delete: `DELETE FROM ${n.sessions} WHERE key = $1::text RETURNING expires_at > now() AS live`,
     expire: `
-      UPDATE ${n.sessions} AS u SET expires_at = least(now() + ${seconds('$2')}, ${cap('u')})
+      UPDATE ${n.sessions} AS u SET expires_at = least(now() + ${seconds('$2')}, ${cap('u')}), last_active_at = now()
       WHERE u.key = $1::text AND u.expires_at > now()
       RETURNING ${remainingMs('u.expires_at')} AS ttl`,
   }
