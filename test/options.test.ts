@@ -72,6 +72,11 @@ describe('SessionLayer options', () => {
     ['secret', []],
     ['legacy', {}],
     ['codec', 1],
+    // Only two codecs have names; a custom one needs both halves and a name.
+    ['codec', 'cbor'],
+    ['codec', 'JSON'],
+    ['codec', { name: 'half', encode: (value: unknown) => new TextEncoder().encode(String(value)) }],
+    ['codec', { encode: () => new Uint8Array(), decode: () => undefined }],
   ])('rejects %s: %s', async (key, value) => {
     expect((await configError(() => layerWith({ [key]: value }))).option).toBe(key)
   })

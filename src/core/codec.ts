@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr'
 import { SessionError } from './errors.js'
 import type { IntegerFormat } from './integers.js'
+import { optionError } from './validate.js'
 
 /**
  * Encodes field values for the store. `validate` runs at the write call so a value the codec
@@ -191,11 +192,17 @@ export function decodeField(codec: Codec, field: string, bytes: Uint8Array): unk
  * @throws SessionError `ERR_SESSION_VALUE`, without the codec's error (it may quote the value)
  */
 export function encodeField(codec: Codec, value: unknown): Uint8Array {
+  let bytes: unknown
   try {
-    return codec.encode(value)
+    bytes = codec.encode(value)
   } catch (error) {
     throw new SessionError('ERR_SESSION_VALUE', `session value cannot be encoded as ${codec.name} (${kindOf(error)})`)
   }
+  // A custom codec that returns text or a Buffer-like would otherwise fail in the store, as a 503.
+  if (!(bytes instanceof Uint8Array)) {
+    throw new SessionError('ERR_SESSION_VALUE', `the ${codec.name} codec's encode must return a Uint8Array`)
+  }
+  return bytes
 }
 
 /** An error's class name only (`SyntaxError`), never its message. */
@@ -211,5 +218,19 @@ function kindOf(error: unknown): string {
 export function resolveCodec(option: CodecOption = 'msgpack'): Codec {
   if (option === 'msgpack') return msgpackCodec()
   if (option === 'json') return jsonCodec()
+  // Named codecs are only these two; a custom one needs both halves (SPEC §5), checked here rather
+  // than at the first write, which would blame the value (or the store).
+  if (typeof option === 'string') {
+    const text: string = option
+    const named = text.length > 40 ? `${text.slice(0, 40)}…` : text
+    throw optionError('SessionLayer', 'codec', `must be 'msgpack', 'json' or { name, encode, decode }, not '${named}'`)
+  }
+  const custom = option as Partial<Codec>
+  if (typeof custom.encode !== 'function' || typeof custom.decode !== 'function') {
+    throw optionError('SessionLayer', 'codec', 'needs encode and decode functions')
+  }
+  if (typeof custom.name !== 'string' || custom.name === '') {
+    throw optionError('SessionLayer', 'codec', 'needs a name (it appears in error messages)')
+  }
   return option
 }

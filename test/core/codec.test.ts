@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { jsonCodec, msgpackCodec } from '../../src/core/codec.js'
+import { type Codec, jsonCodec, msgpackCodec } from '../../src/core/codec.js'
+import { SessionLayer } from '../../src/core/layer.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import { countingStore } from '../../src/testing/counting-store.js'
 
 const roundTrip = (codec: ReturnType<typeof msgpackCodec>, value: unknown) => {
   codec.validate?.(value)
@@ -130,5 +133,16 @@ describe('json codec', () => {
     ['bytes', new Uint8Array(1)],
   ])('rejects %s with ERR_SESSION_VALUE', (_, value) => {
     expect(rejects(codec, value)).toBe('ERR_SESSION_VALUE')
+  })
+})
+
+describe('a custom codec', () => {
+  it('whose encode returns no Uint8Array fails the write as a value error, before the store', async () => {
+    const store = countingStore(new MemoryStore())
+    const text = { name: 'text', encode: (value: unknown) => JSON.stringify(value), decode: () => undefined }
+    const session = new SessionLayer({ store, codec: text as unknown as Codec }).open(undefined)
+    const error = await session.update('a', 1).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+    expect(store.total()).toBe(0)
   })
 })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { WriteOptions } from '../../src/core/store.js'
+import { PostgresStore } from '../../src/stores/postgres/index.js'
 import { bytes, newKey, text } from '../../src/testing/values.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { countStatements, skipReason, testPool, testStore, timeZones, uniqueTable, zonedPool } from './helpers.js'
@@ -207,3 +208,10 @@ describe.skipIf(skipReason !== undefined)(
     })
   },
 )
+
+describe('PostgresStore construction', () => {
+  it('says how to build it when called with new (from JavaScript)', () => {
+    const Store = PostgresStore as unknown as new (options: object) => unknown
+    expect(() => new Store({ pool: {} })).toThrow(expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }))
+  })
+})

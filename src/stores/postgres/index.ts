@@ -132,6 +132,10 @@ export class PostgresStore implements SessionStore {
   #prepared: ((sql: string, values: unknown[]) => QueryConfig) | undefined
 
   private constructor(pool: Pool, names: TableNames, timeout: number, cleanup: CleanupTask, prepare: boolean) {
+    // `new PostgresStore({ pool })` from JavaScript (TypeScript refuses it): the store needs its tables.
+    if (names === undefined) {
+      throw new SessionConfigError('PostgresStore is created with `await PostgresStore.create({ pool })`, not `new`')
+    }
     this.#pool = pool
     this.#prepared = prepare ? preparedStatements() : undefined
     this.#timeout = timeout
