@@ -146,7 +146,9 @@ export class RedisStore implements SessionStore {
 
   async get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead> {
     const redisKey = this.#key(key)
-    if (options?.touch !== undefined) return this.#run('get', GET, { key: redisKey, field, options })
+    if (options?.touch !== undefined) {
+      return untouchedWhenFull(this.#run('get', GET, { key: redisKey, field, options }), () => this.get(key, field))
+    }
     const read = await this.#guard('get', async () => {
       const replies = await this.#runner.send(redisKey, READ_FIELD.commands(redisKey, field))
       // While its slot migrates, the hash may answer with a redirection where the keyless TIME did
@@ -157,7 +159,8 @@ export class RedisStore implements SessionStore {
   }
 
   async getAll(key: SessionKey, options?: ReadOptions): Promise<SessionRead> {
-    return this.#run('getAll', GET_ALL, { key: this.#key(key), options })
+    const read = this.#run('getAll', GET_ALL, { key: this.#key(key), options })
+    return options?.touch === undefined ? read : untouchedWhenFull(read, () => this.getAll(key))
   }
 
   async write(key: SessionKey, field: string, value: FieldValue, options: WriteOptions): Promise<WriteResult> {
@@ -270,4 +273,22 @@ export class RedisStore implements SessionStore {
   #guard<T>(operation: string, work: (expired: () => boolean) => Promise<T>): Promise<T> {
     return runWithTimeout(this.name, operation, this.#timeout, work)
   }
+}
+
+/**
+ * A read with a sliding refresh, on a server out of memory (`maxmemory` with `noeviction`): the
+ * refresh is a write, which Redis refuses, and the whole call with it. The read is then made again
+ * without the refresh: a refresh that does not happen only ends the session earlier, while failing
+ * the read would answer every signed-in request 503 until memory frees up.
+ *
+ * @param read - the refreshing read
+ * @param plain - the same read without the refresh
+ * @returns what one of them answered
+ */
+function untouchedWhenFull<T>(read: Promise<T>, plain: () => Promise<T>): Promise<T> {
+  return read.catch((error: unknown) => {
+    const cause = (error as { cause?: { message?: unknown } } | undefined)?.cause
+    if (typeof cause?.message === 'string' && cause.message.startsWith('OOM ')) return plain()
+    throw error
+  })
 }

@@ -1,0 +1,44 @@
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { RedisStore } from '../../src/stores/redis/index.js'
+import { writeOptionsFor } from '../helpers/write-options.js'
+import { bytes, describeRedis, randomKey, text } from './clients.js'
+import { cli, type RedisProcess, startRedis } from './server.js'
+
+// A Redis at maxmemory with noeviction refuses writes. Reads go on, also those with a sliding refresh
+// (idleTimeout), which then leave the lifetime as it is: a refresh that does not happen only ends a
+// session earlier, a failed read would answer every signed-in user 503.
+
+describeRedis('RedisStore on a Redis out of memory (noeviction)', () => {
+  let server: RedisProcess
+  let client: Redis
+  beforeAll(async () => {
+    server = await startRedis()
+    client = new Redis({ port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 })
+    await client.connect()
+  })
+  afterAll(async () => {
+    client?.disconnect()
+    await server?.stop()
+  })
+
+  it('serves reads, refreshing reads included (without the refresh)', async () => {
+    const store = new RedisStore({ client, prefix: 'oom:' })
+    const key = randomKey()
+    await store.write(key, 'user', bytes('ada'), writeOptionsFor('create', 600))
+    const used = Number(/used_memory:(\d+)/.exec(await cli(server.port, 'INFO', 'memory'))?.[1])
+    await cli(server.port, 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+    // Far below what the server holds: it refuses anything that may grow memory.
+    await cli(server.port, 'CONFIG', 'SET', 'maxmemory', String(Math.floor(used / 2)))
+    await expect(client.set('filler', 'x'.repeat(10_000))).rejects.toThrow('OOM')
+    const touch = { touch: { ttl: 3_600, threshold: 1 } }
+    const read = await store.get(key, 'user', touch)
+    expect(read.live && text(read.value)).toBe('ada')
+    expect(read.live && read.touched).toBe(false)
+    const all = await store.getAll(key, touch)
+    expect(all.live && [...all.fields.keys()]).toEqual(['user'])
+    await cli(server.port, 'CONFIG', 'SET', 'maxmemory', '0')
+    // With memory back, the same read refreshes the lifetime.
+    expect(await store.get(key, 'user', touch)).toMatchObject({ live: true, touched: true })
+  })
+})
