@@ -157,3 +157,15 @@ describe('LayeredStore: a revocation between a move in cold and in hot (another 
     await Promise.all([a.close(), b.close()])
   })
 })
+
+describe('LayeredStore over two stores that share their keys (a misconfiguration)', () => {
+  it('never hands its own reserved fields to getAll', async () => {
+    const shared = new MemoryStore()
+    const layered = new LayeredStore({ hot: countingStore(shared), cold: countingStore(shared) })
+    const key = newKey()
+    await layered.write(key, 'cart', bytes('[1]'), { ...writeOptions(600, 'create'), extra: { strategy: 'hot-only' } })
+    const all = await layered.getAll(key)
+    expect(all.live && [...all.fields.keys()]).toEqual(['cart'])
+    await layered.close()
+  })
+})

@@ -163,10 +163,13 @@ export class LayeredStore implements SessionStore {
       useHot ? this.#hot.call('getAll', (store) => store.getAll(key)) : undefined,
       this.#cold.getAll(key, options),
     ])
-    // A hot copy warmed from scratch still holds its lease's field; a hot-only session, its mark.
-    if (hot?.live) {
-      hot.fields.delete(LEASE_FIELD)
-      hot.fields.delete(HOT_ONLY_FIELD)
+    // A hot copy warmed from scratch still holds its lease's field; a hot-only session, its mark. Cold
+    // never should, unless both tiers are one set of keys (two stores over the same Redis and prefix).
+    for (const tier of [hot, cold]) {
+      if (tier?.live) {
+        tier.fields.delete(LEASE_FIELD)
+        tier.fields.delete(HOT_ONLY_FIELD)
+      }
     }
     if (!cold.live) return hot?.live ? { ...hot, touched: false } : cold
     this.#mirrorTouch(key, cold)
