@@ -18,6 +18,7 @@ import {
   trace,
 } from '@opentelemetry/api'
 import { SESSION_CHANNEL, type SessionEvent, STORE_CHANNEL, type StoreCallContext } from '../core/diagnostics.js'
+import { type Check, checkOptions } from '../core/validate.js'
 
 /** Options of {@link instrumentSessions}. */
 export interface InstrumentSessionsOptions {
@@ -38,6 +39,18 @@ interface OpenCall {
   readonly started: number
   readonly attributes: Attributes
 }
+
+/** A provider: an object with the one method the instrumentation calls on it. */
+const provider = (method: 'getTracer' | 'getMeter'): Check =>
+  ((value) =>
+    typeof (value as Record<string, unknown> | null)?.[method] === 'function'
+      ? undefined
+      : `must be an OpenTelemetry provider (with ${method})`) as Check
+
+const INSTRUMENT_OPTIONS = {
+  tracerProvider: provider('getTracer'),
+  meterProvider: provider('getMeter'),
+} satisfies Record<keyof InstrumentSessionsOptions, Check>
 
 /**
  * Subscribe OpenTelemetry to ruts's diagnostics channels: a span `ruts <operation>` per store call
@@ -61,6 +74,7 @@ interface OpenCall {
  * ```
  */
 export function instrumentSessions(options: InstrumentSessionsOptions = {}): () => void {
+  checkOptions('instrumentSessions', options, INSTRUMENT_OPTIONS)
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('ruts')
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter('ruts')
   const duration = meter.createHistogram('ruts.store.operation.duration', {
