@@ -31,11 +31,7 @@ export async function migrateLegacy<Data extends object>(calls: SessionCalls<Dat
   const legacy = calls.layer.legacy as LegacyMigration
   const legacyId = legacy.source.find(calls.header)
   if (legacyId === undefined) return undefined
-  const migrated = await legacy.migrate(legacyId).catch((error: unknown) => {
-    // A store failure like any other: the response answers it without a cookie (`failsClosed`).
-    if (error instanceof SessionStoreError) calls.storeError = error
-    throw error
-  })
+  const migrated = await legacy.migrate(legacyId).catch(asStoreErrorOf(calls))
   if (migrated === undefined) {
     calls.clearLegacy = true
     return undefined
@@ -59,10 +55,7 @@ export async function migrateLegacy<Data extends object>(calls: SessionCalls<Dat
 export async function settleLegacy<Data extends object>(calls: SessionCalls<Data>): Promise<void> {
   const migrated = calls.migrated
   if (migrated === undefined) return
-  await (calls.layer.legacy as LegacyMigration).settle(migrated.legacyId, migrated.session).catch((error: unknown) => {
-    if (error instanceof SessionStoreError) calls.storeError = error
-    throw error
-  })
+  await (calls.layer.legacy as LegacyMigration).settle(migrated.legacyId, migrated.session).catch(asStoreErrorOf(calls))
   calls.migrated = undefined
   calls.clearLegacy = true
 }
@@ -79,6 +72,21 @@ export function abandonLegacy<Data extends object>(calls: SessionCalls<Data>): v
   if (migrated === undefined) return
   calls.migrated = undefined
   ;(calls.layer.legacy as LegacyMigration).abandon(migrated.legacyId, migrated.session)
+}
+
+/**
+ * A legacy store's failure is the request's store failure like any other: the response answers it
+ * without a cookie (`failsClosed`). Its calls do not go through `SessionCalls.call`, which would
+ * trace and report them under the layer's store.
+ *
+ * @param calls - the handle's state
+ * @returns a rejection handler that records a `SessionStoreError` and rethrows whatever it got
+ */
+function asStoreErrorOf<Data extends object>(calls: SessionCalls<Data>): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof SessionStoreError) calls.storeError = error
+    throw error
+  }
 }
 
 /**

@@ -23,6 +23,19 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore specifics${skipReason ?
     for (const field of fields) expect(text(all.live ? all.fields.get(field) : undefined)).toBe(field)
   })
 
+  it("reports a field's own remaining lifetime on get, by the database clock", async () => {
+    const store = await testStore()
+    const key = newKey()
+    await store.write(key, 'user', bytes('ada'), create)
+    await store.write(key, 'flash', bytes('saved'), { ...update, fieldTtl: 5 })
+    for (const options of [undefined, { touch: { ttl: HOUR * 2, threshold: 60 } }]) {
+      const read = await store.get(key, 'flash', options)
+      expect(read.live && read.fieldTtl).toBeGreaterThan(3_000)
+      expect(read.live && read.fieldTtl).toBeLessThanOrEqual(5_000)
+    }
+    expect(await store.get(key, 'missing')).not.toHaveProperty('fieldTtl')
+  })
+
   it('costs exactly one query per operation, rename-and-write and increment and take included', async () => {
     const pool = testPool()
     const store = await testStore({ pool })

@@ -32,6 +32,11 @@ describeRedis('RedisStore per-field TTL on Redis without HEXPIRE', () => {
     expect(flash).toMatchObject({ status: 'written', touched: false })
     const fresh = await store.get(key, 'flash')
     expect(fresh.live && text(fresh.value)).toBe('saved!')
+    // Its own remaining lifetime, by the server's clock, on the plain read and the refreshing one.
+    for (const read of [fresh, await store.get(key, 'flash', { touch: { ttl: HOUR, threshold: 60 } })]) {
+      expect(read.live && read.fieldTtl).toBeGreaterThan(0)
+      expect(read.live && read.fieldTtl).toBeLessThanOrEqual(1_000)
+    }
 
     await sleep(1_100)
 
