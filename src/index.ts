@@ -28,7 +28,13 @@ export {
 } from './core/errors.js'
 export { createSessionId, isSessionId, sessionKeyOf } from './core/ids.js'
 export type { IntegerFormat } from './core/integers.js'
-export { type RequestTransport, SessionLayer, type SessionLayerOptions, type TransportSource } from './core/layer.js'
+export {
+  type RequestTransport,
+  type ResponseState,
+  SessionLayer,
+  type SessionLayerOptions,
+  type TransportSource,
+} from './core/layer.js'
 export type { LegacyFields, LegacySessionSource } from './core/legacy.js'
 export type {
   FieldSchemas,

@@ -18,6 +18,7 @@ import {
   checkOptions,
   checks,
   failsClosed,
+  type ResponseState,
   type Session,
   type SessionLayer,
   type TransportSource,
@@ -29,7 +30,9 @@ export interface FastifySessionOptions {
    * The session layer whose sessions this plugin opens: any `SessionLayer<Data>` (typed here by the
    * one method the plugin calls, so every `Data` fits; {@link sessionRoute} types the handlers).
    */
-  layer: { open(cookieHeader: string | undefined, transport: TransportSource): CommittableSession }
+  layer: {
+    open(cookieHeader: string | undefined, transport: TransportSource, response: ResponseState): CommittableSession
+  }
 }
 
 /** A Fastify request after {@link fastifySession} ran: `request.session` is typed by the layer's `Data`. */
@@ -86,9 +89,10 @@ async function rutsSessionPlugin(fastify: FastifyInstance, options: FastifySessi
   const layer = options.layer
   fastify.decorateRequest('session', null)
   // Callback-style hooks: an untouched session passes through both without allocating a promise.
-  fastify.addHook('onRequest', function rutsOpenSession(request, _reply, done) {
+  fastify.addHook('onRequest', function rutsOpenSession(request, reply, done) {
     const transport = () => ({ protocol: request.protocol, hostname: request.hostname })
-    ;(request as { session?: CommittableSession }).session = layer.open(request.headers.cookie, transport)
+    // A hijacked reply writes reply.raw itself, bypassing onSend: its headers going out seal the handle.
+    ;(request as { session?: CommittableSession }).session = layer.open(request.headers.cookie, transport, reply.raw)
     done()
   })
   // onSend runs for every reply (JSON, strings, streams, redirects, errors) after the handler and

@@ -52,10 +52,12 @@ export function session<Data extends object = Record<string, unknown>, State = D
   layer: SessionLayer<Data>,
 ): Middleware<State, SessionContext<Data>> {
   return async function rutsSession(ctx: ParameterizedContext<State, SessionContext<Data>>, next) {
-    const handle = layer.open(ctx.headers.cookie, () => ({
-      protocol: ctx.protocol === 'https' ? 'https' : 'http',
-      hostname: ctx.hostname,
-    }))
+    // With ctx.respond = false the handler writes ctx.res itself: its headers going out seal the handle.
+    const handle = layer.open(
+      ctx.headers.cookie,
+      () => ({ protocol: ctx.protocol === 'https' ? 'https' : 'http', hostname: ctx.hostname }),
+      ctx.res,
+    )
     ctx.session = handle
     try {
       await next()

@@ -94,6 +94,15 @@ export interface RequestTransport {
  */
 export type TransportSource = RequestTransport | (() => RequestTransport)
 
+/**
+ * The response of a request whose handler can write the headers itself (a Node `ServerResponse`
+ * fits): once `headersSent` is true, a session call that needs a new cookie fails with
+ * `ERR_SESSION_HEADERS_SENT` instead of writing a session no cookie can reach.
+ */
+export interface ResponseState {
+  readonly headersSent: boolean
+}
+
 /** Default of {@link SessionLayerOptions.maxValueBytes}: 1 MiB. */
 const DEFAULT_MAX_VALUE_BYTES = 1_048_576
 
@@ -250,10 +259,17 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
    *
    * @param cookieHeader - the request's `Cookie` header value(s)
    * @param transport - scheme and host, for the plain-HTTP `Secure` warning
+   * @param response - the response, for a framework whose handlers can send its headers themselves
+   *   (Koa's `ctx.res`, Fastify's `reply.raw`): a call that would need a new cookie after they went
+   *   out fails with `ERR_SESSION_HEADERS_SENT`
    * @returns the request's session handle
    */
-  open(cookieHeader: string | readonly string[] | null | undefined, transport?: TransportSource): Session<Data> {
-    return new Session<Data>(this, cookieHeader, transport)
+  open(
+    cookieHeader: string | readonly string[] | null | undefined,
+    transport?: TransportSource,
+    response?: ResponseState,
+  ): Session<Data> {
+    return new Session<Data>(this, cookieHeader, transport, response)
   }
 
   /** @internal Report once that a `Secure` cookie went out over plain HTTP to a non-local host. */

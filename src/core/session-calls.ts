@@ -3,7 +3,7 @@ import { parseCookieHeader } from './cookie.js'
 import { publishSessionEvent } from './diagnostics.js'
 import { headersSent, SessionError, type SessionStoreError } from './errors.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
-import type { SessionLayer, TransportSource } from './layer.js'
+import type { ResponseState, SessionLayer, TransportSource } from './layer.js'
 import type { MigratedSession } from './legacy.js'
 import type { SessionCookies } from './session-commit.js'
 import { legacyPending, migrateLegacy } from './session-legacy.js'
@@ -41,8 +41,8 @@ export class SessionCalls<Data extends object> {
   ttl = 0
   /** Field bytes read or written in this request (`undefined` = known to be absent); created on first use. */
   cache: Map<string, FieldValue | undefined> | undefined
-  /** The response headers went out (or are going): a call that needs a new cookie fails. */
-  sealed = false
+  /** The handle was sealed: the response headers went out (or are going) without this commit. */
+  #sealed = false
   /** The handler called a method on the handle. */
   active = false
   /**
@@ -76,19 +76,38 @@ export class SessionCalls<Data extends object> {
   #tail: Promise<unknown> | undefined
   #pending = 0
 
+  /** The response as the adapter gave it: its headers going out seals the handle too. */
+  readonly response: ResponseState | undefined
+
   /**
    * @param layer - the layer that opens the handle
    * @param header - the request's `Cookie` header value(s)
    * @param transport - scheme and host, for the plain-HTTP `Secure` warning
+   * @param response - the response, when the handler can write its headers itself
    */
   constructor(
     layer: SessionLayer<Data>,
     header: string | readonly string[] | null | undefined,
     transport: TransportSource | undefined,
+    response: ResponseState | undefined,
   ) {
     this.layer = layer
     this.header = header
     this.transport = transport
+    this.response = response
+  }
+
+  /**
+   * The response headers went out (or are going): a call that needs a new cookie fails. True once
+   * the adapter sealed the handle, or once the response's own headers were sent (a handler that
+   * writes the Node response itself).
+   */
+  get sealed(): boolean {
+    return this.#sealed || this.response?.headersSent === true
+  }
+
+  set sealed(value: boolean) {
+    this.#sealed = value
   }
 
   /** The start of every handler-facing method of the handle: runs {@link firstUse} once. */

@@ -1,6 +1,6 @@
 import { refuseFieldAssignment } from './assignment-guard.js'
 import type { SessionStoreError } from './errors.js'
-import type { SessionLayer, TransportSource } from './layer.js'
+import type { ResponseState, SessionLayer, TransportSource } from './layer.js'
 import { SessionCalls } from './session-calls.js'
 import { commitCookies, flushCookie, type OutgoingCookie, type SessionCookies } from './session-commit.js'
 import {
@@ -61,8 +61,9 @@ export class Session<Data extends object = Record<string, unknown>> {
     layer: SessionLayer<Data>,
     header: string | readonly string[] | null | undefined,
     transport?: TransportSource,
+    response?: ResponseState,
   ) {
-    this.#calls = new SessionCalls(layer, header, transport)
+    this.#calls = new SessionCalls(layer, header, transport, response)
   }
 
   /**

@@ -96,3 +96,35 @@ describe.each([
     }
   })
 })
+
+describe.each([
+  ['Koa 3', Koa],
+  ['Koa 2', Koa2],
+])('%s: a handler that writes ctx.res itself', (_name, App) => {
+  // With ctx.respond = false the headers go out before the middleware returns: a session created
+  // after that could never reach the browser, so the write fails instead of storing an orphan.
+  it('fails a write that needs a new cookie once the headers went out, and stores nothing', async () => {
+    const store = new MemoryStore()
+    const layer = new SessionLayer<{ user: string }>({ store, cookie: { secure: false } })
+    const outcomes: unknown[] = []
+    const app = new App()
+    app.use(session(layer)).use(async (ctx) => {
+      ctx.respond = false
+      ctx.res.writeHead(200, { 'content-type': 'text/plain' })
+      ctx.res.write('streaming')
+      outcomes.push(await ctx.session.update('user', 'ada').catch((error: { code?: string }) => error.code))
+      ctx.res.end()
+    })
+    const server = await listen(createServer(app.callback()))
+    try {
+      const response = await fetch(server.url)
+      expect(await response.text()).toBe('streaming')
+      expect(response.headers.getSetCookie()).toEqual([])
+      expect(outcomes).toEqual(['ERR_SESSION_HEADERS_SENT'])
+      expect(store.size).toBe(0)
+    } finally {
+      await server.close()
+      await store.close()
+    }
+  })
+})
