@@ -120,9 +120,23 @@ async function rutsSessionPlugin(fastify: FastifyInstance, options: FastifySessi
         if (cookie !== undefined) addCookie(reply, cookie)
         proceed(reply, done, null, payload)
       },
-      (error: Error) => proceed(reply, done, error),
+      (error: Error) => {
+        dropHeaders(reply)
+        proceed(reply, done, error)
+      },
     )
   })
+}
+
+/**
+ * Before a failed commit goes to Fastify's error path: none of the handler's headers (its cookies,
+ * a public `Cache-Control`) may go out with the 503, which Fastify's error handler builds on the same
+ * reply. `no-store` keeps caches from holding it.
+ */
+function dropHeaders(reply: FastifyReply): void {
+  for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name)
+  for (const name of reply.raw.getHeaderNames()) reply.raw.removeHeader(name)
+  reply.header('cache-control', 'no-store')
 }
 
 function addCookie(reply: FastifyReply, cookie: string | readonly string[]): void {

@@ -90,6 +90,10 @@ export const suiteHandler: SuiteHandler = async (session, url) => {
         () => out('unreachable'),
         () => ({ json: 'caught', status: Number(param(url, 'status')) }),
       )
+    case '/prepare-own-cookies':
+      // No store call in the handler: the prepared move runs at commit, where a failing store fails it.
+      session.prepareRegenerate()
+      return { json: 'prepared', setCookies: ['theme=dark; Path=/'] }
     case '/own-cookies':
       if (url.searchParams.has('touch')) await session.update('theme', 'dark')
       return { json: 'cookies', setCookies: ['theme=dark; Path=/', 'lang=en; Path=/; HttpOnly'] }

@@ -337,6 +337,16 @@ export function describeAdapterBehaviour(options: AdapterSuiteOptions): void {
       expect((await request('/get?field=a')).json).toMatchObject({ value: null })
     })
 
+    it("fails closed without the handler's own cookies when the commit's prepared move fails", async () => {
+      await request('/update?field=a&value=1')
+      await control.setFailing(true)
+      const failed = await request('/prepare-own-cookies')
+      expect(failed.status).toBe(503)
+      expect(failed.setCookies).toEqual([])
+      await control.setFailing(false)
+      expect((await request('/get?field=a')).json).toMatchObject({ value: 1 })
+    })
+
     it('sends no cookie with a 5xx the handler answers itself after catching a store failure', async () => {
       for (const status of [500, 502]) {
         const created = await request(`/caught-unreachable?field=a&value=1&status=${status}`, '')

@@ -4,6 +4,7 @@ import { fastifySession, sessionRoute } from '../../src/adapters/fastify.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
+import { countingStore } from '../../src/testing/counting-store.js'
 import { fastifyHarness } from '../helpers/fastify-harness.js'
 
 describeAdapterBehaviour({ name: 'Fastify 5 on MemoryStore', start: fastifyHarness })
@@ -104,6 +105,44 @@ describe('Fastify adapter: a hijacked reply', () => {
     } finally {
       await app.close()
       await store.close()
+    }
+  })
+})
+
+describe('Fastify adapter: a failed commit', () => {
+  it("answers 503 with none of the handler's headers and no-store", async () => {
+    const store = countingStore(new MemoryStore())
+    const layer = new SessionLayer<{ a: number }>({ store, cookie: { secure: false } })
+    const app = Fastify({ logger: false })
+    await app.register(fastifySession, { layer })
+    app.get(
+      '/create',
+      sessionRoute(layer, async (request) => {
+        await request.session.update('a', 1)
+        return 'created'
+      }),
+    )
+    app.get(
+      '/page',
+      sessionRoute(layer, async (request, reply) => {
+        request.session.prepareRegenerate() // applied, and failing, at commit
+        reply.header('set-cookie', 'csrf=abc; Path=/').header('cache-control', 'public, max-age=600')
+        reply.raw.setHeader('x-user-data', 'private')
+        return 'page'
+      }),
+    )
+    const address = await app.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      const cookie = (await fetch(`${address}/create`)).headers.getSetCookie()[0]?.split(';')[0] ?? ''
+      store.failing = true
+      const response = await fetch(`${address}/page`, { headers: { cookie } })
+      expect(response.status).toBe(503)
+      expect(response.headers.getSetCookie()).toEqual([])
+      expect(response.headers.get('cache-control')).toBe('no-store')
+      expect(response.headers.get('x-user-data')).toBeNull()
+    } finally {
+      await app.close()
+      await store.close?.()
     }
   })
 })

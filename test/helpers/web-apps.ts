@@ -1,6 +1,7 @@
 // Web-standard suite apps shared by the Node harnesses and the Bun/Deno servers in test/runtimes/:
 // nothing here may import a Node-only module.
 import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { type SessionEnv, session } from '../../src/adapters/hono.js'
 import { withSession } from '../../src/adapters/web.js'
@@ -17,9 +18,12 @@ import { suiteResponse } from '../../src/testing/server.js'
  */
 export function honoSuiteApp(layer: SessionLayer, handler: SuiteHandler): Hono<SessionEnv> {
   const app = new Hono<SessionEnv>()
-  // Hono's default onError answers 500 and logs the error; the suite provokes store failures on
-  // purpose, so this one answers the same 500 (which the adapter turns into 503) without the log.
+  // Hono's default onError answers an HTTPException with its own response, and anything else 500
+  // with a log line; the suite provokes store failures on purpose, so this one does the same without
+  // logging them (the adapter turns the 500 of a SessionStoreError into 503, and throws a failed
+  // commit as HTTPException(503)).
   app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse()
     if (!(error instanceof SessionStoreError)) console.error(error)
     return c.text('Internal Server Error', 500)
   })
