@@ -106,7 +106,21 @@ export interface ResponseState {
 /** Default of {@link SessionLayerOptions.maxValueBytes}: 1 MiB. */
 const DEFAULT_MAX_VALUE_BYTES = 1_048_576
 
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]'])
+/**
+ * Hosts a browser treats as a secure context over plain HTTP, so a `Secure` cookie is kept there:
+ * `localhost` and its subdomains, the IPv4 loopback range and `::1`. Host names are matched without
+ * case and without a trailing dot, as browsers do.
+ */
+function isLocalHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '')
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '::1' ||
+    host === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  )
+}
 
 const isStore = ((value) =>
   typeof (value as SessionStore | undefined)?.write === 'function'
@@ -276,7 +290,7 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
   warnIfInsecure(source: TransportSource | undefined): void {
     if (this.#warnedInsecure || !this.cookie.secure || source === undefined) return
     const transport = typeof source === 'function' ? source() : source
-    if (transport.protocol !== 'http' || LOCAL_HOSTS.has(transport.hostname)) return
+    if (transport.protocol !== 'http' || isLocalHost(transport.hostname)) return
     this.#warnedInsecure = true
     // The host comes from the request's Host header: only host-name characters reach the log line.
     const host = transport.hostname.replace(/[^\w.:[\]-]/g, '?').slice(0, 100)

@@ -349,7 +349,10 @@ describe('transport warning', () => {
       await session.update('a', 1)
       return session.commit()
     }
-    expect(await send('localhost', 'http')).toContain('Secure')
+    // Browsers keep Secure cookies from these over plain HTTP (any case, a trailing dot).
+    for (const local of ['localhost', 'LOCALHOST', 'localhost.', 'app.localhost', '127.0.0.1', '127.1.2.3', '[::1]']) {
+      expect(await send(local, 'http')).toContain('Secure')
+    }
     expect(await send('example.com', 'https')).toContain('Secure')
     expect(onWarning).not.toHaveBeenCalled()
     expect(await send('example.com', 'http')).toContain('Secure')
