@@ -45,6 +45,20 @@ describe('LayeredStore write strategies', () => {
     expect(layers.cold.calls.write).toBe(0)
   })
 
+  it('take on a session only hot holds takes from hot, and keeps the session live', async () => {
+    layers = memoryLayers()
+    const key = newKey()
+    await layers.layered.write(key, 'cart', bytes('3'), writeOptions(60, 'create', { strategy: 'hot-only' }))
+    await layers.plainHot.write(key, 'flash', bytes('saved'), writeOptions(60, 'existing'))
+    const taken = await layers.layered.take(key, 'flash')
+    expect(taken).toMatchObject({ live: true })
+    expect(taken.live && text(taken.value)).toBe('saved')
+    expect(await layers.layered.take(key, 'flash')).toMatchObject({ live: true, value: undefined })
+    // A field the session lacks: still live, as get and remove answer.
+    expect(await layers.layered.take(key, 'other')).toMatchObject({ live: true, value: undefined })
+    expect(text(((await layers.layered.get(key, 'cart')) as { value?: Uint8Array }).value)).toBe('3')
+  })
+
   it('a hot-only write to a session hot evicted gives the field a new hot copy (cold untouched)', async () => {
     layers = memoryLayers()
     const key = newKey()

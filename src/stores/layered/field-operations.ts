@@ -52,17 +52,26 @@ export async function incrementLayered(
 
 /**
  * `take` on a layered store: cold takes in its own atomic step, so of concurrent takes exactly one
- * gets the value; the hot copy is removed after it.
+ * gets the value; the hot copy is removed after it. A session cold does not hold may live in hot
+ * alone (created by `hot-only` writes): hot is then its only tier, and hot's own atomic take decides,
+ * as `get` and `remove` fall back to hot.
  *
  * @param tiers - the stores and bookkeeping
  * @param key - session key
  * @param field - field name
- * @returns cold's read
+ * @returns cold's read, or hot's for a session only hot holds
  */
 export async function takeLayered(tiers: Tiers, key: SessionKey, field: string): Promise<FieldRead> {
   const { hot, cold } = tiers
   if (cold.take === undefined) throw unsupported('take()', cold.name)
   const read = await cold.take(key, field)
-  if (hot.trusted(key)) await syncHotOrDistrust(hot, [key], 'remove', (store) => store.remove(key, field))
-  return read
+  if (!hot.trusted(key)) return read
+  if (read.live) {
+    await syncHotOrDistrust(hot, [key], 'remove', (store) => store.remove(key, field))
+    return read
+  }
+  const inHot = await syncHotOrDistrust(hot, [key], 'take', (store) =>
+    store.take === undefined ? Promise.resolve(read) : store.take(key, field),
+  )
+  return inHot?.live ? inHot : read
 }
