@@ -112,6 +112,7 @@ export async function incrementField<Data extends object>(
   const layer = calls.layer
   checkSessionField(layer, field)
   if (!Number.isSafeInteger(by)) throw new SessionError('ERR_SESSION_ARGUMENT', 'by must be a safe integer')
+  checkIncrementOptions(options)
   const fieldTtl = fieldTtlOf(options, layer.cookie.maxAge)
   const store = layer.store
   const format = layer.codec.integerFormat
@@ -135,6 +136,19 @@ export async function incrementField<Data extends object>(
   // schema inside its atomic step), so a rejected sum is stored and reported.
   const fields = layer.fields
   return fields === undefined ? result.value : ((await fields.forWrite(field, result.value)) as number)
+}
+
+/**
+ * `increment` takes `ttl` only: a store's write options (a LayeredStore's `strategy`, `hotTtl`) do
+ * not apply to it (a layered increment always adds in cold), and are refused as `update` refuses
+ * options a store does not understand, rather than ignored.
+ */
+function checkIncrementOptions(options: object | undefined): void {
+  if (options === undefined) return
+  for (const name of Object.keys(options)) {
+    if (name === 'ttl' || (options as Record<string, unknown>)[name] === undefined) continue
+    throw new SessionError('ERR_SESSION_OPTION', `increment() takes only the ttl option, not ${name}`)
+  }
 }
 
 /**

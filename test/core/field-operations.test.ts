@@ -75,6 +75,16 @@ describe('Session.increment and Session.take', () => {
     expect(await codeOf(session.increment('attempts', 1, { ttl: 0 }))).toBe('ERR_SESSION_ARGUMENT')
   })
 
+  it('refuses options other than ttl, as update refuses options its store does not understand', async () => {
+    const store = countingStore(new MemoryStore())
+    const session = new SessionLayer<Data>({ store }).open(undefined)
+    for (const options of [{ strategy: 'hot-only' }, { hotTtl: 5 }, { bogus: 1 }]) {
+      expect(await codeOf(session.increment('visits', 1, options as { ttl?: number }))).toBe('ERR_SESSION_OPTION')
+    }
+    expect(store.calls.increment ?? 0).toBe(0)
+    expect(await session.increment('visits', 1, { ttl: 60, strategy: undefined } as { ttl?: number })).toBe(1)
+  })
+
   it('takes a value once; without a session it is undefined and creates nothing', async () => {
     const layer = new SessionLayer<Data>({ store: new MemoryStore() })
     const anonymous = layer.open(undefined)
