@@ -174,14 +174,18 @@ export class FieldValidation {
 /**
  * The error for a rejected value. Its issues keep only what Standard Schema defines (`message`, `path`
  * as plain keys): vendors add the input itself (Valibot's `input`, ArkType's `data`). A stored value is
- * server data, so on a read each message is replaced too (Valibot quotes the value in its messages);
- * a write keeps the validator's messages, which may quote the value the caller passed. `onInvalid`
- * still gets the validator's own issues.
+ * server data, so on a read each message is replaced too (Valibot quotes the value in its messages),
+ * and so is every property name in the path (a record's keys are part of the value): array indexes
+ * stay, names become `'(key)'`. A write keeps the validator's messages and paths, which may quote the
+ * value the caller passed. `onInvalid` still gets the validator's own issues.
  */
 function invalid(field: string, issues: readonly StandardSchemaV1.Issue[], on: 'read' | 'write'): SessionError {
   const plain = issues.map((issue) => ({
     message: on === 'read' ? 'the stored value does not match the schema here' : String(issue.message),
-    path: issue.path?.map((segment) => (typeof segment === 'object' ? segment.key : segment)),
+    path: issue.path?.map((segment) => {
+      const key = typeof segment === 'object' ? segment.key : segment
+      return on === 'write' || typeof key === 'number' ? key : '(key)'
+    }),
   }))
   return new SessionError('ERR_SESSION_VALUE', `session field "${field}" does not match its schema`, {
     issues: plain,

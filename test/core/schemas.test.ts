@@ -186,6 +186,26 @@ describe('SessionLayer fields (Standard Schema)', () => {
     })
   }
 
+  const recordSchemas = {
+    'Zod 4': z.record(z.string(), z.number()),
+    Valibot: v.record(v.string(), v.number()),
+    ArkType: type('Record<string, number>'),
+  }
+  for (const [library, prefs] of Object.entries(recordSchemas)) {
+    it(`puts no key of a stored record in a read error's issue paths (${library})`, async () => {
+      const store = new MemoryStore()
+      const { cookie } = await request(new SessionLayer({ store }), undefined, (session) =>
+        session.update('prefs', { SECRET_KEY_4242: 'not a number' }),
+      )
+      const strict = new SessionLayer({ store, fields: { prefs }, onInvalid: 'throw' })
+      const read = await request(strict, cookie, (session) => session.get('prefs').catch((error: unknown) => error))
+      const error = read.result as SessionError
+      expect(error).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+      expect(error.issues?.length).toBeGreaterThan(0)
+      expect(`${inspect(error, { depth: 10 })} ${JSON.stringify(error.issues)}`).not.toContain('SECRET')
+    })
+  }
+
   it('runs async validators on writes and reads; getAll asks for get() on such a field', async () => {
     const taken = new Set(['root'])
     const name = z.string().refine(async (value) => !taken.has(value), 'taken')
