@@ -132,10 +132,23 @@ export async function incrementField<Data extends object>(
     )
   }
   calls.remember(field, layer.codec.encode(result.value))
-  // A schema checks the sum like a written value; the store has already added (it cannot ask the
-  // schema inside its atomic step), so a rejected sum is stored and reported.
   const fields = layer.fields
-  return fields === undefined ? result.value : ((await fields.forWrite(field, result.value)) as number)
+  if (fields === undefined) return result.value
+  // A schema checks the sum like a written value, but only after the store added it (a store cannot
+  // ask a schema inside its atomic step). A rejected sum is taken back by the opposite increment, so
+  // what stays stored is what the schema accepted (increments in between keep their share), and the
+  // call fails with ERR_SESSION_VALUE. A field this call created is left at 0.
+  try {
+    return (await fields.forWrite(field, result.value)) as number
+  } catch (error) {
+    if (!(error instanceof SessionError) || error.code !== 'ERR_SESSION_VALUE') throw error
+    const undone = await calls.place('increment', fieldTtl, (key, placement) =>
+      increment(key, field, { ...placement, by: -by, format }),
+    )
+    if (undone.status === 'written') calls.remember(field, layer.codec.encode(undone.value))
+    else calls.cache?.delete(field)
+    throw error
+  }
 }
 
 /**

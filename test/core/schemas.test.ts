@@ -253,9 +253,18 @@ describe('SessionLayer fields (Standard Schema)', () => {
       expect(await session.take('flash')).toBe('hi')
       expect(await session.increment('attempts')).toBe(1)
       expect(await session.increment('attempts')).toBe(2)
-      // The store counted (it cannot consult the schema inside its atomic step); the caller hears.
+      // The store counted (it cannot consult the schema inside its atomic step): the sum is taken
+      // back, the caller hears, and the stored count stays one the schema accepts.
       expect(await codeOf(session.increment('attempts'))).toBe('ERR_SESSION_VALUE')
+      expect(await session.get('attempts')).toBe(2)
     })
+    // Also as the next request reads the store.
+    const store = new MemoryStore()
+    const strict = new SessionLayer({ store, fields: { attempts: z.number().int().max(2) }, onInvalid: 'throw' })
+    const { cookie } = await request(strict, undefined, (session) => session.increment('attempts', 2))
+    const over = await request(strict, cookie, (session) => codeOf(session.increment('attempts')))
+    expect(over.result).toBe('ERR_SESSION_VALUE')
+    expect((await request(strict, cookie, (session) => session.get('attempts'))).result).toBe(2)
   })
 
   it('rejects a field that is not a Standard Schema, and onInvalid without fields', () => {
