@@ -82,6 +82,10 @@ function checked(result: StandardSchemaV1.Result<unknown>): Checked {
  */
 export class FieldValidation {
   readonly #schemas: ReadonlyMap<string, StandardSchemaV1>
+  /** Fields whose schema answered a read synchronously (and never asynchronously). */
+  readonly #sync = new Set<string>()
+  /** Fields whose schema answered a read with a promise. */
+  readonly #async = new Set<string>()
   readonly #onInvalid: Exclude<InvalidFieldHandler, 'throw'> | undefined
 
   /**
@@ -150,8 +154,25 @@ export class FieldValidation {
    */
   forRead(field: string, value: unknown): unknown {
     const result = this.#validate(field, value)
-    if (result instanceof Promise) return result.then((settled) => this.#read(field, checked(settled)))
+    if (result instanceof Promise) {
+      this.#async.add(field)
+      this.#sync.delete(field)
+      return result.then((settled) => this.#read(field, checked(settled)))
+    }
+    if (!this.#async.has(field) && this.#schemas.has(field)) this.#sync.add(field)
     return this.#read(field, checked(result))
+  }
+
+  /**
+   * Whether `getAll()` validates this field before it hands out its synchronous map: a field whose
+   * schema was ever async here, or has not been read yet (Standard Schema does not say in advance
+   * whether a schema is async). Once a field's schema answered synchronously, `getAll()` leaves it lazy.
+   *
+   * @param field - a field name
+   * @returns whether to validate it up front
+   */
+  settlesEarly(field: string): boolean {
+    return this.#schemas.has(field) && !this.#sync.has(field)
   }
 
   #read(field: string, result: Checked): unknown {

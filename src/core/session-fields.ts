@@ -1,6 +1,6 @@
 import { SessionError } from './errors.js'
 import type { SessionCalls } from './session-calls.js'
-import { SessionMap } from './session-map.js'
+import { readSessionMap, type SessionMap } from './session-map.js'
 import { checkSessionField, encodeWrite, readValue } from './session-values.js'
 import type { FieldValue, WriteOptions } from './store.js'
 import { isTtl, ttlError } from './ttl.js'
@@ -48,7 +48,7 @@ export function getAllFields<Data extends object>(calls: SessionCalls<Data>): Pr
     const read = await calls.onLive('getAll', (key) => calls.layer.store.getAll(key, calls.layer.readOptions))
     if (read === undefined) return undefined
     for (const [field, bytes] of read.fields) calls.remember(field, bytes)
-    return new SessionMap<Data>(read.fields, calls.layer.codec, calls.layer.fields)
+    return await readSessionMap<Data>(read.fields, calls.layer.codec, calls.layer.fields)
   })
 }
 

@@ -7,7 +7,8 @@ import type { FieldValidation } from './schema.js'
  * access, so reading a big session to look at one field does not decode the rest. With field
  * schemas each value is validated on first access too: a field whose stored value its schema
  * rejects (or that has no schema) is absent from `get`, `has`, `keys`, iteration and `size`. A field
- * with an async schema cannot be read synchronously here: read it with `session.get()`.
+ * whose schema is async is validated before `getAll()` resolves (so is every field the first time
+ * this process reads it: a schema does not say in advance whether it is async).
  *
  * @example
  * ```ts
@@ -16,6 +17,29 @@ import type { FieldValidation } from './schema.js'
  * for (const [field, value] of all ?? []) …
  * ```
  */
+/**
+ * Validate, before the map is handed out, the fields whose schema is or may be async (see
+ * `FieldValidation.settlesEarly`), so its synchronous reads can answer them.
+ */
+let settleFields: (map: SessionMap<object>) => Promise<void>
+
+/**
+ * @internal A session's map, as `getAll()` resolves it.
+ * @param raw - encoded values by field
+ * @param codec - the layer's codec
+ * @param fields - the layer's field schemas, if any
+ * @returns the map, its async fields validated
+ */
+export async function readSessionMap<Data extends object>(
+  raw: ReadonlyMap<string, Uint8Array>,
+  codec: Codec,
+  fields: FieldValidation | undefined,
+): Promise<SessionMap<Data>> {
+  const map = new SessionMap<Data>(raw, codec, fields)
+  await settleFields(map as unknown as SessionMap<object>)
+  return map
+}
+
 export class SessionMap<Data extends object = Record<string, unknown>>
   implements Iterable<[keyof Data & string, unknown]>
 {
@@ -23,6 +47,24 @@ export class SessionMap<Data extends object = Record<string, unknown>>
   readonly #codec: Codec
   readonly #fields: FieldValidation | undefined
   readonly #decoded = new Map<string, unknown>()
+  /** What validating a field up front threw, thrown again when the field is read. */
+  #failed: Map<string, unknown> | undefined
+
+  static {
+    settleFields = async (map) => {
+      const fields = map.#fields
+      if (fields === undefined) return
+      for (const [field, bytes] of map.#raw) {
+        if (!fields.settlesEarly(field)) continue
+        try {
+          map.#decoded.set(field, await fields.forRead(field, decodeField(map.#codec, field, bytes)))
+        } catch (error) {
+          map.#failed ??= new Map()
+          map.#failed.set(field, error)
+        }
+      }
+    }
+  }
 
   /**
    * @param raw - encoded values by field
@@ -49,6 +91,7 @@ export class SessionMap<Data extends object = Record<string, unknown>>
    */
   get<K extends keyof Data & string>(field: K): Data[K] | undefined {
     if (this.#decoded.has(field)) return this.#decoded.get(field) as Data[K]
+    if (this.#failed?.has(field)) throw this.#failed.get(field)
     const bytes = this.#raw.get(field)
     if (bytes === undefined) return undefined
     let value = decodeField(this.#codec, field, bytes)
