@@ -118,6 +118,36 @@ describe('LayeredStore with a failing hot store (fault injection)', () => {
     await Promise.all([layered.close(), other.close(), plainHot.close(), plainCold.close()])
   })
 
+  it('waits for a hot step slower than hotTimeout after cold changed: a regenerate of a big session resolves', async () => {
+    // Moving a big session between Cluster nodes can take longer than hotTimeout (250 ms); cutting it
+    // off there failed a regenerate cold had already made, and the user lost the session.
+    const plainHot = new MemoryStore()
+    const plainCold = new MemoryStore()
+    const hot: SessionStore = { ...delayed(plainHot, () => 0) }
+    hot.rename = async (from, to) => {
+      await sleep(600)
+      return plainHot.rename(from, to)
+    }
+    const key = newKey()
+    const to = newKey()
+    // Deleting the session itself is slow too (its warm lease, a small key, is not).
+    hot.delete = async (deleted) => {
+      if (deleted === to) await sleep(600)
+      return plainHot.delete(deleted)
+    }
+    const layered = new LayeredStore({ hot, cold: plainCold, hotTimeout: 250, onError: () => {} })
+    const other = new LayeredStore({ hot: plainHot, cold: plainCold })
+    await layered.write(key, 'user', bytes('ada'), writeOptions(DAY, 'create'))
+    expect(await layered.rename(key, to)).toMatchObject({ status: 'renamed' })
+    for (const store of [layered, other]) {
+      expect(fieldText(await store.get(to, 'user'))).toBe('ada')
+      expect(await store.get(key, 'user')).toEqual({ live: false })
+    }
+    expect(await layered.delete(to)).toBe(true)
+    for (const store of [layered, other]) expect(await store.get(to, 'user')).toEqual({ live: false })
+    await Promise.all([layered.close(), other.close(), plainHot.close(), plainCold.close()])
+  })
+
   it('refuses a hot-only write while hot is down (it has nowhere else to go)', async () => {
     layers = memoryLayers()
     layers.hot.failing = true

@@ -1,6 +1,6 @@
 import type { SessionStoreError } from '../../core/errors.js'
 import type { SessionKey, SessionStore } from '../../core/store.js'
-import { runWithTimeout } from '../../core/timeout.js'
+import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../../core/timeout.js'
 
 /** What a hot-store failure is reported with. */
 export interface HotErrorContext {
@@ -81,6 +81,22 @@ export class HotTier {
    */
   strict<T>(operation: string, work: (store: SessionStore) => Promise<T>): Promise<T> {
     return runWithTimeout(`${this.store.name} (hot)`, operation, this.#options.timeout, () => work(this.store))
+  }
+
+  /**
+   * Run the hot step of a change cold already made (a delete, an expire, a move of the hot copy), and
+   * let its failure propagate. Bounded by the hot store's default deadline rather than the shorter
+   * hot timeout: hot answered moments ago (the change checked that first), and waiting for a slow
+   * step — moving a big session between Cluster nodes — is better than failing a change cold has
+   * made, which for a move cannot be retried (the old id is gone).
+   *
+   * @param operation - name for a timeout message
+   * @param work - the call
+   * @returns its result
+   */
+  settle<T>(operation: string, work: (store: SessionStore) => Promise<T>): Promise<T> {
+    const timeout = Math.max(this.#options.timeout, DEFAULT_STORE_TIMEOUT)
+    return runWithTimeout(`${this.store.name} (hot)`, operation, timeout, () => work(this.store))
   }
 
   /**

@@ -94,9 +94,9 @@ export async function finishMoveInHot<T>(
     // As in endInHot: a warm that moves a lease into place after this delete finds none; one that
     // moved it before has its copy moved or deleted by `move`.
     await hot.strict('lease', (store) => store.delete(leaseKeyOf(from)))
-    const result = await hot.strict(operation, move)
+    const result = await hot.settle(operation, move)
     if (guard.guard !== 'none' && !(await guardWasHeld(hot, guard))) {
-      await hot.strict(operation, (store) => store.delete(to))
+      await hot.settle(operation, (store) => store.delete(to))
     }
     hot.confirm(from)
     return result
@@ -145,9 +145,9 @@ export async function endSessionsInHot(hot: HotTier, keys: readonly SessionKey[]
         await hot.strict('lease', (store) => store.delete(leaseKeyOf(key)))
         if (from !== undefined) {
           await hot.strict('lease', (store) => store.delete(leaseKeyOf(from)))
-          await hot.strict(operation, (store) => store.delete(from))
+          await hot.settle(operation, (store) => store.delete(from))
         }
-        await hot.strict(operation, (store) => store.delete(key))
+        await hot.settle(operation, (store) => store.delete(key))
         hot.confirm(key)
       } catch (error) {
         failure ??= error
