@@ -64,7 +64,17 @@ function assertRoundTrips(value: unknown, kind: Kind, path: string, depth: numbe
   if (seen.has(value)) fail(path, 'a value with a cycle cannot be stored')
   if (kind === 'msgpack' && (value instanceof Date || value instanceof Uint8Array)) return
   seen.add(value)
+  // Neither codec writes symbol keys: such a member would vanish.
+  if (Object.getOwnPropertySymbols(value).some((symbol) => Object.prototype.propertyIsEnumerable.call(value, symbol))) {
+    fail(path, 'a symbol-keyed member does not round-trip')
+  }
   if (Array.isArray(value)) {
+    // Both codecs write an array's elements only: a named member (`list.total = 3`) would vanish.
+    // (A sparse array has fewer keys than elements, and its holes read back as undefined.)
+    const keys = Object.keys(value)
+    if (keys.length !== value.length && keys.some((key) => !isIndex(key, value.length))) {
+      fail(path, 'an array with named members does not round-trip')
+    }
     for (let index = 0; index < value.length; index++) {
       assertRoundTrips(value[index], kind, `${path}[${index}]`, depth + 1, seen)
     }
@@ -85,6 +95,12 @@ function assertRoundTrips(value: unknown, kind: Kind, path: string, depth: numbe
     }
   }
   seen.delete(value)
+}
+
+/** Whether an own key of an array is one of its element indexes. */
+function isIndex(key: string, length: number): boolean {
+  const index = Number(key)
+  return Number.isInteger(index) && index >= 0 && index < length && String(index) === key
 }
 
 const LONE_SURROGATE = 'a string with a lone surrogate does not round-trip in MessagePack'
@@ -205,8 +221,11 @@ export function encodeField(codec: Codec, value: unknown): Uint8Array {
   return bytes
 }
 
-/** An error's class name only (`SyntaxError`), never its message. */
-function kindOf(error: unknown): string {
+/**
+ * @param error - anything thrown
+ * @returns its class name only (`SyntaxError`), never its message
+ */
+export function kindOf(error: unknown): string {
   const name = error instanceof Error ? error.constructor.name : typeof error
   return /^[A-Za-z][\w$]{0,63}$/.test(name) ? name : 'error'
 }

@@ -1,4 +1,4 @@
-import { decodeField, encodeField } from './codec.js'
+import { decodeField, encodeField, kindOf } from './codec.js'
 import { SessionError } from './errors.js'
 import { checkField } from './fields.js'
 import type { SessionLayer } from './layer.js'
@@ -27,7 +27,14 @@ export function checkSessionField(layer: ValueLayer, field: string): void {
  */
 export function encodeValue(layer: Pick<ValueLayer, 'codec'>, value: unknown): Uint8Array {
   const codec = layer.codec
-  codec.validate?.(value)
+  try {
+    codec.validate?.(value)
+  } catch (error) {
+    if (error instanceof SessionError) throw error
+    // A getter that throws, a revoked Proxy: the value cannot be read, let alone stored. The
+    // error's own message is not kept (it is the caller's code talking about the value).
+    throw new SessionError('ERR_SESSION_VALUE', `session value cannot be read (${kindOf(error)})`)
+  }
   return encodeField(codec, value)
 }
 

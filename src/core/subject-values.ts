@@ -91,9 +91,16 @@ export function encodeMeta(meta: unknown): string {
   // Each JSON value costs at least one byte, so a walk that meets more values than the limit has
   // bytes can stop: the text would be too large anyway (and a cycle never ends otherwise).
   const budget = { left: MAX_META_BYTES }
-  const problem = jsonProblem(meta, budget)
-  if (problem !== undefined) throw metaError(problem)
-  const text = JSON.stringify(meta)
+  let text: string
+  try {
+    const problem = jsonProblem(meta, budget)
+    if (problem !== undefined) throw metaError(problem)
+    text = JSON.stringify(meta)
+  } catch (error) {
+    if (error instanceof SessionError) throw error
+    // A getter that throws, a revoked Proxy: the caller's error is not kept (it may quote the meta).
+    throw metaError('cannot be read')
+  }
   if (Buffer.byteLength(text) > MAX_META_BYTES) throw metaError(`must be at most ${MAX_META_BYTES} bytes as JSON`)
   return text
 }

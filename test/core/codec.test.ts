@@ -146,3 +146,36 @@ describe('a custom codec', () => {
     expect(store.total()).toBe(0)
   })
 })
+
+describe('values that do not read back as written', () => {
+  const sparse: unknown[] = [1]
+  sparse[2] = 3
+  it.each([
+    ['an array with a named member', Object.assign([1, 2], { role: 'admin' })],
+    ['an enumerable symbol-keyed member', { a: 1, [Symbol('tag')]: 2 }],
+  ])('rejects %s under both codecs', (_, value) => {
+    for (const codec of [msgpackCodec(), jsonCodec()]) expect(rejects(codec, value)).toBe('ERR_SESSION_VALUE')
+  })
+  it('still takes a sparse array under msgpack (its holes read back as undefined)', () => {
+    expect(roundTrip(msgpackCodec(), sparse)).toEqual([1, undefined, 3])
+  })
+  it('fails a write whose value cannot be read (a throwing getter, a revoked Proxy) as a value error', async () => {
+    const store = countingStore(new MemoryStore())
+    const session = new SessionLayer({ store }).open(undefined)
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    const throwing = {
+      get x(): never {
+        throw new Error('SECRET from the getter')
+      },
+    }
+    for (const value of [throwing, proxy, { nested: [throwing] }]) {
+      const error = await session.update('a', value).catch((caught: unknown) => caught)
+      expect(error).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+      expect(String((error as Error).message)).not.toContain('SECRET')
+    }
+    const meta = await session.setSubject('user:1', { meta: throwing as never }).catch((caught: unknown) => caught)
+    expect(meta).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+    expect(store.total()).toBe(0)
+  })
+})
