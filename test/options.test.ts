@@ -147,6 +147,8 @@ describe('store and adapter options', () => {
       expect((await configError(make({ keyPrefix: 'x:' }))).option).toBe('keyPrefix')
       expect((await configError(make({ timeout: '2000' }))).option).toBe('timeout')
       expect((await configError(make({ prefix: 'a{b}' }))).option).toBe('prefix')
+      // Keys travel as UTF-8: two prefixes with different lone surrogates would be the same keys.
+      expect((await configError(make({ prefix: 'app-\ud800:' }))).option).toBe('prefix')
       expect((await configError(make({ client: undefined }))).option).toBe('client')
       expect((await configError(make({ client: {} }))).option).toBe('client')
     } finally {

@@ -120,13 +120,15 @@ export class RedisStore implements SessionStore {
 
   /**
    * @param options - client, key prefix and per-operation timeout
-   * @throws SessionConfigError for a prefix with braces, a bad timeout, or an unknown client
+   * @throws SessionConfigError for a prefix with braces or a lone surrogate, a bad timeout, or an unknown client
    */
   constructor(options: RedisStoreOptions) {
     checkOptions('RedisStore', options, REDIS_OPTIONS)
     const prefix = options.prefix ?? 'ruts:'
     const timeout = options.timeout ?? DEFAULT_STORE_TIMEOUT
     if (/[{}]/.test(prefix)) throw optionError('RedisStore', 'prefix', 'must not contain { or } (got a string)')
+    // Keys travel as UTF-8, which turns a lone surrogate into U+FFFD: two such prefixes would be one.
+    if (!prefix.isWellFormed()) throw optionError('RedisStore', 'prefix', 'must be well-formed Unicode')
     const wait = options.waitForReplicas
     if (wait !== undefined) {
       checkOptions('RedisStore', wait, WAIT_OPTIONS, { path: 'waitForReplicas.' })
