@@ -2,7 +2,12 @@ import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
+import { session as expressSession } from '../src/adapters/express.js'
 import { fastifySession } from '../src/adapters/fastify.js'
+import { session as h3Session } from '../src/adapters/h3.js'
+import { session as honoSession } from '../src/adapters/hono.js'
+import { session as koaSession } from '../src/adapters/koa.js'
+import { session as sveltekitSession } from '../src/adapters/sveltekit.js'
 import { withSession } from '../src/adapters/web.js'
 import { SessionConfigError } from '../src/core/errors.js'
 import { SessionLayer, type SessionLayerOptions } from '../src/core/layer.js'
@@ -210,5 +215,34 @@ describe('store and adapter options', () => {
     await prefixed.register(fastifySession, { layer, prefix: '/api' })
     await prefixed.ready()
     await prefixed.close()
+  })
+
+  it('says to await a store factory that was passed as a promise', async () => {
+    const pending = Promise.resolve(store)
+    expect((await configError(() => new SessionLayer({ store: pending as never }))).message).toContain('await')
+    const layered = () => new LayeredStore({ hot: store, cold: pending as never })
+    expect((await configError(layered)).message).toContain('await')
+  })
+
+  it('every adapter refuses what is not a SessionLayer when it is built, not at each request', async () => {
+    const factories: Record<string, (layer: unknown) => unknown> = {
+      'ruts/express': (layer) => expressSession(layer as never),
+      'ruts/koa': (layer) => koaSession(layer as never),
+      'ruts/hono': (layer) => honoSession(layer as never),
+      'ruts/h3': (layer) => h3Session(layer as never),
+      'ruts/sveltekit': (layer) => sveltekitSession(layer as never),
+      'ruts/web': (layer) => withSession(layer as never, () => new Response('ok')),
+    }
+    for (const [name, make] of Object.entries(factories)) {
+      // express-session's own call shape, a store, nothing.
+      for (const wrong of [{ store, secret: 'keyboard cat' }, store, undefined]) {
+        const error = await configError(() => make(wrong))
+        expect(error.option, name).toBe('layer')
+      }
+      expect(make(new SessionLayer({ store }))).toBeTypeOf('function')
+    }
+    expect((await configError(() => expressSession({ store, secret: 'x' } as never))).message).toContain(
+      'not its options',
+    )
   })
 })

@@ -5,7 +5,13 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { onFirstUse } from '../core/session.js'
-import { deferHeadersUntilCommitted, nodeTransport, type Session, type SessionLayer } from './contract/index.js'
+import {
+  checkLayer,
+  deferHeadersUntilCommitted,
+  nodeTransport,
+  type Session,
+  type SessionLayer,
+} from './contract/index.js'
 
 /** An Express request after `session(layer)` ran: `req.session` is typed by the layer's `Data`. */
 export type SessionRequest<Data extends object = Record<string, unknown>> = Request & { session: Session<Data> }
@@ -57,6 +63,7 @@ export interface SessionMiddleware<Data extends object> extends RequestHandler {
 export function session<Data extends object = Record<string, unknown>>(
   layer: SessionLayer<Data>,
 ): SessionMiddleware<Data> {
+  checkLayer('session', layer)
   const middleware = function rutsSession(req: Request, res: Response, next: NextFunction): void {
     const handle = layer.open(req.headers.cookie, () => ({
       protocol: req.protocol === 'https' ? 'https' : 'http',

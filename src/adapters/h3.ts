@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { errorStatus } from './contract/commit.js'
 import {
+  checkLayer,
   deferHeadersUntilCommitted,
   failsClosed,
   nodeTransport,
@@ -101,6 +102,7 @@ export type SessionMiddleware = ((event: { context: object }, next?: () => unkno
  * ```
  */
 export function session<Data extends object = Record<string, unknown>>(layer: SessionLayer<Data>): SessionMiddleware {
+  checkLayer('session', layer)
   async function rutsSession(event: { context: object }, next?: () => unknown): Promise<unknown> {
     if (next === undefined) {
       const { context, node } = event as H3V1Event

@@ -6,6 +6,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import {
+  checkLayer,
   failsClosed,
   type Session,
   type SessionLayer,
@@ -60,6 +61,7 @@ export interface SessionEnv<Data extends object = Record<string, unknown>> {
 export function session<Data extends object = Record<string, unknown>>(
   layer: SessionLayer<Data>,
 ): MiddlewareHandler<SessionEnv<Data>> {
+  checkLayer('session', layer)
   return async function rutsSession(c, next) {
     const handle = layer.open(c.req.header('cookie'), () => webTransport(c.req.url))
     c.set('session', handle)

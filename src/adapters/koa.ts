@@ -8,6 +8,7 @@ import { errorStatus } from './contract/commit.js'
 import {
   appendSetCookie,
   applySessionCookie,
+  checkLayer,
   commitTouched,
   type Session,
   type SessionLayer,
@@ -51,6 +52,7 @@ export interface SessionContext<Data extends object = Record<string, unknown>> {
 export function session<Data extends object = Record<string, unknown>, State = DefaultState>(
   layer: SessionLayer<Data>,
 ): Middleware<State, SessionContext<Data>> {
+  checkLayer('session', layer)
   return async function rutsSession(ctx: ParameterizedContext<State, SessionContext<Data>>, next) {
     // With ctx.respond = false the handler writes ctx.res itself: its headers going out seal the handle.
     const handle = layer.open(

@@ -5,7 +5,7 @@
  * @module ruts/next
  */
 import { cookies, headers } from 'next/headers'
-import { parseCookieHeader, type Session, SessionError, type SessionLayer } from './contract/index.js'
+import { checkLayer, parseCookieHeader, type Session, SessionError, type SessionLayer } from './contract/index.js'
 
 export { type SessionRequestHandler, type WithSessionOptions, withSession } from './web.js'
 
@@ -46,6 +46,7 @@ const open = new WeakMap<CookieJar, Map<object, object>>()
  * ```
  */
 export async function getSession<Data extends object>(layer: SessionLayer<Data>): Promise<Session<Data>> {
+  checkLayer('getSession', layer)
   // Both awaited before the lookup: two calls racing in one render must find each other's handle.
   const [jar, requestHeaders] = await Promise.all([cookies(), headers()])
   let sessions = open.get(jar)

@@ -5,6 +5,7 @@
  * @module ruts/sveltekit
  */
 import {
+  checkLayer,
   failsClosed,
   type Session,
   type SessionCookies,
@@ -59,6 +60,7 @@ export type SessionHandle = <Event extends SessionRequestEvent>(input: {
  * ```
  */
 export function session<Data extends object = Record<string, unknown>>(layer: SessionLayer<Data>): SessionHandle {
+  checkLayer('session', layer)
   return async function rutsSession({ event, resolve }) {
     const handle = layer.open(event.request.headers.get('cookie'), () => webTransport(event.url.href))
     ;(event.locals as { session?: Session<Data> }).session = handle

@@ -6,6 +6,7 @@
  */
 import {
   type Check,
+  checkLayer,
   checkOptions,
   checks,
   failsClosed,
@@ -68,6 +69,7 @@ export function withSession<Data extends object = Record<string, unknown>>(
   handler: SessionRequestHandler<Data>,
   options: WithSessionOptions = {},
 ): (request: Request) => Promise<Response> {
+  checkLayer('withSession', layer)
   checkOptions('withSession', options, WITH_SESSION_OPTIONS)
   const onStoreError = options.onStoreError ?? serviceUnavailable
   return async function rutsSession(request) {

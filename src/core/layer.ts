@@ -8,7 +8,7 @@ import { Session } from './session.js'
 import { CookieSigner } from './signing.js'
 import type { ReadOptions, SessionStore, TouchOptions } from './store.js'
 import { SubjectSessions } from './subject-sessions.js'
-import { type Check, checkOptions, checks, optionError } from './validate.js'
+import { type Check, checkOptions, checks, isThenable, optionError } from './validate.js'
 
 /**
  * Options of {@link SessionLayer}.
@@ -125,7 +125,9 @@ function isLocalHost(hostname: string): boolean {
 const isStore = ((value) =>
   typeof (value as SessionStore | undefined)?.write === 'function'
     ? undefined
-    : 'must be a session store, e.g. { store: new MemoryStore() }') as Check
+    : isThenable(value)
+      ? 'is a promise: await it first (await PostgresStore.create(…))'
+      : 'must be a session store, e.g. { store: new MemoryStore() }') as Check
 
 const LAYER_OPTIONS = {
   store: checks.required(isStore),

@@ -130,6 +130,14 @@ export function checkOptions(
 }
 
 /**
+ * @param value - an option's value
+ * @returns whether it is a promise or another thenable (a store factory called without `await`)
+ */
+export function isThenable(value: unknown): boolean {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
+}
+
+/**
  * The error for one option, in the one message style: `<owner>: <option> <problem>`.
  *
  * @param owner - the class or function the options belong to

@@ -1,6 +1,6 @@
 import type { SessionStore } from '../../core/store.js'
 import { MAX_TTL } from '../../core/ttl.js'
-import { type Check, checkOptions, checks, optionError } from '../../core/validate.js'
+import { type Check, checkOptions, checks, isThenable, optionError } from '../../core/validate.js'
 import type { HotErrorHandler } from './hot-tier.js'
 import { FIELD_POLICY_CHECKS, type FieldPolicy } from './policies.js'
 
@@ -27,7 +27,11 @@ export interface LayeredStoreOptions {
 }
 
 const isStore = ((value) =>
-  typeof (value as SessionStore | undefined)?.write === 'function' ? undefined : 'must be a session store') as Check
+  typeof (value as SessionStore | undefined)?.write === 'function'
+    ? undefined
+    : isThenable(value)
+      ? 'is a promise: await it first (await PostgresStore.create(…))'
+      : 'must be a session store') as Check
 
 const LAYERED_OPTIONS = {
   hot: checks.required(isStore),
