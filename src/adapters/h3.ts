@@ -10,6 +10,7 @@ import {
   checkLayer,
   deferHeadersUntilCommitted,
   failsClosed,
+  missingMiddleware,
   nodeTransport,
   type Session,
   type SessionLayer,
@@ -72,8 +73,9 @@ export type SessionMiddleware = ((event: { context: object }, next?: () => unkno
  * - **h3 v1** (`createApp().use(session(layer))`, Nuxt 3): on Node, through the shared Node bridge,
  *   as the Express adapter does.
  *
- * Store failures (`SessionStoreError`, `statusCode` 503) take h3's error path and answer 503. To type
- * `event.context.session`, declare it once:
+ * Store failures (`SessionStoreError`, `statusCode` 503) take h3's error path and answer 503. In a
+ * handler, {@link sessionOf}`(event, layer)` gives the session typed by the layer; or type
+ * `event.context.session` once for the whole app:
  * `declare module 'h3' { interface H3EventContext { session: Session<Data> } }`.
  *
  * @param layer - the session layer
@@ -142,4 +144,29 @@ export function session<Data extends object = Record<string, unknown>>(layer: Se
     return result
   }
   return Object.assign(rutsSession, { __is_handler__: true as const })
+}
+
+/**
+ * The request's session, typed by the layer's `Data`, without declaring `H3EventContext`.
+ *
+ * @param event - the h3 event (v1 or v2) of a request {@link session} ran for
+ * @param layer - the layer given to {@link session}; read only for its type
+ * @returns `event.context.session`
+ * @throws SessionConfigError when the middleware did not run for this event
+ *
+ * @example
+ * ```ts
+ * app.get('/', async (event) => {
+ *   const session = sessionOf(event, layer)
+ *   const count = ((await session.get('count')) ?? 0) + 1
+ *   await session.update('count', count)
+ *   return { count }
+ * })
+ * ```
+ */
+export function sessionOf<Data extends object>(event: { context: object }, layer: SessionLayer<Data>): Session<Data> {
+  void layer
+  const found = (event.context as { session?: Session<Data> }).session
+  if (found === undefined) throw missingMiddleware('event.context.session', 'app.use(session(layer))')
+  return found
 }

@@ -7,6 +7,7 @@
 import {
   checkLayer,
   failsClosed,
+  missingMiddleware,
   type Session,
   type SessionCookies,
   type SessionLayer,
@@ -44,7 +45,8 @@ export type SessionHandle = <Event extends SessionRequestEvent>(input: {
  * SvelteKit answers an unexpected error 500 (after your `handleError`); when the request's session
  * hit a store failure, the hook makes that response a 503 with no session cookie.
  *
- * Type `event.locals.session` in `src/app.d.ts`:
+ * In a `load`, action or endpoint, {@link sessionOf}`(event, layer)` gives the session typed by the
+ * layer; or type `event.locals.session` once in `src/app.d.ts`:
  * `declare global { namespace App { interface Locals { session: Session<Data> } } }`.
  *
  * @param layer - the session layer
@@ -138,4 +140,28 @@ function withoutCookies(headers: Headers): Headers {
   copy.delete('set-cookie')
   copy.set('cache-control', 'no-store')
   return copy
+}
+
+/**
+ * The request's session, typed by the layer's `Data`, without declaring `App.Locals`.
+ *
+ * @param event - a `load`, action or endpoint event of a request the {@link session} hook ran for
+ * @param layer - the layer given to the hook; read only for its type
+ * @returns `event.locals.session`
+ * @throws SessionConfigError when the hook did not run for this event
+ *
+ * @example
+ * ```ts
+ * // src/routes/+page.server.ts
+ * import { sessionOf } from 'ruts/sveltekit'
+ * import { layer } from '$lib/server/session'
+ *
+ * export const load = async (event) => ({ count: (await sessionOf(event, layer).get('count')) ?? 0 })
+ * ```
+ */
+export function sessionOf<Data extends object>(event: { locals: object }, layer: SessionLayer<Data>): Session<Data> {
+  void layer
+  const found = (event.locals as { session?: Session<Data> }).session
+  if (found === undefined) throw missingMiddleware('event.locals.session', 'export const handle = session(layer)')
+  return found
 }

@@ -1,8 +1,9 @@
 import { createServer } from 'node:http'
 import { H3, HTTPError, HTTPResponse } from 'h3'
 import { createApp, eventHandler, sendNoContent, sendRedirect, toNodeListener as toNodeListenerOf } from 'h3v1'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { session } from '../../src/adapters/h3.js'
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest'
+import { session, sessionOf } from '../../src/adapters/h3.js'
+import { sessionOf as sveltekitSessionOf } from '../../src/adapters/sveltekit.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import type { Session } from '../../src/core/session.js'
 import { MemoryStore } from '../../src/stores/memory.js'
@@ -41,6 +42,34 @@ describe('h3 adapter', () => {
     expect(cookies[0]).toBe('own=1; Path=/')
     expect(cookies[1]).toMatch(/^session=[A-Za-z0-9_-]{22}; /)
     expect(cookies).toHaveLength(2)
+  })
+
+  it('gives the session typed by the layer through sessionOf, without declaring H3EventContext', async () => {
+    const app = new H3().use(session(layer))
+    app.get('/', async (event) => {
+      const typed = sessionOf(event, layer)
+      expectTypeOf(typed.get('count')).toEqualTypeOf<Promise<number | undefined>>()
+      // @ts-expect-error count holds a number (type-checked only, never called)
+      const wrong = () => typed.update('count', 'one')
+      void wrong
+      const count = ((await typed.get('count')) ?? 0) + 1
+      await typed.update('count', count)
+      return { count }
+    })
+    const first = await app.request('/')
+    expect(await first.json()).toEqual({ count: 1 })
+    const cookie = first.headers.getSetCookie()[0]?.split(';')[0] ?? ''
+    expect(await (await app.request('/', { headers: { cookie } })).json()).toEqual({ count: 2 })
+    // Without the middleware there is no session to give: a configuration error, not undefined.
+    expect(() => sessionOf({ context: {} }, layer)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }))
+    // SvelteKit's accessor reads event.locals the same way.
+    const handle = layer.open(undefined)
+    expect(sveltekitSessionOf({ locals: { session: handle } }, layer)).toBe(handle)
+    const read = () => sveltekitSessionOf({ locals: {} }, layer).get('count')
+    expectTypeOf(read).returns.toEqualTypeOf<Promise<number | undefined>>()
+    expect(() => sveltekitSessionOf({ locals: {} }, layer)).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
+    )
   })
 
   it('leaves a request that never touches the session alone', async () => {

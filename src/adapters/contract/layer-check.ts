@@ -25,3 +25,13 @@ export function checkLayer(owner: string, layer: unknown): void {
     : ', e.g. session(new SessionLayer({ store: new MemoryStore() }))'
   throw new SessionConfigError(`${owner}: layer must be a SessionLayer${hint}`, { option: 'layer' })
 }
+
+/**
+ * @internal The error of a typed session accessor (`sessionOf`) called where the adapter did not run.
+ * @param where - where the session should have been
+ * @param fix - the line that installs the adapter
+ * @returns the error
+ */
+export function missingMiddleware(where: string, fix: string): SessionConfigError {
+  return new SessionConfigError(`no session at ${where}: install the adapter first (${fix})`, { option: 'layer' })
+}
