@@ -142,11 +142,17 @@ export async function incrementField<Data extends object>(
     return (await fields.forWrite(field, result.value)) as number
   } catch (error) {
     if (!(error instanceof SessionError) || error.code !== 'ERR_SESSION_VALUE') throw error
-    const undone = await calls.place('increment', fieldTtl, (key, placement) =>
-      increment(key, field, { ...placement, by: -by, format }),
-    )
-    if (undone.status === 'written') calls.remember(field, layer.codec.encode(undone.value))
-    else calls.cache?.delete(field)
+    // Only on the session the increment reached, as it is: never creating one (it may have ended
+    // in between) or moving one.
+    const key = calls.parse()[0]?.key
+    if (key !== undefined) {
+      const placement = { session: 'existing', fieldTtl, sessionTtl: layer.idleTimeout ?? fieldTtl } as const
+      const undone = await calls.run(() =>
+        calls.call('increment', () => increment(key, field, { ...placement, by: -by, format })),
+      )
+      if (undone.status === 'written') calls.remember(field, layer.codec.encode(undone.value))
+      else calls.cache?.delete(field)
+    }
     throw error
   }
 }

@@ -282,6 +282,29 @@ describe('SessionLayer fields (Standard Schema)', () => {
     expect((await request(strict, cookie, (session) => session.get('attempts'))).result).toBe(2)
   })
 
+  it('takes a rejected sum back only on the session it reached: one that ended in between stays ended', async () => {
+    const inner = new MemoryStore()
+    let endAfterIncrement = false
+    // The session ends (a logout elsewhere) right after the increment reached it.
+    const store = Object.assign(Object.create(inner) as MemoryStore, {
+      increment: async (...args: Parameters<MemoryStore['increment']>) => {
+        const result = await inner.increment(...args)
+        if (endAfterIncrement) await inner.delete(args[0])
+        return result
+      },
+    })
+    const strict = new SessionLayer({ store, fields: { attempts: z.number().int().max(2) }, onInvalid: 'throw' })
+    const { cookie } = await request(strict, undefined, (session) => session.increment('attempts', 2))
+    endAfterIncrement = true
+    const session = strict.open(cookie)
+    expect(await codeOf(session.increment('attempts'))).toBe('ERR_SESSION_VALUE')
+    // No new session: the id stays the one presented, no cookie names another, the store holds nothing.
+    expect(`session=${session.id}`).toBe(cookie)
+    const sent = await session.commit()
+    if (sent !== undefined) expect(String(sent)).toContain(cookie)
+    expect(inner.size).toBe(0)
+  })
+
   it('rejects a field that is not a Standard Schema, and onInvalid without fields', () => {
     const bad = { store: new MemoryStore(), fields: { user: { parse: () => 1 } } } as unknown as SessionLayerOptions
     expect(() => new SessionLayer(bad)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }))
