@@ -1,3 +1,4 @@
+import { kindOf } from './codec.js'
 import { SessionConfigError, SessionError } from './errors.js'
 
 /**
@@ -70,7 +71,7 @@ export type FieldSchemasFor<Data> = { readonly [K in keyof Data]: StandardSchema
 export type InvalidFieldHandler = ((field: string, issues: readonly StandardSchemaV1.Issue[]) => void) | 'throw'
 
 /** Issues of a failed validation, or the output of a successful one. */
-type Checked = { ok: true; value: unknown } | { ok: false; issues: readonly StandardSchemaV1.Issue[] }
+export type Checked = { ok: true; value: unknown } | { ok: false; issues: readonly StandardSchemaV1.Issue[] }
 
 function checked(result: StandardSchemaV1.Result<unknown>): Checked {
   return result.issues === undefined ? { ok: true, value: result.value } : { ok: false, issues: result.issues }
@@ -82,10 +83,6 @@ function checked(result: StandardSchemaV1.Result<unknown>): Checked {
  */
 export class FieldValidation {
   readonly #schemas: ReadonlyMap<string, StandardSchemaV1>
-  /** Fields whose schema answered a read synchronously (and never asynchronously). */
-  readonly #sync = new Set<string>()
-  /** Fields whose schema answered a read with a promise. */
-  readonly #async = new Set<string>()
   readonly #onInvalid: Exclude<InvalidFieldHandler, 'throw'> | undefined
 
   /**
@@ -134,12 +131,23 @@ export class FieldValidation {
   /**
    * @param field - a known field
    * @param value - what the caller writes
-   * @returns the schema's output, to store
+   * @returns the schema's output, to store, wrapped: a promise must not adopt it (an output with a
+   *   `then` method would be awaited, one whose `then` cannot be read would reject)
    * @throws SessionError `ERR_SESSION_VALUE` with the issues when the value is rejected
    */
-  async forWrite(field: string, value: unknown): Promise<unknown> {
-    const result = checked(await this.#validate(field, value))
-    if (result.ok) return result.value
+  async forWrite(field: string, value: unknown): Promise<{ value: unknown }> {
+    let result: Checked
+    try {
+      result = checked(await this.#validate(field, value))
+    } catch (error) {
+      // A getter that throws, a revoked Proxy: the validator could not read the value. Its error
+      // is not kept (it is the caller's code talking about the value).
+      throw new SessionError(
+        'ERR_SESSION_VALUE',
+        `session field "${field}": its value cannot be read (${kindOf(error)})`,
+      )
+    }
+    if (result.ok) return { value: result.value }
     throw invalid(field, result.issues, 'write')
   }
 
@@ -153,29 +161,34 @@ export class FieldValidation {
    * @throws SessionError `ERR_SESSION_VALUE` with the issues under `onInvalid: 'throw'`
    */
   forRead(field: string, value: unknown): unknown {
-    const result = this.#validate(field, value)
-    if (result instanceof Promise) {
-      this.#async.add(field)
-      this.#sync.delete(field)
-      return result.then((settled) => this.#read(field, checked(settled)))
-    }
-    if (!this.#async.has(field) && this.#schemas.has(field)) this.#sync.add(field)
-    return this.#read(field, checked(result))
+    const result = this.check(field, value)
+    return result instanceof Promise
+      ? result.then((settled) => this.accept(field, settled))
+      : this.accept(field, result)
   }
 
   /**
-   * Whether `getAll()` validates this field before it hands out its synchronous map: a field whose
-   * schema was ever async here, or has not been read yet (Standard Schema does not say in advance
-   * whether a schema is async). Once a field's schema answered synchronously, `getAll()` leaves it lazy.
+   * The first half of {@link forRead}: validate, report nothing yet (`getAll()` validates every field
+   * before it resolves, and reports a rejected one only when the handler reads it).
    *
    * @param field - a field name
-   * @returns whether to validate it up front
+   * @param value - the decoded value
+   * @returns the outcome, or a promise of it from an async schema
    */
-  settlesEarly(field: string): boolean {
-    return this.#schemas.has(field) && !this.#sync.has(field)
+  check(field: string, value: unknown): Checked | Promise<Checked> {
+    const result = this.#validate(field, value)
+    return result instanceof Promise ? result.then(checked) : checked(result)
   }
 
-  #read(field: string, result: Checked): unknown {
+  /**
+   * The second half of {@link forRead}: the value of an outcome, a rejection reported.
+   *
+   * @param field - a field name
+   * @param result - what {@link check} found
+   * @returns the schema's output, or `undefined` when rejected (reported to `onInvalid`)
+   * @throws SessionError `ERR_SESSION_VALUE` with the issues under `onInvalid: 'throw'`
+   */
+  accept(field: string, result: Checked): unknown {
     if (result.ok) return result.value
     if (this.#onInvalid === undefined) throw invalid(field, result.issues, 'read')
     this.#onInvalid(field, result.issues)

@@ -79,7 +79,7 @@ export async function writeField<Data extends object>(
     fields === undefined
       ? undefined
       : async () => {
-          bytes = encodeWrite(layer, await fields.forWrite(field, value))
+          bytes = encodeWrite(layer, (await fields.forWrite(field, value)).value)
         }
   const result = await calls.place(
     'write',
@@ -139,7 +139,7 @@ export async function incrementField<Data extends object>(
   // what stays stored is what the schema accepted (increments in between keep their share), and the
   // call fails with ERR_SESSION_VALUE. A field this call created is left at 0.
   try {
-    return (await fields.forWrite(field, result.value)) as number
+    return (await fields.forWrite(field, result.value)).value as number
   } catch (error) {
     if (!(error instanceof SessionError) || error.code !== 'ERR_SESSION_VALUE') throw error
     // Only on the session the increment reached, as it is: never creating one (it may have ended

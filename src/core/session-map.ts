@@ -1,25 +1,9 @@
 import { type Codec, decodeField } from './codec.js'
-import { SessionError } from './errors.js'
-import type { FieldValidation } from './schema.js'
+import type { Checked, FieldValidation } from './schema.js'
 
 /**
- * All live fields of a session, read in one round trip. Values are decoded lazily, on first
- * access, so reading a big session to look at one field does not decode the rest. With field
- * schemas each value is validated on first access too: a field whose stored value its schema
- * rejects (or that has no schema) is absent from `get`, `has`, `keys`, iteration and `size`. A field
- * whose schema is async is validated before `getAll()` resolves (so is every field the first time
- * this process reads it: a schema does not say in advance whether it is async).
- *
- * @example
- * ```ts
- * const all = await session.getAll()
- * if (all?.has('user')) console.log(all.get('user'))
- * for (const [field, value] of all ?? []) …
- * ```
- */
-/**
- * Validate, before the map is handed out, the fields whose schema is or may be async (see
- * `FieldValidation.settlesEarly`), so its synchronous reads can answer them.
+ * Validate, before the map is handed out, every field the layer has a schema for: a schema may
+ * answer asynchronously (for some values only), and the map's reads are synchronous.
  */
 let settleFields: (map: SessionMap<object>) => Promise<void>
 
@@ -28,7 +12,7 @@ let settleFields: (map: SessionMap<object>) => Promise<void>
  * @param raw - encoded values by field
  * @param codec - the layer's codec
  * @param fields - the layer's field schemas, if any
- * @returns the map, its async fields validated
+ * @returns the map, its fields validated when there are schemas
  */
 export async function readSessionMap<Data extends object>(
   raw: ReadonlyMap<string, Uint8Array>,
@@ -40,6 +24,24 @@ export async function readSessionMap<Data extends object>(
   return map
 }
 
+/** A field's validation outcome, or what decoding it threw. */
+type Settled = Checked | { ok: 'failed'; error: unknown }
+
+/**
+ * All live fields of a session, read in one round trip. Without field schemas, values are decoded
+ * lazily, on first access, so reading a big session to look at one field does not decode the rest.
+ * With schemas, `getAll()` decodes and validates every field before it resolves (async schemas
+ * concurrently: a schema may be async for some values, and these reads are synchronous), but a
+ * rejected value is reported (`onInvalid`, or thrown under `'throw'`) only when the handler reads that
+ * field; such a field, or one without a schema, is absent from `get`, `has`, `keys`, iteration and `size`.
+ *
+ * @example
+ * ```ts
+ * const all = await session.getAll()
+ * if (all?.has('user')) console.log(all.get('user'))
+ * for (const [field, value] of all ?? []) …
+ * ```
+ */
 export class SessionMap<Data extends object = Record<string, unknown>>
   implements Iterable<[keyof Data & string, unknown]>
 {
@@ -47,22 +49,34 @@ export class SessionMap<Data extends object = Record<string, unknown>>
   readonly #codec: Codec
   readonly #fields: FieldValidation | undefined
   readonly #decoded = new Map<string, unknown>()
-  /** What validating a field up front threw, thrown again when the field is read. */
-  #failed: Map<string, unknown> | undefined
+  /** With schemas: each known field's outcome, filled before the map is handed out. */
+  readonly #settled = new Map<string, Settled>()
 
   static {
     settleFields = async (map) => {
       const fields = map.#fields
       if (fields === undefined) return
+      const pending: Promise<void>[] = []
       for (const [field, bytes] of map.#raw) {
-        if (!fields.settlesEarly(field)) continue
+        if (!fields.knows(field)) continue
+        let outcome: Settled | Promise<Checked>
         try {
-          map.#decoded.set(field, await fields.forRead(field, decodeField(map.#codec, field, bytes)))
+          outcome = fields.check(field, decodeField(map.#codec, field, bytes))
         } catch (error) {
-          map.#failed ??= new Map()
-          map.#failed.set(field, error)
+          outcome = { ok: 'failed', error }
+        }
+        if (outcome instanceof Promise) {
+          pending.push(
+            outcome.then(
+              (result) => void map.#settled.set(field, result),
+              (error: unknown) => void map.#settled.set(field, { ok: 'failed', error }),
+            ),
+          )
+        } else {
+          map.#settled.set(field, outcome)
         }
       }
+      if (pending.length > 0) await Promise.all(pending)
     }
   }
 
@@ -91,21 +105,18 @@ export class SessionMap<Data extends object = Record<string, unknown>>
    */
   get<K extends keyof Data & string>(field: K): Data[K] | undefined {
     if (this.#decoded.has(field)) return this.#decoded.get(field) as Data[K]
-    if (this.#failed?.has(field)) throw this.#failed.get(field)
     const bytes = this.#raw.get(field)
     if (bytes === undefined) return undefined
-    let value = decodeField(this.#codec, field, bytes)
     const fields = this.#fields
-    if (fields !== undefined) {
+    let value: unknown
+    if (fields === undefined) {
+      value = decodeField(this.#codec, field, bytes)
+    } else {
       // A field the schemas do not name (a deploy removed it) is not part of Data: absent.
-      value = fields.knows(field) ? fields.forRead(field, value) : undefined
-      if (value instanceof Promise) {
-        value.catch(() => undefined)
-        throw new SessionError(
-          'ERR_SESSION_UNSUPPORTED',
-          `field "${field}" has an async schema: read it with session.get(), not getAll()`,
-        )
-      }
+      const settled = this.#settled.get(field)
+      if (settled === undefined) return undefined
+      if (settled.ok === 'failed') throw settled.error
+      value = fields.accept(field, settled)
     }
     this.#decoded.set(field, value)
     return value as Data[K]

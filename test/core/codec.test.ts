@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { type Codec, jsonCodec, msgpackCodec } from '../../src/core/codec.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import { MemoryStore } from '../../src/stores/memory.js'
@@ -152,6 +153,7 @@ describe('values that do not read back as written', () => {
   sparse[2] = 3
   it.each([
     ['an array with a named member', Object.assign([1, 2], { role: 'admin' })],
+    ['a sparse array with a named member', Object.assign(sparse.slice(), { role: 'admin' })],
     ['an enumerable symbol-keyed member', { a: 1, [Symbol('tag')]: 2 }],
   ])('rejects %s under both codecs', (_, value) => {
     for (const codec of [msgpackCodec(), jsonCodec()]) expect(rejects(codec, value)).toBe('ERR_SESSION_VALUE')
@@ -176,6 +178,16 @@ describe('values that do not read back as written', () => {
     }
     const meta = await session.setSubject('user:1', { meta: throwing as never }).catch((caught: unknown) => caught)
     expect(meta).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+    // Through a schema too, which reads the value first.
+    const typed = new SessionLayer({ store, fields: { a: z.object({ x: z.string() }), b: z.any() } }).open(undefined)
+    for (const [field, value] of [
+      ['a', throwing],
+      ['b', proxy],
+    ] as const) {
+      const error = await typed.update(field, value as never).catch((caught: unknown) => caught)
+      expect(error).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+      expect(String((error as Error).message)).not.toContain('SECRET')
+    }
     expect(store.total()).toBe(0)
   })
 })

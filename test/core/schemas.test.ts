@@ -218,8 +218,7 @@ describe('SessionLayer fields (Standard Schema)', () => {
       expect(await session.get('name')).toBe('ada')
       await session.update('n', 1)
     })
-    // The async field is validated before getAll resolves, the first time and after, on a fresh
-    // layer (nothing learned yet) and on this one; the whole map reads synchronously.
+    // The async field is validated before getAll resolves; the whole map reads synchronously.
     for (const reader of [layer, new SessionLayer({ store, fields: { name, n: z.number() } }), layer]) {
       const all = (await request(reader, cookie, (session) => session.getAll())).result as SessionMap | undefined
       expect(all?.get('name')).toBe('ada')
@@ -234,6 +233,41 @@ describe('SessionLayer fields (Standard Schema)', () => {
     const thrown = (await request(strict, cookie, (session) => session.getAll())).result as SessionMap | undefined
     expect(thrown?.get('n')).toBe(1)
     expect(() => thrown?.get('name')).toThrow(expect.objectContaining({ code: 'ERR_SESSION_VALUE' }))
+  })
+
+  it('getAll: a schema async for some values only, and reports only for the fields read', async () => {
+    // Zod answers synchronously unless the value reaches the async refinement (here: a nick).
+    const profile = z.object({
+      nick: z
+        .string()
+        .refine(async (nick) => nick !== 'root')
+        .optional(),
+    })
+    const store = new MemoryStore()
+    const reported: string[] = []
+    const layer = new SessionLayer({
+      store,
+      fields: { profile, n: z.number(), legacy: z.string() },
+      onInvalid: (field) => reported.push(field),
+    })
+    const plain = (
+      await request(layer, undefined, async (session) => {
+        await session.update('profile', {})
+        await session.update('n', 1)
+        return session.getAll()
+      })
+    ).result as SessionMap | undefined
+    expect(plain?.toObject()).toEqual({ profile: {}, n: 1 })
+    const { cookie } = await request(layer, undefined, async (session) => {
+      await session.update('profile', { nick: 'ada' })
+      await session.update('n', 1)
+    })
+    await request(new SessionLayer({ store }), cookie, (session) => session.update('legacy', 42))
+    const nicked = (await request(layer, cookie, (session) => session.getAll())).result as SessionMap | undefined
+    expect(nicked?.get('n')).toBe(1)
+    expect(reported).toEqual([])
+    expect(nicked?.toObject()).toEqual({ profile: { nick: 'ada' }, n: 1 })
+    expect(reported).toEqual(['legacy'])
   })
 
   it('keeps writes in call order when an async schema is slow', async () => {
