@@ -91,8 +91,14 @@ async function rutsSessionPlugin(fastify: FastifyInstance, options: FastifySessi
   // Callback-style hooks: an untouched session passes through both without allocating a promise.
   fastify.addHook('onRequest', function rutsOpenSession(request, reply, done) {
     const transport = () => ({ protocol: request.protocol, hostname: request.hostname })
-    // A hijacked reply writes reply.raw itself, bypassing onSend: its headers going out seal the handle.
-    ;(request as { session?: CommittableSession }).session = layer.open(request.headers.cookie, transport, reply.raw)
+    // A hijacked reply bypasses onSend, so no cookie can go out with it: hijacking seals the handle,
+    // as the headers going out would.
+    const response = {
+      get headersSent() {
+        return reply.sent || reply.raw.headersSent
+      },
+    }
+    ;(request as { session?: CommittableSession }).session = layer.open(request.headers.cookie, transport, response)
     done()
   })
   // onSend runs for every reply (JSON, strings, streams, redirects, errors) after the handler and

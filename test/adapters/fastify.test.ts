@@ -79,7 +79,7 @@ describe('Fastify adapter', () => {
 describe('Fastify adapter: a hijacked reply', () => {
   // reply.hijack() bypasses onSend: a session created after the handler wrote reply.raw's headers
   // could never reach the browser, so the write fails instead of storing an orphan.
-  it('fails a write that needs a new cookie once reply.raw sent its headers, and stores nothing', async () => {
+  it('fails a write that needs a new cookie once the reply is hijacked, and stores nothing', async () => {
     const store = new MemoryStore()
     const layer = new SessionLayer<{ user: string }>({ store, cookie: { secure: false } })
     const outcomes: unknown[] = []
@@ -95,12 +95,25 @@ describe('Fastify adapter: a hijacked reply', () => {
         reply.raw.end()
       }),
     )
+    app.get(
+      '/before-headers',
+      sessionRoute(layer, async (request, reply) => {
+        reply.hijack() // from here on nothing can add a cookie, headers sent or not
+        outcomes.push(await request.session.update('user', 'ada').catch((error: { code?: string }) => error.code))
+        reply.raw.writeHead(200, { 'content-type': 'text/plain' })
+        reply.raw.end('streaming')
+      }),
+    )
     const address = await app.listen({ port: 0, host: '127.0.0.1' })
     try {
       const response = await fetch(address)
       expect(await response.text()).toBe('streaming')
       expect(response.headers.getSetCookie()).toEqual([])
       expect(outcomes).toEqual(['ERR_SESSION_HEADERS_SENT'])
+      const before = await fetch(`${address}/before-headers`)
+      expect(await before.text()).toBe('streaming')
+      expect(before.headers.getSetCookie()).toEqual([])
+      expect(outcomes).toEqual(['ERR_SESSION_HEADERS_SENT', 'ERR_SESSION_HEADERS_SENT'])
       expect(store.size).toBe(0)
     } finally {
       await app.close()
