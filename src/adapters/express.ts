@@ -13,12 +13,20 @@ import {
   type SessionLayer,
 } from './contract/index.js'
 
-/** An Express request after `session(layer)` ran: `req.session` is typed by the layer's `Data`. */
-export type SessionRequest<Data extends object = Record<string, unknown>> = Request & { session: Session<Data> }
+/** Express' route parameters of a request (`req.params`) when the route path does not type them. */
+type AnyParams = Request['params']
+
+/**
+ * An Express request after `session(layer)` ran: `req.session` is typed by the layer's `Data`, and
+ * `req.params` by the route (`Params`).
+ */
+export type SessionRequest<Data extends object = Record<string, unknown>, Params = AnyParams> = Request<Params> & {
+  session: Session<Data>
+}
 
 /** A route handler that receives a {@link SessionRequest}. */
-export type SessionHandler<Data extends object> = (
-  req: SessionRequest<Data>,
+export type SessionHandler<Data extends object, Params = AnyParams> = (
+  req: SessionRequest<Data, Params>,
   res: Response,
   next: NextFunction,
 ) => unknown
@@ -30,9 +38,10 @@ export interface SessionMiddleware<Data extends object> extends RequestHandler {
    * goes to `next(err)` (Express 4 does not do that on its own).
    *
    * @param handler - the route handler
-   * @returns an Express handler
+   * @returns an Express handler; type `req.params` with the generic, as Express' own
+   *   `RequestHandler<Params>` does: `app.get('/items/:id', sessions.route<{ id: string }>(…))`
    */
-  route(handler: SessionHandler<Data>): RequestHandler
+  route<Params = AnyParams>(handler: SessionHandler<Data, Params>): RequestHandler<Params>
 }
 
 /**
@@ -80,10 +89,10 @@ export function session<Data extends object = Record<string, unknown>>(
     })
     next()
   } as SessionMiddleware<Data>
-  middleware.route = (handler) =>
+  middleware.route = <Params>(handler: SessionHandler<Data, Params>): RequestHandler<Params> =>
     function rutsSessionRoute(req, res, next) {
       try {
-        Promise.resolve(handler(req as SessionRequest<Data>, res, next)).catch(next)
+        Promise.resolve(handler(req as SessionRequest<Data, Params>, res, next)).catch(next)
       } catch (error) {
         next(error)
       }

@@ -400,6 +400,13 @@ describe('types', () => {
     void session.get('nope').catch(() => undefined)
     // @ts-expect-error values are checked against the field's type
     void session.update('count', 'one').catch(() => undefined)
+    // An optional field is written with a value, and removed with remove(): undefined is no value.
+    const optional = new SessionLayer<{ flag?: boolean }>({ store: new MemoryStore() }).open(undefined)
+    expectTypeOf(optional.update<'flag'>)
+      .parameter(1)
+      .toEqualTypeOf<boolean>()
+    // @ts-expect-error undefined cannot be stored (ERR_SESSION_VALUE at run time): use remove()
+    void optional.insert('flag', undefined).catch(() => undefined)
     const untyped = new SessionLayer({ store: new MemoryStore() }).open(undefined)
     expectTypeOf(untyped.get('anything')).toEqualTypeOf<Promise<unknown>>()
   })
