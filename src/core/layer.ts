@@ -260,7 +260,7 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
         'takes a legacy session source, e.g. legacySessions({ store, secret })',
       )
     }
-    this.legacy = options.legacy === undefined ? undefined : new LegacyMigration(options.legacy, this)
+    this.legacy = options.legacy === undefined ? undefined : new LegacyMigration(options.legacy, this, this.#onWarning)
     if (options.fields === undefined) {
       if (options.onInvalid !== undefined) throw new SessionConfigError('onInvalid needs fields')
       this.fields = undefined

@@ -1,3 +1,4 @@
+import { publishSessionEvent } from './diagnostics.js'
 import { SessionError } from './errors.js'
 import { isFieldName } from './fields.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
@@ -64,6 +65,8 @@ const DEFAULT_GRACE_MS = 10_000
 /** Bound on remembered migrations (and on unsettled copies); each is a few hundred bytes. */
 const MAX_FLIGHTS = 10_000
 const MAX_COLLISION_RETRIES = 3
+/** Bound on the field names reported as left out. */
+const MAX_DROPPED_NAMES = 100
 
 /**
  * Moves legacy sessions into the layer's store, one migration per legacy session per process: the
@@ -84,15 +87,20 @@ export class LegacyMigration {
    * timed out may still have run, and then the copy is the only place the data is left.
    */
   readonly #unsettled = new Map<string, { readonly session: MigratedSession; readonly until: number }>()
+  readonly #warn: (message: string) => void
+  /** Field names already reported as left out (one warning each). */
+  readonly #dropped = new Set<string>()
 
   /**
    * @param source - where legacy sessions come from
    * @param layer - the layer whose store, codec and lifetimes the migrated session gets
+   * @param warn - the layer's `onWarning`, told of a field a migration left out
    */
-  constructor(source: LegacySessionSource, layer: MigrationTarget) {
+  constructor(source: LegacySessionSource, layer: MigrationTarget, warn: (message: string) => void = () => {}) {
     this.source = source
     this.#layer = layer
     this.#graceMs = source.graceMs ?? DEFAULT_GRACE_MS
+    this.#warn = warn
   }
 
   /**
@@ -149,6 +157,7 @@ export class LegacyMigration {
     const flight = known?.session === session ? known : undefined
     if (flight?.destroyed !== undefined) return flight.destroyed
     const destroyed = this.source.destroy(legacyId).catch((error: unknown) => {
+      publishLegacyFailure('destroy', error)
       // The legacy session may be whole (the request fails, the next one migrates again) or gone,
       // if the destroy ran but its answer was lost; the copy is kept for the next request to tell.
       if (flight !== undefined && this.#flights.get(legacyId) === flight) this.#flights.delete(legacyId)
@@ -160,19 +169,20 @@ export class LegacyMigration {
   }
 
   async #move(legacyId: string): Promise<MigratedSession | undefined> {
-    const fields = await this.source.load(legacyId)
+    const fields = await this.source.load(legacyId).catch(reportLegacyFailure('load'))
     const earlier = this.#unsettled.get(legacyId)
     this.#unsettled.delete(legacyId)
     const current = earlier !== undefined && earlier.until > Date.now() ? earlier.session : undefined
     // Gone from the legacy store after a destroy that failed: that destroy ran after all, and the
     // copy holds the data (the request's first store call confirms it is still live).
     if (fields === undefined) return current
-    // Still whole: the earlier copy, which nobody holds a cookie for, gives way to a new migration.
-    if (earlier !== undefined) await this.#layer.store.delete(earlier.session.key).catch(() => false)
+    // Still whole: a new migration copies it again. The earlier copy is left to its TTL, not deleted:
+    // a request that joined its migration may still be running and send its cookie last, which the
+    // browser then keeps (SPEC §16: whichever arrives last must work).
     const entries = this.#encode(fields)
     if (entries.length > 0) return this.#store(entries)
     // Nothing to carry over: the legacy session goes now, as a logged-out visitor's would.
-    await this.source.destroy(legacyId)
+    await this.source.destroy(legacyId).catch(reportLegacyFailure('destroy'))
     return undefined
   }
 
@@ -182,9 +192,16 @@ export class LegacyMigration {
     this.#unsettled.set(legacyId, { session, until: now + this.#graceMs })
   }
 
+  /**
+   * The fields to copy, encoded. A value the codec cannot carry (a lone surrogate in a string, a class
+   * instance a store handed back) is left out and reported by name, so one such field does not lock
+   * the user out: express-session served that session, and every request would otherwise fail. Only
+   * when no field at all can be carried does the migration fail, leaving the legacy session whole.
+   */
   #encode(fields: LegacyFields): Array<[string, Uint8Array]> {
     const codec = this.#layer.codec
     const entries: Array<[string, Uint8Array]> = []
+    let failure: unknown
     for (const field of Object.keys(fields)) {
       const value = fields[field]
       // A name no store can hold (empty, NUL, a lone surrogate, over 1024 bytes) is left behind.
@@ -192,15 +209,25 @@ export class LegacyMigration {
       try {
         entries.push([field, encodeValue(this.#layer, value)])
       } catch (error) {
-        // The validation's message names the part by position, never a key or a value.
-        const reason = error instanceof SessionError ? `: ${error.message}` : ''
-        throw new SessionError(
-          'ERR_SESSION_VALUE',
-          `a legacy session value cannot be encoded as ${codec.name}${reason}`,
-        )
+        failure ??= error
+        this.#warnDropped(field)
       }
     }
+    if (entries.length === 0 && failure !== undefined) {
+      // The validation's message names the part by position, never a key or a value.
+      const reason = failure instanceof SessionError ? `: ${failure.message}` : ''
+      throw new SessionError('ERR_SESSION_VALUE', `a legacy session value cannot be encoded as ${codec.name}${reason}`)
+    }
     return entries
+  }
+
+  #warnDropped(field: string): void {
+    if (this.#dropped.has(field) || this.#dropped.size >= MAX_DROPPED_NAMES) return
+    this.#dropped.add(field)
+    this.#warn(
+      `ruts: a legacy session field "${field}" holds a value the ${this.#layer.codec.name} codec cannot store; ` +
+        'it is left out of the migrated session (map it in legacySessions({ map }) to keep it)',
+    )
   }
 
   /** Create a fresh session with the first field, then write the others into it in parallel. */
@@ -230,6 +257,7 @@ export class LegacyMigration {
           status: 503,
         })
       }
+      publishSessionEvent('created', layer.store.name)
       return { id, key }
     }
     throw new SessionError('ERR_SESSION_COLLISION', 'could not find a free session id')
@@ -246,4 +274,23 @@ function pruneEnded(entries: Map<string, { readonly until: number }>, now: numbe
     if (entry.until > now && entries.size < MAX_FLIGHTS) break
     entries.delete(legacyId)
   }
+}
+
+/**
+ * A legacy store's failure, on `ruts:session` as a `store-error` of the store `legacy`, as the layer's
+ * own store failures are (its calls do not go through the layer's store tracing).
+ *
+ * @param operation - `load` or `destroy`
+ * @returns a rejection handler that publishes and rethrows
+ */
+function reportLegacyFailure(operation: string): (error: unknown) => never {
+  return (error) => {
+    publishLegacyFailure(operation, error)
+    throw error
+  }
+}
+
+function publishLegacyFailure(operation: string, error: unknown): void {
+  const code = error instanceof SessionError ? error.code : 'ERR_SESSION_STORE'
+  publishSessionEvent('store-error', 'legacy', { operation, code })
 }

@@ -32,11 +32,13 @@ export function deleteSession<Data extends object>(calls: SessionCalls<Data>): P
         if (await calls.call('delete', () => store.delete(key))) deleted = true
       }
     }
-    if (!deleted && legacyPending(calls)) {
-      // Through the migration, not a bare destroy: a parallel request may have migrated this legacy
-      // session already, and a logout must end that copy too.
+    // A legacy session the request's legacy cookie still names ends too, also when a ruts session was
+    // just deleted (a browser can hold both: a login on an instance still running express-session):
+    // else the next request would migrate it and sign the user back in. Through the migration, not a
+    // bare destroy: a parallel request may have migrated it already, and a logout must end that copy.
+    if (legacyPending(calls)) {
       const migrated = await migrateLegacy(calls)
-      if (migrated !== undefined) deleted = await calls.call('delete', () => store.delete(migrated.key))
+      if (migrated !== undefined && (await calls.call('delete', () => store.delete(migrated.key)))) deleted = true
     }
     // A logout ends the legacy session a migration copied, whatever cookie the response sends.
     await settleLegacy(calls)

@@ -7,7 +7,7 @@
  */
 import { MAX_CANDIDATES } from '../core/candidates.js'
 import { parseCookieHeader } from '../core/cookie.js'
-import { SessionConfigError } from '../core/errors.js'
+import { SessionConfigError, SessionError } from '../core/errors.js'
 import type { LegacyFields, LegacySessionSource } from '../core/legacy.js'
 import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../core/timeout.js'
 import { ExpressSessionSigner } from './express-session-signing.js'
@@ -105,7 +105,13 @@ export function legacySessions(options: LegacySessionsOptions): LegacySessionSou
     async load(sid) {
       const data = await runWithTimeout('express-session', 'get', timeout, () => legacyCall(store, 'get', sid))
       if (data == null || typeof data !== 'object' || hasExpired(data)) return undefined
-      return map(data as Record<string, unknown>)
+      const fields: unknown = map(data as Record<string, unknown>)
+      // A Map, a class instance or a string would carry over no field, or fields "0", "1", …: the
+      // legacy session would be destroyed with its data left behind.
+      if (!isPlainObject(fields)) {
+        throw new SessionError('ERR_SESSION_VALUE', 'legacySessions: map must return a plain object of fields')
+      }
+      return fields
     },
     async destroy(sid) {
       await runWithTimeout('express-session', 'destroy', timeout, () => legacyCall(store, 'destroy', sid))
@@ -184,4 +190,10 @@ function removalCookieOf(name: string, cookie: { path?: string; domain?: string;
     `${name}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=${path}` +
     `${domain === undefined ? '' : `; Domain=${domain}`}; HttpOnly${secure ? '; Secure' : ''}`
   )
+}
+
+function isPlainObject(value: unknown): value is LegacyFields {
+  if (typeof value !== 'object' || value === null) return false
+  const prototype = Object.getPrototypeOf(value)
+  return prototype === Object.prototype || prototype === null
 }

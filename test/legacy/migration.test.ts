@@ -66,6 +66,16 @@ describe('legacy sessions (express-session) on a layer', () => {
     expect(Object.fromEntries(result as [string, unknown][])).toEqual({ userId: 'u1', visits: 3 })
   })
 
+  it('refuses a map() result that is not a plain object, leaving the legacy session whole', async () => {
+    for (const wrong of [new Map([['user', 'u1']]), 'text', ['u1'], null]) {
+      const { legacy, request } = legacySetup({ map: () => wrong as never })
+      await legacy.put('sid-1', data)
+      const failed = await request(legacyCookie('sid-1'), (session) => session.get('user')).catch((error) => error)
+      expect(failed).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+      expect(await legacy.read('sid-1')).toBeTruthy()
+    }
+  })
+
   it('a write as the first call lands in the migrated session', async () => {
     const { legacy, request } = legacySetup()
     await legacy.put('sid-1', data)
