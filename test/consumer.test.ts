@@ -133,4 +133,37 @@ export const stores = [RedisStore, PostgresStore, LayeredStore, SessionConfigErr
       expect(results).toEqual(cases.map((each) => ({ name: each.name, errors: [...each.errors] })))
     }, 300_000) // TypeScript 5.9: four programs, each loading every framework's types
   }
+
+  // A Workers/Deno-style project: Web APIs only, no @types/node, and its libraries' declarations
+  // checked too (skipLibCheck off). ruts, ruts/web and ruts/hono must not need Node's types.
+  it('type-checks a Web-only consumer (no @types/node, skipLibCheck off) of ruts, ruts/web and ruts/hono', async () => {
+    const dir = join(work, 'web-only')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }))
+    writeFileSync(
+      join(dir, 'index.ts'),
+      `import { Hono } from 'hono'
+import { MemoryStore, SessionLayer } from 'ruts'
+import { type SessionEnv, session } from 'ruts/hono'
+import { withSession } from 'ruts/web'
+
+const layer = new SessionLayer<{ count: number }>({ store: new MemoryStore() })
+export const app = new Hono<SessionEnv<{ count: number }>>().use(session(layer))
+export const fetch = withSession(layer, async (_request, s) => Response.json(await s.get('count')))
+`,
+    )
+    const compilerOptions = {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      target: 'ES2022',
+      module: 'esnext',
+      moduleResolution: 'bundler',
+      lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+      types: [],
+    }
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['index.ts'] }))
+    const { diagnostics } = await typeCheck(typescript59(), dir, 'tsconfig.json')
+    expect(diagnostics.map((d) => `${d.code} ${d.file}: ${d.message}`)).toEqual([])
+  }, 300_000)
 })

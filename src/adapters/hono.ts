@@ -5,15 +5,12 @@
  */
 import type { MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import {
-  checkLayer,
-  failsClosed,
-  type Session,
-  type SessionLayer,
-  SessionStoreError,
-  webTransport,
-  withSessionCookie,
-} from './contract/index.js'
+import { SessionStoreError } from '../core/errors.js'
+import type { SessionLayer } from '../core/layer.js'
+import type { Session } from '../core/session.js'
+// The types come from the core modules, not through the contract's index, whose declarations also
+// name Node's http types: ruts/hono type-checks without @types/node (Workers, Deno, Bun projects).
+import { checkLayer, failsClosed, webTransport, withSessionCookie } from './contract/index.js'
 
 /**
  * The Hono environment {@link session} provides: `new Hono<SessionEnv<Data>>()` types

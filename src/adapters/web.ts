@@ -4,15 +4,17 @@
  *
  * @module ruts/web
  */
+import { SessionStoreError } from '../core/errors.js'
+import type { SessionLayer } from '../core/layer.js'
+import type { Session } from '../core/session.js'
+import type { Check } from '../core/validate.js'
+// The types come from the core modules, not through the contract's index, whose declarations also
+// name Node's http types: ruts/web type-checks without @types/node (Workers, Deno, Bun projects).
 import {
-  type Check,
   checkLayer,
   checkOptions,
   checks,
   failsClosed,
-  type Session,
-  type SessionLayer,
-  SessionStoreError,
   serviceUnavailable,
   webTransport,
   withSessionCookie,
