@@ -40,6 +40,7 @@ describe.skipIf(!built)('the built package', () => {
         'SessionStoreError',
         'appendSetCookie',
         'applySessionCookie',
+        'checkLayer',
         'checkOptions',
         'checks',
         'commitTouched',

@@ -10,13 +10,13 @@ import {
   checkLayer,
   deferHeadersUntilCommitted,
   failsClosed,
-  missingMiddleware,
   nodeTransport,
   type Session,
   type SessionLayer,
   webTransport,
   withSessionCookie,
 } from './contract/index.js'
+import { missingMiddleware } from './contract/layer-check.js'
 
 /** The parts of an h3 v1 event the middleware uses. */
 interface H3V1Event {

@@ -7,7 +7,6 @@
 import {
   checkLayer,
   failsClosed,
-  missingMiddleware,
   type Session,
   type SessionCookies,
   type SessionLayer,
@@ -16,6 +15,7 @@ import {
   webTransport,
   withSessionCookie,
 } from './contract/index.js'
+import { missingMiddleware } from './contract/layer-check.js'
 
 /** The parts of SvelteKit's `RequestEvent` the hook uses. */
 export interface SessionRequestEvent {

@@ -17,7 +17,7 @@ export type { Session, SessionCookies } from '../../core/session.js'
 // An adapter's own options are checked like every other options object (unknown keys, wrong types).
 export { type Check, checkOptions, checks } from '../../core/validate.js'
 export { type CommittableSession, commitTouched, failsClosed } from './commit.js'
-export { checkLayer, missingMiddleware } from './layer-check.js'
+export { checkLayer } from './layer-check.js'
 export { deferHeadersUntilCommitted } from './node-headers.js'
 export { appendSetCookie, applySessionCookie, withSessionCookie } from './set-cookie.js'
 export { serviceUnavailable } from './store-failure.js'
