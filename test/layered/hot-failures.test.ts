@@ -148,6 +148,25 @@ describe('LayeredStore with a failing hot store (fault injection)', () => {
     await Promise.all([layered.close(), other.close(), plainHot.close(), plainCold.close()])
   })
 
+  it('allows the longer deadline to every hot step after cold changed, lease deletes included', async () => {
+    const plainHot = new MemoryStore()
+    const plainCold = new MemoryStore()
+    const hot: SessionStore = { ...delayed(plainHot, () => 0) }
+    const key = newKey()
+    let leaseDeletes = 0
+    // Step 1's lease delete answers at once; step 3's (after cold changed) takes 600 ms.
+    hot.delete = async (deleted) => {
+      if (deleted !== key && ++leaseDeletes === 2) await sleep(600)
+      return plainHot.delete(deleted)
+    }
+    const layered = new LayeredStore({ hot, cold: plainCold, hotTimeout: 250, onError: () => {} })
+    await layered.write(key, 'user', bytes('ada'), writeOptions(DAY, 'create'))
+    expect(await layered.delete(key)).toBe(true)
+    expect(leaseDeletes).toBe(2)
+    expect(await plainHot.get(key, 'user')).toEqual({ live: false })
+    await Promise.all([layered.close(), plainHot.close(), plainCold.close()])
+  })
+
   it('refuses a hot-only write while hot is down (it has nowhere else to go)', async () => {
     layers = memoryLayers()
     layers.hot.failing = true

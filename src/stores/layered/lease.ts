@@ -120,7 +120,7 @@ export async function endInHot<T>(
   try {
     // In this order: a warm that moves a lease into place after the lease delete finds none; one
     // that moved it before has its copy removed by `work`.
-    for (const key of keys) await hot.strict('lease', (store) => store.delete(leaseKeyOf(key)))
+    for (const key of keys) await hot.settle('lease', (store) => store.delete(leaseKeyOf(key)))
     const result = await hot.settle(operation, work)
     for (const key of keys) hot.confirm(key)
     return result

@@ -93,7 +93,7 @@ export async function finishMoveInHot<T>(
   try {
     // As in endInHot: a warm that moves a lease into place after this delete finds none; one that
     // moved it before has its copy moved or deleted by `move`.
-    await hot.strict('lease', (store) => store.delete(leaseKeyOf(from)))
+    await hot.settle('lease', (store) => store.delete(leaseKeyOf(from)))
     const result = await hot.settle(operation, move)
     if (guard.guard !== 'none' && !(await guardWasHeld(hot, guard))) {
       await hot.settle(operation, (store) => store.delete(to))
@@ -117,7 +117,8 @@ export async function finishMoveInHot<T>(
  * @returns `false` when it was gone (the session at its key was ended meanwhile) or never ours
  */
 export async function guardWasHeld(hot: HotTier, guard: MoveGuard): Promise<boolean> {
-  const held = await hot.strict('lease', (store) => store.delete(leaseKeyOf(guard.key)))
+  // After cold changed, like every hot step of a move: allowed the longer deadline (HotTier.settle).
+  const held = await hot.settle('lease', (store) => store.delete(leaseKeyOf(guard.key)))
   return held && guard.guard === 'held'
 }
 
@@ -142,9 +143,9 @@ export async function endSessionsInHot(hot: HotTier, keys: readonly SessionKey[]
         // old key, which every process would serve: it goes too, warms of it voided first.
         // (A hot that cannot be read here leaves it to that move, which deletes what it moves.)
         const from = await hot.call('lease', (store) => guardedFrom(store, key))
-        await hot.strict('lease', (store) => store.delete(leaseKeyOf(key)))
+        await hot.settle('lease', (store) => store.delete(leaseKeyOf(key)))
         if (from !== undefined) {
-          await hot.strict('lease', (store) => store.delete(leaseKeyOf(from)))
+          await hot.settle('lease', (store) => store.delete(leaseKeyOf(from)))
           await hot.settle(operation, (store) => store.delete(from))
         }
         await hot.settle(operation, (store) => store.delete(key))
