@@ -57,6 +57,14 @@ describe('LayeredStore write strategies', () => {
     // A field the session lacks: still live, as get and remove answer.
     expect(await layers.layered.take(key, 'other')).toMatchObject({ live: true, value: undefined })
     expect(text(((await layers.layered.get(key, 'cart')) as { value?: Uint8Array }).value)).toBe('3')
+    // Hot failing: the take fails (503) rather than answer "no session", and the session is kept.
+    await layers.plainHot.write(key, 'flash', bytes('again'), writeOptions(60, 'existing'))
+    layers.hot.failing = true
+    await expect(layers.layered.take(key, 'flash')).rejects.toMatchObject({ code: 'ERR_SESSION_STORE' })
+    layers.hot.failing = false
+    await sleep(150) // past a repair round (memoryLayers repairs every 50 ms): nothing was buried
+    expect(text(((await layers.plainHot.get(key, 'cart')) as { value?: Uint8Array }).value)).toBe('3')
+    expect(text(((await layers.layered.take(key, 'flash')) as { value?: Uint8Array }).value)).toBe('again')
   })
 
   it('a hot-only write to a session hot evicted gives the field a new hot copy (cold untouched)', async () => {

@@ -70,8 +70,10 @@ export async function takeLayered(tiers: Tiers, key: SessionKey, field: string):
     await syncHotOrDistrust(hot, [key], 'remove', (store) => store.remove(key, field))
     return read
   }
-  const inHot = await syncHotOrDistrust(hot, [key], 'take', (store) =>
-    store.take === undefined ? Promise.resolve(read) : store.take(key, field),
-  )
-  return inHot?.live ? inHot : read
+  if (hot.store.take === undefined) return read
+  // Hot is the only tier that can hold this session: its failure fails the take (503) rather than
+  // answer "no session" for a session that may be live, and changes nothing here (no tombstone:
+  // its repair would delete the only copy).
+  const inHot = await hot.strict('take', (store) => (store.take as NonNullable<typeof store.take>)(key, field))
+  return inHot.live ? inHot : read
 }
