@@ -67,6 +67,22 @@ describe('LayeredStore write strategies', () => {
     expect(text(((await layers.layered.take(key, 'flash')) as { value?: Uint8Array }).value)).toBe('again')
   })
 
+  it('a regenerate of a hot-only session that cannot read its mark fails and keeps the session', async () => {
+    layers = memoryLayers()
+    const from = newKey()
+    const to = newKey()
+    await layers.layered.write(from, 'cart', bytes('3'), writeOptions(60, 'create', { strategy: 'hot-only' }))
+    // Hot answers the lease deletes but not the read of the hot-only mark (a stall at that moment).
+    const inner = layers.hot.get.bind(layers.hot)
+    layers.hot.get = (key, field, options) =>
+      key === from ? Promise.reject(new Error('hot read lost')) : inner(key, field, options)
+    await expect(layers.layered.rename(from, to)).rejects.toMatchObject({ code: 'ERR_SESSION_STORE' })
+    layers.hot.get = inner
+    expect(text(((await layers.plainHot.get(from, 'cart')) as { value?: Uint8Array }).value)).toBe('3')
+    expect(await layers.layered.rename(from, to)).toMatchObject({ status: 'renamed' })
+    expect(text(((await layers.layered.get(to, 'cart')) as { value?: Uint8Array }).value)).toBe('3')
+  })
+
   it('a hot-only write to a session hot evicted gives the field a new hot copy (cold untouched)', async () => {
     layers = memoryLayers()
     const key = newKey()
