@@ -71,9 +71,8 @@ export async function takeLayered(tiers: Tiers, key: SessionKey, field: string):
     return read
   }
   if (hot.store.take === undefined) return read
-  // Hot is the only tier that can hold this session: its failure fails the take (503) rather than
-  // answer "no session" for a session that may be live, and changes nothing here (no tombstone:
-  // its repair would delete the only copy).
-  const inHot = await hot.strict('take', (store) => (store.take as NonNullable<typeof store.take>)(key, field))
-  return inHot.live ? inHot : read
+  // A failing hot answers with cold's read, as every read falls back to cold, but buries nothing:
+  // hot-only data has no cold copy, and a tombstone's repair would delete hot's only one.
+  const inHot = await hot.call('take', (store) => (store.take as NonNullable<typeof store.take>)(key, field))
+  return inHot?.live ? inHot : read
 }

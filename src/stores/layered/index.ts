@@ -301,7 +301,11 @@ export class LayeredStore implements SessionStore {
       // Cold does not hold it: a session created by hot-only writes (never bound, so the guard is only
       // released), or one cold has just ended or moved whose hot step has not run yet: that copy goes.
       releaseGuard(this.#hot, guard)
-      if (!(await isHotOnly(this.#hot, from))) {
+      const hotOnly = await isHotOnly(this.#hot, from)
+      // Hot cannot tell: cold's answer stands (hot down means cold answers), and the hot copy is left
+      // as it is; a copy another process's change left behind is that change's to end.
+      if (hotOnly === undefined) return cold
+      if (!hotOnly) {
         await endInHot(this.#hot, [from], 'rename', (s) => s.delete(from))
         return cold
       }

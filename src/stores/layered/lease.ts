@@ -218,11 +218,11 @@ export function createHotOnly(store: SessionStore, key: SessionKey, options: Wri
 /**
  * @param hot - the hot tier
  * @param key - a session cold does not hold
- * @returns whether hot holds it as a session created by `hot-only` writes (see {@link HOT_ONLY_FIELD})
- * @throws SessionStoreError when hot cannot tell (a failed or slow read): the move fails having
- *   changed nothing, since taking "cannot tell" for "no" would delete a hot-only session's only copy
+ * @returns whether hot holds it as a session created by `hot-only` writes (see {@link HOT_ONLY_FIELD}),
+ *   or `undefined` when hot cannot tell (a failed or slow read, reported): then the caller leaves the
+ *   hot copy alone, since taking "cannot tell" for "no" would delete a hot-only session's only copy
  */
-export async function isHotOnly(hot: HotTier, key: SessionKey): Promise<boolean> {
-  const read = await hot.strict('get', (store) => store.get(key, HOT_ONLY_FIELD))
-  return read.live && read.value !== undefined
+export async function isHotOnly(hot: HotTier, key: SessionKey): Promise<boolean | undefined> {
+  const read = await hot.call('get', (store) => store.get(key, HOT_ONLY_FIELD))
+  return read === undefined ? undefined : read.live && read.value !== undefined
 }

@@ -144,12 +144,16 @@ export async function writeHotOnly(tiers: Tiers, write: LayeredWrite): Promise<W
       return moved
     }
     if (moved.status === 'renamed') coldTtl = moved.ttl
-    else if (!(await isHotOnly(hot, from))) {
-      // Cold has just ended or moved the session, and the other call's hot step has not run yet: its
-      // hot copy must not move to the new id (see HOT_ONLY_FIELD).
-      abandonRename(hot, guard)
-      await endInHot(hot, [from], 'write', (store) => store.delete(from))
-      return { status: 'missing' }
+    else {
+      const hotOnly = await isHotOnly(hot, from)
+      if (hotOnly !== true) {
+        // Cold has just ended or moved the session, and the other call's hot step has not run yet: its
+        // hot copy must not move to the new id (see HOT_ONLY_FIELD). When hot cannot tell, the copy is
+        // left alone (it may be a hot-only session's only copy).
+        abandonRename(hot, guard)
+        if (hotOnly === false) await endInHot(hot, [from], 'write', (store) => store.delete(from))
+        return { status: 'missing' }
+      }
     }
   }
   try {
