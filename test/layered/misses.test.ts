@@ -24,3 +24,25 @@ describe('LayeredStore remembered misses', () => {
     expect(activity.recall(first[0] as string, 'user', undefined)).toBeUndefined()
   })
 })
+
+describe('LayeredStore remembered misses: how long', () => {
+  // docs/layered.md: a write another process made can be hidden for at most missTtl. A slow cold
+  // read counted its missTtl from when it ended, hiding a write made meanwhile for longer.
+  it('counts missTtl from the start of the read that saw the miss, not its end', async () => {
+    const activity = new KeyActivity(300)
+    const key = newKey()
+    const slow = activity.begin(key, 'role')
+    await new Promise((resolve) => setTimeout(resolve, 200)) // a cold read that takes 200 ms
+    activity.remember(slow, { live: true, ttl: 60_000, touched: false, value: undefined })
+    activity.end(slow)
+    expect(activity.recall(key, 'role', undefined)).toMatchObject({ live: true })
+    await new Promise((resolve) => setTimeout(resolve, 150)) // 350 ms after the read began
+    expect(activity.recall(key, 'role', undefined)).toBeUndefined()
+    // A read that outlasted missTtl remembers nothing.
+    const slower = activity.begin(key, 'role')
+    await new Promise((resolve) => setTimeout(resolve, 320))
+    activity.remember(slower, { live: false })
+    activity.end(slower)
+    expect(activity.recall(key, 'role', undefined)).toBeUndefined()
+  })
+})

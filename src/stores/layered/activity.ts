@@ -14,6 +14,8 @@ export interface Flight {
   sessionChanged: boolean
   /** Any change to the session, of any field, started or finished during the flight. */
   anyChange: boolean
+  /** When the read began (`Date.now()`): a miss it saw is remembered for `missTtl` from then. */
+  readonly started: number
 }
 
 interface KeyState {
@@ -81,7 +83,14 @@ export class KeyActivity {
    * @returns a flight to check with {@link KeyActivity.unchanged}; {@link KeyActivity.end} it after
    */
   begin(key: SessionKey, field: string): Flight {
-    const flight: Flight = { key, field, fieldChanged: false, sessionChanged: false, anyChange: false }
+    const flight: Flight = {
+      key,
+      field,
+      fieldChanged: false,
+      sessionChanged: false,
+      anyChange: false,
+      started: Date.now(),
+    }
     this.#state(key).flights.add(flight)
     return flight
   }
@@ -150,7 +159,11 @@ export class KeyActivity {
   remember(flight: Flight, read: FieldRead): void {
     // "No session" depends on every write (one may have created it), a missing field on its own.
     if (this.#missTtl <= 0 || !this.unchanged(flight) || (!read.live && flight.anyChange)) return
+    // From the read's start, not its end: a write another process made after the read began is hidden
+    // for at most missTtl, however long the cold read took.
     const now = Date.now()
+    const until = flight.started + this.#missTtl
+    if (until <= now) return
     let misses = this.#misses.get(flight.key)
     if (misses === undefined) {
       misses = this.#olderMisses.get(flight.key) ?? { fields: new Map() }
@@ -161,7 +174,7 @@ export class KeyActivity {
       }
       this.#misses.set(flight.key, misses)
     }
-    const miss: Miss = { until: now + this.#missTtl, at: now, ttl: read.live ? read.ttl : 0 }
+    const miss: Miss = { until, at: now, ttl: read.live ? read.ttl : 0 }
     if (read.live) misses.fields.set(flight.field, miss)
     else misses.dead = miss
   }
