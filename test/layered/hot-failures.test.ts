@@ -167,6 +167,16 @@ describe('LayeredStore with a failing hot store (fault injection)', () => {
     await Promise.all([layered.close(), plainHot.close(), plainCold.close()])
   })
 
+  it('does not remember a miss seen while hot failed: a hot-only session is back as soon as hot is', async () => {
+    layers = memoryLayers({ missTtl: 60_000 })
+    const key = newKey()
+    await layers.layered.write(key, 'cart', bytes('3'), writeOptions(60, 'create', { strategy: 'hot-only' }))
+    layers.hot.failing = true
+    expect(await layers.layered.get(key, 'cart')).toEqual({ live: false }) // cold answers alone
+    layers.hot.failing = false
+    expect(fieldText(await layers.layered.get(key, 'cart'))).toBe('3')
+  })
+
   it('refuses a hot-only write while hot is down (it has nowhere else to go)', async () => {
     layers = memoryLayers()
     layers.hot.failing = true

@@ -150,7 +150,9 @@ export class LayeredStore implements SessionStore {
       }
       // Cold has no session but hot does: a session created by hot-only writes.
       const read: FieldRead = !cold.live && hot?.live ? { ...hot, touched: false } : cold
-      this.#activity.remember(flight, read)
+      // A miss seen while hot failed is cold's alone: not remembered, so once hot answers again a
+      // session only hot holds is found at once.
+      if (!useHot || hot !== undefined) this.#activity.remember(flight, read)
       return read
     } finally {
       this.#activity.end(flight)
