@@ -83,6 +83,10 @@ function checked(result: StandardSchemaV1.Result<unknown>): Checked {
  */
 export class FieldValidation {
   readonly #schemas: ReadonlyMap<string, StandardSchemaV1>
+  /** Fields whose schema answered a read synchronously, and never with a promise. */
+  readonly #sync = new Set<string>()
+  /** Fields whose schema answered a read with a promise: `getAll()` validates them up front. */
+  readonly #async = new Set<string>()
   readonly #onInvalid: Exclude<InvalidFieldHandler, 'throw'> | undefined
 
   /**
@@ -177,7 +181,25 @@ export class FieldValidation {
    */
   check(field: string, value: unknown): Checked | Promise<Checked> {
     const result = this.#validate(field, value)
-    return result instanceof Promise ? result.then(checked) : checked(result)
+    if (result instanceof Promise) {
+      this.#async.add(field)
+      this.#sync.delete(field)
+      return result.then(checked)
+    }
+    if (!this.#async.has(field) && this.#schemas.has(field)) this.#sync.add(field)
+    return checked(result)
+  }
+
+  /**
+   * Whether `getAll()` validates this field before it resolves: a field whose schema answered a read
+   * with a promise here, or that this process has not read yet (Standard Schema does not say in
+   * advance whether a schema is async). A field whose schema answered synchronously stays lazy.
+   *
+   * @param field - a field name
+   * @returns whether to validate it up front
+   */
+  settlesEarly(field: string): boolean {
+    return this.#schemas.has(field) && !this.#sync.has(field)
   }
 
   /**

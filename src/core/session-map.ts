@@ -1,9 +1,10 @@
 import { type Codec, decodeField } from './codec.js'
+import { SessionError } from './errors.js'
 import type { Checked, FieldValidation } from './schema.js'
 
 /**
- * Validate, before the map is handed out, every field the layer has a schema for: a schema may
- * answer asynchronously (for some values only), and the map's reads are synchronous.
+ * Validate, before the map is handed out, the fields whose schema is or may be async (see
+ * `FieldValidation.settlesEarly`): the map's reads are synchronous.
  */
 let settleFields: (map: SessionMap<object>) => Promise<void>
 
@@ -28,12 +29,13 @@ export async function readSessionMap<Data extends object>(
 type Settled = Checked | { ok: 'failed'; error: unknown }
 
 /**
- * All live fields of a session, read in one round trip. Without field schemas, values are decoded
- * lazily, on first access, so reading a big session to look at one field does not decode the rest.
- * With schemas, `getAll()` decodes and validates every field before it resolves (async schemas
- * concurrently: a schema may be async for some values, and these reads are synchronous), but a
- * rejected value is reported (`onInvalid`, or thrown under `'throw'`) only when the handler reads that
- * field; such a field, or one without a schema, is absent from `get`, `has`, `keys`, iteration and `size`.
+ * All live fields of a session, read in one round trip. Values are decoded lazily, on first access,
+ * so reading a big session to look at one field does not decode the rest. With field schemas each
+ * value is validated on first access too, and a rejected value is reported (`onInvalid`, or thrown
+ * under `'throw'`) then; such a field, or one without a schema, is absent from `get`, `has`, `keys`,
+ * iteration and `size`. A field whose schema is async (or that this process has not read yet: a
+ * schema does not say in advance) is validated before `getAll()` resolves, concurrently with the
+ * others, its rejection still reported only on access.
  *
  * @example
  * ```ts
@@ -49,7 +51,7 @@ export class SessionMap<Data extends object = Record<string, unknown>>
   readonly #codec: Codec
   readonly #fields: FieldValidation | undefined
   readonly #decoded = new Map<string, unknown>()
-  /** With schemas: each known field's outcome, filled before the map is handed out. */
+  /** With schemas: the outcome of each field validated before the map was handed out. */
   readonly #settled = new Map<string, Settled>()
 
   static {
@@ -58,7 +60,7 @@ export class SessionMap<Data extends object = Record<string, unknown>>
       if (fields === undefined) return
       const pending: Promise<void>[] = []
       for (const [field, bytes] of map.#raw) {
-        if (!fields.knows(field)) continue
+        if (!fields.settlesEarly(field)) continue
         let outcome: Settled | Promise<Checked>
         try {
           outcome = fields.check(field, decodeField(map.#codec, field, bytes))
@@ -113,8 +115,20 @@ export class SessionMap<Data extends object = Record<string, unknown>>
       value = decodeField(this.#codec, field, bytes)
     } else {
       // A field the schemas do not name (a deploy removed it) is not part of Data: absent.
-      const settled = this.#settled.get(field)
-      if (settled === undefined) return undefined
+      if (!fields.knows(field)) return undefined
+      let settled: Settled | Promise<Checked> | undefined = this.#settled.get(field)
+      if (settled === undefined) {
+        settled = fields.check(field, decodeField(this.#codec, field, bytes))
+        if (settled instanceof Promise) {
+          // A schema that answered synchronously before, async for this value: from now on getAll()
+          // validates this field before it resolves; this read cannot wait for it.
+          settled.catch(() => undefined)
+          throw new SessionError(
+            'ERR_SESSION_UNSUPPORTED',
+            `field "${field}" has an async schema for this value: read it with session.get() this time`,
+          )
+        }
+      }
       if (settled.ok === 'failed') throw settled.error
       value = fields.accept(field, settled)
     }

@@ -123,11 +123,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * await session.insert('landing', req.path, { ttl: 30 * 86_400 })
    * ```
    */
-  insert<K extends keyof Data & string>(
-    field: K,
-    value: Exclude<Data[K], undefined>,
-    options?: SessionWriteOptions,
-  ): Promise<boolean> {
+  insert<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
     this.#calls.use()
     return started(writeField(this.#calls, field, value, options, 'insert'))
   }
@@ -146,11 +142,7 @@ export class Session<Data extends object = Record<string, unknown>> {
    * await session.update('otp', code, { ttl: 300 }) // this field alone expires in 5 minutes
    * ```
    */
-  update<K extends keyof Data & string>(
-    field: K,
-    value: Exclude<Data[K], undefined>,
-    options?: SessionWriteOptions,
-  ): Promise<boolean> {
+  update<K extends keyof Data & string>(field: K, value: Data[K], options?: SessionWriteOptions): Promise<boolean> {
     this.#calls.use()
     return started(writeField(this.#calls, field, value, options, 'update'))
   }
