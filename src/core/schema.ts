@@ -83,10 +83,11 @@ function checked(result: StandardSchemaV1.Result<unknown>): Checked {
  */
 export class FieldValidation {
   readonly #schemas: ReadonlyMap<string, StandardSchemaV1>
-  /** Fields whose schema answered a read synchronously, and never with a promise. */
-  readonly #sync = new Set<string>()
-  /** Fields whose schema answered a read with a promise: `getAll()` validates them up front. */
-  readonly #async = new Set<string>()
+  /**
+   * How each field's schema has answered reads here: `'async'` once it returned a promise (then for
+   * good: `getAll()` validates the field up front), `'sync'` while it never has.
+   */
+  readonly #answers = new Map<string, 'sync' | 'async'>()
   readonly #onInvalid: Exclude<InvalidFieldHandler, 'throw'> | undefined
 
   /**
@@ -172,7 +173,7 @@ export class FieldValidation {
   }
 
   /**
-   * The first half of {@link forRead}: validate, report nothing yet (`getAll()` validates every field
+   * The first half of {@link forRead}: validate, report nothing yet (`getAll()` validates some fields
    * before it resolves, and reports a rejected one only when the handler reads it).
    *
    * @param field - a field name
@@ -181,12 +182,12 @@ export class FieldValidation {
    */
   check(field: string, value: unknown): Checked | Promise<Checked> {
     const result = this.#validate(field, value)
+    const known = this.#schemas.has(field)
     if (result instanceof Promise) {
-      this.#async.add(field)
-      this.#sync.delete(field)
+      if (known) this.#answers.set(field, 'async')
       return result.then(checked)
     }
-    if (!this.#async.has(field) && this.#schemas.has(field)) this.#sync.add(field)
+    if (known && this.#answers.get(field) === undefined) this.#answers.set(field, 'sync')
     return checked(result)
   }
 
@@ -199,7 +200,7 @@ export class FieldValidation {
    * @returns whether to validate it up front
    */
   settlesEarly(field: string): boolean {
-    return this.#schemas.has(field) && !this.#sync.has(field)
+    return this.#schemas.has(field) && this.#answers.get(field) !== 'sync'
   }
 
   /**

@@ -1,6 +1,6 @@
 import { SessionError } from './errors.js'
 import type { SessionCalls } from './session-calls.js'
-import { readSessionMap, type SessionMap } from './session-map.js'
+import { readSessionMap, SessionMap } from './session-map.js'
 import { checkSessionField, encodeWrite, readValue } from './session-values.js'
 import type { FieldValue, WriteOptions } from './store.js'
 import { isTtl, ttlError } from './ttl.js'
@@ -48,7 +48,11 @@ export function getAllFields<Data extends object>(calls: SessionCalls<Data>): Pr
     const read = await calls.onLive('getAll', (key) => calls.layer.store.getAll(key, calls.layer.readOptions))
     if (read === undefined) return undefined
     for (const [field, bytes] of read.fields) calls.remember(field, bytes)
-    return await readSessionMap<Data>(read.fields, calls.layer.codec, calls.layer.fields)
+    const { codec, fields } = calls.layer
+    // Without schemas nothing is validated up front: no extra await on the common path.
+    return fields === undefined
+      ? new SessionMap<Data>(read.fields, codec)
+      : await readSessionMap<Data>(read.fields, codec, fields)
   })
 }
 
