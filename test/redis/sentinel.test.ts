@@ -205,7 +205,10 @@ describeRedis('RedisStore through Redis Sentinel (primary + replica + 3 sentinel
       for (const outcome of outcomes) {
         expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_SESSION_STORE' })
       }
-      expect(finished.filter((ms) => ms < 200).length).toBeGreaterThanOrEqual(keys.length - 1)
+      // The turned-away writes end together (within 300 ms of the first), whatever a loaded machine
+      // adds to all of them; without the gate each waited for the WAIT before it, 400 ms apart.
+      const sorted = [...finished].sort((a, b) => a - b)
+      expect((sorted[keys.length - 2] ?? Number.POSITIVE_INFINITY) - (sorted[0] ?? 0)).toBeLessThan(300)
       expect(reads.map((read) => read.status === 'fulfilled' && (read.value as { live: boolean }).live)).toEqual([
         true,
         true,
