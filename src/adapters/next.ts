@@ -5,9 +5,70 @@
  * @module ruts/next
  */
 import { cookies, headers } from 'next/headers'
-import { checkLayer, parseCookieHeader, type Session, SessionError, type SessionLayer } from './contract/index.js'
+import { jarAttributes } from './contract/cookie-jar.js'
+import {
+  checkLayer,
+  type OutgoingCookie,
+  parseCookieHeader,
+  type Session,
+  SessionError,
+  type SessionLayer,
+} from './contract/index.js'
+import { type SessionRequestHandler, type WithSessionOptions, withSession as withWebSession } from './web.js'
 
-export { type SessionRequestHandler, type WithSessionOptions, withSession } from './web.js'
+export type { SessionRequestHandler, WithSessionOptions }
+
+/**
+ * Wrap a Route Handler so it receives the request's {@link Session}, as `withSession` from `ruts/web`
+ * does: the handler's writes settle, then the session cookie is appended to its `Response`. One more
+ * case is Next's own: `redirect()` and `permanentRedirect()` throw, and Next answers them itself with
+ * the cookies set through `cookies()` only. So when the handler throws one, the session cookie is set
+ * there first, and a login that wrote or regenerated and then redirects keeps its user signed in.
+ * (`notFound()`, `forbidden()` and `unauthorized()` answer without any cookie the handler set, so
+ * they send none either.)
+ *
+ * @param layer - the session layer (create it once, in a module of its own)
+ * @param handler - the Route Handler, with the session as its second argument
+ * @param options - how to answer store failures (default 503, no cookie)
+ * @returns the Route Handler to export as `GET`, `POST`, …
+ *
+ * @example
+ * ```ts
+ * // app/api/count/route.ts
+ * import { withSession } from 'ruts/next'
+ * import { layer } from '@/lib/session'
+ *
+ * export const POST = withSession(layer, async (_request, session) =>
+ *   Response.json({ count: await session.increment('count') }),
+ * )
+ * ```
+ */
+export function withSession<Data extends object = Record<string, unknown>>(
+  layer: SessionLayer<Data>,
+  handler: SessionRequestHandler<Data>,
+  options: WithSessionOptions = {},
+): (request: Request) => Promise<Response> {
+  const withRedirects: SessionRequestHandler<Data> = async (request, session) => {
+    try {
+      return await handler(request, session)
+    } catch (error) {
+      // A store failure while flushing rejects here instead, and ruts/web answers it 503.
+      if (isNextRedirect(error) && session.active) await setThroughJar(layer.cookie, await session.flush())
+      throw error
+    }
+  }
+  return withWebSession(layer, withRedirects, options)
+}
+
+/** What Next's `redirect()` and `permanentRedirect()` throw: an error whose `digest` is `NEXT_REDIRECT;…`. */
+function isNextRedirect(error: unknown): boolean {
+  const digest = (error as { digest?: unknown } | null | undefined)?.digest
+  return typeof digest === 'string' && digest.split(';', 1)[0] === 'NEXT_REDIRECT'
+}
+
+async function setThroughJar(options: SessionLayer['cookie'], cookie: OutgoingCookie | undefined): Promise<void> {
+  if (cookie !== undefined) (await cookies()).set(options.name, cookie.value, jarAttributes(options, cookie))
+}
 
 type CookieJar = Awaited<ReturnType<typeof cookies>>
 type SessionMethod = (...args: unknown[]) => unknown
@@ -109,11 +170,7 @@ function nextSession<Data extends object>(
     const cookie = await session.flush()
     if (cookie === undefined || `${cookie.value};${cookie.maxAge}` === sent) return value
     sent = `${cookie.value};${cookie.maxAge}`
-    const { name, path, domain, secure, httpOnly, sameSite, partitioned } = layer.cookie
-    const attributes = { path, secure, httpOnly, sameSite, partitioned, maxAge: cookie.maxAge }
-    if (domain !== undefined) Object.assign(attributes, { domain })
-    if (cookie.maxAge === 0) Object.assign(attributes, { expires: new Date(0) })
-    jar.set(name, cookie.value, attributes)
+    jar.set(layer.cookie.name, cookie.value, jarAttributes(layer.cookie, cookie))
     return value
   }
   // prepareRegenerate() (the one synchronous method) takes effect at the next awaited call.

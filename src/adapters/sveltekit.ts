@@ -4,9 +4,12 @@
  *
  * @module ruts/sveltekit
  */
+
+import { jarAttributes } from './contract/cookie-jar.js'
 import {
   checkLayer,
   failsClosed,
+  type OutgoingCookie,
   type Session,
   type SessionCookies,
   type SessionLayer,
@@ -24,6 +27,10 @@ export interface SessionRequestEvent {
   locals: object
   /** A client-side navigation's `__data.json` request (SvelteKit 2). */
   isDataRequest?: boolean
+  /** A remote function's call (SvelteKit 2.27+). */
+  isRemoteRequest?: boolean
+  /** The request's cookie jar: what a redirect SvelteKit answers itself carries. */
+  cookies?: { set(name: string, value: string, options: { path: string; encode?: (value: string) => string }): void }
 }
 
 /**
@@ -70,6 +77,18 @@ export function session<Data extends object = Record<string, unknown>>(layer: Se
     try {
       response = await resolve(event)
     } catch (error) {
+      // A `redirect()` thrown by a later hook in `sequence(…)`: SvelteKit answers it itself, with the
+      // cookies of `event.cookies` only, so the session cookie goes there. (An `error()` thrown by a
+      // hook is answered without any of them.)
+      if (isRedirect(error) && handle.active && event.cookies !== undefined) {
+        try {
+          setThroughJar(event.cookies, layer.cookie, await handle.flush())
+        } catch (failure) {
+          handle.seal()
+          if (failure instanceof SessionStoreError) return serviceUnavailable()
+          throw failure
+        }
+      }
       handle.seal()
       throw error
     }
@@ -80,7 +99,7 @@ export function session<Data extends object = Record<string, unknown>>(layer: Se
       return carriesSessionCookie(response, layer.cookie.name) ? noStore(response) : response
     }
     const failed =
-      handle.storeError !== undefined && (response.status === 500 || (await dataRequestFailed(event, response)))
+      handle.storeError !== undefined && (response.status === 500 || (await reportsFailure(event, response)))
     if (failed) {
       handle.seal()
       return new Response(response.body, { status: 503, headers: withoutCookies(response.headers) })
@@ -119,19 +138,62 @@ function noStore(response: Response): Response {
 }
 
 /**
- * A client-side navigation's data request answers a failed `load` with status 200 and an error node
- * in its JSON (`{"type":"error"}` for the request, or one of its `nodes`). Only read after a store
- * failure in the request; a streamed data response is read to its end.
+ * SvelteKit answers some requests 200 and reports how they went in a JSON body: a client-side
+ * navigation's `__data.json` (`{"type":"error"}`, or an error in one of its `nodes`), a remote
+ * function's call (`{"type":"error","status":…}`) and a form action submitted with `use:enhance`
+ * (`{"type":"failure","status":…}` for a `fail(…)`). Whether that body reports a server error; only
+ * read after a store failure in the request, and only its first line (a streamed data response's
+ * later chunks may take as long as its slowest promise).
  */
-async function dataRequestFailed(event: SessionRequestEvent, response: Response): Promise<boolean> {
-  if (event.isDataRequest !== true || response.status !== 200) return false
-  const first = (await response.clone().text()).split('\n', 1)[0] ?? ''
+async function reportsFailure(event: SessionRequestEvent, response: Response): Promise<boolean> {
+  if (response.status !== 200) return false
+  const enhancedAction = event.request.method === 'POST' && event.request.headers.get('x-sveltekit-action') === 'true'
+  if (event.isDataRequest !== true && event.isRemoteRequest !== true && !enhancedAction) return false
   try {
-    const data = JSON.parse(first) as { type?: unknown; nodes?: Array<{ type?: unknown } | null> }
-    return data.type === 'error' || (data.nodes ?? []).some((node) => node?.type === 'error')
+    const data = JSON.parse(await firstLine(response.clone())) as {
+      type?: unknown
+      status?: unknown
+      nodes?: Array<{ type?: unknown } | null>
+    }
+    const serverError = typeof data.status !== 'number' || data.status >= 500
+    if (data.type === 'error' || data.type === 'failure') return serverError
+    return (data.nodes ?? []).some((node) => node?.type === 'error')
   } catch {
     return false
   }
+}
+
+/** The body's text up to its first line break; the rest of the stream is cancelled unread. */
+async function firstLine(response: Response): Promise<string> {
+  if (response.body === null) return ''
+  const reader = response.body.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return text + decoder.decode()
+    text += decoder.decode(value, { stream: true })
+    const end = text.indexOf('\n')
+    if (end !== -1) {
+      void reader.cancel().catch(() => undefined)
+      return text.slice(0, end)
+    }
+  }
+}
+
+/** What SvelteKit's `redirect()` throws: a `Redirect` with a 3xx `status` and a `location`. */
+function isRedirect(error: unknown): boolean {
+  const { status, location } = (error ?? {}) as { status?: unknown; location?: unknown }
+  return typeof status === 'number' && status >= 300 && status <= 308 && typeof location === 'string'
+}
+
+function setThroughJar(
+  jar: NonNullable<SessionRequestEvent['cookies']>,
+  options: SessionLayer['cookie'],
+  cookie: OutgoingCookie | undefined,
+): void {
+  // The value is sent as it is (an id and its signature need no encoding).
+  if (cookie !== undefined) jar.set(options.name, cookie.value, { ...jarAttributes(options, cookie), encode: String })
 }
 
 /** The error response's headers, without any cookie set before the store failed. */

@@ -54,6 +54,23 @@ describe('Next.js Server Components and Server Actions (next start)', () => {
     expect((await victim.request('/get?field=count', split)).json).toMatchObject({ value: 5 })
   })
 
+  it('keeps the cookie of a Route Handler that writes, regenerates and throws redirect() (Next answers it)', async () => {
+    const client = new CookieClient(server.url)
+    await client.request('/update?field=cart&value=2')
+    const before = client.value
+    const response = await fetch(`${server.url}/redirect-login?name=ada`, {
+      redirect: 'manual',
+      headers: { cookie: `session=${before}` },
+    })
+    expect(response.status).toBe(307)
+    const cookie = response.headers.getSetCookie().find((line) => line.startsWith('session=')) ?? ''
+    expect(cookie).toMatch(/^session=[A-Za-z0-9_-]{22}; /)
+    expect(cookie).toMatch(/; HttpOnly/i)
+    client.value = cookie.slice('session='.length, cookie.indexOf(';'))
+    expect(client.value).not.toBe(before)
+    expect((await client.request('/get-all')).json).toEqual({ all: { cart: 2, user: 'ada' }, id: client.value })
+  })
+
   it('refuses a Server Component write that needs a new cookie, before it reaches the store', async () => {
     await server.control?.reset()
     const { response, result } = await rendered(new CookieClient(server.url), '/server-component?write=1')

@@ -45,6 +45,31 @@ describe('SvelteKit form actions (adapter-node)', () => {
     expect(client.value).not.toBe(before)
     expect((await client.request('/get-all')).json).toEqual({ all: { cart: 2, user: 'ada' }, id: client.value })
   })
+
+  it('keeps the cookie when a later hook writes, regenerates and throws redirect() (SvelteKit answers it)', async () => {
+    const client = new CookieClient(server.url)
+    await client.request('/update?field=cart&value=2')
+    const before = client.value
+    const response = await fetch(`${server.url}/hook/login?name=ada`, {
+      redirect: 'manual',
+      headers: { cookie: `session=${before}` },
+    })
+    expect(response.status).toBe(303)
+    const cookie = response.headers.getSetCookie().find((line) => line.startsWith('session=')) ?? ''
+    expect(cookie).toMatch(/^session=[A-Za-z0-9_-]{22}; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Lax$/i)
+    client.value = cookie.slice('session='.length, cookie.indexOf(';'))
+    expect(client.value).not.toBe(before)
+    expect((await client.request('/get-all')).json).toEqual({ all: { cart: 2, user: 'ada' }, id: client.value })
+  })
+
+  it('answers 503 without a cookie when an action submitted with use:enhance catches a store failure and fails', async () => {
+    // use:enhance asks for JSON, and SvelteKit reports fail(503) inside a 200.
+    const enhanced = { accept: 'application/json', 'x-sveltekit-action': 'true', origin: server.url }
+    const response = await fetch(`${server.url}/form?/caught`, { method: 'POST', headers: enhanced, body: '' })
+    expect(response.status).toBe(503)
+    expect(response.headers.getSetCookie()).toEqual([])
+    expect(await response.json()).toMatchObject({ type: 'failure', status: 503 })
+  })
 })
 
 describe('SvelteKit loads (adapter-node)', () => {
@@ -61,6 +86,21 @@ describe('SvelteKit loads (adapter-node)', () => {
       expect(response.status).toBe(503)
       expect(response.headers.getSetCookie()).toEqual([])
     }
+  })
+
+  it('streams a data request whose load caught a store failure: reading its status does not wait for it', async () => {
+    // A live session, so that the load's read reaches the (failing) store.
+    const client = new CookieClient(server.url)
+    await client.request('/update?field=cart&value=1')
+    const started = performance.now()
+    const response = await fetch(`${server.url}/loads/streamed/__data.json`, {
+      headers: { cookie: `session=${client.value}` },
+    })
+    const waited = performance.now() - started
+    await response.body?.cancel()
+    expect(response.status).toBe(200)
+    // The load's promise takes 4 s; the hook reads only the first line.
+    expect(waited).toBeLessThan(2_500)
   })
 
   it('marks no-store a page that carries the session cookie an event.fetch to its own endpoint set', async () => {

@@ -13,7 +13,7 @@
 export { parseCookieHeader } from '../../core/cookie.js'
 export { SessionConfigError, SessionError, SessionStoreError } from '../../core/errors.js'
 export type { RequestTransport, ResponseState, SessionLayer, TransportSource } from '../../core/layer.js'
-export type { Session, SessionCookies } from '../../core/session.js'
+export type { OutgoingCookie, Session, SessionCookies } from '../../core/session.js'
 // An adapter's own options are checked like every other options object (unknown keys, wrong types).
 export { type Check, checkOptions, checks } from '../../core/validate.js'
 export { type CommittableSession, commitTouched, failsClosed } from './commit.js'

@@ -1,4 +1,5 @@
-import { redirect } from '@sveltejs/kit'
+import { fail, redirect } from '@sveltejs/kit'
+import { UNREACHABLE_FIELD } from 'ruts/testing/server'
 import type { Actions } from './$types'
 
 export const actions: Actions = {
@@ -7,5 +8,15 @@ export const actions: Actions = {
     await locals.session.update('user', String((await request.formData()).get('name')))
     await locals.session.regenerate()
     redirect(303, '/get?field=user')
+  },
+  /** A form action that writes, meets a store failure, catches it and answers `fail(503)`. */
+  caught: async ({ locals }) => {
+    await locals.session.update('seen', true)
+    try {
+      await locals.session.get(UNREACHABLE_FIELD)
+    } catch {
+      return fail(503, { retry: true })
+    }
+    return { retry: false }
   },
 }
