@@ -12,6 +12,7 @@ import {
   type Session,
   type SessionLayer,
 } from './contract/index.js'
+import { missingMiddleware } from './contract/layer-check.js'
 
 /** Express' route parameters of a request (`req.params`) when the route path does not type them. */
 type AnyParams = Request['params']
@@ -91,6 +92,9 @@ export function session<Data extends object = Record<string, unknown>>(
   } as SessionMiddleware<Data>
   middleware.route = <Params>(handler: SessionHandler<Data, Params>): RequestHandler<Params> =>
     function rutsSessionRoute(req, res, next) {
+      if ((req as { session?: unknown }).session === undefined) {
+        return next(missingMiddleware('req.session', 'app.use(sessions) before this route'))
+      }
       try {
         Promise.resolve(handler(req as SessionRequest<Data, Params>, res, next)).catch(next)
       } catch (error) {

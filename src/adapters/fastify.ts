@@ -23,6 +23,7 @@ import {
   type SessionLayer,
   type TransportSource,
 } from './contract/index.js'
+import { missingMiddleware } from './contract/layer-check.js'
 
 /** Options of {@link fastifySession}. */
 export interface FastifySessionOptions {
@@ -193,7 +194,8 @@ export const fastifySession: FastifyPluginAsync<FastifySessionOptions> = rutsSes
 
 /**
  * Type a route handler's `request.session` by the layer's `Data` (and the route's generics), without
- * declaration merging. Translation only: the handler runs as is.
+ * declaration merging. The handler runs as is, after a check that the plugin put a session on the
+ * request (a `SessionConfigError` naming the fix, not a `TypeError`, when it was not registered).
  *
  * @param layer - the layer registered with {@link fastifySession}; used only for its type
  * @param handler - the route handler
@@ -211,5 +213,20 @@ export function sessionRoute<Data extends object, Route extends RouteGenericInte
   handler: (this: FastifyInstance, request: SessionRequest<Data, Route>, reply: FastifyReply<Route>) => unknown,
 ): RouteHandlerMethod<FastifyInstance['server'], FastifyRequest['raw'], FastifyReply['raw'], Route> {
   void layer
-  return handler as RouteHandlerMethod<FastifyInstance['server'], FastifyRequest['raw'], FastifyReply['raw'], Route>
+  function rutsSessionRoute(
+    this: FastifyInstance,
+    request: FastifyRequest<Route>,
+    reply: FastifyReply<Route>,
+  ): unknown {
+    if ((request as { session?: unknown }).session == null) {
+      throw missingMiddleware('request.session', 'await app.register(fastifySession, { layer }) before this route')
+    }
+    return handler.call(this, request as SessionRequest<Data, Route>, reply)
+  }
+  return rutsSessionRoute as RouteHandlerMethod<
+    FastifyInstance['server'],
+    FastifyRequest['raw'],
+    FastifyReply['raw'],
+    Route
+  >
 }

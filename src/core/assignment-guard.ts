@@ -1,3 +1,12 @@
+/** express-session's session methods that have no namesake here, and what to write instead. */
+const EXPRESS_SESSION_METHODS = new Map([
+  ['destroy', 'await session.delete() ends the session'],
+  ['save', 'nothing to call, every awaited write is already stored'],
+  ['reload', 'nothing to call, every read is already fresh'],
+  ['touch', 'await session.expire(seconds) sets the lifetime'],
+  ['resetMaxAge', 'await session.expire(seconds) sets the lifetime'],
+])
+
 /**
  * Make assigning a named property to an instance of a class throw a `TypeError` that names the
  * session call to use instead.
@@ -5,7 +14,9 @@
  * `req.session.user = x` is express-session's habit; here it would set a property that is never
  * stored. A Proxy at the root of the prototype chain sees only assignments of names the class does
  * not define (its methods and getters are found first, its state is in private fields), so the
- * per-request handle stays an ordinary object and reads pay nothing.
+ * per-request handle stays an ordinary object and reads of its own members pay nothing. The same
+ * Proxy answers express-session's `destroy`, `save`, `reload`, `touch` and `resetMaxAge` with a
+ * function that throws a `TypeError` naming the call to use.
  *
  * @param prototype - the prototype of a class whose own prototype is `Object.prototype`
  */
@@ -13,6 +24,14 @@ export function refuseFieldAssignment(prototype: object): void {
   Object.setPrototypeOf(
     prototype,
     new Proxy(Object.prototype, {
+      // Reached only for names the class does not define: its own methods are found first.
+      get(target, property, receiver) {
+        const instead = typeof property === 'string' ? EXPRESS_SESSION_METHODS.get(property) : undefined
+        if (instead === undefined) return Reflect.get(target, property, receiver)
+        return () => {
+          throw new TypeError(`session.${String(property)}() is express-session's: ${instead}`)
+        }
+      },
       set(target, property, value, receiver) {
         // Symbols are how libraries tag objects; only named fields are the express-session habit.
         if (typeof property === 'symbol') return Reflect.set(target, property, value, receiver)

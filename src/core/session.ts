@@ -1,5 +1,5 @@
 import { refuseFieldAssignment } from './assignment-guard.js'
-import type { SessionStoreError } from './errors.js'
+import { SessionError, type SessionStoreError } from './errors.js'
 import type { ResponseState, SessionLayer, TransportSource } from './layer.js'
 import { SessionCalls } from './session-calls.js'
 import { commitCookies, flushCookie, type OutgoingCookie, type SessionCookies } from './session-commit.js'
@@ -224,6 +224,8 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   delete(): Promise<boolean> {
+    // biome-ignore lint/complexity/noArguments: the public signature takes nothing; this catches express-session's destroy(cb) habit
+    if (arguments.length > 0) return takesNoCallback('delete')
     this.#calls.use()
     return deleteSession(this.#calls)
   }
@@ -241,6 +243,8 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   regenerate(): Promise<string | undefined> {
+    // biome-ignore lint/complexity/noArguments: the public signature takes nothing; this catches express-session's regenerate(cb) habit
+    if (arguments.length > 0) return takesNoCallback('regenerate')
     this.#calls.use()
     return regenerateSession(this.#calls)
   }
@@ -491,3 +495,16 @@ function started<T>(promise: Promise<T>): Promise<T> {
 
 // `req.session.user = x` (express-session's habit) would store nothing: it throws instead.
 refuseFieldAssignment(Session.prototype)
+
+/**
+ * `regenerate(cb)` / `destroy(cb)` from express-session code would wait for a callback that a
+ * promise-returning call never makes, and hang the request: refused, with the call to write instead.
+ */
+function takesNoCallback(method: 'regenerate' | 'delete'): Promise<never> {
+  return Promise.reject(
+    new SessionError(
+      'ERR_SESSION_ARGUMENT',
+      `session.${method}() takes no arguments and calls no callback: it returns a promise (await session.${method}())`,
+    ),
+  )
+}

@@ -1,7 +1,8 @@
 /**
- * @module
  * OpenTelemetry for ruts: spans and metrics from the `ruts:store` and `ruts:session` diagnostics
  * channels. Needs `@opentelemetry/api` (an optional peer dependency); see docs/observability.md.
+ *
+ * @module ruts/otel
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel'

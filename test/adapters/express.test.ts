@@ -2,6 +2,7 @@ import { createServer } from 'node:http'
 import express from 'express'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { session } from '../../src/adapters/express.js'
+import { SessionConfigError } from '../../src/core/errors.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
@@ -31,6 +32,35 @@ describe('Express adapter typing', () => {
     } finally {
       await server.close()
       await layer.store.close?.()
+    }
+  })
+})
+
+describe('Express adapter: sessions.route() before app.use(sessions)', () => {
+  it('hands Express a SessionConfigError that names the fix, not a TypeError', async () => {
+    const layer = new SessionLayer({ store: new MemoryStore(), cookie: { secure: false } })
+    const sessions = session(layer)
+    const app = express()
+    let caught: unknown
+    app.get(
+      '/',
+      sessions.route(async (req, res) => void res.json(await req.session.get('count'))),
+    )
+    app.use(sessions)
+    app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      caught = error
+      res.status(500).end()
+    })
+    const server = await listen(createServer(app))
+    try {
+      expect((await fetch(server.url)).status).toBe(500)
+      expect(caught).toBeInstanceOf(SessionConfigError)
+      expect(caught).toMatchObject({
+        code: 'ERR_SESSION_CONFIG',
+        message: expect.stringContaining('app.use(sessions)'),
+      })
+    } finally {
+      await server.close()
     }
   })
 })

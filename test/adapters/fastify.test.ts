@@ -1,6 +1,7 @@
 import Fastify, { type FastifyReply } from 'fastify'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { fastifySession, sessionRoute } from '../../src/adapters/fastify.js'
+import { SessionConfigError } from '../../src/core/errors.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
@@ -157,5 +158,26 @@ describe('Fastify adapter: a failed commit', () => {
       await app.close()
       await store.close?.()
     }
+  })
+})
+
+describe('Fastify adapter: sessionRoute() without the plugin', () => {
+  it('fails the request with a SessionConfigError that names the fix, not a TypeError', async () => {
+    const layer = new SessionLayer({ store: new MemoryStore(), cookie: { secure: false } })
+    const app = Fastify({ logger: false })
+    let caught: unknown
+    app.setErrorHandler((error, _request, reply) => {
+      caught = error
+      return reply.status(500).send()
+    })
+    app.get(
+      '/',
+      sessionRoute(layer, async (request) => ({ count: await request.session.get('count') })),
+    )
+    const response = await app.inject({ url: '/' })
+    expect(response.statusCode).toBe(500)
+    expect(caught).toBeInstanceOf(SessionConfigError)
+    expect(caught).toMatchObject({ message: expect.stringContaining('app.register(fastifySession') })
+    await app.close()
   })
 })

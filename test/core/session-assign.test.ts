@@ -34,3 +34,41 @@ describe('assigning to the session handle', () => {
     store.close()
   })
 })
+
+// express-session code calls methods that do not exist here, or passes callbacks nobody calls.
+describe("express-session's session methods", () => {
+  const layer = new SessionLayer({ store: new MemoryStore() })
+
+  it.each([
+    ['destroy', 'session.delete()'],
+    ['save', 'already stored'],
+    ['reload', 'already fresh'],
+    ['touch', 'session.expire(seconds)'],
+    ['resetMaxAge', 'session.expire(seconds)'],
+  ])('%s() throws a TypeError that names what to write instead', (method, instead) => {
+    const session = layer.open(undefined) as unknown as Record<string, () => void>
+    expect(() => session[method]?.()).toThrow(TypeError)
+    expect(() => session[method]?.()).toThrow(instead)
+  })
+
+  it.each(['regenerate', 'delete'] as const)(
+    '%s(callback) rejects ERR_SESSION_ARGUMENT instead of never calling it',
+    async (method) => {
+      const session = layer.open(undefined)
+      const callback = () => undefined
+      const call = (session[method] as (cb: () => void) => Promise<unknown>).bind(session)
+      await expect(call(callback)).rejects.toMatchObject({
+        code: 'ERR_SESSION_ARGUMENT',
+        message: expect.stringContaining(`await session.${method}()`),
+      })
+      expect(session.active).toBe(false)
+    },
+  )
+
+  it('leaves other unknown names alone: reads are undefined, and a session is not thenable', async () => {
+    const session = layer.open(undefined) as unknown as Record<string, unknown>
+    expect(session.then).toBeUndefined()
+    expect(session.cookie).toBeUndefined()
+    expect(await Promise.resolve(session)).toBe(session)
+  })
+})
