@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisStore } from '../../src/stores/redis/index.js'
+import { evictingPolicy } from '../../src/stores/redis/runner.js'
 import { writeOptionsFor } from '../helpers/write-options.js'
 import { bytes, describeRedis, randomKey, text } from './clients.js'
 import { cli, type RedisProcess, startRedis } from './server.js'
@@ -40,5 +41,50 @@ describeRedis('RedisStore on a Redis out of memory (noeviction)', () => {
     await cli(server.port, 'CONFIG', 'SET', 'maxmemory', '0')
     // With memory back, the same read refreshes the lifetime.
     expect(await store.get(key, 'user', touch)).toMatchObject({ live: true, touched: true })
+  })
+})
+
+// Under an evicting policy Redis may drop a subject's index while its sessions live (docs/redis.md#memory).
+describeRedis('RedisStore on a Redis that evicts keys', () => {
+  let server: RedisProcess
+  let client: Redis
+  beforeAll(async () => {
+    server = await startRedis({ args: ['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru'] })
+    client = new Redis({ port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 })
+    await client.connect()
+  })
+  afterAll(async () => {
+    client?.disconnect()
+    await server?.stop()
+  })
+
+  it('warns once, with its first call, naming the policy and noeviction', async () => {
+    const warnings: string[] = []
+    const store = new RedisStore({ client, prefix: 'evict:', onWarning: (message) => void warnings.push(message) })
+    const key = randomKey()
+    await store.write(key, 'user', bytes('ada'), writeOptionsFor('create', 600))
+    await store.get(key, 'user')
+    expect(warnings).toEqual([expect.stringContaining('maxmemory-policy allkeys-lru')])
+    expect(warnings[0]).toContain('noeviction')
+  })
+
+  it('says nothing once the policy is noeviction', async () => {
+    await cli(server.port, 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+    const warnings: string[] = []
+    const store = new RedisStore({ client, prefix: 'evict:', onWarning: (message) => void warnings.push(message) })
+    await store.get(randomKey(), 'user')
+    expect(warnings).toEqual([])
+  })
+})
+
+describe('evictingPolicy', () => {
+  const info = (limit: number, policy: string) =>
+    `# Memory\r\nused_memory:1\r\nmaxmemory:${limit}\r\nmaxmemory_policy:${policy}\r\n`
+  it('names a policy that evicts under a maxmemory, and nothing else', () => {
+    expect(evictingPolicy(info(1024, 'volatile-lru'))).toBe('volatile-lru')
+    expect(evictingPolicy(Buffer.from(info(1024, 'allkeys-random')))).toBe('allkeys-random')
+    expect(evictingPolicy(info(1024, 'noeviction'))).toBeUndefined()
+    expect(evictingPolicy(info(0, 'allkeys-lru'))).toBeUndefined()
+    expect(evictingPolicy(new Error('NOPERM'))).toBeUndefined()
   })
 })

@@ -57,7 +57,9 @@ export interface RedisStoreOptions {
   client: RedisClient
   /**
    * Prefix of every key; a session lives at `<prefix>{<key>}`. Must not contain `{` or `}`: the
-   * braces after the prefix are the Cluster hash tag.
+   * braces after the prefix are the Cluster hash tag. Give each application its own: subjects are
+   * keyed by the subject (`user:42`), so two apps under one prefix list and revoke each other's
+   * sessions.
    * @default 'ruts:'
    */
   prefix?: string
@@ -74,6 +76,13 @@ export interface RedisStoreOptions {
    * @default undefined (off: a write is acknowledged once the primary ran it)
    */
   waitForReplicas?: WaitForReplicas
+  /**
+   * Receives one-time warnings about the server: on the first call, when it evicts keys under memory
+   * pressure (a `maxmemory` with a policy other than `noeviction`), which can drop sessions early and
+   * a subject's index while its sessions live (docs/redis.md#memory).
+   * @default console.warn
+   */
+  onWarning?: (message: string) => void
 }
 
 const REDIS_OPTIONS = {
@@ -81,6 +90,7 @@ const REDIS_OPTIONS = {
   prefix: checks.string,
   timeout: checks.milliseconds(),
   waitForReplicas: checks.object,
+  onWarning: checks.function,
 } satisfies Record<keyof RedisStoreOptions, Check>
 
 const WAIT_OPTIONS = {
@@ -135,7 +145,12 @@ export class RedisStore implements SessionStore {
       if (wait.timeout >= timeout) throw optionError('RedisStore', 'waitForReplicas.timeout', 'must be below timeout')
     }
     try {
-      this.#runner = createScriptRunner(options.client, wait)
+      const warn = options.onWarning ?? ((message: string) => console.warn(message))
+      this.#runner = createScriptRunner(options.client, wait, (policy) =>
+        warn(
+          `ruts RedisStore: this Redis evicts keys under memory pressure (maxmemory-policy ${policy}): sessions may end early, and a subject's index may go while its sessions live, so list() and revokeAll() would miss them. Run the sessions' Redis with maxmemory-policy noeviction (docs/redis.md#memory)`,
+        ),
+      )
     } catch {
       throw optionError('RedisStore', 'client', 'must be an ioredis or node-redis client')
     }

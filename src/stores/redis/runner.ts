@@ -189,7 +189,11 @@ type Mode = 'unknown' | 'functions' | 'scripts'
  * @returns the runner
  * @throws TypeError when `client` is neither library's
  */
-export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitForReplicas): ScriptRunner {
+export function createScriptRunner(
+  client: RedisClient,
+  waitForReplicas?: WaitForReplicas,
+  onEvictingPolicy?: (policy: string) => void,
+): ScriptRunner {
   const { cluster, send, nodeOf, everyMaster } = connectionOf(client)
   const wait: Command | undefined =
     waitForReplicas === undefined
@@ -280,7 +284,18 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
     if (mode === 'unknown') {
       // Find out with a call of no function, on the key's node: no value in it (a server without
       // FCALL quotes the first arguments in its error, and a trace records errors), and no write.
-      const [probe] = await send(keys[0], [['FCALL', 'ruts_probe', '1', keys[0] ?? '']], expired)
+      // `INFO memory` rides along (no round trip of its own): a server that evicts keys can drop a
+      // subject's index while its sessions live (docs/redis.md, "Memory").
+      const [probe, memory] = await send(
+        keys[0],
+        [
+          ['FCALL', 'ruts_probe', '1', keys[0] ?? ''],
+          ['INFO', 'memory'],
+        ],
+        expired,
+      )
+      const policy = evictingPolicy(memory)
+      if (policy !== undefined) onEvictingPolicy?.(policy)
       if (isFunctionRefused(probe)) mode = 'scripts'
       else if (isFunctionMissing(probe)) mode = 'functions'
       else throw probe instanceof Error ? probe : new TypeError('unexpected reply to a probe')
@@ -376,4 +391,16 @@ export function createScriptRunner(client: RedisClient, waitForReplicas?: WaitFo
       return script.parse(reply)
     },
   }
+}
+
+/**
+ * The server's `maxmemory-policy` from an `INFO memory` reply when it evicts keys: a `maxmemory` is
+ * set and the policy is not `noeviction`. `undefined` otherwise, and when `INFO` was refused (ACL).
+ */
+export function evictingPolicy(reply: unknown): string | undefined {
+  if (reply instanceof Error || reply === undefined || reply === null) return undefined
+  const info = String(reply)
+  const limit = Number(/^maxmemory:(\d+)/m.exec(info)?.[1] ?? 0)
+  const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1]
+  return limit > 0 && policy !== undefined && policy !== 'noeviction' ? policy : undefined
 }
