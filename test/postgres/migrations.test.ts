@@ -125,6 +125,28 @@ describe.skipIf(skipReason !== undefined)(`PostgresStore migrations${skipReason 
     expect(await store.revokeSubject('user:$ruts$', {})).toHaveLength(1)
   })
 
+  it('starts (migrate on) with a runtime role that may not CREATE in the schema, once the schema is current', async () => {
+    const admin = testPool()
+    const schema = `runtime_${suffix()}`
+    const table = uniqueTable()
+    const names = tableNames(schema, table)
+    expect(await migrate(admin, names, advisoryLockKeys(names).migration)).toEqual([1, 2, 3, 4])
+    // The grants docs/postgres.md lists for a role that cannot create tables; nothing more.
+    const role = `ruts_runtime_${suffix()}`
+    await admin.query(`CREATE ROLE ${role} LOGIN`)
+    try {
+      await admin.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`)
+      await admin.query(
+        `GRANT SELECT, INSERT, UPDATE, DELETE ON ${names.sessions}, ${names.fields}, ${names.versions} TO ${role}`,
+      )
+      const runtime = testPool({ user: role })
+      await roundTrip(await PostgresStore.create({ pool: runtime, schema, table, cleanupInterval: 0 }))
+    } finally {
+      await admin.query(`DROP OWNED BY ${role}`)
+      await admin.query(`DROP ROLE ${role}`)
+    }
+  })
+
   it('with migrate: false, starts on a current schema and refuses a missing one', async () => {
     const pool = testPool()
     const table = uniqueTable()

@@ -85,13 +85,20 @@ export async function migrate(
     await client.query('BEGIN')
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...lock])
     await ensureSchema(client, names)
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${names.versions} (
-        version integer PRIMARY KEY,
-        description text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now()
-      )`,
-    )
+    // `CREATE TABLE IF NOT EXISTS` needs CREATE on the schema even when the table exists (PostgreSQL
+    // checks the privilege first): a runtime role without it still starts on a current schema.
+    const { rows: tables } = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
+      names.versions,
+    ])
+    if (tables[0]?.present !== true) {
+      await client.query(
+        `CREATE TABLE ${names.versions} (
+          version integer PRIMARY KEY,
+          description text NOT NULL,
+          applied_at timestamptz NOT NULL DEFAULT now()
+        )`,
+      )
+    }
     const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${names.versions}`)
     const done = new Set(rows.map((row) => row.version))
     if (done.size > 0 && Math.max(...done) > SCHEMA_VERSION) {
