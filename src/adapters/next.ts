@@ -174,32 +174,43 @@ function nextSession<Data extends object>(
     return value
   }
   // prepareRegenerate() (the one synchronous method) takes effect at the next awaited call.
-  return intercept(session, (result) => (result instanceof Promise ? result.then(deliver) : result))
+  return intercept(session, (call) => {
+    const result = call()
+    return result instanceof Promise ? result.then(deliver) : result
+  })
 }
 
 function readOnly<Data extends object>(session: Session<Data>): Session<Data> {
-  return intercept(session, (result) =>
-    result instanceof Promise
-      ? result.catch((error: unknown) => {
-          // By code, not class: Next bundles a copy of ruts per route, and the layer may come from another.
-          if ((error as Partial<SessionError> | undefined)?.code !== 'ERR_SESSION_HEADERS_SENT') throw error
-          throw new SessionError(
-            'ERR_SESSION_HEADERS_SENT',
-            'a Server Component cannot set cookies, so this session write cannot be delivered: write the session in a Server Action or a Route Handler',
-            { cause: error },
-          )
-        })
-      : result,
-  )
+  const explain = (error: unknown): never => {
+    // By code, not class: Next bundles a copy of ruts per route, and the layer may come from another.
+    if ((error as Partial<SessionError> | undefined)?.code !== 'ERR_SESSION_HEADERS_SENT') throw error
+    throw new SessionError(
+      'ERR_SESSION_HEADERS_SENT',
+      'a Server Component cannot set cookies, so this session write cannot be delivered: write the session in a Server Action or a Route Handler',
+      { cause: error },
+    )
+  }
+  return intercept(session, (call) => {
+    let result: unknown
+    try {
+      result = call() // prepareRegenerate() throws at once
+    } catch (error) {
+      explain(error)
+    }
+    return result instanceof Promise ? result.catch(explain) : result
+  })
 }
 
-/** The session with every method's result passed through `after` (private fields need the real `this`). */
-function intercept<Data extends object>(session: Session<Data>, after: (result: unknown) => unknown): Session<Data> {
+/** The session with every method call made through `around` (private fields need the real `this`). */
+function intercept<Data extends object>(
+  session: Session<Data>,
+  around: (call: () => unknown) => unknown,
+): Session<Data> {
   return new Proxy(session, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target)
       if (typeof value !== 'function') return value
-      return (...args: unknown[]) => after((value as SessionMethod).apply(target, args))
+      return (...args: unknown[]) => around(() => (value as SessionMethod).apply(target, args))
     },
   })
 }

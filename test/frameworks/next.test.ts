@@ -78,6 +78,13 @@ describe('Next.js Server Components and Server Actions (next start)', () => {
     expect(response.setCookies).toEqual([])
     expect((await server.control?.calls())?.write).toBe(0)
   })
+
+  it('explains a prepareRegenerate() in a Server Component as the writes are explained', async () => {
+    const client = new CookieClient(server.url)
+    await client.request('/update?field=count&value=5')
+    const { result } = await rendered(client, '/server-component?prepare')
+    expect(result).toEqual({ count: 5, outcome: 'ERR_SESSION_HEADERS_SENT (Server Component)' })
+  })
 })
 
 describe.skipIf(!chromiumAvailable)('the Next.js example in a real browser (Chromium)', () => {
