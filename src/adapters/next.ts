@@ -6,14 +6,7 @@
  */
 import { cookies, headers } from 'next/headers'
 import { jarAttributes } from './contract/cookie-jar.js'
-import {
-  checkLayer,
-  type OutgoingCookie,
-  parseCookieHeader,
-  type Session,
-  SessionError,
-  type SessionLayer,
-} from './contract/index.js'
+import { checkLayer, parseCookieHeader, type Session, SessionError, type SessionLayer } from './contract/index.js'
 import { type SessionRequestHandler, type WithSessionOptions, withSession as withWebSession } from './web.js'
 
 export type { SessionRequestHandler, WithSessionOptions }
@@ -21,11 +14,12 @@ export type { SessionRequestHandler, WithSessionOptions }
 /**
  * Wrap a Route Handler so it receives the request's {@link Session}, as `withSession` from `ruts/web`
  * does: the handler's writes settle, then the session cookie is appended to its `Response`. One more
- * case is Next's own: `redirect()` and `permanentRedirect()` throw, and Next answers them itself with
- * the cookies set through `cookies()` only. So when the handler throws one, the session cookie is set
- * there first, and a login that wrote or regenerated and then redirects keeps its user signed in.
- * (`notFound()`, `forbidden()` and `unauthorized()` answer without any cookie the handler set, so
- * they send none either.)
+ * case is Next's own: `redirect()` and `permanentRedirect()` throw, and Next would answer them itself
+ * without the session cookie. When the handler used its session and throws one, the redirect is
+ * answered here, as Next answers it (same status and `Location`, the handler's `cookies()` changes
+ * merged in by Next), with the session cookie and `Cache-Control: no-store`: a login that wrote or
+ * regenerated and then redirects keeps its user signed in. (`notFound()`, `forbidden()` and
+ * `unauthorized()` answer without any cookie the handler set, so they send none either.)
  *
  * @param layer - the session layer (create it once, in a module of its own)
  * @param handler - the Route Handler, with the session as its second argument
@@ -52,22 +46,28 @@ export function withSession<Data extends object = Record<string, unknown>>(
     try {
       return await handler(request, session)
     } catch (error) {
-      // A store failure while flushing rejects here instead, and ruts/web answers it 503.
-      if (isNextRedirect(error) && session.active) await setThroughJar(layer.cookie, await session.flush())
-      throw error
+      // Answered here as Next would (its cookies() changes are merged into a returned Response too),
+      // so the cookie goes out on the normal path: with `no-store` and any legacy cookie's removal.
+      const redirect = session.active ? nextRedirect(error) : undefined
+      if (redirect === undefined) throw error
+      return new Response(null, { status: redirect.status, headers: { location: redirect.location } })
     }
   }
   return withWebSession(layer, withRedirects, options)
 }
 
-/** What Next's `redirect()` and `permanentRedirect()` throw: an error whose `digest` is `NEXT_REDIRECT;…`. */
-function isNextRedirect(error: unknown): boolean {
+/**
+ * What Next's `redirect()` and `permanentRedirect()` throw: an error whose `digest` is
+ * `NEXT_REDIRECT;<type>;<url>;<status>;` (the URL may itself hold `;`).
+ */
+function nextRedirect(error: unknown): { status: number; location: string } | undefined {
   const digest = (error as { digest?: unknown } | null | undefined)?.digest
-  return typeof digest === 'string' && digest.split(';', 1)[0] === 'NEXT_REDIRECT'
-}
-
-async function setThroughJar(options: SessionLayer['cookie'], cookie: OutgoingCookie | undefined): Promise<void> {
-  if (cookie !== undefined) (await cookies()).set(options.name, cookie.value, jarAttributes(options, cookie))
+  if (typeof digest !== 'string') return undefined
+  const parts = digest.split(';')
+  const status = Number(parts.at(-2))
+  const location = parts.slice(2, -2).join(';')
+  if (parts[0] !== 'NEXT_REDIRECT' || !(status >= 300 && status <= 308) || location === '') return undefined
+  return { status, location }
 }
 
 type CookieJar = Awaited<ReturnType<typeof cookies>>

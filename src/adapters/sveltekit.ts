@@ -5,11 +5,10 @@
  * @module ruts/sveltekit
  */
 
-import { jarAttributes } from './contract/cookie-jar.js'
+import { type JarCookie, jarCookie } from './contract/cookie-jar.js'
 import {
   checkLayer,
   failsClosed,
-  type OutgoingCookie,
   type Session,
   type SessionCookies,
   type SessionLayer,
@@ -30,7 +29,9 @@ export interface SessionRequestEvent {
   /** A remote function's call (SvelteKit 2.27+). */
   isRemoteRequest?: boolean
   /** The request's cookie jar: what a redirect SvelteKit answers itself carries. */
-  cookies?: { set(name: string, value: string, options: { path: string; encode?: (value: string) => string }): void }
+  cookies?: {
+    set(name: string, value: string, options: JarCookie['options'] & { encode?: (value: string) => string }): void
+  }
 }
 
 /**
@@ -81,12 +82,16 @@ export function session<Data extends object = Record<string, unknown>>(layer: Se
       // cookies of `event.cookies` only, so the session cookie goes there. (An `error()` thrown by a
       // hook is answered without any of them.)
       if (isRedirect(error) && handle.active && event.cookies !== undefined) {
+        let cookie: SessionCookies | undefined
         try {
-          setThroughJar(event.cookies, layer.cookie, await handle.flush())
+          cookie = await handle.commit()
         } catch (failure) {
-          handle.seal()
           if (failure instanceof SessionStoreError) return serviceUnavailable()
           throw failure
+        }
+        for (const line of typeof cookie === 'string' ? [cookie] : (cookie ?? [])) {
+          const { name, value, options } = jarCookie(line)
+          event.cookies.set(name, value, { ...options, encode: String })
         }
       }
       handle.seal()
@@ -149,6 +154,8 @@ async function reportsFailure(event: SessionRequestEvent, response: Response): P
   if (response.status !== 200) return false
   const enhancedAction = event.request.method === 'POST' && event.request.headers.get('x-sveltekit-action') === 'true'
   if (event.isDataRequest !== true && event.isRemoteRequest !== true && !enhancedAction) return false
+  // A live remote query streams events (`data: …`), no JSON report: not waited for.
+  if (response.headers.get('content-type')?.startsWith('text/event-stream')) return false
   try {
     const data = JSON.parse(await firstLine(response.clone())) as {
       type?: unknown
@@ -185,15 +192,6 @@ async function firstLine(response: Response): Promise<string> {
 function isRedirect(error: unknown): boolean {
   const { status, location } = (error ?? {}) as { status?: unknown; location?: unknown }
   return typeof status === 'number' && status >= 300 && status <= 308 && typeof location === 'string'
-}
-
-function setThroughJar(
-  jar: NonNullable<SessionRequestEvent['cookies']>,
-  options: SessionLayer['cookie'],
-  cookie: OutgoingCookie | undefined,
-): void {
-  // The value is sent as it is (an id and its signature need no encoding).
-  if (cookie !== undefined) jar.set(options.name, cookie.value, { ...jarAttributes(options, cookie), encode: String })
 }
 
 /** The error response's headers, without any cookie set before the store failed. */

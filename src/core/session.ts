@@ -498,13 +498,14 @@ refuseFieldAssignment(Session.prototype)
 
 /**
  * `regenerate(cb)` / `destroy(cb)` from express-session code would wait for a callback that a
- * promise-returning call never makes, and hang the request: refused, with the call to write instead.
+ * promise-returning call never makes, and hang the request: refused at once, with the call to write
+ * instead.
  */
-function takesNoCallback(method: 'regenerate' | 'delete'): Promise<never> {
-  return Promise.reject(
-    new SessionError(
-      'ERR_SESSION_ARGUMENT',
-      `session.${method}() takes no arguments and calls no callback: it returns a promise (await session.${method}())`,
-    ),
+function takesNoCallback(method: 'regenerate' | 'delete'): never {
+  // Thrown, not a rejected promise: callback-style code never holds the promise, and an unhandled
+  // rejection would end the process.
+  throw new SessionError(
+    'ERR_SESSION_ARGUMENT',
+    `session.${method}() takes no arguments and calls no callback: it returns a promise (await session.${method}())`,
   )
 }

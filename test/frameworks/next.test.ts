@@ -63,6 +63,8 @@ describe('Next.js Server Components and Server Actions (next start)', () => {
       headers: { cookie: `session=${before}` },
     })
     expect(response.status).toBe(307)
+    expect(response.headers.get('location')).toMatch(/\/get-all$/)
+    expect(response.headers.get('cache-control')).toBe('no-store')
     const cookie = response.headers.getSetCookie().find((line) => line.startsWith('session=')) ?? ''
     expect(cookie).toMatch(/^session=[A-Za-z0-9_-]{22}; /)
     expect(cookie).toMatch(/; HttpOnly/i)

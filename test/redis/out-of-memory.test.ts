@@ -58,14 +58,33 @@ describeRedis('RedisStore on a Redis that evicts keys', () => {
     await server?.stop()
   })
 
-  it('warns once, with its first call, naming the policy and noeviction', async () => {
+  it('warns once, with its first calls, naming the policy and noeviction', async () => {
     const warnings: string[] = []
     const store = new RedisStore({ client, prefix: 'evict:', onWarning: (message) => void warnings.push(message) })
     const key = randomKey()
-    await store.write(key, 'user', bytes('ada'), writeOptionsFor('create', 600))
-    await store.get(key, 'user')
+    // Concurrent first calls each probe the server.
+    await Promise.all(
+      Array.from({ length: 8 }, (_, index) =>
+        store.write(key, `f${index}`, bytes('ada'), writeOptionsFor('create', 600)),
+      ),
+    )
+    await store.get(key, 'f0')
     expect(warnings).toEqual([expect.stringContaining('maxmemory-policy allkeys-lru')])
     expect(warnings[0]).toContain('noeviction')
+  })
+
+  it('keeps working when the warning callback throws', async () => {
+    const store = new RedisStore({
+      client,
+      prefix: 'evict:',
+      onWarning: () => {
+        throw new Error('a logger that fails')
+      },
+    })
+    const key = randomKey()
+    await store.write(key, 'user', bytes('ada'), writeOptionsFor('create', 600))
+    const read = await store.get(key, 'user')
+    expect(read.live && text(read.value)).toBe('ada')
   })
 
   it('says nothing once the policy is noeviction', async () => {

@@ -36,3 +36,67 @@ export function jarAttributes(
     ...(cookie.maxAge === 0 ? { expires: new Date(0) } : {}),
   }
 }
+
+/** A `Set-Cookie` line ruts wrote, as the name, value and options a cookie jar's `set` takes. */
+export interface JarCookie {
+  name: string
+  value: string
+  options: {
+    path: string
+    httpOnly: boolean
+    secure: boolean
+    partitioned: boolean
+    maxAge?: number
+    expires?: Date
+    domain?: string
+    sameSite?: 'lax' | 'strict' | 'none'
+  }
+}
+
+/**
+ * @internal Read back a `Set-Cookie` line that `Session.commit()` produced (the session cookie, its
+ * removal, or a legacy cookie's removal), so it can go out through a framework's cookie jar with the
+ * same attributes. Every attribute is given explicitly: jars default `HttpOnly` and `Secure` on.
+ *
+ * @param line - one line `commit()` resolved to
+ * @returns its parts
+ */
+export function jarCookie(line: string): JarCookie {
+  const [pair = '', ...attributes] = line.split('; ')
+  const equals = pair.indexOf('=')
+  const cookie: JarCookie = {
+    name: pair.slice(0, equals),
+    value: pair.slice(equals + 1),
+    options: { path: '/', httpOnly: false, secure: false, partitioned: false },
+  }
+  for (const attribute of attributes) {
+    const [key = '', value = ''] = attribute.split('=', 2)
+    switch (key.toLowerCase()) {
+      case 'max-age':
+        cookie.options.maxAge = Number(value)
+        break
+      case 'expires':
+        cookie.options.expires = new Date(value)
+        break
+      case 'path':
+        cookie.options.path = value
+        break
+      case 'domain':
+        cookie.options.domain = value
+        break
+      case 'samesite':
+        cookie.options.sameSite = value.toLowerCase() as 'lax' | 'strict' | 'none'
+        break
+      case 'httponly':
+        cookie.options.httpOnly = true
+        break
+      case 'secure':
+        cookie.options.secure = true
+        break
+      case 'partitioned':
+        cookie.options.partitioned = true
+        break
+    }
+  }
+  return cookie
+}

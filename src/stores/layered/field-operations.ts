@@ -1,13 +1,6 @@
 import { SessionError } from '../../core/errors.js'
 import type { FieldRead, IncrementOptions, IncrementResult, SessionKey } from '../../core/store.js'
-import {
-  abandonRename,
-  dropAbandonedHotCopy,
-  endOldIdInHot,
-  prepareRename,
-  syncHotOrDistrust,
-  type Tiers,
-} from './writes.js'
+import { coldFirst, syncHotOrDistrust, type Tiers } from './writes.js'
 
 function unsupported(what: string, store: string): SessionError {
   return new SessionError('ERR_SESSION_UNSUPPORTED', `${what} needs a cold store that has it; ${store} does not`)
@@ -31,19 +24,11 @@ export async function incrementLayered(
   options: IncrementOptions,
 ): Promise<IncrementResult> {
   const { hot, cold } = tiers
-  if (cold.increment === undefined) throw unsupported('increment()', cold.name)
-  const from = options.renameFrom
+  const increment = cold.increment?.bind(cold)
+  if (increment === undefined) throw unsupported('increment()', cold.name)
   // Consuming prepareRegenerate(): the old id must not be served from hot once this resolves.
-  const guard = from === undefined ? undefined : await prepareRename(tiers, from, key)
-  const result = await cold.increment(key, field, options)
-  if (result.status === 'missing' || result.status === 'collision') abandonRename(hot, guard)
-  if (result.status === 'missing') {
-    dropAbandonedHotCopy(hot, from ?? key)
-    return result
-  }
-  if (result.status === 'collision') return result
-  if (from !== undefined && guard !== undefined) await endOldIdInHot(hot, from, guard)
-  if (!hot.trusted(key)) return result
+  const { result, follow } = await coldFirst(tiers, key, options.renameFrom, () => increment(key, field, options))
+  if (!follow) return result
   if (result.status === 'written') {
     await syncHotOrDistrust(hot, [key], 'remove', (store) => store.remove(key, field))
   }

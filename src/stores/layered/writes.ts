@@ -88,6 +88,38 @@ export function abandonRename(hot: HotTier, guard: MoveGuard | undefined): void 
 }
 
 /**
+ * Cold's part of a write-shaped call (`write`, `increment`), which may consume a prepared rename from
+ * `from`: the rename's guard is taken before cold runs and settled by what cold did (released when
+ * cold found no session or a collision, the old id ended in hot when it moved).
+ *
+ * @param tiers - the stores and bookkeeping
+ * @param key - the session key written
+ * @param from - the key a rename moves from, if any
+ * @param run - cold's call
+ * @returns cold's result, and whether hot must now follow it (cold changed a session hot may hold)
+ */
+export async function coldFirst<Result extends { status: string }>(
+  tiers: Tiers,
+  key: SessionKey,
+  from: SessionKey | undefined,
+  run: () => Promise<Result>,
+): Promise<
+  { result: Result; follow: false } | { result: Exclude<Result, { status: 'missing' | 'collision' }>; follow: true }
+> {
+  const { hot } = tiers
+  const guard = from === undefined ? undefined : await prepareRename(tiers, from, key)
+  const result = await run()
+  if (result.status === 'missing' || result.status === 'collision') {
+    abandonRename(hot, guard)
+    if (result.status === 'missing') dropAbandonedHotCopy(hot, from ?? key)
+    return { result, follow: false }
+  }
+  if (from !== undefined && guard !== undefined) await endOldIdInHot(hot, from, guard)
+  if (!hot.trusted(key)) return { result, follow: false }
+  return { result: result as Exclude<Result, { status: 'missing' | 'collision' }>, follow: true }
+}
+
+/**
  * `write-through` and `cold-only`: cold decides, then hot is made consistent with what cold did.
  *
  * @param tiers - the stores and bookkeeping
@@ -98,16 +130,8 @@ export async function writeCold(tiers: Tiers, write: LayeredWrite): Promise<Writ
   const { hot, cold } = tiers
   const { key, options } = write
   const from = options.renameFrom
-  const guard = from === undefined ? undefined : await prepareRename(tiers, from, key)
-  const result = await cold.write(key, write.field, write.value, options)
-  if (result.status === 'missing' || result.status === 'collision') abandonRename(hot, guard)
-  if (result.status === 'missing') {
-    dropAbandonedHotCopy(hot, from ?? key)
-    return result
-  }
-  if (result.status === 'collision') return result
-  if (from !== undefined && guard !== undefined) await endOldIdInHot(hot, from, guard)
-  if (!hot.trusted(key)) return result
+  const { result, follow } = await coldFirst(tiers, key, from, () => cold.write(key, write.field, write.value, options))
+  if (!follow) return result
   const hotSeconds = hotCopySeconds(result.ttl)
   const fresh =
     result.status === 'written' && tiers.activity.unchanged(write.flight, from === undefined ? 'write' : 'move')

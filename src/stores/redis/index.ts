@@ -146,11 +146,17 @@ export class RedisStore implements SessionStore {
     }
     try {
       const warn = options.onWarning ?? ((message: string) => console.warn(message))
-      this.#runner = createScriptRunner(options.client, wait, (policy) =>
-        warn(
-          `ruts RedisStore: this Redis evicts keys under memory pressure (maxmemory-policy ${policy}): sessions may end early, and a subject's index may go while its sessions live, so list() and revokeAll() would miss them. Run the sessions' Redis with maxmemory-policy noeviction (docs/redis.md#memory)`,
-        ),
-      )
+      let warned = false
+      // Concurrent first calls each probe; one warning per store, and a throwing callback changes nothing.
+      this.#runner = createScriptRunner(options.client, wait, (policy) => {
+        if (warned) return
+        warned = true
+        try {
+          warn(
+            `ruts RedisStore: this Redis evicts keys under memory pressure (maxmemory-policy ${policy}): sessions may end early, and a subject's index may go while its sessions live, so list() and revokeAll() would miss them. Run the sessions' Redis with maxmemory-policy noeviction (docs/redis.md#memory)`,
+          )
+        } catch {}
+      })
     } catch {
       throw optionError('RedisStore', 'client', 'must be an ioredis or node-redis client')
     }
