@@ -224,9 +224,9 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   delete(): Promise<boolean> {
+    this.#calls.use()
     // biome-ignore lint/complexity/noArguments: the public signature takes nothing; this catches express-session's destroy(cb) habit
     if (arguments.length > 0) return takesNoCallback('delete')
-    this.#calls.use()
     return deleteSession(this.#calls)
   }
 
@@ -243,9 +243,9 @@ export class Session<Data extends object = Record<string, unknown>> {
    * ```
    */
   regenerate(): Promise<string | undefined> {
+    this.#calls.use()
     // biome-ignore lint/complexity/noArguments: the public signature takes nothing; this catches express-session's regenerate(cb) habit
     if (arguments.length > 0) return takesNoCallback('regenerate')
-    this.#calls.use()
     return regenerateSession(this.#calls)
   }
 
