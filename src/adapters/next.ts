@@ -16,8 +16,8 @@ export type { SessionRequestHandler, WithSessionOptions }
  * does: the handler's writes settle, then the session cookie is appended to its `Response`. One more
  * case is Next's own: `redirect()` and `permanentRedirect()` throw, and Next would answer them itself
  * without the session cookie. When the handler used its session and throws one, the redirect is
- * answered here, as Next answers it (same status and `Location`, the handler's `cookies()` changes
- * merged in by Next), with the session cookie and `Cache-Control: no-store`: a login that wrote or
+ * answered here, as Next answers it (same status, 303 for a form's POST, same `Location`, the
+ * handler's `cookies()` changes merged in by Next), with the session cookie and `Cache-Control: no-store`: a login that wrote or
  * regenerated and then redirects keeps its user signed in. (`notFound()`, `forbidden()` and
  * `unauthorized()` answer without any cookie the handler set, so they send none either.)
  *
@@ -50,10 +50,23 @@ export function withSession<Data extends object = Record<string, unknown>>(
       // so the cookie goes out on the normal path: with `no-store` and any legacy cookie's removal.
       const redirect = session.active ? nextRedirect(error) : undefined
       if (redirect === undefined) throw error
-      return new Response(null, { status: redirect.status, headers: { location: redirect.location } })
+      // Next answers 303 to what may be a form's POST, so the browser does not post it again.
+      const status = mayBeServerAction(request) ? 303 : redirect.status
+      return new Response(null, { status, headers: { location: redirect.location } })
     }
   }
   return withWebSession(layer, withRedirects, options)
+}
+
+/** Next's own test (`getIsPossibleServerAction`): a POST of a form, or one naming a Server Action. */
+function mayBeServerAction(request: Request): boolean {
+  if (request.method !== 'POST') return false
+  const type = request.headers.get('content-type')
+  return (
+    request.headers.has('next-action') ||
+    type === 'application/x-www-form-urlencoded' ||
+    (type?.startsWith('multipart/form-data') ?? false)
+  )
 }
 
 /**

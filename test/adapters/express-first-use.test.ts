@@ -1,4 +1,5 @@
 import { createServer, type ServerResponse } from 'node:http'
+import compression from 'compression'
 import express, { type RequestHandler } from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
 import { session } from '../../src/adapters/express.js'
@@ -224,5 +225,63 @@ describe('Express: the response is wrapped at the session’s first use', () => 
       if (!used) unused.push(name)
     }
     expect(unused).toEqual([])
+  })
+})
+
+describe('Express: what is replayed after the commit', () => {
+  /** The app of docs/adapters.md: an auth middleware reads the session (its first use), then compression. */
+  async function compressedAfterFirstUse() {
+    return serve((app, layer) => {
+      const sessions = session(layer)
+      app.use(sessions)
+      app.use(
+        sessions.route(async (req, _res, next) => {
+          if ((await req.session.get('user')) === undefined) await req.session.update('count', 1)
+          next()
+        }),
+      )
+      app.use(compression({ threshold: 0 }))
+      app.get('/', (_req, res) => {
+        res.write('part one, ')
+        res.end('part two')
+      })
+    })
+  }
+
+  it.each(['identity', 'gzip'])(
+    'finishes a write + end under compression mounted after the first use (%s)',
+    async (encoding) => {
+      const { url } = await compressedAfterFirstUse()
+      // compression calls writeHead before each write while the headers look unsent: repeats are dropped.
+      for (let round = 0; round < 2; round++) {
+        const response = await fetch(url, {
+          headers: { 'accept-encoding': encoding },
+          signal: AbortSignal.timeout(5_000),
+        })
+        expect(await response.text()).toBe('part one, part two')
+        expect(sessionCookie(response)).toMatch(/^session=[\w-]{22}$/)
+      }
+    },
+  )
+
+  it('answers 500 when a held-back writeHead throws (a header Node refuses), and the server goes on', async () => {
+    const { url } = await serve((app, layer) => {
+      const sessions = session(layer)
+      app.use(sessions)
+      app.get(
+        '/',
+        sessions.route(async (req, res) => {
+          await req.session.update('count', 1)
+          res.writeHead(200, { 'content-disposition': 'attachment; filename="report-\u20ac.txt"' })
+          res.end('report')
+        }),
+      )
+      app.get('/ok', (_req, res) => void res.send('ok'))
+    })
+    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) })
+    expect(response.status).toBe(500)
+    expect(response.headers.get('set-cookie')).toBeNull()
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    expect(await (await fetch(`${url}/ok`)).text()).toBe('ok')
   })
 })

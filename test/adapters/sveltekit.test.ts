@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { jarCookie } from '../../src/adapters/contract/cookie-jar.js'
 import { type SessionRequestEvent, session } from '../../src/adapters/sveltekit.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import type { Session } from '../../src/core/session.js'
@@ -111,5 +112,32 @@ describe('SvelteKit hook: a redirect() thrown by a later hook', () => {
     expect(removal?.[1]).toBe('')
     expect(removal?.[2]).toMatchObject({ maxAge: 0, path: '/', httpOnly: true })
     expect(await legacy.read('sid-1')).toBeUndefined()
+  })
+})
+
+describe('jarCookie', () => {
+  it('reads back every attribute of a line ruts writes, values with = in them included', () => {
+    const line =
+      '__Host-s=abc.def; Max-Age=60; Path=/app=1; Domain=example.com; HttpOnly; Secure; SameSite=None; Partitioned'
+    expect(jarCookie(line)).toEqual({
+      name: '__Host-s',
+      value: 'abc.def',
+      options: {
+        maxAge: 60,
+        path: '/app=1',
+        domain: 'example.com',
+        httpOnly: true,
+        secure: true,
+        sameSite: 'none',
+        partitioned: true,
+      },
+    })
+    const removal = jarCookie('connect.sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; HttpOnly')
+    expect(removal).toMatchObject({
+      name: 'connect.sid',
+      value: '',
+      options: { maxAge: 0, httpOnly: true, secure: false },
+    })
+    expect(removal.options.expires?.getTime()).toBe(0)
   })
 })

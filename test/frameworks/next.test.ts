@@ -73,6 +73,18 @@ describe('Next.js Server Components and Server Actions (next start)', () => {
     expect((await client.request('/get-all')).json).toEqual({ all: { cart: 2, user: 'ada' }, id: client.value })
   })
 
+  it("answers a form's POST to such a Route Handler 303, as Next does, so the browser does not post it again", async () => {
+    const response = await fetch(`${server.url}/redirect-login?name=ada`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'password=secret',
+    })
+    expect(response.status).toBe(303)
+    expect(response.headers.get('location')).toMatch(/\/get-all$/)
+    expect(response.headers.getSetCookie().find((line) => line.startsWith('session='))).toMatch(/^session=[\w-]{22}; /)
+  })
+
   it('refuses a Server Component write that needs a new cookie, before it reaches the store', async () => {
     await server.control?.reset()
     const { response, result } = await rendered(new CookieClient(server.url), '/server-component?write=1')

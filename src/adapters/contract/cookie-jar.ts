@@ -70,7 +70,9 @@ export function jarCookie(line: string): JarCookie {
     options: { path: '/', httpOnly: false, secure: false, partitioned: false },
   }
   for (const attribute of attributes) {
-    const [key = '', value = ''] = attribute.split('=', 2)
+    const equals = attribute.indexOf('=')
+    const key = equals === -1 ? attribute : attribute.slice(0, equals)
+    const value = equals === -1 ? '' : attribute.slice(equals + 1)
     switch (key.toLowerCase()) {
       case 'max-age':
         cookie.options.maxAge = Number(value)

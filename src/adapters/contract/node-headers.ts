@@ -107,7 +107,7 @@ function intercept(response: ServerResponse, name: Deferrable, args: unknown[]):
           applySessionCookie(response, cookie)
         }
         settle(response, deferral, 'replayed')
-        for (const [queuedName, queuedArgs] of deferral.queued ?? []) deferral[queuedName].apply(response, queuedArgs)
+        replay(response, deferral)
       },
       (error: unknown) => {
         settle(response, deferral, 'failed')
@@ -123,6 +123,37 @@ function intercept(response: ServerResponse, name: Deferrable, args: unknown[]):
   // the response into a dictionary-mode object for V8, and slow Node's own accesses to responses.
   if (name === 'end') Object.defineProperty(response, 'writableEnded', { value: true, configurable: true })
   return name === 'write' ? true : name === 'flushHeaders' ? undefined : response
+}
+
+/**
+ * The held-back calls, in order, once the cookie is on the response. Two things a direct call would
+ * have met synchronously, in the handler, where the framework catches them, happen here in a promise
+ * callback, where nothing would:
+ *
+ * - a `writeHead` after the headers went out: a wrapper that checks `headersSent` before each `write`
+ *   (compression does) queued one per chunk while the headers were held back. Node refuses the
+ *   repeats, so they are dropped;
+ * - a call that throws (a header value Node refuses): answered 500 with none of the handler's
+ *   headers while the headers are not out, the connection closed when they are, never a process
+ *   ended by an uncaught error.
+ */
+function replay(response: ServerResponse, deferral: Deferral): void {
+  for (const [name, args] of deferral.queued ?? []) {
+    if (name === 'writeHead' && response.headersSent) continue
+    try {
+      deferral[name].apply(response, args)
+    } catch {
+      if (response.headersSent) {
+        response.destroy()
+        return
+      }
+      for (const header of response.getHeaderNames()) response.removeHeader(header)
+      response.statusCode = 500
+      response.setHeader('Cache-Control', 'no-store')
+      response.end()
+      return
+    }
+  }
 }
 
 function settle(response: ServerResponse, deferral: Deferral, outcome: 'replayed' | 'failed'): void {
