@@ -4,13 +4,12 @@
  * @module ruts/hono
  */
 import type { MiddlewareHandler } from 'hono'
-import { HTTPException } from 'hono/http-exception'
 import { SessionStoreError } from '../core/errors.js'
 import type { SessionLayer } from '../core/layer.js'
 import type { Session } from '../core/session.js'
 // The types come from the core modules, not through the contract's index, whose declarations also
 // name Node's http types: ruts/hono type-checks without @types/node (Workers, Deno, Bun projects).
-import { checkLayer, failsClosed, webTransport, withSessionCookie } from './contract/index.js'
+import { checkLayer, failsClosed, serviceUnavailable, webTransport, withSessionCookie } from './contract/index.js'
 
 /**
  * The Hono environment {@link session} provides: `new Hono<SessionEnv<Data>>()` types
@@ -31,9 +30,10 @@ export interface SessionEnv<Data extends object = Record<string, unknown>> {
  *
  * Store failures answer 503: Hono catches a handler's error before this middleware sees it and asks
  * `app.onError`, whose default answers 500, so a `SessionStoreError` answered with 500 gets status
- * 503 (body and headers kept; answer it with any other status in your `onError` to override). A
- * failure while committing the cookie is thrown as `HTTPException(503)` with the store error as
- * `cause`.
+ * 503 (body kept; answer it with a status below 500 in your `onError` to override). Such a response
+ * loses every `Set-Cookie` and gets `Cache-Control: no-store`: Hono merges the handler's own headers
+ * into what `onError` builds. A failure while committing the cookie, after the handler, is answered
+ * here with a plain-text 503 (`no-store`, none of the handler's headers).
  *
  * @param layer - the session layer
  * @returns the middleware
@@ -63,9 +63,14 @@ export function session<Data extends object = Record<string, unknown>>(
     const handle = layer.open(c.req.header('cookie'), () => webTransport(c.req.url))
     c.set('session', handle)
     await next()
-    if (c.error instanceof SessionStoreError && c.res.status === 500) {
+    if (c.error instanceof SessionStoreError && c.res.status >= 500) {
       handle.seal()
-      replaceResponse(c, new Response(c.res.body, { status: 503, headers: c.res.headers }))
+      // `onError` built this response with `c.newResponse` or `c.text`, which merge in every header the
+      // handler set with `c.header()` / `setCookie()`: its cookies and its caching must not go out.
+      const headers = new Headers(c.res.headers)
+      headers.delete('set-cookie')
+      headers.set('cache-control', 'no-store')
+      replaceResponse(c, new Response(c.res.body, { status: c.res.status === 500 ? 503 : c.res.status, headers }))
       return
     }
     if (!handle.active || failsClosed(handle, c.res.status)) {
@@ -77,9 +82,10 @@ export function session<Data extends object = Record<string, unknown>>(
       cookie = await handle.commit()
     } catch (error) {
       if (!(error instanceof SessionStoreError)) throw error
-      // Drop the handler's response so none of its headers (cookies included) leak into the 503.
-      c.res = undefined
-      throw new HTTPException(503, { message: 'Service Unavailable', cause: error })
+      // Answered here, not through `onError`: whatever that builds, Hono merges in every header the
+      // handler set (`c.header()`, `setCookie()`), cookies and caching included.
+      replaceResponse(c, serviceUnavailable())
+      return
     }
     if (cookie !== undefined) replaceResponse(c, withSessionCookie(c.res, cookie))
   }

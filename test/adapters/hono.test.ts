@@ -47,6 +47,44 @@ describe('Hono adapter', () => {
     expect(response.status).toBe(429)
   })
 
+  it("keeps the handler's cookies and caching out of a store failure's 503, which onError builds with them", async () => {
+    const app = new Hono<SessionEnv<{ count: number }>>()
+    app.use(session(layer))
+    app.get('/', async (c) => {
+      c.header('set-cookie', 'theme=dark; Path=/')
+      c.header('cache-control', 'public, max-age=3600')
+      return c.json({ count: await c.get('session').get('count') })
+    })
+    app.onError((_error, c) => c.text('Try again soon', 503))
+    store.failing = true
+    const response = await app.request('/', cookie)
+    store.failing = false
+    expect(response.status).toBe(503)
+    expect(await response.text()).toBe('Try again soon')
+    expect(response.headers.getSetCookie()).toEqual([])
+    expect(response.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it("answers a failed commit 503 itself, with none of the handler's headers", async () => {
+    const app = new Hono<SessionEnv<{ count: number }>>()
+    app.use(session(layer))
+    app.get('/create', async (c) => c.json({ count: await c.get('session').increment('count') }))
+    app.get('/', (c) => {
+      c.get('session').prepareRegenerate() // moves the session when the response goes out
+      store.failing = true
+      c.header('set-cookie', 'theme=dark; Path=/')
+      c.header('cache-control', 'public, max-age=3600')
+      return c.text('page')
+    })
+    app.onError((_error, c) => c.text('Try again soon', 503))
+    const created = (await app.request('/create')).headers.getSetCookie()[0] ?? ''
+    const response = await app.request('/', { headers: { cookie: created.slice(0, created.indexOf(';')) } })
+    store.failing = false
+    expect(response.status).toBe(503)
+    expect(response.headers.getSetCookie()).toEqual([])
+    expect(response.headers.get('cache-control')).toBe('no-store')
+  })
+
   it('leaves other errors on the default 500 path', async () => {
     const app = new Hono()
     app.onError((_error, c) => c.text('oops', 500))
