@@ -87,6 +87,12 @@ export class SessionConfigError extends SessionError {
  */
 export class SessionStoreError extends SessionError {
   /**
+   * Headers for the error's response, by the http-errors convention that Express' and Koa's default
+   * error handlers and Fastify's follow: a store failure's 503 is never stored by a cache.
+   */
+  readonly headers: { readonly 'cache-control': 'no-store' } = { 'cache-control': 'no-store' }
+
+  /**
    * @param message - what failed, e.g. `"redis: get failed"`
    * @param options - the backend error as `cause`; `timeout` when the operation timed out
    */

@@ -6,6 +6,7 @@ import { type SessionContext, session } from '../../src/adapters/koa.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { describeAdapterBehaviour } from '../../src/testing/adapter-suite.js'
+import { countingStore } from '../../src/testing/counting-store.js'
 import { koaHarness } from '../helpers/koa-harness.js'
 import { listen } from '../helpers/listen.js'
 
@@ -35,7 +36,7 @@ describe('Koa adapter typing', () => {
 describe.each([
   ['Koa 3', Koa],
   ['Koa 2', Koa2],
-])('%s: a client error thrown after a login', (_name, App) => {
+])('%s: errors thrown by the handler', (_name, App) => {
   // A login that regenerated and then failed validation: the old id is already retired, so the
   // error must carry the new cookie, whichever error path answers it.
   it.each([
@@ -69,6 +70,27 @@ describe.each([
       expect(response.headers.get('cache-control')).toBe('no-store')
       const check = layer.open(cookie?.split(';')[0])
       expect(await check.get('user')).toBe('ada')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("answers a store failure on Koa's own error path 503 with no-store and no cookie", async () => {
+    const store = countingStore(new MemoryStore())
+    const layer = new SessionLayer<{ user: string }>({ store, cookie: { secure: false } })
+    const app = new App()
+    app.silent = true
+    app.use(session(layer)).use(async (ctx) => {
+      ctx.set('cache-control', 'public, max-age=3600')
+      ctx.body = { user: await ctx.session.get('user') }
+    })
+    const server = await listen(createServer(app.callback()))
+    try {
+      store.failing = true
+      const response = await fetch(server.url, { headers: { cookie: 'session=AAAAAAAAAAAAAAAAAAAAAA' } })
+      expect(response.status).toBe(503)
+      expect(response.headers.get('cache-control')).toBe('no-store')
+      expect(response.headers.getSetCookie()).toEqual([])
     } finally {
       await server.close()
     }
