@@ -22,8 +22,13 @@ install() {
   (cd "$1" && npm install --install-links --no-save --no-audit --no-fund --loglevel=error)
 }
 
-log 'build ruts'
-npm run build
+# RUTS_DIST_FRESH=1: dist/ was just built from this tree (.ci/run, right after `npm test`).
+if [ "${RUTS_DIST_FRESH:-}" = 1 ] && [ -f dist/index.js ]; then
+  log 'ruts: using the build in dist/ (RUTS_DIST_FRESH=1)'
+else
+  log 'build ruts'
+  npm run build
+fi
 
 log 'Next.js: install, build with the suite routes (one build serves the suite and the example)'
 install examples/next
