@@ -143,14 +143,7 @@ function replay(response: ServerResponse, deferral: Deferral): void {
     try {
       deferral[name].apply(response, args)
     } catch {
-      if (response.headersSent) {
-        response.destroy()
-        return
-      }
-      for (const header of response.getHeaderNames()) response.removeHeader(header)
-      response.statusCode = 500
-      response.setHeader('Cache-Control', 'no-store')
-      response.end()
+      answerPlain(response, 500, 'Internal Server Error')
       return
     }
   }
@@ -203,13 +196,18 @@ function restore(response: ServerResponse, deferral: Deferral): void {
 }
 
 function failResponse(response: ServerResponse): void {
+  answerPlain(response, 503, 'Service Unavailable')
+}
+
+/** A plain-text answer with none of the handler's headers and `no-store`; a response already started is closed. */
+function answerPlain(response: ServerResponse, status: number, text: string): void {
   if (response.headersSent) {
     response.destroy()
     return
   }
   for (const name of response.getHeaderNames()) response.removeHeader(name)
-  response.statusCode = 503
+  response.statusCode = status
   response.setHeader('Content-Type', 'text/plain; charset=utf-8')
   response.setHeader('Cache-Control', 'no-store')
-  response.end('Service Unavailable')
+  response.end(text)
 }
