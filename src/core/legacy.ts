@@ -34,6 +34,12 @@ export interface LegacySessionSource {
    */
   find(cookieHeader: string | readonly string[] | null | undefined): string | undefined
   /**
+   * Every verified legacy session id the request's cookies name, in header order (at most 3, as for
+   * ruts' own cookie): the first whose session the legacy store still holds is migrated, so a stale
+   * or planted cookie sent first cannot hide a live one. Without it, only {@link find}'s is tried.
+   */
+  findAll?(cookieHeader: string | readonly string[] | null | undefined): readonly string[]
+  /**
    * The fields to carry over, or `undefined` when the legacy store no longer holds the session.
    * Bounded in time; a failure rejects with a `SessionStoreError`.
    */
@@ -50,6 +56,9 @@ export interface MigratedSession {
   readonly id: string
   readonly key: SessionKey
 }
+
+/** A field write the store refused for the field's name. */
+const REFUSED = Symbol('refused')
 
 interface Flight {
   readonly outcome: Promise<MigratedSession | undefined>
@@ -180,7 +189,8 @@ export class LegacyMigration {
     // a request that joined its migration may still be running and send its cookie last, which the
     // browser then keeps (SPEC §16: whichever arrives last must work).
     const entries = this.#encode(fields)
-    if (entries.length > 0) return this.#store(entries)
+    const stored = entries.length > 0 ? await this.#store(entries) : undefined
+    if (stored !== undefined) return stored
     // Nothing to carry over: the legacy session goes now, as a logged-out visitor's would.
     await this.source.destroy(legacyId).catch(reportLegacyFailure('destroy'))
     return undefined
@@ -221,37 +231,54 @@ export class LegacyMigration {
     return entries
   }
 
-  #warnDropped(field: string): void {
+  #warnDropped(field: string, reason = `it holds a value the ${this.#layer.codec.name} codec cannot store`): void {
     if (this.#dropped.has(field) || this.#dropped.size >= MAX_DROPPED_NAMES) return
     this.#dropped.add(field)
     this.#warn(
-      `ruts: a legacy session field "${field}" holds a value the ${this.#layer.codec.name} codec cannot store; ` +
-        'it is left out of the migrated session (map it in legacySessions({ map }) to keep it)',
+      `ruts: a legacy session field "${field}" is left out of the migrated session: ${reason} ` +
+        '(map it in legacySessions({ map }) to keep it)',
     )
   }
 
-  /** Create a fresh session with the first field, then write the others into it in parallel. */
-  async #store(entries: Array<[string, Uint8Array]>): Promise<MigratedSession> {
+  /**
+   * Create a fresh session with the first field, then write the others into it in parallel. A field
+   * whose name the store refuses (`ERR_SESSION_ARGUMENT`: a name a LayeredStore reserves) is left out
+   * and reported, as an unencodable value is.
+   */
+  async #store(entries: Array<[string, Uint8Array]>): Promise<MigratedSession | undefined> {
     const layer = this.#layer
     const { maxAge } = layer.cookie
     const sessionTtl = layer.idleTimeout ?? maxAge
-    const [first, ...rest] = entries as [[string, Uint8Array], ...Array<[string, Uint8Array]>]
     const create: WriteOptions = { mode: 'update', session: 'create', fieldTtl: maxAge, sessionTtl }
     if (layer.absoluteTimeout !== undefined) create.maxLifetime = layer.absoluteTimeout
+    const pending = [...entries]
     for (let attempt = 0; attempt <= MAX_COLLISION_RETRIES; attempt++) {
+      const first = pending[0]
+      if (first === undefined) return undefined
       const id = createSessionId()
       const key = sessionKeyOf(id)
-      const result = await this.#call('write', () => layer.store.write(key, first[0], first[1], create))
+      const result = await this.#call('write', () => layer.store.write(key, first[0], first[1], create)).catch(
+        this.#refusedName(first[0]),
+      )
+      if (result === REFUSED) {
+        pending.shift()
+        attempt--
+        continue
+      }
       if (result.status === 'collision') continue
       if (result.status === 'missing') break
       const existing: WriteOptions = { mode: 'update', session: 'existing', fieldTtl: maxAge, sessionTtl }
       const writes = await Promise.all(
-        rest.map(([field, bytes]) => this.#call('write', () => layer.store.write(key, field, bytes, existing))),
+        pending
+          .slice(1)
+          .map(([field, bytes]) =>
+            this.#call('write', () => layer.store.write(key, field, bytes, existing)).catch(this.#refusedName(field)),
+          ),
       ).catch(async (error: unknown) => {
         await layer.store.delete(key).catch(() => false)
         throw error
       })
-      if (writes.some((write) => write.status !== 'written')) {
+      if (writes.some((write) => write !== REFUSED && write.status !== 'written')) {
         await layer.store.delete(key).catch(() => false)
         throw new SessionError('ERR_SESSION_STORE', 'a migrated session ended while its fields were written', {
           status: 503,
@@ -261,6 +288,15 @@ export class LegacyMigration {
       return { id, key }
     }
     throw new SessionError('ERR_SESSION_COLLISION', 'could not find a free session id')
+  }
+
+  /** A rejection handler: a field name the store refuses becomes {@link REFUSED}, reported once. */
+  #refusedName(field: string): (error: unknown) => typeof REFUSED {
+    return (error) => {
+      if ((error as { code?: unknown } | undefined)?.code !== 'ERR_SESSION_ARGUMENT') throw error
+      this.#warnDropped(field, 'its name is reserved by the store')
+      return REFUSED
+    }
   }
 
   #call<T>(operation: string, call: () => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 import type { Candidate } from './candidates.js'
 import { SessionStoreError } from './errors.js'
 import type { SessionLayer } from './layer.js'
-import type { LegacyMigration } from './legacy.js'
+import type { LegacyMigration, MigratedSession } from './legacy.js'
 import type { SessionCalls } from './session-calls.js'
 import type { SessionCookies } from './session-commit.js'
 
@@ -29,13 +29,24 @@ export function legacyPending<Data extends object>(calls: SessionCalls<Data>): b
 export async function migrateLegacy<Data extends object>(calls: SessionCalls<Data>): Promise<Candidate | undefined> {
   calls.legacyChecked = true
   const legacy = calls.layer.legacy as LegacyMigration
-  const legacyId = legacy.source.find(calls.header)
-  if (legacyId === undefined) return undefined
-  const migrated = await legacy.migrate(legacyId).catch(asStoreErrorOf(calls))
-  if (migrated === undefined) {
-    calls.clearLegacy = true
-    return undefined
+  const source = legacy.source
+  const found = source.findAll?.(calls.header) ?? [source.find(calls.header)]
+  // The first verified cookie whose session the legacy store still holds: one sent ahead of it (a
+  // stale cookie, or one a sibling subdomain planted) neither hides it nor gets it removed.
+  for (const legacyId of found) {
+    if (legacyId === undefined) continue
+    const migrated = await legacy.migrate(legacyId).catch(asStoreErrorOf(calls))
+    if (migrated !== undefined) return adoptMigrated(calls, legacyId, migrated)
   }
+  if (found.some((legacyId) => legacyId !== undefined)) calls.clearLegacy = true
+  return undefined
+}
+
+function adoptMigrated<Data extends object>(
+  calls: SessionCalls<Data>,
+  legacyId: string,
+  migrated: MigratedSession,
+): Candidate {
   calls.migrated = { legacyId, session: migrated }
   const candidate: Candidate = { id: migrated.id, key: migrated.key, stale: true }
   calls.candidates = [candidate]

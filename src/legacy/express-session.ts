@@ -92,15 +92,20 @@ export function legacySessions(options: LegacySessionsOptions): LegacySessionSou
     cookieName: name,
     removalCookie,
     find(cookieHeader) {
+      return source.findAll?.(cookieHeader)[0]
+    },
+    findAll(cookieHeader) {
       // As for ruts' own cookie: the first MAX_CANDIDATES signed-looking values only, so a header
-      // full of forged ones costs at most that many HMACs per secret.
+      // full of forged ones costs at most that many HMACs per secret, and the legacy store at most
+      // that many reads.
+      const sids: string[] = []
       let verified = 0
       for (const value of parseCookieHeader(cookieHeader, name)) {
         const sid = signer.unsign(value)
-        if (typeof sid === 'string') return sid
-        if (sid === undefined && ++verified === MAX_CANDIDATES) break
+        if (typeof sid === 'string' && !sids.includes(sid)) sids.push(sid)
+        if (sid !== false && ++verified === MAX_CANDIDATES) break
       }
-      return undefined
+      return sids
     },
     async load(sid) {
       const data = await runWithTimeout('express-session', 'get', timeout, () => legacyCall(store, 'get', sid))

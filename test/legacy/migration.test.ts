@@ -159,6 +159,18 @@ describe('legacy sessions (express-session) on a layer', () => {
     expect(store.calls.write).toBe(0)
   })
 
+  it('a verified cookie whose session is gone neither hides a live one sent after it nor gets it removed', async () => {
+    // A stale cookie, or one a sibling subdomain planted, sent ahead of the user's own.
+    const { legacy, request } = legacySetup()
+    await legacy.put('sid-live', data)
+    const both = `${legacyCookie('sid-gone')}; ${legacyCookie('sid-live')}`
+    const { result, lines } = await request(both, (session) => session.get('count'))
+    expect(result).toBe(3)
+    expect(cookieFrom(lines, 'session')).toMatch(/^[\w-]{22}$/)
+    expect(legacy.calls.get).toBe(2)
+    expect(await legacy.read('sid-live')).toBeFalsy()
+  })
+
   it('a migration the ruts store fails records the store error, so the 5xx goes out without a cookie', async () => {
     const { legacy, store, layer } = legacySetup()
     await legacy.put('sid-1', data)

@@ -1,7 +1,18 @@
 import diagnostics from 'node:diagnostics_channel'
 import { describe, expect, it } from 'vitest'
 import { SessionStoreError } from '../../src/core/errors.js'
-import { cookieFrom, LEGACY_SECRET, legacyCookieValue, legacySetup } from './fixture.js'
+import { SessionLayer } from '../../src/core/layer.js'
+import type { Session } from '../../src/core/session.js'
+import { legacySessions } from '../../src/legacy/express-session.js'
+import { LayeredStore } from '../../src/stores/layered/index.js'
+import { MemoryStore } from '../../src/stores/memory.js'
+import { cookieFrom, LEGACY_SECRET, legacyCookieValue, legacySetup, legacyStore } from './fixture.js'
+
+/** The Set-Cookie lines a session's commit resolves to. */
+const committed = async (session: Session): Promise<string[]> => {
+  const cookie = await session.commit()
+  return cookie === undefined ? [] : typeof cookie === 'string' ? [cookie] : [...cookie]
+}
 
 const legacyCookie = (sid: string) => `connect.sid=${legacyCookieValue(sid, LEGACY_SECRET)}`
 const data = { user: { id: 'u1' }, count: 3 }
@@ -223,6 +234,23 @@ describe('legacy migration: review of a real switch-over', () => {
     const none = await request(legacyCookie('sid-2'), (session) => session.get('title')).catch((error) => error)
     expect(none).toMatchObject({ code: 'ERR_SESSION_VALUE' })
     expect(await legacy.read('sid-2')).toBeTruthy()
+  })
+
+  it('leaves out a legacy field whose name the store reserves (a LayeredStore), with a warning, and migrates the rest', async () => {
+    const warnings: string[] = []
+    const legacy = legacyStore()
+    await legacy.put('sid-1', { ...data, 'ruts:hot-only': true })
+    const layer = new SessionLayer({
+      store: new LayeredStore({ hot: new MemoryStore(), cold: new MemoryStore() }),
+      legacy: legacySessions({ store: legacy, secret: LEGACY_SECRET }),
+      onWarning: (message) => void warnings.push(message),
+    })
+    const session = layer.open(legacyCookie('sid-1'))
+    expect(await session.get('count')).toBe(3)
+    expect(cookieFrom(await committed(session), 'session')).toMatch(/^[\w-]{22}$/)
+    expect(warnings).toEqual([expect.stringContaining('"ruts:hot-only"')])
+    expect(warnings[0]).toContain('reserved')
+    expect(await legacy.read('sid-1')).toBeFalsy()
   })
 
   it("publishes a migration's new session as created, and a legacy store failure as a store-error", async () => {
