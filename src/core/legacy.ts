@@ -189,8 +189,13 @@ export class LegacyMigration {
     // a request that joined its migration may still be running and send its cookie last, which the
     // browser then keeps (SPEC §16: whichever arrives last must work).
     const entries = this.#encode(fields)
-    const stored = entries.length > 0 ? await this.#store(entries) : undefined
-    if (stored !== undefined) return stored
+    if (entries.length > 0) {
+      const stored = await this.#store(entries)
+      if (stored !== undefined) return stored
+      // Every field was left out (names the store reserves): as when none can be encoded, the
+      // migration fails and the legacy session stays whole.
+      throw new SessionError('ERR_SESSION_VALUE', 'no field of the legacy session can be stored in this store')
+    }
     // Nothing to carry over: the legacy session goes now, as a logged-out visitor's would.
     await this.source.destroy(legacyId).catch(reportLegacyFailure('destroy'))
     return undefined

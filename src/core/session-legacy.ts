@@ -1,4 +1,4 @@
-import type { Candidate } from './candidates.js'
+import { type Candidate, MAX_CANDIDATES } from './candidates.js'
 import { SessionStoreError } from './errors.js'
 import type { SessionLayer } from './layer.js'
 import type { LegacyMigration, MigratedSession } from './legacy.js'
@@ -30,7 +30,8 @@ export async function migrateLegacy<Data extends object>(calls: SessionCalls<Dat
   calls.legacyChecked = true
   const legacy = calls.layer.legacy as LegacyMigration
   const source = legacy.source
-  const found = source.findAll?.(calls.header) ?? [source.find(calls.header)]
+  // At most MAX_CANDIDATES legacy reads per request, whatever a third-party source returns.
+  const found = (source.findAll?.(calls.header) ?? [source.find(calls.header)]).slice(0, MAX_CANDIDATES)
   // The first verified cookie whose session the legacy store still holds: one sent ahead of it (a
   // stale cookie, or one a sibling subdomain planted) neither hides it nor gets it removed.
   for (const legacyId of found) {

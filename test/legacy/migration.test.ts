@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { SessionLayer } from '../../src/core/layer.js'
+import type { LegacySessionSource } from '../../src/core/legacy.js'
 import { legacySessions } from '../../src/legacy/express-session.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { countingStore } from '../../src/testing/counting-store.js'
@@ -169,6 +170,24 @@ describe('legacy sessions (express-session) on a layer', () => {
     expect(cookieFrom(lines, 'session')).toMatch(/^[\w-]{22}$/)
     expect(legacy.calls.get).toBe(2)
     expect(await legacy.read('sid-live')).toBeFalsy()
+  })
+
+  it('tries at most three legacy ids per request, whatever a custom source returns', async () => {
+    const loads: string[] = []
+    const source: LegacySessionSource = {
+      cookieName: 'old',
+      removalCookie: 'old=; Max-Age=0; Path=/',
+      find: () => 'a',
+      findAll: () => ['a', 'b', 'c', 'd', 'e'],
+      load: async (legacyId) => {
+        loads.push(legacyId)
+        return undefined
+      },
+      destroy: async () => undefined,
+    }
+    const layer = new SessionLayer({ store: new MemoryStore(), legacy: source })
+    expect(await layer.open('old=x').get('count')).toBeUndefined()
+    expect(loads).toEqual(['a', 'b', 'c'])
   })
 
   it('a migration the ruts store fails records the store error, so the 5xx goes out without a cookie', async () => {

@@ -251,6 +251,15 @@ describe('legacy migration: review of a real switch-over', () => {
     expect(warnings).toEqual([expect.stringContaining('"ruts:hot-only"')])
     expect(warnings[0]).toContain('reserved')
     expect(await legacy.read('sid-1')).toBeFalsy()
+    // Nothing but such names: the migration fails and the legacy session stays whole, as when no
+    // value can be encoded.
+    await legacy.put('sid-2', { 'ruts:hot-only': true })
+    const only = await layer
+      .open(legacyCookie('sid-2'))
+      .get('count')
+      .catch((error: unknown) => error)
+    expect(only).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+    expect(await legacy.read('sid-2')).toBeTruthy()
   })
 
   it("publishes a migration's new session as created, and a legacy store failure as a store-error", async () => {

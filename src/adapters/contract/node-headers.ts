@@ -133,16 +133,21 @@ function intercept(response: ServerResponse, name: Deferrable, args: unknown[]):
  * - a `writeHead` after the headers went out: a wrapper that checks `headersSent` before each `write`
  *   (compression does) queued one per chunk while the headers were held back. Node refuses the
  *   repeats, so they are dropped;
- * - a call that throws (a header value Node refuses): answered 500 with none of the handler's
- *   headers while the headers are not out, the connection closed when they are, never a process
- *   ended by an uncaught error.
+ * - a call that throws (a header value Node refuses): reported with `console.error` (its code, not
+ *   its message, which may quote a header), answered 500 with none of the handler's headers while
+ *   the headers are not out, the connection closed when they are; never a process ended by an
+ *   uncaught error.
  */
 function replay(response: ServerResponse, deferral: Deferral): void {
   for (const [name, args] of deferral.queued ?? []) {
     if (name === 'writeHead' && response.headersSent) continue
     try {
       deferral[name].apply(response, args)
-    } catch {
+    } catch (error) {
+      // Thrown where the framework would have caught it and logged it: reported, then answered.
+      const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown }
+      const what = typeof code === 'string' ? code : typeof name === 'string' ? name : 'an error'
+      console.error(`ruts: a response call held back for the session cookie threw (${what}); answered 500`)
       answerPlain(response, 500, 'Internal Server Error')
       return
     }
