@@ -10,6 +10,7 @@ import type { Session } from '../core/session.js'
 // The types come from the core modules, not through the contract's index, whose declarations also
 // name Node's http types: ruts/hono type-checks without @types/node (Workers, Deno, Bun projects).
 import { checkLayer, failsClosed, serviceUnavailable, webTransport, withSessionCookie } from './contract/index.js'
+import { withoutCookies } from './contract/store-failure.js'
 
 /**
  * The Hono environment {@link session} provides: `new Hono<SessionEnv<Data>>()` types
@@ -67,10 +68,8 @@ export function session<Data extends object = Record<string, unknown>>(
       handle.seal()
       // `onError` built this response with `c.newResponse` or `c.text`, which merge in every header the
       // handler set with `c.header()` / `setCookie()`: its cookies and its caching must not go out.
-      const headers = new Headers(c.res.headers)
-      headers.delete('set-cookie')
-      headers.set('cache-control', 'no-store')
-      replaceResponse(c, new Response(c.res.body, { status: c.res.status === 500 ? 503 : c.res.status, headers }))
+      const status = c.res.status === 500 ? 503 : c.res.status
+      replaceResponse(c, new Response(c.res.body, { status, headers: withoutCookies(c.res.headers) }))
       return
     }
     if (!handle.active || failsClosed(handle, c.res.status)) {

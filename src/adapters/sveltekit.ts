@@ -18,6 +18,7 @@ import {
   withSessionCookie,
 } from './contract/index.js'
 import { missingMiddleware } from './contract/layer-check.js'
+import { withoutCookies } from './contract/store-failure.js'
 
 /** The parts of SvelteKit's `RequestEvent` the hook uses. */
 export interface SessionRequestEvent {
@@ -192,14 +193,6 @@ async function firstLine(response: Response): Promise<string> {
 function isRedirect(error: unknown): boolean {
   const { status, location } = (error ?? {}) as { status?: unknown; location?: unknown }
   return typeof status === 'number' && status >= 300 && status <= 308 && typeof location === 'string'
-}
-
-/** The error response's headers, without any cookie set before the store failed. */
-function withoutCookies(headers: Headers): Headers {
-  const copy = new Headers(headers)
-  copy.delete('set-cookie')
-  copy.set('cache-control', 'no-store')
-  return copy
 }
 
 /**

@@ -15,3 +15,17 @@ export function serviceUnavailable(): Response {
     headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
   })
 }
+
+/**
+ * @internal The headers of a response that answers a store failure, without any cookie set before the
+ * store failed and with `Cache-Control: no-store`. Not exported from `ruts/adapter`.
+ *
+ * @param headers - the response's headers (not changed)
+ * @returns a copy
+ */
+export function withoutCookies(headers: Headers): Headers {
+  const copy = new Headers(headers)
+  copy.delete('set-cookie')
+  copy.set('cache-control', 'no-store')
+  return copy
+}
