@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr'
 import { SessionError } from './errors.js'
+import { quoteField } from './fields.js'
 import type { IntegerFormat } from './integers.js'
 import { optionError } from './validate.js'
 
@@ -197,7 +198,7 @@ export function decodeField(codec: Codec, field: string, bytes: Uint8Array): unk
   } catch (error) {
     throw new SessionError(
       'ERR_SESSION_VALUE',
-      `session field "${field}": its stored value does not decode as ${codec.name} (${kindOf(error)})`,
+      `session field ${quoteField(field)}: its stored value does not decode as ${codec.name} (${kindOf(error)})`,
     )
   }
 }

@@ -29,6 +29,23 @@ export function checkField(field: unknown): asserts field is string {
   }
 }
 
+/** Most characters of a field name an error message or a warning quotes. */
+const QUOTED_FIELD_LENGTH = 64
+
+/**
+ * A field name as messages quote it: a name may come from a client (`session.get(req.query.key)`),
+ * and messages end up in logs, so it is quoted as a JSON string (line breaks, escape sequences and
+ * other control characters escaped) and cut to 64 characters.
+ *
+ * @param field - a field name, checked or not
+ * @returns the quoted name, with `…` after it when it was cut
+ */
+export function quoteField(field: string): string {
+  return field.length > QUOTED_FIELD_LENGTH
+    ? `${JSON.stringify(field.slice(0, QUOTED_FIELD_LENGTH))}…`
+    : JSON.stringify(field)
+}
+
 /**
  * @param field - any string
  * @returns whether {@link checkField} accepts it

@@ -1,6 +1,6 @@
 import { publishSessionEvent } from './diagnostics.js'
 import { SessionError } from './errors.js'
-import { isFieldName } from './fields.js'
+import { isFieldName, quoteField } from './fields.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
 import type { SessionLayer } from './layer.js'
 import { encodeValue } from './session-values.js'
@@ -240,7 +240,7 @@ export class LegacyMigration {
     if (this.#dropped.has(field) || this.#dropped.size >= MAX_DROPPED_NAMES) return
     this.#dropped.add(field)
     this.#warn(
-      `ruts: a legacy session field "${field}" is left out of the migrated session: ${reason} ` +
+      `ruts: a legacy session field ${quoteField(field)} is left out of the migrated session: ${reason} ` +
         '(map it in legacySessions({ map }) to keep it)',
     )
   }

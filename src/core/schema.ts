@@ -1,5 +1,6 @@
 import { kindOf } from './codec.js'
 import { SessionConfigError, SessionError } from './errors.js'
+import { quoteField } from './fields.js'
 
 /**
  * The Standard Schema interface (https://standardschema.dev), version 1: what Zod, Valibot, ArkType
@@ -78,6 +79,15 @@ function checked(result: StandardSchemaV1.Result<unknown>): Checked {
 }
 
 /**
+ * A schema that throws (or rejects) on a stored value has rejected it: a transform that parses an old
+ * shape (`JSON.parse`) throws on data it does not expect. Its error is not kept: its message may quote
+ * the stored value (`Unexpected token … "card=41…" is not valid JSON`).
+ */
+function threw(error: unknown): Checked {
+  return { ok: false, issues: [{ message: `the schema threw (${kindOf(error)})` }] }
+}
+
+/**
  * The layer's field schemas at run time: names checked on every call, values validated on the way
  * into the store and on the way out. Validators may be async; a sync one is never awaited.
  */
@@ -110,7 +120,7 @@ export class FieldValidation {
         if (warned.has(field)) return
         warned.add(field)
         // The field name only: issues may quote the stored value.
-        warn(`ruts: session field "${field}" holds a value its schema rejects; it is treated as absent`)
+        warn(`ruts: session field ${quoteField(field)} holds a value its schema rejects; it is treated as absent`)
       }
     }
   }
@@ -129,7 +139,7 @@ export class FieldValidation {
    */
   assertKnown(field: string): void {
     if (!this.#schemas.has(field)) {
-      throw new SessionError('ERR_SESSION_ARGUMENT', `"${field}" is not one of the layer's fields`)
+      throw new SessionError('ERR_SESSION_ARGUMENT', `${quoteField(field)} is not one of the layer's fields`)
     }
   }
 
@@ -149,7 +159,7 @@ export class FieldValidation {
       // is not kept (it is the caller's code talking about the value).
       throw new SessionError(
         'ERR_SESSION_VALUE',
-        `session field "${field}": its value cannot be read (${kindOf(error)})`,
+        `session field ${quoteField(field)}: its value cannot be read (${kindOf(error)})`,
       )
     }
     if (result.ok) return { value: result.value }
@@ -181,11 +191,16 @@ export class FieldValidation {
    * @returns the outcome, or a promise of it from an async schema
    */
   check(field: string, value: unknown): Checked | Promise<Checked> {
-    const result = this.#validate(field, value)
+    let result: StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>
+    try {
+      result = this.#validate(field, value)
+    } catch (error) {
+      return threw(error)
+    }
     const known = this.#schemas.has(field)
     if (result instanceof Promise) {
       if (known) this.#answers.set(field, 'async')
-      return result.then(checked)
+      return result.then(checked, threw)
     }
     if (known && this.#answers.get(field) === undefined) this.#answers.set(field, 'sync')
     return checked(result)
@@ -244,7 +259,7 @@ function invalid(field: string, issues: readonly StandardSchemaV1.Issue[], on: '
       return on === 'write' || typeof key === 'number' ? key : '(key)'
     }),
   }))
-  return new SessionError('ERR_SESSION_VALUE', `session field "${field}" does not match its schema`, {
+  return new SessionError('ERR_SESSION_VALUE', `session field ${quoteField(field)} does not match its schema`, {
     issues: plain,
   })
 }

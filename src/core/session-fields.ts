@@ -1,7 +1,7 @@
 import { SessionError } from './errors.js'
 import type { SessionCalls } from './session-calls.js'
 import { readSessionMap, SessionMap } from './session-map.js'
-import { checkSessionField, encodeWrite, readValue } from './session-values.js'
+import { checkSessionField, encodeWrite, readValue, type ValueLayer } from './session-values.js'
 import type { FieldValue, WriteOptions } from './store.js'
 import { isTtl, ttlError } from './ttl.js'
 import { type SessionWriteOptions, storeWriteOptions } from './write-options.js'
@@ -23,12 +23,28 @@ function fieldTtlOf(options: { ttl?: number } | undefined, maxAge: number): numb
 }
 
 /**
+ * A field name the call cannot take, as the call's rejected promise: every session method fails
+ * through its promise (`session.get(name).catch(next)` must see it), never by throwing at the call.
+ *
+ * @returns the rejection, or `undefined` for a good name
+ */
+function refusedField(layer: ValueLayer, field: string): Promise<never> | undefined {
+  try {
+    checkSessionField(layer, field)
+    return undefined
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
+/**
  * @param calls - the handle's state
  * @param field - field name
  * @returns what `session.get(field)` resolves to
  */
 export function getField<Data extends object>(calls: SessionCalls<Data>, field: string): Promise<unknown> {
-  checkSessionField(calls.layer, field)
+  const refused = refusedField(calls.layer, field)
+  if (refused !== undefined) return refused
   return calls.run(async () => {
     const cache = calls.cache
     if (cache?.has(field)) return await readValue(calls.layer, field, cache.get(field))
@@ -180,7 +196,8 @@ function checkIncrementOptions(options: object | undefined): void {
  * @returns what `session.take(field)` resolves to
  */
 export function takeField<Data extends object>(calls: SessionCalls<Data>, field: string): Promise<unknown> {
-  checkSessionField(calls.layer, field)
+  const refused = refusedField(calls.layer, field)
+  if (refused !== undefined) return refused
   const store = calls.layer.store
   if (store.take === undefined) {
     return Promise.reject(
@@ -201,7 +218,8 @@ export function takeField<Data extends object>(calls: SessionCalls<Data>, field:
  * @returns what `session.remove(field)` resolves to
  */
 export function removeField<Data extends object>(calls: SessionCalls<Data>, field: string): Promise<boolean> {
-  checkSessionField(calls.layer, field)
+  const refused = refusedField(calls.layer, field)
+  if (refused !== undefined) return refused
   return calls.run(async () => {
     const result = await calls.onLive('remove', (key) => calls.layer.store.remove(key, field))
     calls.remember(field, undefined)

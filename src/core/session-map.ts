@@ -1,5 +1,6 @@
 import { type Codec, decodeField } from './codec.js'
 import { SessionError } from './errors.js'
+import { quoteField } from './fields.js'
 import type { Checked, FieldValidation } from './schema.js'
 
 /**
@@ -125,7 +126,7 @@ export class SessionMap<Data extends object = Record<string, unknown>>
           settled.catch(() => undefined)
           throw new SessionError(
             'ERR_SESSION_UNSUPPORTED',
-            `field "${field}" has an async schema for this value: read it with session.get() this time`,
+            `field ${quoteField(field)} has an async schema for this value: read it with session.get() this time`,
           )
         }
       }

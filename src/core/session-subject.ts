@@ -1,3 +1,4 @@
+import { SessionError } from './errors.js'
 import type { SessionCalls } from './session-calls.js'
 import type { BindOptions } from './store.js'
 import { listSessions, publishRevoked, revokeSessions, subjectStore } from './subject-sessions.js'
@@ -19,6 +20,10 @@ export async function setSubject<Data extends object>(
   options: { meta?: Readonly<Record<string, unknown>> },
 ): Promise<void> {
   checkSubject(subject)
+  // From JavaScript, `setSubject(subject, null)` is a caller's mistake to name, not a TypeError.
+  if (typeof options !== 'object' || options === null) {
+    throw new SessionError('ERR_SESSION_ARGUMENT', 'setSubject() takes its options as an object: { meta }')
+  }
   const meta = encodeMeta(options.meta ?? {})
   const layer = calls.layer
   const store = subjectStore(layer.store, 'setSubject()')

@@ -63,8 +63,19 @@ describe('SessionLayer fields (Standard Schema)', () => {
     const session = layer.open(undefined)
     expectTypeOf(session.get('user')).resolves.toEqualTypeOf<{ id: string } | undefined>()
     expectTypeOf(session.get('count')).resolves.toEqualTypeOf<number | undefined>()
+    // Refused through the promise, as every session method fails (never a throw at the call).
+    for (const call of ['get', 'take', 'remove'] as const) {
+      // @ts-expect-error not one of the fields
+      const pending = session[call]('nope')
+      expect(await codeOf(pending)).toBe('ERR_SESSION_ARGUMENT')
+    }
+    // A client-chosen name is quoted escaped and cut in the message: nothing it holds reaches a log raw.
+    const hostile = `x\r\n\u001b[31mFAKE LOG LINE ${'a'.repeat(200)}`
     // @ts-expect-error not one of the fields
-    expect(() => session.get('nope')).toThrow(expect.objectContaining({ code: 'ERR_SESSION_ARGUMENT' }))
+    const refused = (await session.get(hostile).catch((caught: unknown) => caught)) as Error
+    expect(refused.message).toBe(
+      `"x\\r\\n\\u001b[31mFAKE LOG LINE ${'a'.repeat(42)}"… is not one of the layer's fields`,
+    )
     // @ts-expect-error not one of the fields
     expect(await codeOf(session.update('nope', 1))).toBe('ERR_SESSION_ARGUMENT')
     // @ts-expect-error count holds a number
@@ -128,6 +139,55 @@ describe('SessionLayer fields (Standard Schema)', () => {
       expect(await session.get('user')).toEqual({ first: 'Ada', last: 'Lovelace' })
       expect((await session.getAll())?.get('user')).toEqual({ first: 'Ada', last: 'Lovelace' })
       expectTypeOf(session.get('user')).resolves.toEqualTypeOf<{ first: string; last: string } | undefined>()
+    })
+  })
+
+  it('reads a stored value whose schema throws or rejects as rejected: absent and reported, or ERR_SESSION_VALUE; the error never quotes the value', async () => {
+    const store = new MemoryStore()
+    const plain = new SessionLayer({ store })
+    const { cookie } = await request(plain, undefined, async (session) => {
+      await session.update('prefs', 'card=4111111111111111')
+      await session.update('later', 'card=4111111111111111')
+    })
+    // A migrating transform that parses an old shape: JSON.parse throws on this value, quoting it.
+    const prefs = z.union([
+      z.object({ theme: z.string() }),
+      z.string().transform((text) => z.object({ theme: z.string() }).parse(JSON.parse(text))),
+    ])
+    const later: StandardSchemaV1<unknown, string> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value) => Promise.reject(new SyntaxError(`bad ${String(value)}`)),
+      },
+    }
+    const reported: [string, string[]][] = []
+    const lenient = new SessionLayer({
+      store,
+      fields: { prefs, later },
+      onInvalid: (field, issues) => reported.push([field, issues.map((issue) => issue.message)]),
+    })
+    await request(lenient, cookie, async (session) => {
+      expect(await session.get('prefs')).toBeUndefined()
+      expect(await session.get('later')).toBeUndefined()
+      const all = await session.getAll()
+      expect(all?.has('prefs')).toBe(false)
+      expect(all?.has('later')).toBe(false)
+    })
+    expect(reported.slice(0, 2)).toEqual([
+      ['prefs', ['the schema threw (SyntaxError)']],
+      ['later', ['the schema threw (SyntaxError)']],
+    ])
+    const strict = new SessionLayer({ store, fields: { prefs, later }, onInvalid: 'throw' })
+    await request(strict, cookie, async (session) => {
+      for (const read of [session.get('prefs'), session.get('later'), session.take('prefs')]) {
+        const error = await read.then(
+          () => undefined,
+          (caught: unknown) => caught as SessionError,
+        )
+        expect(error).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+        expect(inspect(error, { depth: 5 })).not.toContain('4111')
+      }
     })
   })
 
@@ -211,7 +271,12 @@ describe('SessionLayer fields (Standard Schema)', () => {
     const taken = new Set(['root'])
     const name = z.string().refine(async (value) => !taken.has(value), 'taken')
     const store = new MemoryStore()
-    const layer = new SessionLayer({ store, fields: { name, n: z.number() } })
+    const warnings: string[] = []
+    const layer = new SessionLayer({
+      store,
+      fields: { name, n: z.number() },
+      onWarning: (message) => warnings.push(message),
+    })
     const { cookie } = await request(layer, undefined, async (session) => {
       expect(await codeOf(session.update('name', 'root'))).toBe('ERR_SESSION_VALUE')
       expect(await session.update('name', 'ada')).toBe(true)
@@ -229,6 +294,7 @@ describe('SessionLayer fields (Standard Schema)', () => {
     await request(new SessionLayer({ store }), cookie, (session) => session.update('name', 'root'))
     const lenient = (await request(layer, cookie, (session) => session.getAll())).result as SessionMap | undefined
     expect(lenient?.toObject()).toEqual({ n: 1 })
+    expect(warnings).toEqual([expect.stringContaining('session field "name" holds a value its schema rejects')])
     const strict = new SessionLayer({ store, fields: { name, n: z.number() }, onInvalid: 'throw' })
     const thrown = (await request(strict, cookie, (session) => session.getAll())).result as SessionMap | undefined
     expect(thrown?.get('n')).toBe(1)

@@ -183,6 +183,9 @@ describe('the subject API of the layer', () => {
       const error = await session.setSubject(subject as string).catch((caught: unknown) => caught)
       expect(error).toMatchObject({ code: 'ERR_SESSION_ARGUMENT' })
     }
+    for (const options of [null, 'meta', 7]) {
+      expect(await codeOf(session.setSubject('user:1', options as never))).toBe('ERR_SESSION_ARGUMENT')
+    }
     // 256 characters, counted as characters: 256 emoji are 512 UTF-16 code units.
     const other = new SessionLayer({ store: new MemoryStore() }).open(undefined)
     expect(await other.setSubject('\u{1F600}'.repeat(256))).toBeUndefined()

@@ -226,7 +226,9 @@ export class LayeredStore implements SessionStore {
     this.#coldField('take()', key, field)
     const end = this.#activity.change([key], field)
     try {
-      return await takeLayered(this.#tiers, key, field)
+      const taken = await takeLayered(this.#tiers, key, field)
+      this.#policies.forgetField(key, field)
+      return taken
     } finally {
       end()
     }
@@ -237,6 +239,7 @@ export class LayeredStore implements SessionStore {
     const end = this.#activity.change([key], field)
     try {
       const cold = await this.#cold.remove(key, field)
+      this.#policies.forgetField(key, field)
       const hot = this.#hot.trusted(key)
         ? await syncHotOrDistrust(this.#hot, [key], 'remove', (s) => s.remove(key, field))
         : undefined

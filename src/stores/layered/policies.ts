@@ -29,6 +29,11 @@ export const FIELD_POLICY_CHECKS: Readonly<Record<keyof FieldPolicy, Check>> = {
 }
 /** Sessions whose per-call policies this process remembers for warming; oldest forgotten first. */
 const MAX_REMEMBERED_SESSIONS = 10_000
+/**
+ * Fields per session whose per-call policies are remembered; the oldest is forgotten first. Field
+ * names may come from clients: without a bound one session could grow this process's memory.
+ */
+const MAX_REMEMBERED_FIELDS = 256
 
 /**
  * Where a field's strategy and hot TTL come from, most specific first: the write call's options,
@@ -108,7 +113,23 @@ export class FieldPolicies {
       fields = new Map()
       this.#remembered.set(key, fields)
     }
+    // Re-inserted at the end, so the field forgotten first is the one written longest ago.
+    fields.delete(field)
+    if (fields.size >= MAX_REMEMBERED_FIELDS) fields.delete(first(fields))
     fields.set(field, { strategy: resolved.strategy, hotTtl: resolved.hotTtl })
+  }
+
+  /**
+   * Forget one field's remembered policy (it was removed or taken).
+   *
+   * @param key - session key
+   * @param field - field name
+   */
+  forgetField(key: SessionKey, field: string): void {
+    const fields = this.#remembered.get(key)
+    if (fields === undefined) return
+    fields.delete(field)
+    if (fields.size === 0) this.#remembered.delete(key)
   }
 
   /**
