@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { etag } from 'hono/etag'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { type SessionEnv, session } from '../../src/adapters/hono.js'
 import { SessionLayer } from '../../src/core/layer.js'
@@ -19,6 +20,26 @@ describe('Hono adapter', () => {
     app.get('/', async (c) => c.json({ count: await c.get('session').get('count') }))
     return app
   }
+
+  it('etag() mounted after session(): a 304 still carries the cookie of a session the request created', async () => {
+    const app = new Hono<SessionEnv<{ count: number }>>()
+    app.use(session(layer))
+    app.use(etag())
+    // The body does not depend on the session, so a revalidation matches whatever the session did.
+    app.get('/', async (c) => {
+      await c.get('session').update('count', 1)
+      return c.text('same page')
+    })
+    const first = await app.request('/')
+    const tag = first.headers.get('etag') ?? ''
+    expect(tag).not.toBe('')
+    const revalidated = await app.request('/', { headers: { 'if-none-match': tag } })
+    expect(revalidated.status).toBe(304)
+    const line = revalidated.headers.get('set-cookie') ?? ''
+    expect(line).toMatch(/^session=[\w-]{22}(\.[\w-]+)?;/)
+    expect(line.split(';')[0]).not.toBe(first.headers.get('set-cookie')?.split(';')[0])
+    expect(revalidated.headers.get('cache-control')).toBe('no-store')
+  })
 
   it('types c.get("session") through SessionEnv', () => {
     new Hono<SessionEnv<{ count: number }>>().get('/', async (c) => {

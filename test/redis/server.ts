@@ -53,7 +53,11 @@ export async function cli(port: number, ...args: string[]): Promise<string> {
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const until = Date.now() + timeoutMs
   while (Date.now() < until) {
-    if (await check().catch(() => false)) return
+    const ready = await check().catch((error: unknown) => {
+      if (error instanceof ExitedEarly) throw error
+      return false
+    })
+    if (ready) return
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   throw new Error(`timed out waiting for ${what}`)
@@ -63,9 +67,24 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
  * Start `redis-server` on `port` (a free one by default) with persistence off, in its own
  * directory under the OS temp dir (reused when `dir` is given, e.g. for a restart).
  */
-export async function startRedis(
-  options: { port?: number; dir?: string; cluster?: boolean; args?: readonly string[]; config?: string } = {},
-): Promise<RedisProcess> {
+export async function startRedis(options: RedisOptions = {}): Promise<RedisProcess> {
+  // A free port can be taken between the check and the bind (other test files, other work on the
+  // machine): the server then exits at once, and a chosen port is tried again with another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisOnce(options)
+    } catch (error) {
+      if (options.port !== undefined || attempt === 3 || !(error instanceof ExitedEarly)) throw error
+    }
+  }
+}
+
+type RedisOptions = { port?: number; dir?: string; cluster?: boolean; args?: readonly string[]; config?: string }
+
+/** The server exited before it answered: its port was taken, most likely. */
+class ExitedEarly extends Error {}
+
+async function startRedisOnce(options: RedisOptions): Promise<RedisProcess> {
   const port = options.port ?? (await freePort())
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'ruts-redis-')))
   // A config file (a Sentinel's, which Sentinel rewrites) must come first on the command line.
@@ -84,7 +103,16 @@ export async function startRedis(
   }
   const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  await waitFor(async () => (await cli(port, 'PING')) === 'PONG', `redis-server on port ${port}`)
+  let gone = false
+  void exited.then(() => {
+    gone = true
+  })
+  await waitFor(async () => {
+    if (gone) throw new ExitedEarly(`redis-server on port ${port} exited before it answered`)
+    // Bounded: when the port turned out to be another program's, it may accept and never answer.
+    const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'PING'], { timeout: 2_000 })
+    return stdout.trim() === 'PONG'
+  }, `redis-server on port ${port}`)
   return {
     port,
     dir,
