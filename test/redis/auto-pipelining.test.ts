@@ -86,6 +86,9 @@ describeRedis('RedisStore on ioredis with enableAutoPipelining', () => {
       enableAutoPipelining: true,
       maxRetriesPerRequest: 0,
     })
+    // The kill below resets the client's connection: ioredis reports it as an 'error' event.
+    const connectionErrors: Error[] = []
+    client.on('error', (error: Error) => connectionErrors.push(error))
     const store = storeFor(client, { prefix: uniquePrefix(), timeout: 2_000 })
     try {
       const key = randomKey()
@@ -101,6 +104,7 @@ describeRedis('RedisStore on ioredis with enableAutoPipelining', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 200))
       expect(readText(await store.get(key, 'n'))).toBe('1')
+      for (const error of connectionErrors) expect(error.message).toMatch(/ECONNRESET|EPIPE|Connection is closed/)
     } finally {
       client.disconnect()
     }
