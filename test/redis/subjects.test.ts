@@ -105,6 +105,8 @@ describeRedis('RedisStore subjects', () => {
     const other = `user:${randomKey()}`
     const e = randomKey()
     expect(await store.bind(e, rebind(d, other))).toMatchObject({ status: 'bound' })
+    // Its entry left this subject's index with the move, not when its score passes (a lifetime away).
+    expect(Number(await connected.raw(index, 'ZCARD', index))).toBe(2)
     expect(await keysOf(store, other)).toEqual([e])
     expect(await keysOf(store, subject)).not.toContain(d)
     expect(await keysOf(store, subject)).toHaveLength(2)
@@ -118,6 +120,33 @@ describeRedis('RedisStore subjects', () => {
     expect(await store.subjectOf(a)).toEqual({ live: false })
     expect((await store.subjectOf(e)).live && (await store.subjectOf(e))).toMatchObject({ subject: other })
   })
+
+  it.concurrent.each(clientKinds)(
+    'revoking counts each session once: not again through an old move to it, nor for a move long done ($name)',
+    async (kind) => {
+      // The store timeout bounds how long a move may still be landing; past it, a move's empty target
+      // is a session that ended earlier, not one this revocation stopped.
+      const timeout = 1_500
+      const store = storeFor((await connect(kind)).client, { timeout })
+      const subject = `user:${randomKey()}`
+      const other = `user:${randomKey()}`
+      // Logged in, then regenerated: one session, reached through its entry and the old key's move.
+      const a = randomKey()
+      await store.bind(a, login(subject))
+      const b = randomKey()
+      expect(await store.rename(a, b)).toMatchObject({ status: 'renamed' })
+      // A second session switched to another subject, which then revoked it.
+      const c = randomKey()
+      await store.bind(c, login(subject))
+      const d = randomKey()
+      expect(await store.bind(d, rebind(c, other))).toMatchObject({ status: 'bound' })
+      expect(await store.revokeSubject(other, {})).toEqual([d])
+      await sleep(timeout + 100)
+      expect(await store.revokeSubject(subject, {})).toEqual([b])
+      expect(await store.get(b, 'x')).toEqual({ live: false })
+      expect(await store.revokeSubject(subject, {})).toEqual([])
+    },
+  )
 
   it.concurrent.each(clientKinds)(
     'orders by last activity: writes and lifetime refreshes count ($name)',

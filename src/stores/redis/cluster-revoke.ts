@@ -68,15 +68,19 @@ export async function revokeChain(
     subjects.runner.run(REVOKE_ONE, { key: redisKey(subjects, key), index, hold: subjects.hold, block: blocking })
   const first = await step(member, block)
   let result = first
+  let inFlight = false
   const followed: SessionKey[] = []
   for (let hops = 0; result.status === 'moved' && hops < MAX_HOPS && result.to !== except; hops++) {
     followed.push(result.to)
+    // A move taken less than a store timeout ago may still be placing its session (hold = 10 x timeout).
+    inFlight = result.age < subjects.hold / 10
     result = await step(result.to, subjects.hold)
   }
-  // Ended here, or at a move's target, or stopped before the move landed: the session listed as
-  // `member` is gone either way, and is reported under that key.
+  // Ended here, or at a move's target, or stopped before a move still in flight landed (an old
+  // move's empty target is a session that ended before: nothing to count). Reported under `member`.
   const gone =
-    first.status === 'ended' || (followed.length > 0 && (result.status === 'ended' || result.status === 'missing'))
+    first.status === 'ended' ||
+    (followed.length > 0 && (result.status === 'ended' || (result.status === 'missing' && inFlight)))
   return { ended: gone ? [member] : [], followed, first: first.status }
 }
 
@@ -109,9 +113,11 @@ export async function revokeAcrossSlots(
   )
   const ended = new Set<SessionKey>()
   const changes: IndexChange[] = []
+  // A session reached both through its own entry and by following an older entry's move is one session.
+  const endedDirectly = new Set(entries.filter((_, i) => chains[i]?.first === 'ended').map((entry) => entry.member))
   chains.forEach((chain, i) => {
     const entry = entries[i] as IndexEntry
-    for (const key of chain.ended) ended.add(key)
+    if (!chain.followed.some((to) => endedDirectly.has(to))) for (const key of chain.ended) ended.add(key)
     for (const member of chain.followed) changes.push({ member })
     const seen = keys === undefined ? entry.score : undefined
     if (chain.first === 'ended' || chain.first === 'moved') changes.push({ member: entry.member })

@@ -202,7 +202,7 @@ return {OK, entries[1], created, entries[4] or created, entries[5] or '{}'}
 export type RevokeStep =
   | { status: 'ended' }
   | { status: 'elsewhere' }
-  | { status: 'moved'; to: SessionKey }
+  | { status: 'moved'; to: SessionKey; age: number }
   | { status: 'missing' }
 
 /** Input of {@link REVOKE_ONE}. */
@@ -228,10 +228,10 @@ export const REVOKE_ONE = defineScript({
   lua: `${SUBJECT_LUA}`,
   body: `
 local key = KEYS[1]
-local entries = redis.call('HMGET', key, 'm:expires', 'm:index', 'm:moved')
+local entries = redis.call('HMGET', key, 'm:expires', 'm:index', 'm:moved', 'm:at')
 if entries[3] then
   mark(key, 'm:revoked', '1', ARGV[2])
-  return {MOVED, entries[3]}
+  return {MOVED, entries[3], ms(now_ms() - num(entries[4]))}
 end
 if live_until(key, entries[1], now_ms()) then
   if entries[2] ~= ARGV[1] then return {EXISTS} end
@@ -246,11 +246,11 @@ return {MISSING}
     args: [input.index, String(input.hold), input.block === undefined ? '' : String(input.block)],
   }),
   parse(reply): RevokeStep {
-    const [status, target] = list(reply)
+    const [status, target, age] = list(reply)
     const code = statusOf(status)
     if (code === 'ok') return { status: 'ended' }
     if (code === 'exists') return { status: 'elsewhere' }
-    if (code === 'moved') return { status: 'moved', to: text(target) }
+    if (code === 'moved') return { status: 'moved', to: text(target), age: Number(text(age)) }
     if (code === 'missing') return { status: 'missing' }
     throw new TypeError('unexpected script reply')
   },

@@ -1,5 +1,5 @@
 import type { BindOptions, BindResult, SessionKey, SubjectSession } from '../../core/store.js'
-import { moveToken, placeOrGiveBack, putBack, takeOrRestore } from './cluster-rename.js'
+import { moveToken, placeOrGiveBack, putBack, takenBinding, takeOrRestore } from './cluster-rename.js'
 import { blockFor, type ClusterSubjects, redisKey, revokeChain } from './cluster-revoke.js'
 import { BIND_PLACE, BIND_SOURCE, SESSION_STATE, type SessionState } from './cluster-subject-scripts.js'
 import {
@@ -204,7 +204,16 @@ export async function bindAcrossSlots(
     await putBack(subjects, from, taken, target)
     return placed
   }
+  // The session left its previous subject: its entry there names a key that will never hold it
+  // again (a give-back happens only on the abandoned path above), so it goes now rather than when its
+  // score passes, which is the session's whole lifetime away.
+  const left = takenBinding(taken)
+  const leaving =
+    left !== undefined && left.index !== index
+      ? runner.run(INDEX_PRUNE, { index: left.index, changes: [{ member: options.renameFrom }] }).catch(() => undefined)
+      : undefined
   const ended = inspection === undefined ? [] : await tidy(subjects, index, inspection, key, options.maxSessions)
+  await leaving
   return { ...placed, ended }
 }
 

@@ -70,7 +70,7 @@ local function take(key, all, now, at, token, to, hold)
   for i = 1, #all do reply[#reply + 1] = all[i] end
   redis.call('DEL', key)
   if lookup(all, 'm:index') then
-    redis.call('HSET', key, 'm:taken', token, 'm:moved', to)
+    redis.call('HSET', key, 'm:taken', token, 'm:moved', to, 'm:at', ms(now))
   else
     redis.call('HSET', key, 'm:taken', token)
   end
