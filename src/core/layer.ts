@@ -6,7 +6,7 @@ import { LegacyMigration, type LegacySessionSource } from './legacy.js'
 import { type FieldSchemasFor, FieldValidation, type InvalidFieldHandler } from './schema.js'
 import { Session } from './session.js'
 import { CookieSigner } from './signing.js'
-import type { ReadOptions, SessionStore, TouchOptions } from './store.js'
+import { type ReadOptions, type SessionStore, storeEnforces, type TouchOptions } from './store.js'
 import { SubjectSessions } from './subject-sessions.js'
 import { type Check, checkOptions, checks, isThenable, optionError } from './validate.js'
 
@@ -79,6 +79,19 @@ export interface SessionLayerOptions<Data extends object = Record<string, unknow
    * @default 1048576 (1 MiB)
    */
   maxValueBytes?: number
+  /**
+   * Most fields one session may hold. A write (`insert`, `update`, an `increment` that creates its
+   * field) that would add a field to a session already holding this many live fields changes nothing
+   * and fails with `ERR_SESSION_VALUE`; updating, incrementing or removing an existing field never
+   * does, and expired fields do not count. The store checks it in the same atomic step as the write,
+   * so it holds under concurrent writes. With `maxValueBytes` it bounds a session's size (at most
+   * `maxFields × maxValueBytes`, and one `getAll`); an app that takes field names from clients
+   * should lower both. Enforced only by stores that list `'maxFields'` in their `limits` (every
+   * bundled store does). Fields carried over from a legacy session are not limited (they exist
+   * already).
+   * @default 1000
+   */
+  maxFields?: number
 }
 
 /** Where the request came from, for the one-time plain-HTTP `Secure` warning. */
@@ -105,6 +118,12 @@ export interface ResponseState {
 
 /** Default of {@link SessionLayerOptions.maxValueBytes}: 1 MiB. */
 const DEFAULT_MAX_VALUE_BYTES = 1_048_576
+
+/**
+ * Default of {@link SessionLayerOptions.maxFields}: far above what an app writes by name (tens of
+ * fields), low enough that a session stuffed by client-chosen names stays one bounded read.
+ */
+const DEFAULT_MAX_FIELDS = 1000
 
 /**
  * Hosts a browser treats as a secure context over plain HTTP, so a `Secure` cookie is kept there:
@@ -143,6 +162,7 @@ const LAYER_OPTIONS = {
   onInvalid: checks.either(checks.function, checks.oneOf('throw')),
   maxSessionsPerSubject: checks.positiveInteger,
   maxValueBytes: checks.positiveInteger,
+  maxFields: checks.positiveInteger,
 } satisfies Record<keyof SessionLayerOptions, Check>
 
 // express-session's options, and the cookie attributes people put at the top level.
@@ -214,6 +234,10 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
   readonly maxSessionsPerSubject: number | undefined
   /** Largest encoded value a write may store, in bytes. */
   readonly maxValueBytes: number
+  /** Most fields one session may hold (enforced by stores that list `'maxFields'` in `limits`). */
+  readonly maxFields: number
+  /** @internal `maxFields` when the store enforces it: what every write passes to the store. */
+  readonly storeMaxFields: number | undefined
   /**
    * The sessions of a subject, from outside any request: list them, revoke one by its handle, or
    * all of them. Needs a store with the subjects capability (every bundled store).
@@ -241,6 +265,8 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
     this.idleTimeout = options.idleTimeout
     this.maxSessionsPerSubject = options.maxSessionsPerSubject
     this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
+    this.maxFields = options.maxFields ?? DEFAULT_MAX_FIELDS
+    this.storeMaxFields = storeEnforces(this.store, 'maxFields') ? this.maxFields : undefined
     this.sessions = new SubjectSessions<Data>(this.store)
     this.absoluteTimeout = options.absoluteTimeout
     if (options.idleTimeout !== undefined) {
@@ -253,6 +279,11 @@ export class SessionLayer<Data extends object = Record<string, unknown>> {
     }
     this.readOptions = this.touch === undefined ? undefined : { touch: this.touch }
     this.#onWarning = options.onWarning ?? ((message) => console.warn(message))
+    if (options.maxFields !== undefined && this.storeMaxFields === undefined) {
+      this.#onWarning(
+        `ruts: maxFields is set but the ${this.store.name} store does not enforce it (its limits do not list 'maxFields')`,
+      )
+    }
     if (options.legacy !== undefined && typeof options.legacy.find !== 'function') {
       throw optionError(
         'SessionLayer',

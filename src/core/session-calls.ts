@@ -246,6 +246,7 @@ export class SessionCalls<Data extends object> {
         }
         if (!creating && target !== undefined) placement.renameFrom = candidate.key
         if (creating && layer.absoluteTimeout !== undefined) placement.maxLifetime = layer.absoluteTimeout
+        if (layer.storeMaxFields !== undefined) placement.maxFields = layer.storeMaxFields
         const result = await this.call(operation, () => send(key, placement))
         if (result.status === 'missing') {
           this.#drop()

@@ -113,7 +113,20 @@ export async function writeField<Data extends object>(
   )
   if (result.status === 'written') calls.remember(field, bytes)
   else calls.cache?.delete(field)
+  if (result.status === 'full') throw sessionFull(layer.maxFields)
   return result.status === 'written'
+}
+
+/**
+ * A store refused to add a field to a session that holds `maxFields` already. The message names the
+ * limit only: the field name may be the client's (an app that takes names from requests), and this
+ * text reaches logs.
+ */
+function sessionFull(maxFields: number): SessionError {
+  return new SessionError(
+    'ERR_SESSION_VALUE',
+    `the session already holds the layer's maxFields (${maxFields}) fields; a new field is refused`,
+  )
 }
 
 /**
@@ -144,8 +157,9 @@ export async function incrementField<Data extends object>(
   const result = await calls.place('increment', fieldTtl, (key, placement) =>
     increment(key, field, { ...placement, by, format }),
   )
-  if (result.status === 'invalid') {
+  if (result.status !== 'written') {
     calls.cache?.delete(field)
+    if (result.status === 'full') throw sessionFull(layer.maxFields)
     throw new SessionError(
       'ERR_SESSION_VALUE',
       `increment(): the field does not hold a safe integer, or the sum would leave the safe range`,

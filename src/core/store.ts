@@ -77,6 +77,14 @@ export interface PlacementOptions {
   /** With `session: 'create'`: hard cap on the session's lifetime in seconds from creation. */
   maxLifetime?: number
   renameFrom?: SessionKey
+  /**
+   * Most live fields the session may hold (a whole number ≥ 1). A write or increment that would add
+   * a field (absent, or expired) to a session already holding this many live fields changes nothing
+   * and reports `full` (a `renameFrom` move still happens); expired fields do not count. Updating or
+   * incrementing a live field never hits it. Given only to a store that lists `'maxFields'` in
+   * {@link SessionStore.limits}; absent means no limit.
+   */
+  maxFields?: number
 }
 
 /**
@@ -103,11 +111,11 @@ export interface IncrementOptions extends PlacementOptions {
 /**
  * Result of {@link SessionStore.increment}: `written` with the new `value`; `invalid` when the field
  * holds no safe integer in `format` or the sum would leave the safe range (nothing changed but a
- * `renameFrom` move); `missing` and `collision` as for {@link SessionStore.write}.
+ * `renameFrom` move); `full`, `missing` and `collision` as for {@link SessionStore.write}.
  */
 export type IncrementResult =
   | (LiveSession & { status: 'written'; value: number })
-  | (LiveSession & { status: 'invalid' })
+  | (LiveSession & { status: 'invalid' | 'full' })
   | { status: 'missing' }
   | { status: 'collision' }
 
@@ -115,11 +123,13 @@ export type IncrementResult =
  * Result of {@link SessionStore.write}:
  * - `written`: the field was written (`LiveSession` describes the session afterwards);
  * - `exists`: `insert` found the field present; nothing written (a `renameFrom` move still happened);
+ * - `full`: the field was absent (or expired) and the session already holds `maxFields` live fields;
+ *   nothing written (a `renameFrom` move still happened);
  * - `missing`: `session: 'existing'` and no live session at the key (or at `renameFrom`);
  * - `collision`: the target key is already live (`create`, or the target of `renameFrom`).
  */
 export type WriteResult =
-  | (LiveSession & { status: 'written' | 'exists' })
+  | (LiveSession & { status: 'written' | 'exists' | 'full' })
   | { status: 'missing' }
   | { status: 'collision' }
 
@@ -234,6 +244,12 @@ export interface SessionStore {
    * fails with `ERR_SESSION_OPTION` before reaching the store. @default none
    */
   readonly writeOptions?: readonly string[]
+  /**
+   * The limits of {@link STORE_LIMITS} this store enforces. The layer passes a limit in the options of
+   * `write` and `increment` only to a store that lists it; a store that does not is never limited
+   * (and keeps working unchanged). Every bundled store lists `'maxFields'`. @default none
+   */
+  readonly limits?: readonly StoreLimit[]
   /** One field of a live session. */
   get(key: SessionKey, field: string, options?: ReadOptions): Promise<FieldRead>
   /** Every live field of a live session. */
@@ -304,6 +320,27 @@ export const STORE_CAPABILITIES = {
   /** `bind`, `subjectOf`, `listSubject` and `revokeSubject`. */
   subjects: ['bind', 'subjectOf', 'listSubject', 'revokeSubject'],
 } as const satisfies Record<string, readonly (keyof SessionStore)[]>
+
+/**
+ * Optional limits of the store contract: each is an option of {@link PlacementOptions} that a store
+ * enforces inside its own atomic step, declared by listing its name in {@link SessionStore.limits}.
+ */
+export const STORE_LIMITS = {
+  /** {@link PlacementOptions.maxFields}: writes that would add a field to a full session report `full`. */
+  maxFields: 'maxFields',
+} as const satisfies Record<string, keyof PlacementOptions>
+
+/** The name of an optional limit of the store contract; see {@link STORE_LIMITS}. */
+export type StoreLimit = keyof typeof STORE_LIMITS
+
+/**
+ * @param store - any store
+ * @param limit - an optional limit of the contract
+ * @returns `true` when the store enforces it (lists it in {@link SessionStore.limits})
+ */
+export function storeEnforces(store: SessionStore, limit: StoreLimit): boolean {
+  return store.limits?.includes(limit) === true
+}
 
 /** The name of an optional part of the store contract; see {@link STORE_CAPABILITIES}. */
 export type StoreCapability = keyof typeof STORE_CAPABILITIES

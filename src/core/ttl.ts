@@ -20,15 +20,20 @@ export function isTtl(value: unknown, min = 1): value is number {
 
 /**
  * The TTL rule of the store contract, for a store to check before any backend call: every
- * lifetime a write carries is whole seconds from 1 to {@link MAX_TTL}.
+ * lifetime a write carries is whole seconds from 1 to {@link MAX_TTL}; a `maxFields` it carries is
+ * a whole number ≥ 1.
  *
  * @param options - the write's options
- * @throws SessionError `ERR_SESSION_ARGUMENT` for a lifetime out of range
+ * @throws SessionError `ERR_SESSION_ARGUMENT` for a lifetime out of range, or a bad `maxFields`
  */
 export function checkWriteTtls(options: PlacementOptions): void {
   const { fieldTtl, sessionTtl, maxLifetime } = options
   if (!isTtl(fieldTtl) || !isTtl(sessionTtl) || (maxLifetime !== undefined && !isTtl(maxLifetime))) {
     throw ttlError('write lifetimes')
+  }
+  const { maxFields } = options
+  if (maxFields !== undefined && !(Number.isSafeInteger(maxFields) && maxFields >= 1)) {
+    throw new SessionError('ERR_SESSION_ARGUMENT', 'maxFields must be a whole number ≥ 1')
   }
 }
 

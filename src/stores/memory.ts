@@ -72,6 +72,8 @@ const UNLINKED = { older: undefined, newer: undefined }
  */
 export class MemoryStore implements SessionStore {
   readonly name = 'memory'
+  /** Enforces `maxFields` (counting live fields only). */
+  readonly limits = ['maxFields'] as const
   // Lookup by key; recency by two intrusive lists (probation, protected), every operation O(1).
   readonly #sessions = new Map<SessionKey, Entry>()
   readonly #recency: SegmentedRecency<Entry>
@@ -126,8 +128,12 @@ export class MemoryStore implements SessionStore {
     const now = Date.now()
     const entry = this.#place(key, options, now)
     if (typeof entry === 'string') return { status: entry }
-    if (options.mode === 'insert' && liveField(entry, field, now) !== undefined) {
+    const present = liveField(entry, field, now) !== undefined
+    if (options.mode === 'insert' && present) {
       return { status: 'exists', live: true, ttl: entry.expiresAt - now, touched: false }
+    }
+    if (!present && isFull(entry, options.maxFields, now)) {
+      return { status: 'full', live: true, ttl: entry.expiresAt - now, touched: false }
     }
     // Own a compact copy: an encoder may hand out views into a larger shared buffer (msgpackr does),
     // and a kept view would pin that whole buffer. `Uint8Array#slice` copies; `Buffer#slice` does not.
@@ -143,6 +149,9 @@ export class MemoryStore implements SessionStore {
     const entry = this.#place(key, options, now)
     if (typeof entry === 'string') return { status: entry }
     const stored = liveField(entry, field, now)
+    if (stored === undefined && isFull(entry, options.maxFields, now)) {
+      return { status: 'full', live: true, ttl: entry.expiresAt - now, touched: false }
+    }
     const sum = addToInteger(stored?.value, options.by, options.format)
     if (sum === undefined) return { status: 'invalid', live: true, ttl: entry.expiresAt - now, touched: false }
     // A live field keeps its expiry: that is what makes a fixed window.
@@ -323,6 +332,17 @@ function liveField(entry: Entry, field: string, now: number): StoredField | unde
   if (stored === undefined || stored.expiresAt > now) return stored
   entry.fields.delete(field)
   return undefined
+}
+
+/**
+ * Whether the session already holds `maxFields` live fields, so a new one does not fit. Only a
+ * session whose map reaches the limit is looked at closely: its expired fields are reclaimed first,
+ * so they never count.
+ */
+function isFull(entry: Entry, maxFields: number | undefined, now: number): boolean {
+  if (maxFields === undefined || entry.fields.size < maxFields) return false
+  for (const [field, stored] of entry.fields) if (stored.expiresAt <= now) entry.fields.delete(field)
+  return entry.fields.size >= maxFields
 }
 
 /** Move the session's expiry forward to `target` (never back, never past its deadline). */

@@ -61,6 +61,7 @@ export function countingStore(inner: SessionStore): CountingStore {
   const wrapper = {
     name: inner.name,
     ...(inner.writeOptions === undefined ? {} : { writeOptions: inner.writeOptions }),
+    ...(inner.limits === undefined ? {} : { limits: inner.limits }),
     calls,
     failing: false,
     total: () => OPERATIONS.reduce((sum, name) => sum + calls[name], 0),

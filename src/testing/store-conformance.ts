@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import type { FieldRead, SessionStore, StoreCapability, WriteOptions } from '../core/store.js'
+import type { FieldRead, SessionStore, StoreCapability, StoreLimit, WriteOptions } from '../core/store.js'
+import { describeFieldLimit } from './field-limit.js'
 import { describeFieldOperations } from './field-operations.js'
 import { describeHardeningRules, type HardeningOptions } from './store-hardening.js'
 import { describeSubjects } from './subjects.js'
@@ -16,10 +17,11 @@ export interface StoreConformanceOptions extends HardeningOptions {
   /** Skip the whole suite, with the reason printed in the report (e.g. a missing service). */
   skip?: string | undefined
   /**
-   * Optional parts of the contract this store does not implement, each with the reason shown in
-   * the report. A store lacking a capability not listed here fails that capability's tests.
+   * Optional parts of the contract this store does not implement (capabilities, and limits such as
+   * `maxFields`), each with the reason shown in the report. A store lacking one not listed here fails
+   * its tests.
    */
-  skipCapabilities?: Partial<Record<StoreCapability, string>>
+  skipCapabilities?: Partial<Record<StoreCapability | StoreLimit, string>>
   /**
    * The store's own cases, declared with `it` inside the suite so they share its store, its set-up
    * and its teardown (and are skipped with it). They run concurrently with the contract's cases on
@@ -415,6 +417,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
     })
 
     describeFieldOperations(setup, options.skipCapabilities)
+    describeFieldLimit(setup, options.skipCapabilities)
     describeSubjects(setup, options)
 
     it('never resurrects a session deleted while writes race it', async () => {

@@ -258,6 +258,78 @@ describe('Session', () => {
     }
   })
 
+  it('refuses a new field beyond maxFields with ERR_SESSION_VALUE naming the limit, never the field or value', async () => {
+    const store = countingStore(new MemoryStore())
+    const layer = new SessionLayer({ store, maxFields: 3 })
+    expect(layer.maxFields).toBe(3)
+    expect(new SessionLayer({ store }).maxFields).toBe(1000)
+    const session = layer.open(undefined)
+    await session.update('a', 1)
+    await session.insert('b', 2)
+    expect(await session.increment('n')).toBe(1)
+    const secretName = 'client-chosen-name'
+    const writes: (() => Promise<unknown>)[] = [
+      () => session.update(secretName, 'secret-value'),
+      () => session.insert(secretName, 'secret-value'),
+      () => session.increment(secretName),
+    ]
+    for (const write of writes) {
+      const refused = await write().catch((error: unknown) => error)
+      expect(refused).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+      expect(String((refused as Error).message)).toContain('maxFields (3)')
+      expect(String((refused as Error).message)).not.toContain('secret-value')
+      expect(String((refused as Error).message)).not.toContain(secretName)
+    }
+    expect(await session.get(secretName)).toBeUndefined()
+    // Existing fields stay writable; a removal makes room; a flash message is one more field.
+    expect(await session.update('a', 10)).toBe(true)
+    expect(await session.increment('n')).toBe(2)
+    expect(await session.insert('b', 3)).toBe(false)
+    expect(await session.remove('a')).toBe(true)
+    await session.update('flash', 'saved')
+    expect(await codeOf(session.update('other', 1))).toBe('ERR_SESSION_VALUE')
+    expect(await session.take('flash')).toBe('saved')
+    expect(await session.update('other', 1)).toBe(true)
+    expect(Object.fromEntries((await session.getAll())?.entries() ?? [])).toEqual({ b: 2, n: 2, other: 1 })
+  })
+
+  it('rejects a maxFields that is not a whole number ≥ 1, as every option', () => {
+    const store = new MemoryStore()
+    for (const maxFields of [0, -1, 1.5, 'x', Number.NaN]) {
+      expect(() => new SessionLayer({ store, maxFields: maxFields as number })).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
+      )
+    }
+  })
+
+  it('passes maxFields only to a store that lists it in limits, and warns once when it was set for one that does not', async () => {
+    const writes: unknown[] = []
+    const memory = new MemoryStore()
+    const unaware: SessionStore = {
+      name: 'custom',
+      get: (key, field, options) => memory.get(key, field, options),
+      getAll: (key, options) => memory.getAll(key, options),
+      write: (key, field, value, options) => {
+        writes.push(options)
+        return memory.write(key, field, value, options)
+      },
+      remove: (key, field) => memory.remove(key, field),
+      delete: (key) => memory.delete(key),
+      expire: (key, seconds) => memory.expire(key, seconds),
+      rename: (from, to) => memory.rename(from, to),
+    }
+    const warnings: string[] = []
+    const session = new SessionLayer({ store: unaware, maxFields: 1, onWarning: (m) => warnings.push(m) }).open(
+      undefined,
+    )
+    expect(warnings).toEqual([expect.stringContaining('maxFields')])
+    await session.update('a', 1)
+    expect(await session.update('b', 2)).toBe(true)
+    expect(writes).not.toContainEqual(expect.objectContaining({ maxFields: expect.anything() }))
+    new SessionLayer({ store: unaware, onWarning: (m) => warnings.push(m) })
+    expect(warnings).toHaveLength(1)
+  })
+
   it('a call the handler did not await fails into storeError, not into an unhandled rejection', async () => {
     const store = countingStore(new MemoryStore())
     const layer = new SessionLayer({ store })

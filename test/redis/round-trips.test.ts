@@ -264,6 +264,48 @@ describeRedis('RedisStore round trips, counted with MONITOR', () => {
     }
   })
 
+  it('keeps maxFields off the common path: one HLEN on an update, none on a create or on an increment of a live field; a full session refuses without reading its fields', async () => {
+    const kind = allClientKinds.find((each) => !each.cluster)
+    if (kind === undefined) throw new Error('no standalone client kind')
+    const connected = await kind.connect({ host: '127.0.0.1', port: server.port })
+    try {
+      const store = storeFor(connected.client)
+      // HLEN counts metadata entries too: far from the limit, the count is all a write looks at.
+      const limit = { maxFields: 10 }
+      const counter = { ...existing, ...limit, by: 1, format: 'json' } as const
+      // Commands the scripts run (MONITOR's source `lua`), by name, while `work` runs.
+      const inner = async (work: () => Promise<unknown>): Promise<string[]> => {
+        const names: string[] = []
+        await log.count(work, (entry) => entry.source === 'lua' && names.push(entry.args[0]?.toUpperCase() ?? '') > 0)
+        return names
+      }
+      const without = randomKey()
+      const key = randomKey()
+      // Warm the function cache (the first call after a server start also loads the library).
+      await store.write(randomKey(), 'a', bytes('1'), { ...create, ...limit })
+      expect(await inner(() => store.write(key, 'a', bytes('1'), { ...create, ...limit }))).not.toContain('HLEN')
+      await store.write(without, 'a', bytes('1'), create)
+      const update = await inner(() => store.write(key, 'b', bytes('2'), { ...existing, ...limit }))
+      const unlimited = await inner(() => store.write(without, 'b', bytes('2'), existing))
+      expect(update.filter((name) => name === 'HLEN')).toEqual(['HLEN'])
+      expect(update).toHaveLength(unlimited.length + 1)
+      expect(await inner(() => store.increment(key, 'n', counter))).toContain('HLEN')
+      // Incrementing the live counter adds no field: not counted.
+      expect(await inner(() => store.increment(key, 'n', counter))).not.toContain('HLEN')
+      let refused: unknown
+      // With a, b and n the session is full at maxFields 3.
+      const full = await inner(async () => {
+        refused = await store.write(key, 'c', bytes('3'), { ...existing, maxFields: 3 })
+      })
+      expect(refused).toMatchObject({ status: 'full' })
+      // No field has expired (m:soonest says so): no entry is read, however often this is retried.
+      expect(full).not.toContain('HGETALL')
+      expect(full).not.toContain('HDEL')
+    } finally {
+      await connected.close()
+    }
+  })
+
   it.each(allClientKinds.filter((kind) => !kind.cluster))(
     'each subject operation is one command ($name)',
     async (kind) => {

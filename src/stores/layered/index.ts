@@ -21,8 +21,10 @@ import {
   type SessionKey,
   type SessionRead,
   type SessionStore,
+  type StoreLimit,
   type SubjectRead,
   type SubjectSession,
+  storeEnforces,
   storeSupports,
   type WriteOptions,
   type WriteResult,
@@ -81,6 +83,12 @@ export class LayeredStore implements SessionStore {
   /** The per-call write options this store understands: `strategy` and `hotTtl`. */
   readonly writeOptions = LAYERED_WRITE_OPTIONS
   /**
+   * `maxFields` when the cold store enforces it: cold, the source of truth, decides, and a refused
+   * write (`full`) leaves the hot copy as it was. A `hot-only` field, which cold never sees, is
+   * counted by hot against the fields its copy holds.
+   */
+  readonly limits: readonly StoreLimit[]
+  /**
    * Capability `subjects`, present when the cold store has it: cold binds, lists and revokes; a moved
    * or ended session's hot copy is gone, in every process, when the call resolves (docs/subjects.md).
    */
@@ -115,6 +123,7 @@ export class LayeredStore implements SessionStore {
       onError: options.onError ?? warnAtMostEvery(10_000),
     })
     this.#cold = new TracedTier(options.cold, 'cold')
+    this.limits = storeEnforces(this.#cold, 'maxFields') ? ['maxFields'] : []
     this.#activity = new KeyActivity(missTtl)
     const subjects = storeSupports(this.#cold, 'subjects')
     this.#tiers = { hot: this.#hot, cold: this.#cold, activity: this.#activity, guardMoves: subjects }
@@ -193,10 +202,11 @@ export class LayeredStore implements SessionStore {
     try {
       const write = { key, field, value, options: plain, policy, flight }
       const result = await (policy.strategy === 'hot-only' ? writeHotOnly : writeCold)(this.#tiers, write)
-      if (result.status === 'written' || result.status === 'exists') {
-        if (from !== undefined) this.#policies.move(from, key)
-        this.#policies.remember(key, field, extra, policy)
+      // A refused write (`exists`, `full`) still consumed the rename: the session moved.
+      if (from !== undefined && result.status !== 'missing' && result.status !== 'collision') {
+        this.#policies.move(from, key)
       }
+      if (result.status === 'written' || result.status === 'exists') this.#policies.remember(key, field, extra, policy)
       return result
     } finally {
       this.#activity.end(flight)

@@ -10,6 +10,7 @@ import {
   type SessionRead,
   type SessionStore,
   STORE_CAPABILITIES,
+  type StoreLimit,
   type WriteOptions,
   type WriteResult,
 } from '../../core/store.js'
@@ -27,6 +28,8 @@ import {
  */
 export class TracedTier implements SessionStore {
   readonly name: string
+  /** The tier's store's limits, as it declares them. */
+  readonly limits: readonly StoreLimit[]
   declare readonly increment?: NonNullable<SessionStore['increment']>
   declare readonly take?: NonNullable<SessionStore['take']>
   declare readonly bind?: NonNullable<SessionStore['bind']>
@@ -42,6 +45,7 @@ export class TracedTier implements SessionStore {
    */
   constructor(store: SessionStore, tier: 'hot' | 'cold') {
     this.name = store.name
+    this.limits = store.limits ?? []
     this.#store = store
     this.#tier = tier
     for (const name of OPTIONAL_METHODS) {

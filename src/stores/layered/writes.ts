@@ -214,6 +214,8 @@ async function writeInHot(
     }
   }
   const hotOptions: WriteOptions = { ...options, fieldTtl: write.policy.hotTtl }
+  // Hot decides for a field only hot holds; its copy may also hold the hot-only mark, one more field.
+  if (options.maxFields !== undefined) hotOptions.maxFields = options.maxFields + 1
   hot.noteFieldTtl(write.policy.hotTtl)
   if (options.session === 'create') {
     // A session only hot will hold: created with its mark (see HOT_ONLY_FIELD), then the field.

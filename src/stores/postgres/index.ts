@@ -121,6 +121,8 @@ const PREPARED_STATEMENT_EXISTS = '42P05'
  */
 export class PostgresStore implements SessionStore {
   readonly name = 'postgres'
+  /** Enforces `maxFields` in the write's own atomic step. */
+  readonly limits = ['maxFields'] as const
   readonly #pool: Pool
   readonly #timeout: number
   readonly #cleanup: CleanupTask
@@ -225,7 +227,9 @@ export class PostgresStore implements SessionStore {
       rename: insertOnly ? this.#write.renameInsert : this.#write.renameUpdate,
     }
     const row = await this.#placed('write', statements, key, field, bytes, options)
-    if (row.status === 'written' || row.status === 'exists') return { status: row.status, ...live(row) }
+    if (row.status === 'written' || row.status === 'exists' || row.status === 'full') {
+      return { status: row.status, ...live(row) }
+    }
     return { status: row.status === 'missing' ? 'missing' : 'collision' }
   }
 
@@ -236,7 +240,7 @@ export class PostgresStore implements SessionStore {
     if (row.status === 'written' && typeof row.counter === 'number') {
       return { status: 'written', ...live(row), value: row.counter }
     }
-    if (row.status === 'invalid') return { status: 'invalid', ...live(row) }
+    if (row.status === 'invalid' || row.status === 'full') return { status: row.status, ...live(row) }
     return { status: row.status === 'missing' ? 'missing' : 'collision' }
   }
 
@@ -420,7 +424,9 @@ export class PostgresStore implements SessionStore {
       params.push(options.maxLifetime ?? null)
     } else if (options.renameFrom !== undefined) {
       sql = statements.rename
-      params.push(options.renameFrom)
+      params.push(options.renameFrom, options.maxFields ?? null)
+    } else {
+      params.push(options.maxFields ?? null)
     }
     return this.#writeQuery(operation, sql, params)
   }

@@ -120,6 +120,8 @@ const WAIT_OPTIONS = {
  */
 export class RedisStore implements SessionStore {
   readonly name = 'redis'
+  /** Enforces `maxFields` in the write's own atomic step. */
+  readonly limits = ['maxFields'] as const
   readonly #runner: ScriptRunner
   readonly #prefix: string
   readonly #timeout: number

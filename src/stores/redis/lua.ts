@@ -15,6 +15,10 @@
  *   pairs of the HSET a script does anyway.
  * - `m:subject`, `m:meta`, `m:index` → only on a session bound to a subject: the subject, its meta
  *   JSON, and the Redis key of the subject's index (see `subject-lua.ts`).
+ * - `m:soonest` → no live field expires before this time (server milliseconds): a lower bound kept by
+ *   every field write, made exact when a full session's expired fields are reclaimed (see
+ *   {@link FIELD_LIMIT}). Absent when unknown (a session from an older version, or bound before its
+ *   first field).
  * - `f:<field>` → `<expiresAtMs>:<value bytes>`. Value and field expiry live in one entry so a read
  *   or write touches exactly one hash entry. User fields are always `f:`-prefixed, so no field name
  *   (`m:expires`, `__proto__`, anything with `:`) can collide with metadata.
@@ -23,6 +27,8 @@
  * (`m:moved` or `m:revoked`, see `subject-lua.ts`); every script treats such a key as absent.
  */
 export const PRELUDE = `
+-- m:soonest of a session without fields: later than any expiry.
+local NEVER = 9007199254740991
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -99,11 +105,12 @@ end
 -- source server's clock together with its reading of that clock; they are rebased onto this
 -- server's clock so clock skew between cluster nodes cannot shorten or lengthen them. Expired
 -- fields are left out. Returns the m:deadline, subject (m:subject, m:meta, m:index, m:created,
--- m:active) and field entries as HSET pairs (without m:expires), the session's expiry and its
--- deadline. Nothing is written here.
+-- m:active), m:soonest (exact) and field entries as HSET pairs (without m:expires), the session's
+-- expiry, its deadline, how many fields it kept and the soonest expiry among them. Nothing is
+-- written here.
 local function rebase(now, args, first)
   local delta = now - tonumber(args[first])
-  local entries, deadline = {}, 0
+  local entries, deadline, count, soonest = {}, 0, 0, NEVER
   for i = first + 2, #args, 2 do
     local name, entry = args[i], args[i + 1]
     if name == 'm:deadline' then
@@ -116,12 +123,17 @@ local function rebase(now, args, first)
       push(entries, name, entry)
     elseif string.sub(name, 1, 2) == 'f:' then
       local expires, colon = expiry_of(entry)
-      if expires + delta > now then push(entries, name, ms(expires + delta) .. string.sub(entry, colon)) end
+      if expires + delta > now then
+        push(entries, name, ms(expires + delta) .. string.sub(entry, colon))
+        count = count + 1
+        if expires + delta < soonest then soonest = expires + delta end
+      end
     end
   end
+  push(entries, 'm:soonest', ms(soonest))
   local at = tonumber(args[first + 1]) + delta
   if at <= now then at = now + 1 end
-  return entries, at, deadline
+  return entries, at, deadline, count, soonest
 end
 -- Create the session at key from a taken session in args (from position first, as for rebase),
 -- replacing whatever the key held. Returns the session's expiry.
@@ -132,6 +144,60 @@ local function place_taken(key, now, args, first)
   call_with('HSET', key, writes)
   redis.call('PEXPIREAT', key, ms(at))
   return at
+end
+`
+
+/**
+ * The field limit (`maxFields`) of the scripts that add fields. Cheap on the common path: one `HLEN`,
+ * which counts the fields plus the metadata entries (two at least). Only a hash that reaches the
+ * limit is looked at closely, and only when a field may have expired (`m:soonest` has come, or is
+ * unknown) are its entries read, expired ones deleted and `m:soonest` made exact; a refused write
+ * to a full session without expired fields stays O(1), however often it is retried.
+ */
+export const FIELD_LIMIT = `
+-- Metadata a session may hold besides m:expires and m:deadline, which it always holds.
+local OPTIONAL_META = {'m:created', 'm:active', 'm:subject', 'm:meta', 'm:index', 'm:soonest'}
+-- Whether the live session at key has room for field name under limit (text, '0' for none). known
+-- is true when the caller read the field's entry and found it absent or expired; otherwise a live
+-- entry found here means the write adds nothing (room). May reclaim expired fields.
+local function has_room(key, name, limit, now, known)
+  if limit == '0' then return true end
+  limit = tonumber(limit)
+  local count = redis.call('HLEN', key) - 2
+  if count < limit then return true end
+  if not known then
+    local entry = redis.call('HGET', key, name)
+    if entry and expiry_of(entry) > now then return true end
+  end
+  local meta = redis.call('HMGET', key, unpack(OPTIONAL_META))
+  for i = 1, #meta do
+    if meta[i] then count = count - 1 end
+  end
+  if count < limit then return true end
+  local soonest = meta[#meta]
+  if soonest and tonumber(soonest) > now then return false end
+  local all = redis.call('HGETALL', key)
+  local expired = {}
+  count, soonest = 0, NEVER
+  for i = 1, #all, 2 do
+    if string.sub(all[i], 1, 2) == 'f:' then
+      local expires = expiry_of(all[i + 1])
+      if expires > now then
+        count = count + 1
+        if expires < soonest then soonest = expires end
+      else
+        expired[#expired + 1] = all[i]
+      end
+    end
+  end
+  call_with('HDEL', key, expired)
+  redis.call('HSET', key, 'm:soonest', ms(soonest))
+  return count < limit
+end
+-- Add the pair that keeps m:soonest a lower bound to writes, for a field written to expire at
+-- expires; current is m:soonest as read (false when unknown: it stays unknown).
+local function push_soonest(writes, current, expires)
+  if current and expires < tonumber(current) then push(writes, 'm:soonest', ms(expires)) end
 end
 `
 

@@ -6,7 +6,7 @@ export type ScriptArgument = string | Buffer
 
 /**
  * Status codes of script replies, defined once. Every script's Lua declares them as constants
- * (`MISSING`, `OK`, `EXISTS`, `COLLISION`, `INVALID`, `KEPT`, `MOVED`) and every parser reads them back through
+ * (`MISSING`, `OK`, `EXISTS`, `COLLISION`, `INVALID`, `KEPT`, `MOVED`, `FULL`) and every parser reads them back through
  * {@link statusOf}, so a status is never a bare number on either side.
  */
 export const STATUS = {
@@ -24,6 +24,8 @@ export const STATUS = {
   kept: 5,
   /** The key holds no session but a marker naming where a bound session is being moved (Cluster). */
   moved: 6,
+  /** A write would add a field to a session that holds `maxFields` live fields already. */
+  full: 7,
 } as const
 
 /** The name of a reply status. */

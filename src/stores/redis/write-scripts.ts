@@ -7,7 +7,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../../core/store.js'
-import { INTEGERS, TOMBSTONE_MS } from './lua.js'
+import { FIELD_LIMIT, INTEGERS, TOMBSTONE_MS } from './lua.js'
 import { bytes, int, list, liveSession, text, toBuffer } from './replies.js'
 import { defineScript, milliseconds, type ScriptArgument, type ScriptCall, type Status, statusOf } from './script.js'
 import { memberOf } from './subject-keys.js'
@@ -68,7 +68,13 @@ export interface RenamingIncrementInput extends IncrementInput {
   readonly from: string
 }
 
-const WRITE_LUA = `${INTEGERS}${SUBJECT_LUA}`
+const WRITE_LUA = `${INTEGERS}${SUBJECT_LUA}${FIELD_LIMIT}
+-- m:expires, m:deadline, m:soonest and, when name is given, that entry, in one HMGET.
+local function read_for_write(key, name)
+  if name then return redis.call('HMGET', key, 'm:expires', 'm:deadline', 'm:soonest', name) end
+  return redis.call('HMGET', key, 'm:expires', 'm:deadline', 'm:soonest')
+end
+`
 
 const WRITE_BODY = `
 local key = KEYS[1]
@@ -79,6 +85,8 @@ local format = string.match(ARGV[1], '^increment:(.*)$')
 local needs_entry = (insert or format) and name
 local now = now_ms()
 local at, deadline, entry
+-- m:soonest as read (false: unknown); the live fields of a taken session (nil: in the hash).
+local soonest, taken_fields = false, nil
 -- Pairs to HSET before m:expires and the field; stored is 1 when m:expires must be (re)written.
 local writes = {}
 local stored = 0
@@ -94,10 +102,12 @@ if ARGV[2] == 'create' then
   redis.call('DEL', key)
   push(writes, 'm:deadline', ms(deadline))
   push(writes, 'm:created', ms(now))
+  soonest = ms(NEVER)
+  taken_fields = 0
   stored = 1
   touched = 1
 elseif KEYS[2] then
-  local meta = read(KEYS[2], needs_entry)
+  local meta = read_for_write(KEYS[2], needs_entry)
   at = live_until(KEYS[2], meta[1], now)
   if not at then return {MISSING} end
   if live_key(key, now) then return {COLLISION} end
@@ -105,24 +115,32 @@ elseif KEYS[2] then
   -- and a bound session's index learns the new key in it too.
   redis.call('RENAME', KEYS[2], key)
   follow_in_index(redis.call('HGET', key, 'm:index'), KEYS[2], key, at)
-  deadline, entry = num(meta[2]), meta[3]
-elseif #ARGV > 7 then
+  deadline, soonest, entry = num(meta[2]), meta[3], meta[4]
+elseif #ARGV > 8 then
   if live_key(key, now) then return {COLLISION} end
   -- A revocation reached this move in flight (Cluster): the session is gone.
   if revoked(key) then return {MISSING} end
   redis.call('DEL', key)
-  writes, at, deadline = rebase(now, ARGV, 8)
+  writes, at, deadline, taken_fields, soonest = rebase(now, ARGV, 9)
+  soonest = ms(soonest)
   entry = lookup(writes, name)
   stored = 1
 else
-  local meta = read(key, needs_entry)
+  local meta = read_for_write(key, needs_entry)
   at = live_until(key, meta[1], now)
   if not at then return {MISSING} end
-  deadline, entry = num(meta[2]), meta[3]
+  deadline, soonest, entry = num(meta[2]), meta[3], meta[4]
 end
 local value, field_expires, counter = ARGV[4], now + tonumber(ARGV[5]), nil
 local live_entry = entry and expiry_of(entry) > now
 local refused = insert and live_entry and EXISTS
+-- The field limit, for a write that adds a field (a taken session is counted as rebased, not in the
+-- hash, which the move has not written yet).
+if not refused and not live_entry and ARGV[8] ~= '0' then
+  local room
+  if taken_fields then room = taken_fields < tonumber(ARGV[8]) else room = has_room(key, name, ARGV[8], now, needs_entry) end
+  if not room then refused = FULL end
+end
 if format then
   -- Increment: add to the live field's integer; a live field keeps its expiry (fixed windows).
   counter = 0
@@ -148,6 +166,7 @@ at, moved = extended(at, deadline, now + tonumber(ARGV[6]))
 stored = math.max(stored, moved)
 if stored == 1 then push(writes, 'm:expires', ms(at)) end
 push(writes, 'm:active', ms(now))
+push_soonest(writes, soonest, field_expires)
 push(writes, name, ms(field_expires) .. ':' .. value)
 call_with('HSET', key, writes)
 if stored == 1 then redis.call('PEXPIREAT', key, ms(at)) end
@@ -158,8 +177,8 @@ return {OK, at - now, math.max(touched, moved)}
 
 /**
  * ARGV of the write script: mode (`insert`, `update`, or `increment:<format>`), session, field,
- * value (for an increment: the amount), field ttl, session ttl, max lifetime (0 = none), then a
- * taken session.
+ * value (for an increment: the amount), field ttl, session ttl, max lifetime (0 = none), max fields
+ * (0 = none), then a taken session.
  */
 function placedArguments(
   mode: string,
@@ -175,13 +194,14 @@ function placedArguments(
     milliseconds(options.fieldTtl),
     milliseconds(options.sessionTtl),
     options.session === 'create' && options.maxLifetime !== undefined ? milliseconds(options.maxLifetime) : '0',
+    String(options.maxFields ?? 0),
     ...(input.taken ?? []),
   ]
 }
 
 /** Position of the value among `placedArguments`, and where a taken session starts. */
 const VALUE_POSITION = 3
-const TAKEN_POSITION = 7
+const TAKEN_POSITION = 8
 
 /**
  * The positions of placed-write arguments that carry session data: the value (not an increment's
@@ -207,6 +227,7 @@ const WRITE_STATUS: Partial<Record<Status, WriteResult['status']>> = {
   missing: 'missing',
   ok: 'written',
   exists: 'exists',
+  full: 'full',
   collision: 'collision',
 }
 
@@ -222,14 +243,14 @@ function incrementResult(reply: unknown): IncrementResult {
   const [code, ttl, touched, counter] = list(reply)
   const status = statusOf(code)
   if (status === 'missing' || status === 'collision') return { status }
-  if (status === 'invalid') return { status, ...liveSession(ttl, touched) }
+  if (status === 'invalid' || status === 'full') return { status, ...liveSession(ttl, touched) }
   if (status !== 'ok') throw new TypeError('unexpected script reply')
   return { status: 'written', ...liveSession(ttl, touched), value: int(Number(text(counter))) }
 }
 
 /**
- * KEYS: target. ARGV: see `placedArguments`; a taken session (Cluster rename) follows the seven.
- * → {OK|EXISTS, ttl, touched} | {MISSING} | {COLLISION}
+ * KEYS: target. ARGV: see `placedArguments`; a taken session (Cluster rename) follows the eight.
+ * → {OK|EXISTS|FULL, ttl, touched} | {MISSING} | {COLLISION}
  */
 export const WRITE = defineScript({
   name: 'write',
@@ -245,18 +266,22 @@ export const WRITE = defineScript({
  * The common write, `mode: 'update'` without a rename: the same outcome as {@link WRITE}, in the
  * fewest Redis calls (a create: TIME, EXISTS, HSET, PEXPIREAT; an update: TIME, HMGET, HSET and,
  * when the lifetime moves, PEXPIREAT) and none of the branches for the modes it does not serve.
+ * An update into an existing session adds one HLEN for the field limit (more only at the limit).
  * KEYS: session. ARGV: `create` | `existing`, field, value, field ttl ms, session ttl ms, max
- * lifetime ms (0 = none). → {OK, ttl, touched} | {MISSING} | {COLLISION}
+ * lifetime ms (0 = none), max fields (0 = none). → {OK, ttl, touched} | {FULL, ttl, 0} | {MISSING} |
+ * {COLLISION}
  */
 export const SET_FIELD = defineScript({
   name: 'write',
   numberOfKeys: 1,
   writes: true,
+  lua: FIELD_LIMIT,
   body: `
 local key = KEYS[1]
 local now = now_ms()
 local name = 'f:' .. ARGV[2]
-local entry = ms(now + tonumber(ARGV[4])) .. ':' .. ARGV[3]
+local field_expires = now + tonumber(ARGV[4])
+local entry = ms(field_expires) .. ':' .. ARGV[3]
 local target = now + tonumber(ARGV[5])
 if ARGV[1] == 'create' then
   -- A new key is the rule (the id is new): only a key that exists is checked, and cleared unless live.
@@ -270,21 +295,26 @@ if ARGV[1] == 'create' then
     if target > deadline then target = deadline end
   end
   local at, stamp = ms(target), ms(now)
-  redis.call('HSET', key, 'm:expires', at, 'm:deadline', ms(deadline), 'm:created', stamp, 'm:active', stamp, name, entry)
+  redis.call('HSET', key, 'm:expires', at, 'm:deadline', ms(deadline), 'm:created', stamp, 'm:active', stamp,
+    'm:soonest', ms(field_expires), name, entry)
   redis.call('PEXPIREAT', key, at)
   return {OK, target - now, 1}
 end
-local meta = redis.call('HMGET', key, 'm:expires', 'm:deadline')
+local meta = redis.call('HMGET', key, 'm:expires', 'm:deadline', 'm:soonest')
 local at = live_until(key, meta[1], now)
 if not at then return {MISSING} end
+if not has_room(key, name, ARGV[7], now, false) then return {FULL, at - now, 0} end
 local moved
 at, moved = extended(at, num(meta[2]), target)
+local writes = {'m:active', ms(now), name, entry}
+push_soonest(writes, meta[3], field_expires)
 if moved == 1 then
   local expires = ms(at)
-  redis.call('HSET', key, 'm:expires', expires, 'm:active', ms(now), name, entry)
+  push(writes, 'm:expires', expires)
+  redis.call('HSET', key, unpack(writes))
   redis.call('PEXPIREAT', key, expires)
 else
-  redis.call('HSET', key, 'm:active', ms(now), name, entry)
+  redis.call('HSET', key, unpack(writes))
 end
 return {OK, at - now, moved}
 `,
@@ -297,6 +327,7 @@ return {OK, at - now, moved}
       milliseconds(options.fieldTtl),
       milliseconds(options.sessionTtl),
       options.session === 'create' && options.maxLifetime !== undefined ? milliseconds(options.maxLifetime) : '0',
+      String(options.maxFields ?? 0),
     ]
     return { keys: [input.key], args, staged: [2] }
   },
@@ -316,7 +347,7 @@ export const WRITE_RENAMING = defineScript({
 
 /**
  * The write script in increment mode: adds to the field's integer, keeping a live field's expiry.
- * KEYS: target. → {OK, ttl, touched, sum as text} | {INVALID, ttl, 0} | {MISSING} | {COLLISION}
+ * KEYS: target. → {OK, ttl, touched, sum as text} | {INVALID|FULL, ttl, 0} | {MISSING} | {COLLISION}
  */
 export const INCREMENT = defineScript({
   name: 'increment',

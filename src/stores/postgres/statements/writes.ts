@@ -4,7 +4,7 @@ import { cap, remainingMs, seconds } from './sql.js'
 
 /** Row of every write and rename statement. `ttl` is null unless the session is live afterwards. */
 export interface WriteRow {
-  status: 'written' | 'exists' | 'missing' | 'collision' | 'renamed' | 'invalid'
+  status: 'written' | 'exists' | 'missing' | 'collision' | 'renamed' | 'invalid' | 'full'
   ttl: number | null
   touched: boolean
   /** Increments only: the sum, when written. */
@@ -13,7 +13,8 @@ export interface WriteRow {
 
 // Parameters shared by the write statements: $1 key, $2 field, $3 value (an increment: the safe
 // integer to add), $4 field TTL (s), $5 session TTL (s); then $6 maxLifetime (create) or
-// renameFrom (rename).
+// renameFrom (rename); then maxFields, or NULL for no limit ($6 in a write into an existing
+// session, $7 in a rename; a create writes the session's first field, which always fits).
 
 /** What a statement does to the field: write `$3` (always, or only when absent), or add `$3`. */
 type FieldChange = { kind: 'update' } | { kind: 'insert' } | { kind: 'increment'; format: IntegerFormat }
@@ -35,11 +36,12 @@ const counterColumn = (change: FieldChange): string =>
  * live field keeps its expiry; a stored value that is no safe integer, or a sum beyond the safe
  * range, fails the `WHERE` (NULL), and nothing is written.
  */
-function writeField(n: TableNames, change: FieldChange): string {
+function writeField(n: TableNames, change: FieldChange, limited: boolean): string {
+  const from = limited ? 'target, room WHERE room.fits' : 'target'
   if (change.kind !== 'increment') {
     return `ins AS (
     INSERT INTO ${n.fields} AS f (session_id, field, value, expires_at)
-    SELECT id, $2::text, $3::bytea, now() + ${seconds('$4')} FROM target
+    SELECT id, $2::text, $3::bytea, now() + ${seconds('$4')} FROM ${from}
     ON CONFLICT (session_id, field) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
     ${change.kind === 'insert' ? 'WHERE f.expires_at <= now()' : ''}
     RETURNING 1
@@ -49,7 +51,7 @@ function writeField(n: TableNames, change: FieldChange): string {
   const sum = `${n.decodeInteger}(f.value, ${format}) + $3::bigint`
   return `ins AS (
     INSERT INTO ${n.fields} AS f (session_id, field, value, expires_at)
-    SELECT id, $2::text, ${n.encodeInteger}($3::bigint, ${format}), now() + ${seconds('$4')} FROM target
+    SELECT id, $2::text, ${n.encodeInteger}($3::bigint, ${format}), now() + ${seconds('$4')} FROM ${from}
     ON CONFLICT (session_id, field) DO UPDATE SET
       value = CASE WHEN f.expires_at <= now() THEN excluded.value ELSE ${n.encodeInteger}(${sum}, ${format}) END,
       expires_at = CASE WHEN f.expires_at <= now() THEN excluded.expires_at ELSE f.expires_at END
@@ -57,6 +59,37 @@ function writeField(n: TableNames, change: FieldChange): string {
     RETURNING ${n.decodeInteger}(f.value, ${format}) AS counter
   )`
 }
+
+/**
+ * CTE `room`: whether the write may go ahead under the field limit `limitParam` (NULL: no limit).
+ * The field counting is skipped unless the write would add a field (no live row for it), and
+ * then stops at the limit, so it costs at most `maxFields` index entries and only for a new field.
+ * `CASE` evaluates its branches in order, which keeps the count off the common path.
+ *
+ * Under `FOR KEY SHARE`, writers of distinct new fields of one session run in parallel and each
+ * counts before the others commit: concurrent additions can overshoot the limit by at most the
+ * number of writes in flight on that session (a pool's size), never grow without bound.
+ */
+function room(n: TableNames, limitParam: string): string {
+  return `room AS (
+    SELECT CASE
+      WHEN ${limitParam}::int IS NULL THEN true
+      WHEN EXISTS (
+        SELECT 1 FROM ${n.fields} WHERE session_id = target.id AND field = $2::text AND expires_at > now()
+      ) THEN true
+      ELSE (
+        SELECT count(*) FROM (
+          SELECT 1 FROM ${n.fields} WHERE session_id = target.id AND expires_at > now() LIMIT ${limitParam}::int
+        ) AS live
+      ) < ${limitParam}::int
+    END AS fits
+    FROM target
+  )`
+}
+
+/** The status of a field change that wrote nothing: refused by the limit, or {@link unchanged}. */
+const refusedStatus = (change: FieldChange): string =>
+  `WHEN NOT coalesce((SELECT fits FROM room), true) THEN 'full' ELSE '${unchanged(change)}'`
 
 /** The session expiry a write asks for: now + session TTL, never past the deadline. */
 const EXTENDED = `least(now() + ${seconds('$5')}, ${cap('u')})`
@@ -74,7 +107,8 @@ function existing(n: TableNames, change: FieldChange): string {
     WITH target AS MATERIALIZED (
       SELECT id, expires_at FROM ${n.sessions} WHERE key = $1::text AND expires_at > now() FOR KEY SHARE
     ),
-    ${writeField(n, change)},
+    ${room(n, '$6')},
+    ${writeField(n, change, true)},
     ext AS (
       UPDATE ${n.sessions} AS u SET expires_at = greatest(u.expires_at, ${EXTENDED}), last_active_at = now()
       FROM target
@@ -83,7 +117,7 @@ function existing(n: TableNames, change: FieldChange): string {
     )
     SELECT
       CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'missing'
-           WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ELSE '${unchanged(change)}' END AS status,
+           WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ${refusedStatus(change)} END AS status,
       ${remainingMs('coalesce((SELECT expires_at FROM ext), (SELECT expires_at FROM target))')} AS ttl,
       coalesce((SELECT e.expires_at > t.expires_at FROM ext AS e, target AS t), false) AS touched${counterColumn(change)}`
 }
@@ -107,7 +141,7 @@ function create(n: TableNames, change: FieldChange): string {
       ON CONFLICT (key) DO NOTHING
       RETURNING id, expires_at
     ),
-    ${writeField(n, change)}
+    ${writeField(n, change, false)}
     SELECT CASE WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ELSE 'collision' END AS status,
       ${remainingMs('(SELECT expires_at FROM target)')} AS ttl,
       EXISTS (SELECT 1 FROM ins) AS touched${counterColumn(change)}`
@@ -135,7 +169,7 @@ function move(n: TableNames, fromParam: string, toParam: string, write?: FieldCh
       SELECT src.id, src.expires_at FROM src
       WHERE NOT EXISTS (SELECT 1 FROM ${n.sessions} WHERE key = ${toParam}::text AND expires_at > now())
     ),
-    ${write !== undefined ? `${writeField(n, write)},` : ''}
+    ${write !== undefined ? `${room(n, '$7')}, ${writeField(n, write, true)},` : ''}
     occupant AS (
       DELETE FROM ${n.sessions}
       WHERE key = ${toParam}::text AND expires_at <= now() AND EXISTS (SELECT 1 FROM target)
@@ -162,7 +196,7 @@ const MOVE_STATUS = `CASE WHEN NOT EXISTS (SELECT 1 FROM src) THEN 'missing'
 export function writeStatements(n: TableNames) {
   const renameWrite = (change: FieldChange): string =>
     `WITH ${move(n, '$6', '$1', change)}
-    SELECT ${MOVE_STATUS} WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ELSE '${unchanged(change)}' END AS status,
+    SELECT ${MOVE_STATUS} WHEN EXISTS (SELECT 1 FROM ins) THEN 'written' ${refusedStatus(change)} END AS status,
       ${remainingMs('(SELECT expires_at FROM moved)')} AS ttl,
       coalesce((SELECT m.expires_at > t.expires_at FROM moved AS m, target AS t), false) AS touched
       ${counterColumn(change)}`
