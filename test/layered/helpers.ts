@@ -123,7 +123,8 @@ export function delayed(inner: SessionStore, delay: () => number): SessionStore 
     expire: wrap(inner.expire),
     rename: wrap(inner.rename),
   }
-  // The optional capabilities, when the inner store has them (a cold tier needs them).
+  // The optional capabilities and limits, when the inner store has them (a cold tier needs them).
+  if (inner.limits !== undefined) Object.assign(store, { limits: inner.limits })
   if (inner.increment !== undefined) store.increment = wrap(inner.increment)
   if (inner.take !== undefined) store.take = wrap(inner.take)
   if (inner.bind !== undefined) store.bind = wrap(inner.bind)
