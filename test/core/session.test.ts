@@ -295,6 +295,7 @@ describe('Session', () => {
 
   it('rejects a maxFields that is not a whole number ≥ 1, as every option', () => {
     const store = new MemoryStore()
+    expect(new SessionLayer({ store, maxFields: 1 }).maxFields).toBe(1)
     for (const maxFields of [0, -1, 1.5, 'x', Number.NaN]) {
       expect(() => new SessionLayer({ store, maxFields: maxFields as number })).toThrow(
         expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),

@@ -45,6 +45,51 @@ describe('LayeredStore write strategies', () => {
     expect(layers.cold.calls.write).toBe(0)
   })
 
+  it('maxFields: cold decides, and a write cold refuses as full leaves the hot copy unchanged', async () => {
+    layers = memoryLayers()
+    expect(layers.layered.limits).toEqual(['maxFields'])
+    // Over a cold store that does not enforce it, neither does the layered store.
+    const unlimited = Object.defineProperty(new MemoryStore(), 'limits', { value: undefined })
+    const over = new LayeredStore({ hot: new MemoryStore(), cold: unlimited })
+    expect(over.limits).toEqual([])
+    await over.close()
+    const key = newKey()
+    const limited = (session: 'create' | 'existing' = 'existing') => ({ ...writeOptions(DAY, session), maxFields: 3 })
+    await layers.layered.write(key, 'a', bytes('A'), limited('create'))
+    await layers.layered.write(key, 'b', bytes('B'), limited())
+    // A field only cold holds (its hot copy not warmed): hot has room, cold has not.
+    await layers.plainCold.write(key, 'x', bytes('X'), writeOptions(DAY))
+    expect(await layers.layered.write(key, 'c', bytes('C'), limited())).toMatchObject({ status: 'full', live: true })
+    for (const tier of [layers.plainHot, layers.plainCold]) {
+      expect(await tier.get(key, 'c')).toMatchObject({ live: true, value: undefined })
+      const read = await tier.get(key, 'a')
+      expect(read.live && text(read.value)).toBe('A')
+    }
+    // An update of a field cold holds goes through to both tiers.
+    expect(await layers.layered.write(key, 'a', bytes('A2'), limited())).toMatchObject({ status: 'written' })
+    const hot = await layers.plainHot.get(key, 'a')
+    expect(hot.live && text(hot.value)).toBe('A2')
+    expect(await layers.layered.increment(key, 'n', { ...limited(), by: 1, format: 'json' })).toMatchObject({
+      status: 'full',
+    })
+  })
+
+  it('maxFields on hot-only fields is counted by hot, the hot-only mark not included', async () => {
+    layers = memoryLayers()
+    const key = newKey()
+    const hotOnly = (session: 'create' | 'existing' = 'existing') => ({
+      ...writeOptions(60, session, { strategy: 'hot-only' }),
+      maxFields: 2,
+    })
+    expect(await layers.layered.write(key, 'cart', bytes('3'), hotOnly('create'))).toMatchObject({ status: 'written' })
+    expect(await layers.layered.write(key, 'step', bytes('2'), hotOnly())).toMatchObject({ status: 'written' })
+    expect(await layers.layered.write(key, 'more', bytes('1'), hotOnly())).toMatchObject({ status: 'full' })
+    expect(await layers.layered.write(key, 'step', bytes('4'), hotOnly())).toMatchObject({ status: 'written' })
+    const all = await layers.layered.getAll(key)
+    expect(all.live && [...all.fields.keys()].sort()).toEqual(['cart', 'step'])
+    expect(layers.cold.calls.write).toBe(0)
+  })
+
   it('take on a session only hot holds takes from hot, and keeps the session live', async () => {
     layers = memoryLayers()
     const key = newKey()

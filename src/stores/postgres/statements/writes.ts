@@ -73,15 +73,15 @@ function writeField(n: TableNames, change: FieldChange, limited: boolean): strin
 function room(n: TableNames, limitParam: string): string {
   return `room AS (
     SELECT CASE
-      WHEN ${limitParam}::int IS NULL THEN true
+      WHEN ${limitParam}::bigint IS NULL THEN true
       WHEN EXISTS (
         SELECT 1 FROM ${n.fields} WHERE session_id = target.id AND field = $2::text AND expires_at > now()
       ) THEN true
       ELSE (
         SELECT count(*) FROM (
-          SELECT 1 FROM ${n.fields} WHERE session_id = target.id AND expires_at > now() LIMIT ${limitParam}::int
+          SELECT 1 FROM ${n.fields} WHERE session_id = target.id AND expires_at > now() LIMIT ${limitParam}::bigint
         ) AS live
-      ) < ${limitParam}::int
+      ) < ${limitParam}::bigint
     END AS fits
     FROM target
   )`
