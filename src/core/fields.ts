@@ -41,9 +41,14 @@ const QUOTED_FIELD_LENGTH = 64
  * @returns the quoted name, with `…` after it when it was cut
  */
 export function quoteField(field: string): string {
-  return field.length > QUOTED_FIELD_LENGTH
-    ? `${JSON.stringify(field.slice(0, QUOTED_FIELD_LENGTH))}…`
-    : JSON.stringify(field)
+  const cut = field.length > QUOTED_FIELD_LENGTH
+  // JSON escapes control characters; line and paragraph separators and bidirectional controls, which
+  // it leaves as they are, can still break a log line or reorder what a reader sees.
+  const quoted = JSON.stringify(cut ? field.slice(0, QUOTED_FIELD_LENGTH) : field).replace(
+    /[\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
+  return cut ? `${quoted}…` : quoted
 }
 
 /**

@@ -84,7 +84,8 @@ export interface SessionLayerOptions<Data extends object = Record<string, unknow
    * field) that would add a field to a session already holding this many live fields changes nothing
    * and fails with `ERR_SESSION_VALUE`; updating, incrementing or removing an existing field never
    * does, and expired fields do not count. The store checks it in the same atomic step as the write,
-   * so it holds under concurrent writes. With `maxValueBytes` it bounds a session's size (at most
+   * so it holds under concurrent writes (on Postgres, concurrent writes of different new fields may
+   * each pass: the session can exceed it by the writes in flight, see docs/postgres.md). With `maxValueBytes` it bounds a session's size (at most
    * `maxFields × maxValueBytes`, and one `getAll`); an app that takes field names from clients
    * should lower both. Enforced only by stores that list `'maxFields'` in their `limits` (every
    * bundled store does). Fields carried over from a legacy session are not limited (they exist

@@ -75,6 +75,8 @@ export type InvalidFieldHandler = ((field: string, issues: readonly StandardSche
 export type Checked = { ok: true; value: unknown } | { ok: false; issues: readonly StandardSchemaV1.Issue[] }
 
 function checked(result: StandardSchemaV1.Result<unknown>): Checked {
+  // A validator that answers no result object breaks the Standard Schema contract: a rejection.
+  if (typeof result !== 'object' || result === null) return threw(new TypeError('no validation result'))
   return result.issues === undefined ? { ok: true, value: result.value } : { ok: false, issues: result.issues }
 }
 

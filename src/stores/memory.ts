@@ -51,6 +51,11 @@ interface StoredField {
 interface Entry extends Segmented<Entry>, SubjectMember {
   key: SessionKey
   fields: Map<string, StoredField>
+  /**
+   * No field expires before this (ms): lower than or equal to every field's expiry, exact after a
+   * full session reclaimed its expired fields, so a refused write to a full session costs O(1).
+   */
+  soonest: number
   expiresAt: number
   /** Absolute cap from `maxLifetime`; `Infinity` when none. */
   deadline: number
@@ -137,7 +142,7 @@ export class MemoryStore implements SessionStore {
     }
     // Own a compact copy: an encoder may hand out views into a larger shared buffer (msgpackr does),
     // and a kept view would pin that whole buffer. `Uint8Array#slice` copies; `Buffer#slice` does not.
-    entry.fields.set(field, { value: Uint8Array.prototype.slice.call(value), expiresAt: now + options.fieldTtl * 1000 })
+    setField(entry, field, Uint8Array.prototype.slice.call(value), now + options.fieldTtl * 1000)
     entry.lastActiveAt = now
     const touched = options.session === 'create' || extend(entry, now + options.sessionTtl * 1000)
     return { status: 'written', live: true, ttl: entry.expiresAt - now, touched }
@@ -155,7 +160,7 @@ export class MemoryStore implements SessionStore {
     const sum = addToInteger(stored?.value, options.by, options.format)
     if (sum === undefined) return { status: 'invalid', live: true, ttl: entry.expiresAt - now, touched: false }
     // A live field keeps its expiry: that is what makes a fixed window.
-    entry.fields.set(field, { value: sum.bytes, expiresAt: stored?.expiresAt ?? now + options.fieldTtl * 1000 })
+    setField(entry, field, sum.bytes, stored?.expiresAt ?? now + options.fieldTtl * 1000)
     entry.lastActiveAt = now
     const touched = options.session === 'create' || extend(entry, now + options.sessionTtl * 1000)
     return { status: 'written', live: true, ttl: entry.expiresAt - now, touched, value: sum.value }
@@ -269,6 +274,7 @@ export class MemoryStore implements SessionStore {
       const entry: Entry = {
         key,
         fields: new Map(),
+        soonest: Number.POSITIVE_INFINITY,
         expiresAt,
         deadline,
         createdAt: now,
@@ -334,14 +340,27 @@ function liveField(entry: Entry, field: string, now: number): StoredField | unde
   return undefined
 }
 
+/** Store a field, keeping {@link Entry.soonest} a lower bound of the field expiries. */
+function setField(entry: Entry, field: string, value: FieldValue, expiresAt: number): void {
+  entry.fields.set(field, { value, expiresAt })
+  if (expiresAt < entry.soonest) entry.soonest = expiresAt
+}
+
 /**
  * Whether the session already holds `maxFields` live fields, so a new one does not fit. Only a
- * session whose map reaches the limit is looked at closely: its expired fields are reclaimed first,
- * so they never count.
+ * session whose map reaches the limit is looked at closely, and only when one of its fields may have
+ * expired (`soonest` has come): its expired fields are reclaimed, so they never count, and `soonest`
+ * made exact. A client retrying new fields against a full session costs O(1) per write.
  */
 function isFull(entry: Entry, maxFields: number | undefined, now: number): boolean {
   if (maxFields === undefined || entry.fields.size < maxFields) return false
-  for (const [field, stored] of entry.fields) if (stored.expiresAt <= now) entry.fields.delete(field)
+  if (entry.soonest > now) return true
+  let soonest = Number.POSITIVE_INFINITY
+  for (const [field, stored] of entry.fields) {
+    if (stored.expiresAt <= now) entry.fields.delete(field)
+    else if (stored.expiresAt < soonest) soonest = stored.expiresAt
+  }
+  entry.soonest = soonest
   return entry.fields.size >= maxFields
 }
 

@@ -99,6 +99,28 @@ export function describeFieldLimit(
     expect(await fieldsOf(s, key)).toEqual({ d: 'new', keep: 'v:keep', short1: 'back' })
   })
 
+  it('keeps not counting expired fields after a full session reclaimed some (update and insert)', async (context) => {
+    const s = await enforcing(context)
+    for (const mode of ['update', 'insert'] as const) {
+      // Full with one short field; once it expired a new short field fits in its place, and once that
+      // one expired too, another: each round finds the expired field, however the store tracks them.
+      const key = await sessionWith(s, ['keep', 'long', 'short'], HOUR)
+      expect(await s.write(key, 'short', bytes('v:short'), limited({ fieldTtl: 1 }))).toMatchObject({
+        status: 'written',
+      })
+      for (const [name, fieldTtl] of [
+        ['next1', 1],
+        ['next2', HOUR],
+      ] as const) {
+        await sleep(1_200)
+        const written = await s.write(key, name, bytes(`v:${name}`), limited({ mode, fieldTtl }))
+        expect(written.status, `${mode} of ${name}`).toBe('written')
+      }
+      expect(await s.write(key, 'over', bytes('x'), limited({ mode }))).toMatchObject({ status: 'full' })
+      expect(Object.keys((await fieldsOf(s, key)) ?? {})).toEqual(['keep', 'long', 'next2'])
+    }
+  })
+
   it('consumes a renameFrom even when maxFields refuses the write', async (context) => {
     const s = await enforcing(context)
     const from = await sessionWith(s, ['a', 'b', 'c'])

@@ -70,6 +70,10 @@ describe('SessionLayer fields (Standard Schema)', () => {
       expect(await codeOf(pending)).toBe('ERR_SESSION_ARGUMENT')
     }
     // A client-chosen name is quoted escaped and cut in the message: nothing it holds reaches a log raw.
+    const reordered = '\u202eabc\u2028def'
+    // @ts-expect-error not one of the fields
+    const bidi = (await session.get(reordered).catch((caught: unknown) => caught)) as Error
+    expect(bidi.message).toBe(`"\\u202eabc\\u2028def" is not one of the layer's fields`)
     const hostile = `x\r\n\u001b[31mFAKE LOG LINE ${'a'.repeat(200)}`
     // @ts-expect-error not one of the fields
     const refused = (await session.get(hostile).catch((caught: unknown) => caught)) as Error
@@ -148,12 +152,17 @@ describe('SessionLayer fields (Standard Schema)', () => {
     const { cookie } = await request(plain, undefined, async (session) => {
       await session.update('prefs', 'card=4111111111111111')
       await session.update('later', 'card=4111111111111111')
+      await session.update('broken', 'card=4111111111111111')
     })
     // A migrating transform that parses an old shape: JSON.parse throws on this value, quoting it.
     const prefs = z.union([
       z.object({ theme: z.string() }),
       z.string().transform((text) => z.object({ theme: z.string() }).parse(JSON.parse(text))),
     ])
+    // Not even a result object: a broken validator, read as a rejection too.
+    const broken: StandardSchemaV1<unknown, string> = {
+      '~standard': { version: 1, vendor: 'test', validate: () => undefined as never },
+    }
     const later: StandardSchemaV1<unknown, string> = {
       '~standard': {
         version: 1,
@@ -178,9 +187,10 @@ describe('SessionLayer fields (Standard Schema)', () => {
       ['prefs', ['the schema threw (SyntaxError)']],
       ['later', ['the schema threw (SyntaxError)']],
     ])
-    const strict = new SessionLayer({ store, fields: { prefs, later }, onInvalid: 'throw' })
+    const strict = new SessionLayer({ store, fields: { prefs, later, broken }, onInvalid: 'throw' })
     await request(strict, cookie, async (session) => {
-      for (const read of [session.get('prefs'), session.get('later'), session.take('prefs')]) {
+      expect(await codeOf(session.update('broken', 'x'))).toBe('ERR_SESSION_VALUE')
+      for (const read of [session.get('prefs'), session.get('later'), session.get('broken'), session.take('prefs')]) {
         const error = await read.then(
           () => undefined,
           (caught: unknown) => caught as SessionError,

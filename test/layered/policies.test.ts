@@ -21,6 +21,24 @@ describe('LayeredStore per-call policies (remembered for warming)', () => {
     expect(policies.forRead(key, 'cart:745').hotTtl).toBe(60)
   })
 
+  it('remembers at most 20,000 field policies over all sessions, forgetting the oldest sessions first', () => {
+    const policies = new FieldPolicies(undefined, 60)
+    // Sessions cost nothing to create: 100 of them with 256 client-chosen fields each.
+    const keys = Array.from({ length: 100 }, (_, index) => sessionKeyOf(String(index).padStart(22, 'k')))
+    for (const each of keys) {
+      for (let index = 0; index < 256; index++) policies.remember(each, `f${index}`, { hotTtl: 5 }, asked)
+    }
+    // 20,000 ÷ 256: the newest 78 sessions are remembered whole, the oldest are forgotten.
+    expect(policies.forRead(keys[0] as string, 'f0').hotTtl).toBe(60)
+    expect(policies.forRead(keys[21] as string, 'f255').hotTtl).toBe(60)
+    expect(policies.forRead(keys[22] as string, 'f0').hotTtl).toBe(5)
+    expect(policies.forRead(keys[99] as string, 'f0').hotTtl).toBe(5)
+    // Forgetting keeps the count: after the newest session is deleted, 256 more fit without eviction.
+    policies.forget(keys[99] as string)
+    for (let index = 0; index < 256; index++) policies.remember(key, `g${index}`, { hotTtl: 5 }, asked)
+    expect(policies.forRead(keys[22] as string, 'f0').hotTtl).toBe(5)
+  })
+
   it('forgets a removed or taken field', () => {
     const policies = new FieldPolicies(undefined, 60)
     policies.remember(key, 'flash', { hotTtl: 5 }, asked)

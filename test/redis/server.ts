@@ -107,12 +107,23 @@ async function startRedisOnce(options: RedisOptions): Promise<RedisProcess> {
   void exited.then(() => {
     gone = true
   })
-  await waitFor(async () => {
-    if (gone) throw new ExitedEarly(`redis-server on port ${port} exited before it answered`)
-    // Bounded: when the port turned out to be another program's, it may accept and never answer.
-    const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'PING'], { timeout: 2_000 })
-    return stdout.trim() === 'PONG'
-  }, `redis-server on port ${port}`)
+  try {
+    await waitFor(async () => {
+      if (gone) throw new ExitedEarly(`redis-server on port ${port} exited before it answered`)
+      // Bounded: when the port turned out to be another program's, it may accept and never answer.
+      const info = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'INFO', 'server'], { timeout: 2_000 })
+      const pid = /process_id:(\d+)/.exec(info.stdout)?.[1]
+      if (pid === undefined) return false
+      // Another test file's server took the port first: ours cannot bind it, and must not be used.
+      if (Number(pid) !== child.pid) throw new ExitedEarly(`port ${port} belongs to another redis-server`)
+      return true
+    }, `redis-server on port ${port}`)
+  } catch (error) {
+    child.kill('SIGKILL')
+    await exited
+    if (options.dir === undefined) await rm(dir, { recursive: true, force: true })
+    throw error
+  }
   return {
     port,
     dir,

@@ -34,6 +34,11 @@ const MAX_REMEMBERED_SESSIONS = 10_000
  * names may come from clients: without a bound one session could grow this process's memory.
  */
 const MAX_REMEMBERED_FIELDS = 256
+/**
+ * Remembered field policies in all, whatever the sessions: sessions cost nothing to create, so the two
+ * bounds above alone would still allow 2.5 million entries. Oldest sessions are forgotten first.
+ */
+const MAX_REMEMBERED_ENTRIES = 20_000
 
 /**
  * Where a field's strategy and hot TTL come from, most specific first: the write call's options,
@@ -45,6 +50,8 @@ export class FieldPolicies {
   readonly #hotTtl: number | undefined
   /** Per-call policies of writes made here, so a warmed copy keeps the TTL its write asked for. */
   readonly #remembered = new Map<SessionKey, Map<string, FieldPolicy>>()
+  /** Field policies held in {@link #remembered}, over all sessions. */
+  #entries = 0
 
   /**
    * @param fields - per-field defaults from the store options, already checked (`checkLayeredOptions`)
@@ -103,20 +110,26 @@ export class FieldPolicies {
    * @param resolved - what the write used
    */
   remember(key: SessionKey, field: string, extra: object | undefined, resolved: ResolvedWrite): void {
-    let fields = this.#remembered.get(key)
     if (extra === undefined) {
-      fields?.delete(field)
+      this.forgetField(key, field)
       return
     }
+    let fields = this.#remembered.get(key)
     if (fields === undefined) {
-      if (this.#remembered.size >= MAX_REMEMBERED_SESSIONS) this.#remembered.delete(first(this.#remembered))
+      if (this.#remembered.size >= MAX_REMEMBERED_SESSIONS) this.forget(first(this.#remembered))
       fields = new Map()
       this.#remembered.set(key, fields)
     }
     // Re-inserted at the end, so the field forgotten first is the one written longest ago.
-    fields.delete(field)
-    if (fields.size >= MAX_REMEMBERED_FIELDS) fields.delete(first(fields))
+    if (fields.delete(field)) this.#entries--
+    if (fields.size >= MAX_REMEMBERED_FIELDS && fields.delete(first(fields))) this.#entries--
     fields.set(field, { strategy: resolved.strategy, hotTtl: resolved.hotTtl })
+    this.#entries++
+    while (this.#entries > MAX_REMEMBERED_ENTRIES) {
+      const oldest = first(this.#remembered)
+      if (oldest === key) break
+      this.forget(oldest)
+    }
   }
 
   /**
@@ -128,7 +141,7 @@ export class FieldPolicies {
   forgetField(key: SessionKey, field: string): void {
     const fields = this.#remembered.get(key)
     if (fields === undefined) return
-    fields.delete(field)
+    if (fields.delete(field)) this.#entries--
     if (fields.size === 0) this.#remembered.delete(key)
   }
 
@@ -140,12 +153,17 @@ export class FieldPolicies {
    */
   move(from: SessionKey, to: SessionKey): void {
     const fields = this.#remembered.get(from)
+    if (fields === undefined) return
     this.#remembered.delete(from)
-    if (fields !== undefined) this.#remembered.set(to, fields)
+    this.forget(to)
+    this.#remembered.set(to, fields)
   }
 
   /** @param key - a deleted session's key */
   forget(key: SessionKey): void {
+    const fields = this.#remembered.get(key)
+    if (fields === undefined) return
+    this.#entries -= fields.size
     this.#remembered.delete(key)
   }
 }

@@ -159,7 +159,9 @@ export const FIELD_LIMIT = `
 local OPTIONAL_META = {'m:created', 'm:active', 'm:subject', 'm:meta', 'm:index', 'm:soonest'}
 -- Whether the live session at key has room for field name under limit (text, '0' for none). known
 -- is true when the caller read the field's entry and found it absent or expired; otherwise a live
--- entry found here means the write adds nothing (room). May reclaim expired fields.
+-- entry found here means the write adds nothing (room). May reclaim expired fields: then its second
+-- result is the exact m:soonest it stored, which the caller's write must keep a lower bound (the m:soonest
+-- the caller read before may be older, and lower than what is stored now).
 local function has_room(key, name, limit, now, known)
   if limit == '0' then return true end
   limit = tonumber(limit)
@@ -192,7 +194,7 @@ local function has_room(key, name, limit, now, known)
   end
   call_with('HDEL', key, expired)
   redis.call('HSET', key, 'm:soonest', ms(soonest))
-  return count < limit
+  return count < limit, ms(soonest)
 end
 -- Add the pair that keeps m:soonest a lower bound to writes, for a field written to expire at
 -- expires; current is m:soonest as read (false when unknown: it stays unknown).

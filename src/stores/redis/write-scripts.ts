@@ -137,8 +137,9 @@ local refused = insert and live_entry and EXISTS
 -- The field limit, for a write that adds a field (a taken session is counted as rebased, not in the
 -- hash, which the move has not written yet).
 if not refused and not live_entry and ARGV[8] ~= '0' then
-  local room
-  if taken_fields then room = taken_fields < tonumber(ARGV[8]) else room = has_room(key, name, ARGV[8], now, needs_entry) end
+  local room, reclaimed
+  if taken_fields then room = taken_fields < tonumber(ARGV[8]) else room, reclaimed = has_room(key, name, ARGV[8], now, needs_entry) end
+  if reclaimed then soonest = reclaimed end
   if not room then refused = FULL end
 end
 if format then
@@ -303,11 +304,12 @@ end
 local meta = redis.call('HMGET', key, 'm:expires', 'm:deadline', 'm:soonest')
 local at = live_until(key, meta[1], now)
 if not at then return {MISSING} end
-if not has_room(key, name, ARGV[7], now, false) then return {FULL, at - now, 0} end
+local room, reclaimed = has_room(key, name, ARGV[7], now, false)
+if not room then return {FULL, at - now, 0} end
 local moved
 at, moved = extended(at, num(meta[2]), target)
 local writes = {'m:active', ms(now), name, entry}
-push_soonest(writes, meta[3], field_expires)
+push_soonest(writes, reclaimed or meta[3], field_expires)
 if moved == 1 then
   local expires = ms(at)
   push(writes, 'm:expires', expires)

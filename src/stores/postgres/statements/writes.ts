@@ -68,7 +68,7 @@ function writeField(n: TableNames, change: FieldChange, limited: boolean): strin
  *
  * Under `FOR KEY SHARE`, writers of distinct new fields of one session run in parallel and each
  * counts before the others commit: concurrent additions can overshoot the limit by at most the
- * number of writes in flight on that session (a pool's size), never grow without bound.
+ * number of writes in flight on that session (from every process), never grow without bound.
  */
 function room(n: TableNames, limitParam: string): string {
   return `room AS (
