@@ -58,7 +58,13 @@ describeRedis('Cluster rename whose step completes after the store deadline', ()
     expect(await patient.write(from, 'user', bytes('ada'), bound ? existing : create)).toMatchObject({
       status: 'written',
     })
-    expect(await store.write(from, 'warm', bytes('up'), existing)).toMatchObject({ status: 'written' })
+    // On a loaded machine even that write can miss 300 ms once (its first-call probe rides in it): it is
+    // only a warm-up, so it is tried again until one lands within the deadline.
+    let warm = await store.write(from, 'warm', bytes('up'), existing).catch((error: unknown) => error)
+    for (let attempt = 1; attempt < 5 && (warm as SessionError).code === 'ERR_SESSION_STORE_TIMEOUT'; attempt++) {
+      warm = await store.write(from, 'warm', bytes('up'), existing).catch((error: unknown) => error)
+    }
+    expect(warm).toMatchObject({ status: 'written' })
 
     const node = await ownerOf(ports, redisKey(prefix, paused === 'source' ? from : to))
     await cli(node, 'CLIENT', 'PAUSE', '1200', 'WRITE')
