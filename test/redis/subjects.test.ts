@@ -141,6 +141,16 @@ describeRedis('RedisStore subjects', () => {
       const d = randomKey()
       expect(await store.bind(d, rebind(c, other))).toMatchObject({ status: 'bound' })
       expect(await store.revokeSubject(other, {})).toEqual([d])
+      // Right after a regenerate, the move is still young (it could be landing): one session all the same.
+      const young = `user:${randomKey()}`
+      const e = randomKey()
+      await store.bind(e, login(young))
+      const f = randomKey()
+      expect(await store.rename(e, f)).toMatchObject({ status: 'renamed' })
+      const ended = await store.revokeSubject(young, {})
+      expect(ended).toHaveLength(1)
+      expect([e, f]).toContain(ended[0])
+      expect(await store.get(f, 'x')).toEqual({ live: false })
       await sleep(timeout + 100)
       expect(await store.revokeSubject(subject, {})).toEqual([b])
       expect(await store.get(b, 'x')).toEqual({ live: false })

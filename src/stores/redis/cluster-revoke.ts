@@ -111,13 +111,18 @@ export async function revokeAcrossSlots(
       revokeChain(subjects, index, entry.member, blockFor(entry, read.now, subjects.hold), except),
     ),
   )
-  const ended = new Set<SessionKey>()
+  // Per session, by the key its chain stopped at, the key it is reported under. A session reached
+  // through several entries (its own, and older keys' moves to it, whichever got there first) is one
+  // session, reported under the entry that ended it at its own key when there is one.
+  const ended = new Map<SessionKey, SessionKey>()
   const changes: IndexChange[] = []
-  // A session reached both through its own entry and by following an older entry's move is one session.
-  const endedDirectly = new Set(entries.filter((_, i) => chains[i]?.first === 'ended').map((entry) => entry.member))
   chains.forEach((chain, i) => {
     const entry = entries[i] as IndexEntry
-    if (!chain.followed.some((to) => endedDirectly.has(to))) for (const key of chain.ended) ended.add(key)
+    const [reported] = chain.ended
+    if (reported !== undefined) {
+      const stop = chain.followed.at(-1) ?? entry.member
+      if (!ended.has(stop) || chain.first === 'ended') ended.set(stop, reported)
+    }
     for (const member of chain.followed) changes.push({ member })
     const seen = keys === undefined ? entry.score : undefined
     if (chain.first === 'ended' || chain.first === 'moved') changes.push({ member: entry.member })
@@ -127,7 +132,7 @@ export async function revokeAcrossSlots(
     }
   })
   if (changes.length > 0) await subjects.runner.run(INDEX_PRUNE, { index, changes })
-  return [...ended]
+  return [...ended.values()]
 }
 
 /**
