@@ -26,6 +26,7 @@ describe('demo app: hostile input and cross-site requests', () => {
       expect(body).not.toMatch(/<script|<img|onerror=alert/i)
       // The second layer: even markup that slipped through could run no script.
       expect(headers.get('content-security-policy')).toContain("default-src 'none'")
+      expect(headers.get('x-powered-by')).toBeNull()
     }
     // The device label is built from fixed names only; nothing of the User-Agent reaches the page.
     expect(devicesIn((await client.request('/devices')).body)[0]?.device).toBe('Unknown device')

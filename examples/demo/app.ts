@@ -33,6 +33,7 @@ export function createDemoApp(
 ) {
   const sessions = session(layer)
   const app = express()
+  app.disable('x-powered-by') // no framework banner for scanners
   // Defence in depth behind the escaping (html.ts): the pages have no script, so none may run; no
   // other site may frame them; forms may only post here.
   app.use((_req, res, next) => {
