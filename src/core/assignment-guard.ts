@@ -8,6 +8,14 @@ const EXPRESS_SESSION_METHODS = new Map([
 ])
 
 /**
+ * express-session's session properties that have no namesake here: reading one throws, because what
+ * follows (`session.cookie.maxAge = ms`) would otherwise fail on `undefined` without saying why.
+ */
+const EXPRESS_SESSION_PROPERTIES = new Map([
+  ['cookie', 'the cookie is sent for you; await session.expire(seconds) sets the lifetime'],
+])
+
+/**
  * Make assigning a named property to an instance of a class throw a `TypeError` that names the
  * session call to use instead.
  *
@@ -16,7 +24,7 @@ const EXPRESS_SESSION_METHODS = new Map([
  * not define (its methods and getters are found first, its state is in private fields), so the
  * per-request handle stays an ordinary object and reads of its own members pay nothing. The same
  * Proxy answers express-session's `destroy`, `save`, `reload`, `touch` and `resetMaxAge` with a
- * function that throws a `TypeError` naming the call to use.
+ * function that throws a `TypeError` naming the call to use, and a read of its `cookie` with one.
  *
  * @param prototype - the prototype of a class whose own prototype is `Object.prototype`
  */
@@ -26,7 +34,10 @@ export function refuseFieldAssignment(prototype: object): void {
     new Proxy(Object.prototype, {
       // Reached only for names the class does not define: its own methods are found first.
       get(target, property, receiver) {
-        const instead = typeof property === 'string' ? EXPRESS_SESSION_METHODS.get(property) : undefined
+        if (typeof property !== 'string') return Reflect.get(target, property, receiver)
+        const unsupported = EXPRESS_SESSION_PROPERTIES.get(property)
+        if (unsupported !== undefined) throw new TypeError(`session.${property} is express-session's: ${unsupported}`)
+        const instead = EXPRESS_SESSION_METHODS.get(property)
         if (instead === undefined) return Reflect.get(target, property, receiver)
         return () => {
           throw new TypeError(`session.${String(property)}() is express-session's: ${instead}`)

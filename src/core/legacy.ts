@@ -6,9 +6,22 @@ import type { SessionLayer } from './layer.js'
 import { encodeValue } from './session-values.js'
 import type { SessionKey, WriteOptions } from './store.js'
 import { callStore } from './timeout.js'
+import { MAX_TTL } from './ttl.js'
 
 /** Fields carried over from another library's session: field name → value. */
 export type LegacyFields = Record<string, unknown>
+
+/** A legacy session as its store holds it (see {@link LegacySessionSource.loadSession}). */
+export interface LegacySession {
+  /** The fields to carry over. */
+  readonly fields: LegacyFields
+  /**
+   * When the browser's legacy cookie expires (epoch milliseconds), when the legacy library gave it an
+   * expiry (a "remember me" lifetime, say): the migrated session then lives at least as long, so
+   * nobody is signed out earlier than the old app would have. Absent for a browser-session cookie.
+   */
+  readonly expiresAt?: number | undefined
+}
 
 /**
  * A source of sessions another library created, for the layer's `legacy` option. The core
@@ -44,12 +57,22 @@ export interface LegacySessionSource {
    * Bounded in time; a failure rejects with a `SessionStoreError`.
    */
   load(legacyId: string): Promise<LegacyFields | undefined>
+  /**
+   * Like {@link load}, with the legacy cookie's expiry: preferred to `load` when present.
+   */
+  loadSession?(legacyId: string): Promise<LegacySession | undefined>
   /** Destroy the legacy session. Bounded in time; a failure rejects with a `SessionStoreError`. */
   destroy(legacyId: string): Promise<void>
 }
 
-/** What a migration takes from its layer: where sessions go, how values are encoded, their lifetimes. */
-export type MigrationTarget = Pick<SessionLayer, 'store' | 'codec' | 'cookie' | 'idleTimeout' | 'absoluteTimeout'>
+/**
+ * What a migration takes from its layer: where sessions go, how values are encoded, their lifetimes,
+ * and the limits a session the layer builds is held to.
+ */
+export type MigrationTarget = Pick<
+  SessionLayer,
+  'store' | 'codec' | 'cookie' | 'idleTimeout' | 'absoluteTimeout' | 'maxValueBytes' | 'storeMaxFields'
+>
 
 /** A ruts session holding a legacy session's data. */
 export interface MigratedSession {
@@ -76,6 +99,8 @@ const MAX_FLIGHTS = 10_000
 const MAX_COLLISION_RETRIES = 3
 /** Bound on the field names reported as left out. */
 const MAX_DROPPED_NAMES = 100
+/** Verified legacy cookies that found no legacy session, before any did, that make the layer warn. */
+const SUSPICIOUS_MISSES = 20
 
 /**
  * Moves legacy sessions into the layer's store, one migration per legacy session per process: the
@@ -99,6 +124,11 @@ export class LegacyMigration {
   readonly #warn: (message: string) => void
   /** Field names already reported as left out (one warning each). */
   readonly #dropped = new Set<string>()
+  /**
+   * Verified legacy cookies whose session the legacy store did not hold, counted until the first
+   * that it did: only misses at first suggest the legacy store is not the one the old app used.
+   */
+  #missesBeforeFirst = 0
 
   /**
    * @param source - where legacy sessions come from
@@ -178,19 +208,20 @@ export class LegacyMigration {
   }
 
   async #move(legacyId: string): Promise<MigratedSession | undefined> {
-    const fields = await this.source.load(legacyId).catch(reportLegacyFailure('load'))
+    const loaded = await this.#load(legacyId).catch(reportLegacyFailure('load'))
     const earlier = this.#unsettled.get(legacyId)
     this.#unsettled.delete(legacyId)
     const current = earlier !== undefined && earlier.until > Date.now() ? earlier.session : undefined
+    this.#noteLookup(loaded !== undefined || current !== undefined)
     // Gone from the legacy store after a destroy that failed: that destroy ran after all, and the
     // copy holds the data (the request's first store call confirms it is still live).
-    if (fields === undefined) return current
+    if (loaded === undefined) return current
     // Still whole: a new migration copies it again. The earlier copy is left to its TTL, not deleted:
     // a request that joined its migration may still be running and send its cookie last, which the
     // browser then keeps (SPEC §16: whichever arrives last must work).
-    const entries = this.#encode(fields)
+    const entries = this.#encode(loaded.fields)
     if (entries.length > 0) {
-      const stored = await this.#store(entries)
+      const stored = await this.#store(entries, loaded.expiresAt)
       if (stored !== undefined) return stored
       // Every field was left out (names the store reserves): as when none can be encoded, the
       // migration fails and the legacy session stays whole.
@@ -199,6 +230,34 @@ export class LegacyMigration {
     // Nothing to carry over: the legacy session goes now, as a logged-out visitor's would.
     await this.source.destroy(legacyId).catch(reportLegacyFailure('destroy'))
     return undefined
+  }
+
+  #load(legacyId: string): Promise<LegacySession | undefined> {
+    const source = this.source
+    if (source.loadSession !== undefined) return source.loadSession(legacyId)
+    return source.load(legacyId).then((fields) => (fields === undefined ? undefined : { fields }))
+  }
+
+  /**
+   * A legacy store that holds none of the sessions the first verified cookies name is most likely not
+   * the old app's (another Redis prefix, table or schema, or express-session's MemoryStore, whose
+   * sessions died with the old processes): those users are signed out. Told once; every miss is an
+   * `expired` event of the store `legacy` too.
+   */
+  #noteLookup(found: boolean): void {
+    if (!found) publishSessionEvent('expired', 'legacy')
+    if (this.#missesBeforeFirst < 0) return
+    if (found) {
+      this.#missesBeforeFirst = -1
+      return
+    }
+    if (++this.#missesBeforeFirst < SUSPICIOUS_MISSES) return
+    this.#missesBeforeFirst = -1
+    this.#warn(
+      `ruts: the legacy store holds none of the sessions the first ${SUSPICIOUS_MISSES} correctly signed legacy cookies ` +
+        'name: if the old app still has live sessions, legacySessions({ store }) is not the store it used ' +
+        '(check its prefix, table or schema), and their users are being signed out',
+    )
   }
 
   #keepUnsettled(legacyId: string, session: MigratedSession): void {
@@ -212,21 +271,35 @@ export class LegacyMigration {
    * instance a store handed back) is left out and reported by name, so one such field does not lock
    * the user out: express-session served that session, and every request would otherwise fail. Only
    * when no field at all can be carried does the migration fail, leaving the legacy session whole.
+   * The layer's limits hold as for a handler's writes: a value above `maxValueBytes` is left out too,
+   * and so are the fields after the first `maxFields` (the session could take no new field otherwise,
+   * a login's included).
    */
   #encode(fields: LegacyFields): Array<[string, Uint8Array]> {
-    const codec = this.#layer.codec
+    const { codec, maxValueBytes, storeMaxFields = Number.POSITIVE_INFINITY } = this.#layer
     const entries: Array<[string, Uint8Array]> = []
     let failure: unknown
     for (const field of Object.keys(fields)) {
       const value = fields[field]
       // A name no store can hold (empty, NUL, a lone surrogate, over 1024 bytes) is left behind.
       if (value === undefined || !isFieldName(field)) continue
+      if (entries.length >= storeMaxFields) {
+        this.#warnDropped(field, `the session already holds the layer's maxFields (${storeMaxFields}) fields`)
+        continue
+      }
+      let bytes: Uint8Array
       try {
-        entries.push([field, encodeValue(this.#layer, value)])
+        bytes = encodeValue(this.#layer, value)
       } catch (error) {
         failure ??= error
         this.#warnDropped(field)
+        continue
       }
+      if (bytes.byteLength > maxValueBytes) {
+        this.#warnDropped(field, `its value is above the layer's maxValueBytes (${maxValueBytes})`)
+        continue
+      }
+      entries.push([field, bytes])
     }
     if (entries.length === 0 && failure !== undefined) {
       // The validation's message names the part by position, never a key or a value.
@@ -248,13 +321,21 @@ export class LegacyMigration {
   /**
    * Create a fresh session with the first field, then write the others into it in parallel. A field
    * whose name the store refuses (`ERR_SESSION_ARGUMENT`: a name a LayeredStore reserves) is left out
-   * and reported, as an unencodable value is.
+   * and reported, as an unencodable value is. The session gets the layer's lifetimes, or the legacy
+   * cookie's remaining lifetime when that is longer (its fields too: they would end the session's data
+   * before the session otherwise), within `absoluteTimeout` and 400 days.
    */
-  async #store(entries: Array<[string, Uint8Array]>): Promise<MigratedSession | undefined> {
+  async #store(
+    entries: Array<[string, Uint8Array]>,
+    expiresAt: number | undefined,
+  ): Promise<MigratedSession | undefined> {
     const layer = this.#layer
-    const { maxAge } = layer.cookie
-    const sessionTtl = layer.idleTimeout ?? maxAge
-    const create: WriteOptions = { mode: 'update', session: 'create', fieldTtl: maxAge, sessionTtl }
+    let fieldTtl = layer.cookie.maxAge
+    let sessionTtl = layer.idleTimeout ?? fieldTtl
+    const remaining = expiresAt === undefined ? 0 : Math.min(MAX_TTL, Math.ceil((expiresAt - Date.now()) / 1000))
+    if (remaining > sessionTtl) sessionTtl = remaining
+    if (remaining > fieldTtl) fieldTtl = remaining
+    const create: WriteOptions = { mode: 'update', session: 'create', fieldTtl, sessionTtl }
     if (layer.absoluteTimeout !== undefined) create.maxLifetime = layer.absoluteTimeout
     const pending = [...entries]
     for (let attempt = 0; attempt <= MAX_COLLISION_RETRIES; attempt++) {
@@ -272,7 +353,7 @@ export class LegacyMigration {
       }
       if (result.status === 'collision') continue
       if (result.status === 'missing') break
-      const existing: WriteOptions = { mode: 'update', session: 'existing', fieldTtl: maxAge, sessionTtl }
+      const existing: WriteOptions = { mode: 'update', session: 'existing', fieldTtl, sessionTtl }
       const writes = await Promise.all(
         pending
           .slice(1)

@@ -14,8 +14,9 @@ import { ExpressSessionSigner } from './express-session-signing.js'
 
 /**
  * What ruts needs of an express-session store: callback-style `get` and `destroy`, as every
- * express-session store implements them (connect-redis, connect-pg-simple, connect-mongo, the
- * built-in `MemoryStore`, …).
+ * express-session store implements them (connect-redis, connect-pg-simple, connect-mongo, …). A
+ * migration reads the store the old app wrote to, so it must be shared: express-session's built-in
+ * `MemoryStore` fits the interface, but its sessions ended with the old processes.
  */
 export interface ExpressSessionStore {
   get(sid: string, callback: (error: unknown, session?: object | null) => void): unknown
@@ -108,15 +109,20 @@ export function legacySessions(options: LegacySessionsOptions): LegacySessionSou
       return sids
     },
     async load(sid) {
+      return (await source.loadSession?.(sid))?.fields
+    },
+    async loadSession(sid) {
       const data = await runWithTimeout('express-session', 'get', timeout, () => legacyCall(store, 'get', sid))
-      if (data == null || typeof data !== 'object' || hasExpired(data)) return undefined
+      if (data == null || typeof data !== 'object') return undefined
+      const expiresAt = cookieExpiry(data)
+      if (expiresAt !== undefined && expiresAt <= Date.now()) return undefined
       const fields: unknown = map(data as Record<string, unknown>)
       // A Map, a class instance or a string would carry over no field, or fields "0", "1", …: the
       // legacy session would be destroyed with its data left behind.
       if (!isPlainObject(fields)) {
         throw new SessionError('ERR_SESSION_VALUE', 'legacySessions: map must return a plain object of fields')
       }
-      return fields
+      return { fields, expiresAt }
     },
     async destroy(sid) {
       await runWithTimeout('express-session', 'destroy', timeout, () => legacyCall(store, 'destroy', sid))
@@ -135,12 +141,15 @@ function fieldsOf(data: Record<string, unknown>): LegacyFields {
   return fields
 }
 
-/** A session whose own cookie says it expired, in case a store returns one before reaping it. */
-function hasExpired(data: object): boolean {
+/**
+ * When the session's browser cookie expires (epoch ms), from the `cookie.expires` express-session
+ * keeps in the session (a `Date`, or its JSON string); `undefined` for a browser-session cookie.
+ */
+function cookieExpiry(data: object): number | undefined {
   const expires = (data as { cookie?: { expires?: unknown } }).cookie?.expires
-  if (typeof expires !== 'string' && !(expires instanceof Date)) return false
+  if (typeof expires !== 'string' && !(expires instanceof Date)) return undefined
   const at = new Date(expires).getTime()
-  return Number.isFinite(at) && at <= Date.now()
+  return Number.isFinite(at) ? at : undefined
 }
 
 /**

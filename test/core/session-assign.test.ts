@@ -67,7 +67,14 @@ describe("express-session's session methods", () => {
   it('leaves other unknown names alone: reads are undefined, and a session is not thenable', async () => {
     const session = layer.open(undefined) as unknown as Record<string, unknown>
     expect(session.then).toBeUndefined()
-    expect(session.cookie).toBeUndefined()
+    expect(session.passport).toBeUndefined()
     expect(await Promise.resolve(session)).toBe(session)
+  })
+
+  it("reading express-session's session.cookie throws a TypeError that names expire(), not a TypeError on undefined", () => {
+    const session = layer.open(undefined) as unknown as { cookie: { maxAge: number } }
+    expect(() => {
+      session.cookie.maxAge = 60_000
+    }).toThrow(/^session\.cookie is express-session's: .*await session\.expire\(seconds\)/)
   })
 })

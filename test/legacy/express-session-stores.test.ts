@@ -19,6 +19,7 @@ import { ConnectRedisStore, connectPgSimple, expressSession, type LegacyStoreHan
 // An express-session app and a ruts app on the same backends, each a real Express server: sessions
 // the first one creates are picked up by the second, field by field.
 const SECRET = 'keyboard cat'
+const REMEMBERED_DAYS = 30
 const stored = {
   user: { id: 'u-42', name: 'Ada', roles: ['admin', 'ops'] },
   visits: 7,
@@ -36,7 +37,10 @@ async function legacyApp(store: LegacyStoreHandle): Promise<string> {
   const app = express()
   app.use(expressSession({ store, secret: SECRET, resave: false, saveUninitialized: false }))
   app.post('/login', (req, res) => {
-    Object.assign((req as unknown as { session: object }).session, stored)
+    const legacySession = (req as unknown as { session: { cookie: { maxAge: number } } }).session
+    Object.assign(legacySession, stored)
+    // "Remember me": this session's cookie lives 30 days instead of the browser session.
+    if (req.query.remember !== undefined) legacySession.cookie.maxAge = REMEMBERED_DAYS * 86_400_000
     res.send('ok')
   })
   const server = await listen(createServer(app))
@@ -64,8 +68,8 @@ async function rutsApp(store: SessionStore, legacy: LegacySessionsOptions): Prom
   return server.url
 }
 
-async function legacyLogin(url: string): Promise<string> {
-  const response = await fetch(`${url}/login`, { method: 'POST' })
+async function legacyLogin(url: string, remember = false): Promise<string> {
+  const response = await fetch(`${url}/login${remember ? '?remember' : ''}`, { method: 'POST' })
   // express-session sends the headers before its store call ends and the body's last byte after it:
   // the session is stored once the body is complete.
   expect(await response.text()).toBe('ok')
@@ -92,6 +96,17 @@ async function expectMigration(legacyUrl: string, rutsUrl: string, legacy: Legac
   expect(await new Promise((resolve) => legacy.get(sid, (_, data) => resolve(data)))).toBeFalsy()
   const next = await fields(rutsUrl, first.ruts as string)
   expect(next).toMatchObject({ status: 200, body: stored, lines: [] })
+  // The express-session cookie had no expiry: the layer's hour.
+  expect(first.lines.find((line) => line.startsWith('session='))).toMatch(/; Max-Age=(3599|3600);/)
+
+  // A remembered session keeps its 30 days, read from the expiry the legacy store kept as JSON.
+  const remembered = await fields(rutsUrl, await legacyLogin(legacyUrl, true))
+  expect(remembered.body).toEqual(stored)
+  const maxAge = Number(
+    /; Max-Age=(\d+);/.exec(remembered.lines.find((line) => line.startsWith('session=')) ?? '')?.[1],
+  )
+  expect(maxAge).toBeGreaterThan(REMEMBERED_DAYS * 86_400 - 60)
+  expect(maxAge).toBeLessThanOrEqual(REMEMBERED_DAYS * 86_400)
 
   // Ten tabs sent the legacy cookie at once: every answer's cookie names a session with the data.
   const parallel = await legacyLogin(legacyUrl)

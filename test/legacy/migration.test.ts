@@ -1,4 +1,6 @@
+import diagnostics from 'node:diagnostics_channel'
 import { describe, expect, it } from 'vitest'
+import { sessionKeyOf } from '../../src/core/ids.js'
 import { SessionLayer } from '../../src/core/layer.js'
 import type { LegacySessionSource } from '../../src/core/legacy.js'
 import { legacySessions } from '../../src/legacy/express-session.js'
@@ -300,5 +302,87 @@ describe('legacy sessions (express-session) on a layer', () => {
     ]
     for (const build of bad) expect(codeOf(build)).toBe('ERR_SESSION_CONFIG')
     expect(codeOf(() => legacySessions({ store, secret: ['k', 'keyboard cat'] }))).toBe('built')
+  })
+})
+
+describe('what a migrated session is held to: the old lifetime and the layer limits', () => {
+  const maxAgeOf = (lines: readonly string[]) =>
+    Number(/Max-Age=(\d+)/.exec(lines.find((line) => line.startsWith('session=')) ?? '')?.[1])
+  const DAY = 86_400
+
+  it("keeps a legacy cookie's longer lifetime ('remember me'), for the session and its fields", async () => {
+    const { legacy, memory, request } = legacySetup()
+    await legacy.put('remembered', data, 30 * DAY * 1000)
+    const first = await request(legacyCookie('remembered'), (session) => session.get('count'))
+    expect(first.result).toBe(3)
+    // Within the second the lifetime was read: 30 days, not the layer's hour.
+    expect(maxAgeOf(first.lines)).toBeGreaterThanOrEqual(30 * DAY - 2)
+    expect(maxAgeOf(first.lines)).toBeLessThanOrEqual(30 * DAY)
+    const key = sessionKeyOf(cookieFrom(first.lines, 'session') as string)
+    const field = await memory.get(key, 'user')
+    expect(field.live && field.fieldTtl).toBeGreaterThan((30 * DAY - 2) * 1000)
+  })
+
+  it("starts the layer's lifetime when the legacy cookie ends sooner or has no expiry, and caps a longer one at absoluteTimeout", async () => {
+    const { legacy, request } = legacySetup()
+    const hour = (lines: readonly string[]) => expect(maxAgeOf(lines)).toBeOneOf([3599, 3600])
+    await legacy.put('short', data, 60_000)
+    hour((await request(legacyCookie('short'), (session) => session.get('count'))).lines)
+    // express-session's default cookie: no expiry (a browser-session cookie).
+    const cookie = { originalMaxAge: null, expires: null, httpOnly: true, path: '/' }
+    await new Promise((resolve) => legacy.inner.set('browser', { ...data, cookie }, resolve))
+    const browser = await request(legacyCookie('browser'), (session) => session.get('count'))
+    expect(browser.result).toBe(3)
+    hour(browser.lines)
+    const capped = legacySetup({}, { absoluteTimeout: 7 * DAY })
+    await capped.legacy.put('remembered', data, 30 * DAY * 1000)
+    const lines = (await capped.request(legacyCookie('remembered'), (session) => session.get('count'))).lines
+    expect(maxAgeOf(lines)).toBeLessThanOrEqual(7 * DAY)
+    expect(maxAgeOf(lines)).toBeGreaterThan(7 * DAY - 5)
+  })
+
+  it('leaves out values above maxValueBytes and the fields past maxFields, with a warning each, and migrates the rest', async () => {
+    const warnings: string[] = []
+    const { legacy, request } = legacySetup(
+      {},
+      { maxValueBytes: 1024, maxFields: 3, onWarning: (m) => warnings.push(m) },
+    )
+    await legacy.put('sid-1', { big: 'x'.repeat(2000), a: 1, b: 2, c: 3, d: 4 })
+    const first = await request(legacyCookie('sid-1'), async (session) => {
+      const fields = Object.fromEntries((await session.getAll()) ?? [])
+      // The session is at the limit, not beyond it: a field it holds stays writable.
+      await session.update('c', 30)
+      return fields
+    })
+    expect(first.result).toEqual({ a: 1, b: 2, c: 3 })
+    expect(warnings).toEqual([
+      expect.stringMatching(/"big" .*maxValueBytes \(1024\)/),
+      expect.stringMatching(/"d" .*maxFields \(3\)/),
+    ])
+    expect(warnings.join()).not.toContain('xxxx')
+  })
+
+  it('warns once when the legacy store holds none of the sessions the first 20 signed cookies name, and reports each as expired', async () => {
+    const warnings: string[] = []
+    const events: Array<{ event: string; store: string }> = []
+    const listen = (message: unknown) => void events.push(message as (typeof events)[number])
+    diagnostics.subscribe('ruts:session', listen)
+    try {
+      const { request } = legacySetup({}, { onWarning: (m) => warnings.push(m) })
+      for (let n = 0; n < 19; n++) await request(legacyCookie(`gone-${n}`), (session) => session.get('count'))
+      expect(warnings).toEqual([])
+      for (let n = 19; n < 25; n++) await request(legacyCookie(`gone-${n}`), (session) => session.get('count'))
+      expect(warnings).toEqual([expect.stringContaining('legacySessions({ store }) is not the store it used')])
+      expect(events.filter(({ event, store }) => event === 'expired' && store === 'legacy')).toHaveLength(25)
+      // Once a legacy session was found, misses are ordinary (sessions expire): no warning.
+      const quiet: string[] = []
+      const found = legacySetup({}, { onWarning: (m) => quiet.push(m) })
+      await found.legacy.put('live', data)
+      await found.request(legacyCookie('live'), (session) => session.get('count'))
+      for (let n = 0; n < 25; n++) await found.request(legacyCookie(`gone-${n}`), (session) => session.get('count'))
+      expect(quiet).toEqual([])
+    } finally {
+      diagnostics.unsubscribe('ruts:session', listen)
+    }
   })
 })
