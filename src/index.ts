@@ -35,7 +35,7 @@ export {
   type SessionLayerOptions,
   type TransportSource,
 } from './core/layer.js'
-export type { LegacyFields, LegacySessionSource } from './core/legacy.js'
+export type { LegacyFields, LegacySession, LegacySessionSource } from './core/legacy.js'
 export type {
   FieldSchemas,
   FieldSchemasFor,
