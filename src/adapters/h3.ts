@@ -11,6 +11,7 @@ import {
   deferHeadersUntilCommitted,
   failsClosed,
   nodeTransport,
+  responseCommitted,
   type Session,
   type SessionLayer,
   webTransport,
@@ -169,4 +170,29 @@ export function sessionOf<Data extends object>(event: { context: object }, layer
   const found = (event.context as { session?: Session<Data> }).session
   if (found === undefined) throw missingMiddleware('event.context.session', 'app.use(session(layer))')
   return found
+}
+
+/**
+ * Settles once the session's cookie and the response it held back have gone out (h3 v1 on Node);
+ * at once otherwise. With h3 v1 the session holds `res.end` back until its commit, so the response is
+ * complete only after the app's handler returned: a caller that reads it right then, such as Nitro's
+ * in-process fetch (server-side `useFetch` and `$fetch` of your own API routes in Nuxt), would read an
+ * empty body. Await this in Nitro's `afterResponse` hook, which h3 awaits before the handler returns:
+ *
+ * @param event - the h3 event (v1 or v2)
+ * @returns a promise that never rejects (a failed commit has already answered 503)
+ *
+ * @example
+ * ```ts
+ * // server/plugins/session.ts
+ * import { untilCommitted } from 'ruts/h3'
+ *
+ * export default defineNitroPlugin((nitroApp) => {
+ *   nitroApp.hooks.hook('afterResponse', untilCommitted)
+ * })
+ * ```
+ */
+export function untilCommitted(event: { node?: { res?: ServerResponse } }): Promise<void> {
+  const response = event.node?.res
+  return response === undefined ? Promise.resolve() : responseCommitted(response)
 }

@@ -1,7 +1,7 @@
-// The few Next.js and SvelteKit APIs the docs' blocks use next to ruts. Neither framework is
-// installed at the root (each example app under examples/ has its own install, where the same code
-// is type-checked against the real framework by `npm run test:frameworks`); these are their
-// signatures as the frameworks declare them.
+// The few Next.js, SvelteKit and Nuxt (Nitro 2) APIs the docs' blocks use next to ruts. None of them
+// is installed at the root (the Next.js and SvelteKit example apps under examples/ have their own
+// install, where the same code is type-checked against the real framework by `npm run
+// test:frameworks`); these are their signatures as the frameworks declare them.
 declare module 'next/navigation' {
   export function redirect(url: string, type?: 'replace' | 'push'): never
 }
@@ -31,4 +31,20 @@ declare module '@sveltejs/kit' {
 declare module '@sveltejs/kit/hooks' {
   import type { Handle } from '@sveltejs/kit'
   export function sequence(...handlers: Handle[]): Handle
+}
+
+declare module 'nitropack/runtime' {
+  import type { IncomingMessage, ServerResponse } from 'node:http'
+
+  /** Nitro 2 runs h3 1: its events carry the Node request and response. */
+  interface NitroEvent {
+    context: Record<string, unknown>
+    node: { req: IncomingMessage; res: ServerResponse }
+  }
+  export interface NitroApp {
+    hooks: {
+      hook(name: 'request' | 'beforeResponse' | 'afterResponse', handler: (event: NitroEvent) => unknown): () => void
+    }
+  }
+  export function defineNitroPlugin(plugin: (nitroApp: NitroApp) => void): (nitroApp: NitroApp) => void
 }

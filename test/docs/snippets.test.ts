@@ -51,8 +51,10 @@ const environments: Record<SnippetRuntime, object> = {
     lib: ['esnext', 'DOM'],
     types: ['node'],
   },
+  // The tsconfig Nuxt generates for server code (.nuxt/tsconfig.server.json): bundler resolution.
+  nuxt: { target: 'ESNext', module: 'ESNext', moduleResolution: 'bundler', lib: ['esnext'], types: ['node'] },
 }
-// Next.js and SvelteKit are not installed at the root: their few APIs the blocks use, declared.
+// Next.js, SvelteKit and Nuxt are not installed at the root: their few APIs the blocks use, declared.
 const frameworkShims = join(root, 'test/docs/framework-shims.d.ts')
 
 /** One tsc program per runtime. */
@@ -85,7 +87,7 @@ beforeAll(() => {
     const runtime = members[0]?.runtime ?? 'node'
     const include = members.map((file) => file.path)
     if (runtime === 'deno') include.push('deno.d.ts')
-    if (runtime === 'next' || runtime === 'sveltekit') include.push(frameworkShims)
+    if (runtime === 'next' || runtime === 'sveltekit' || runtime === 'nuxt') include.push(frameworkShims)
     const paths = runtime === 'next' ? { paths: { '@/*': ['./files/*'] } } : {}
     const compilerOptions = { ...strict, ...environments[runtime], ...paths }
     writeFileSync(join(project, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions, files: include }, null, 2))

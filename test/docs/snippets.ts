@@ -2,11 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /**
- * Where a block runs: Node (the default), Bun or Deno with their own globals, or a Next.js or
- * SvelteKit project.
+ * Where a block runs: Node (the default), Bun or Deno with their own globals, or a Next.js,
+ * SvelteKit or Nuxt project.
  */
-export type SnippetRuntime = 'node' | 'bun' | 'deno' | 'next' | 'sveltekit'
-const RUNTIMES: readonly string[] = ['node', 'bun', 'deno', 'next', 'sveltekit']
+export type SnippetRuntime = 'node' | 'bun' | 'deno' | 'next' | 'sveltekit' | 'nuxt'
+const RUNTIMES: readonly string[] = ['node', 'bun', 'deno', 'next', 'sveltekit', 'nuxt']
 
 /** One ```ts block of the docs, with the directives of its `<!-- snippet: … -->` comment. */
 export type Snippet = {

@@ -18,7 +18,7 @@ export type { OutgoingCookie, Session, SessionCookies } from '../../core/session
 export { type Check, checkOptions, checks } from '../../core/validate.js'
 export { type CommittableSession, commitTouched, failsClosed } from './commit.js'
 export { checkLayer } from './layer-check.js'
-export { deferHeadersUntilCommitted } from './node-headers.js'
+export { deferHeadersUntilCommitted, responseCommitted } from './node-headers.js'
 export { appendSetCookie, applySessionCookie, withSessionCookie } from './set-cookie.js'
 export { serviceUnavailable } from './store-failure.js'
 export { nodeTransport, webTransport } from './transport.js'

@@ -21,6 +21,15 @@ interface Deferral {
    * session's first use) still calls it: straight through once replayed, dropped once failed.
    */
   settled: 'replayed' | 'failed' | undefined
+  /** The commit the first held call started, settled once the calls were replayed or the 503 sent. */
+  committing: Promise<void> | undefined
+  /**
+   * `writableEnded` as the response held it itself, before a held `end` made it read `true`: a
+   * response class that keeps it as a field and checks it in `end` (node-mock-http's, which Nitro's
+   * in-process fetch uses) gets it back before the replay, or the replayed `end` would do nothing.
+   * Node's own responses read it from a getter on their prototype: `undefined` for them.
+   */
+  ownEnded: PropertyDescriptor | undefined
 }
 
 const DEFERRAL = Symbol('ruts.deferral')
@@ -80,6 +89,8 @@ export function deferHeadersUntilCommitted(
     flushHeaders: target.flushHeaders,
     queued: undefined,
     settled: undefined,
+    committing: undefined,
+    ownEnded: undefined,
   }
   target.writeHead = STAND_INS.writeHead
   target.write = STAND_INS.write
@@ -100,7 +111,7 @@ function intercept(response: ServerResponse, name: Deferrable, args: unknown[]):
   }
   if (deferral.queued === undefined) {
     deferral.queued = [[name, args]]
-    session.commit().then(
+    deferral.committing = session.commit().then(
       (cookie) => {
         if (cookie !== undefined) {
           adoptWriteHeadHeaders(response, deferral.queued ?? [])
@@ -121,7 +132,10 @@ function intercept(response: ServerResponse, name: Deferrable, args: unknown[]):
   // The handler ended the response: to the framework it is (h3 1 would otherwise answer 404 on top).
   // It stays so (the replayed end makes it true anyway), and is never deleted: a delete would turn
   // the response into a dictionary-mode object for V8, and slow Node's own accesses to responses.
-  if (name === 'end') Object.defineProperty(response, 'writableEnded', { value: true, configurable: true })
+  if (name === 'end') {
+    deferral.ownEnded ??= Object.getOwnPropertyDescriptor(response, 'writableEnded')
+    Object.defineProperty(response, 'writableEnded', { value: true, configurable: true })
+  }
   return name === 'write' ? true : name === 'flushHeaders' ? undefined : response
 }
 
@@ -157,6 +171,7 @@ function replay(response: ServerResponse, deferral: Deferral): void {
 function settle(response: ServerResponse, deferral: Deferral, outcome: 'replayed' | 'failed'): void {
   deferral.settled = outcome
   restore(response, deferral)
+  if (deferral.ownEnded !== undefined) Object.defineProperty(response, 'writableEnded', deferral.ownEnded)
 }
 
 /**
@@ -191,6 +206,23 @@ function adoptWriteHeadHeaders(response: ServerResponse, queued: Array<[Deferrab
     call[1] = args.slice(0, at)
   }
 }
+
+/**
+ * When the response calls {@link deferHeadersUntilCommitted} held back have gone out: for a caller that
+ * reads the response as soon as the framework's handler returns, where a socket would have waited
+ * (Nitro's in-process `$fetch` through node-mock-http reads the body it collected, then discards the
+ * response).
+ *
+ * @param response - a Node response, deferred or not
+ * @returns a promise settled once the held calls were replayed (or the commit's 503 was sent); at
+ *   once when nothing is held back. Never rejects: a commit failure has already answered the response.
+ */
+export function responseCommitted(response: ServerResponse): Promise<void> {
+  const committing = (response as unknown as Patched)[DEFERRAL]?.committing
+  return committing === undefined ? Promise.resolve() : committing.then(ignore, ignore)
+}
+
+function ignore(): void {}
 
 function restore(response: ServerResponse, deferral: Deferral): void {
   const target = response as unknown as Patched
