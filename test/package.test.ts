@@ -48,6 +48,7 @@ describe.skipIf(!built)('the built package', () => {
         'failsClosed',
         'nodeTransport',
         'parseCookieHeader',
+        'responseCommitted',
         'serviceUnavailable',
         'webTransport',
         'withSessionCookie',
