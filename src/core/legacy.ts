@@ -272,8 +272,9 @@ export class LegacyMigration {
    * the user out: express-session served that session, and every request would otherwise fail. Only
    * when no field at all can be carried does the migration fail, leaving the legacy session whole.
    * The layer's limits hold as for a handler's writes: a value above `maxValueBytes` is left out too,
-   * and so are the fields after the first `maxFields` (the session could take no new field otherwise,
-   * a login's included).
+   * and so are the fields after the first `maxFields`, so a migrated session is never one the layer
+   * would not have let the app build (above the limit every new field, a login's `user` say, would be
+   * refused until enough fields were removed).
    */
   #encode(fields: LegacyFields): Array<[string, Uint8Array]> {
     const { codec, maxValueBytes, storeMaxFields = Number.POSITIVE_INFINITY } = this.#layer
