@@ -149,8 +149,7 @@ end
 
 /**
  * The field limit (`maxFields`) of the scripts that add fields. Cheap on the common path: one `HLEN`,
- * which counts the fields plus the metadata entries (two at least), and none at all for an update
- * that `HSET` says added no entry (see `SET_FIELD`). Only a hash that reaches the
+ * which counts the fields plus the metadata entries (two at least). Only a hash that reaches the
  * limit is looked at closely, and only when a field may have expired (`m:soonest` has come, or is
  * unknown) are its entries read, expired ones deleted and `m:soonest` made exact; a refused write
  * to a full session without expired fields stays O(1), however often it is retried.

@@ -267,8 +267,7 @@ export const WRITE = defineScript({
  * The common write, `mode: 'update'` without a rename: the same outcome as {@link WRITE}, in the
  * fewest Redis calls (a create: TIME, EXISTS, HSET, PEXPIREAT; an update: TIME, HMGET, HSET and,
  * when the lifetime moves, PEXPIREAT) and none of the branches for the modes it does not serve.
- * The field limit costs an update nothing unless the write added the field's entry (then an HLEN;
- * more only at the limit, where a refused write is undone in the same call).
+ * An update into an existing session adds one HLEN for the field limit (more only at the limit).
  * KEYS: session. ARGV: `create` | `existing`, field, value, field ttl ms, session ttl ms, max
  * lifetime ms (0 = none), max fields (0 = none). → {OK, ttl, touched} | {FULL, ttl, 0} | {MISSING} |
  * {COLLISION}
@@ -302,34 +301,23 @@ if ARGV[1] == 'create' then
   redis.call('PEXPIREAT', key, at)
   return {OK, target - now, 1}
 end
-local meta = redis.call('HMGET', key, 'm:expires', 'm:deadline', 'm:soonest', 'm:active')
+local meta = redis.call('HMGET', key, 'm:expires', 'm:deadline', 'm:soonest')
 local at = live_until(key, meta[1], now)
 if not at then return {MISSING} end
-local before, moved = at, 0
+local room, reclaimed = has_room(key, name, ARGV[7], now, false)
+if not room then return {FULL, at - now, 0} end
+local moved
 at, moved = extended(at, num(meta[2]), target)
 local writes = {'m:active', ms(now), name, entry}
-push_soonest(writes, meta[3], field_expires)
-if moved == 1 then push(writes, 'm:expires', ms(at)) end
--- HSET counts the entries it adds: the field when it is new, and m:active on a session an older
--- version wrote without one. Only a write that added the field's entry is checked against the limit,
--- afterwards, so updating a field the session holds costs the limit nothing.
-local added = redis.call('HSET', key, unpack(writes))
-if not meta[4] then added = added - 1 end
-if added == 1 and ARGV[7] ~= '0' then
-  -- The hash holds the new entry already: there was room if it now holds at most limit fields.
-  local room, reclaimed = has_room(key, name, ms(tonumber(ARGV[7]) + 1), now, true)
-  if not room then
-    -- Undo: the entry goes, and what the HSET changed gets the values HMGET read (m:soonest stays
-    -- a lower bound either way: exact after a reclaim, or as it was).
-    redis.call('HDEL', key, name)
-    local restore = {'m:expires', meta[1]}
-    if meta[4] then push(restore, 'm:active', meta[4]) else redis.call('HDEL', key, 'm:active') end
-    if meta[3] and not reclaimed then push(restore, 'm:soonest', meta[3]) end
-    redis.call('HSET', key, unpack(restore))
-    return {FULL, before - now, 0}
-  end
+push_soonest(writes, reclaimed or meta[3], field_expires)
+if moved == 1 then
+  local expires = ms(at)
+  push(writes, 'm:expires', expires)
+  redis.call('HSET', key, unpack(writes))
+  redis.call('PEXPIREAT', key, expires)
+else
+  redis.call('HSET', key, unpack(writes))
 end
-if moved == 1 then redis.call('PEXPIREAT', key, ms(at)) end
 return {OK, at - now, moved}
 `,
   build(input: WriteInput): ScriptCall {
