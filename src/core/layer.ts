@@ -74,8 +74,8 @@ export interface SessionLayerOptions<Data extends object = Record<string, unknow
    * Largest encoded value a write may store, in bytes: a larger one is `ERR_SESSION_VALUE` at the
    * call, before any store call. A session is read and written per field, but `getAll` and a Redis or
    * Postgres round trip carry whole values: a value of tens of megabytes would make its session
-   * unreadable within the store's timeout. Values carried over from a legacy session are not
-   * limited (they exist already).
+   * unreadable within the store's timeout. A larger value of a legacy session is left out of the
+   * migrated session, with a warning.
    * @default 1048576 (1 MiB)
    */
   maxValueBytes?: number
@@ -88,8 +88,7 @@ export interface SessionLayerOptions<Data extends object = Record<string, unknow
    * each pass: the session can exceed it by the writes in flight, see docs/postgres.md). With `maxValueBytes` it bounds a session's size (at most
    * `maxFields × maxValueBytes`, and one `getAll`); an app that takes field names from clients
    * should lower both. Enforced only by stores that list `'maxFields'` in their `limits` (every
-   * bundled store does). Fields carried over from a legacy session are not limited (they exist
-   * already).
+   * bundled store does). A legacy session migrates its first `maxFields` fields, with a warning.
    * @default 1000
    */
   maxFields?: number

@@ -125,10 +125,10 @@ export class LegacyMigration {
   /** Field names already reported as left out (one warning each). */
   readonly #dropped = new Set<string>()
   /**
-   * Verified legacy cookies whose session the legacy store did not hold, counted until the first
-   * that it did: only misses at first suggest the legacy store is not the one the old app used.
+   * The distinct verified legacy ids whose session the legacy store did not hold, until the first that
+   * it did (then `undefined`): only misses at first suggest the legacy store is not the old app's.
    */
-  #missesBeforeFirst = 0
+  #missesBeforeFirst: Set<string> | undefined = new Set()
 
   /**
    * @param source - where legacy sessions come from
@@ -212,7 +212,7 @@ export class LegacyMigration {
     const earlier = this.#unsettled.get(legacyId)
     this.#unsettled.delete(legacyId)
     const current = earlier !== undefined && earlier.until > Date.now() ? earlier.session : undefined
-    this.#noteLookup(loaded !== undefined || current !== undefined)
+    this.#noteLookup(legacyId, loaded !== undefined || current !== undefined)
     // Gone from the legacy store after a destroy that failed: that destroy ran after all, and the
     // copy holds the data (the request's first store call confirms it is still live).
     if (loaded === undefined) return current
@@ -232,10 +232,18 @@ export class LegacyMigration {
     return undefined
   }
 
-  #load(legacyId: string): Promise<LegacySession | undefined> {
+  async #load(legacyId: string): Promise<LegacySession | undefined> {
     const source = this.source
-    if (source.loadSession !== undefined) return source.loadSession(legacyId)
-    return source.load(legacyId).then((fields) => (fields === undefined ? undefined : { fields }))
+    if (source.loadSession === undefined) {
+      const fields = await source.load(legacyId)
+      return fields === undefined ? undefined : { fields }
+    }
+    const loaded = await source.loadSession(legacyId)
+    if (loaded === undefined) return undefined
+    // Only a finite time counts; one that has passed means the legacy session has ended.
+    const { expiresAt } = loaded
+    if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) return { fields: loaded.fields }
+    return expiresAt <= Date.now() ? undefined : loaded
   }
 
   /**
@@ -244,15 +252,17 @@ export class LegacyMigration {
    * sessions died with the old processes): those users are signed out. Told once; every miss is an
    * `expired` event of the store `legacy` too.
    */
-  #noteLookup(found: boolean): void {
+  #noteLookup(legacyId: string, found: boolean): void {
     if (!found) publishSessionEvent('expired', 'legacy')
-    if (this.#missesBeforeFirst < 0) return
+    const misses = this.#missesBeforeFirst
+    if (misses === undefined) return
     if (found) {
-      this.#missesBeforeFirst = -1
+      this.#missesBeforeFirst = undefined
       return
     }
-    if (++this.#missesBeforeFirst < SUSPICIOUS_MISSES) return
-    this.#missesBeforeFirst = -1
+    misses.add(legacyId)
+    if (misses.size < SUSPICIOUS_MISSES) return
+    this.#missesBeforeFirst = undefined
     this.#warn(
       `ruts: the legacy store holds none of the sessions the first ${SUSPICIOUS_MISSES} correctly signed legacy cookies ` +
         'name: if the old app still has live sessions, legacySessions({ store }) is not the store it used ' +
@@ -272,20 +282,22 @@ export class LegacyMigration {
    * the user out: express-session served that session, and every request would otherwise fail. Only
    * when no field at all can be carried does the migration fail, leaving the legacy session whole.
    * The layer's limits hold as for a handler's writes: a value above `maxValueBytes` is left out too,
-   * and so are the fields after the first `maxFields`, so a migrated session is never one the layer
-   * would not have let the app build (above the limit every new field, a login's `user` say, would be
-   * refused until enough fields were removed).
+   * and so are the fields after the first `maxFields` (one warning, with their count: names beyond a
+   * limit are likely chosen by clients), so a migrated session is never one the layer would not have
+   * let the app build (above the limit every new field, a login's `user` say, would be refused until
+   * enough fields were removed).
    */
   #encode(fields: LegacyFields): Array<[string, Uint8Array]> {
     const { codec, maxValueBytes, storeMaxFields = Number.POSITIVE_INFINITY } = this.#layer
     const entries: Array<[string, Uint8Array]> = []
     let failure: unknown
+    let beyondLimit = 0
     for (const field of Object.keys(fields)) {
       const value = fields[field]
       // A name no store can hold (empty, NUL, a lone surrogate, over 1024 bytes) is left behind.
       if (value === undefined || !isFieldName(field)) continue
       if (entries.length >= storeMaxFields) {
-        this.#warnDropped(field, `the session already holds the layer's maxFields (${storeMaxFields}) fields`)
+        beyondLimit++
         continue
       }
       let bytes: Uint8Array
@@ -297,6 +309,10 @@ export class LegacyMigration {
         continue
       }
       if (bytes.byteLength > maxValueBytes) {
+        failure ??= new SessionError(
+          'ERR_SESSION_VALUE',
+          `a value is above the layer's maxValueBytes (${maxValueBytes})`,
+        )
         this.#warnDropped(field, `its value is above the layer's maxValueBytes (${maxValueBytes})`)
         continue
       }
@@ -305,7 +321,16 @@ export class LegacyMigration {
     if (entries.length === 0 && failure !== undefined) {
       // The validation's message names the part by position, never a key or a value.
       const reason = failure instanceof SessionError ? `: ${failure.message}` : ''
-      throw new SessionError('ERR_SESSION_VALUE', `a legacy session value cannot be encoded as ${codec.name}${reason}`)
+      throw new SessionError(
+        'ERR_SESSION_VALUE',
+        `no value of the legacy session can be stored as ${codec.name}${reason}`,
+      )
+    }
+    if (beyondLimit > 0) {
+      this.#warn(
+        `ruts: a legacy session held more than the layer's maxFields (${storeMaxFields}) fields: the ${beyondLimit} ` +
+          'after the first are left out of the migrated session (choose them with legacySessions({ map }))',
+      )
     }
     return entries
   }
@@ -324,7 +349,9 @@ export class LegacyMigration {
    * whose name the store refuses (`ERR_SESSION_ARGUMENT`: a name a LayeredStore reserves) is left out
    * and reported, as an unencodable value is. The session gets the layer's lifetimes, or the legacy
    * cookie's remaining lifetime when that is longer (its fields too: they would end the session's data
-   * before the session otherwise), within `absoluteTimeout` and 400 days.
+   * before the session otherwise), within `absoluteTimeout` and 400 days. With `idleTimeout` the idle
+   * policy decides the session's lifetime from the first request on, as for every session; only the
+   * fields keep the longer lifetime, for as long as the session stays in use.
    */
   async #store(
     entries: Array<[string, Uint8Array]>,
@@ -334,7 +361,7 @@ export class LegacyMigration {
     let fieldTtl = layer.cookie.maxAge
     let sessionTtl = layer.idleTimeout ?? fieldTtl
     const remaining = expiresAt === undefined ? 0 : Math.min(MAX_TTL, Math.ceil((expiresAt - Date.now()) / 1000))
-    if (remaining > sessionTtl) sessionTtl = remaining
+    if (remaining > sessionTtl && layer.idleTimeout === undefined) sessionTtl = remaining
     if (remaining > fieldTtl) fieldTtl = remaining
     const create: WriteOptions = { mode: 'update', session: 'create', fieldTtl, sessionTtl }
     if (layer.absoluteTimeout !== undefined) create.maxLifetime = layer.absoluteTimeout

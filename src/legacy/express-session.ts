@@ -45,6 +45,15 @@ export interface LegacySessionsOptions {
   timeout?: number
   /** How long this process keeps answering repeat legacy cookies with the migrated session, in ms. @default 10000 */
   graceMs?: number
+  /**
+   * The express-session app ran with `rolling: true`. Its browser cookie was then refreshed on every
+   * response, while the session kept in the store was rewritten only when it changed (a `touch` moves
+   * only the store's own expiry): the `cookie.expires` stored with it can be days behind the browser's.
+   * With this set, a session the store still holds is live whatever that stored date says, and its
+   * migrated lifetime is the full `cookie.maxAge` from now, as the old app's next response would have
+   * given it. @default false
+   */
+  rolling?: boolean
 }
 
 const DEFAULT_NAME = 'connect.sid'
@@ -86,6 +95,10 @@ export function legacySessions(options: LegacySessionsOptions): LegacySessionSou
   if (options.graceMs !== undefined && (!Number.isSafeInteger(options.graceMs) || options.graceMs < 0)) {
     throw new SessionConfigError('legacySessions graceMs must be a whole number of milliseconds ≥ 0')
   }
+  if (options.rolling !== undefined && typeof options.rolling !== 'boolean') {
+    throw new SessionConfigError('legacySessions rolling must be true or false')
+  }
+  const rolling = options.rolling === true
   const name = options.name ?? DEFAULT_NAME
   const signer = new ExpressSessionSigner(options.secret)
   const removalCookie = removalCookieOf(name, options.cookie ?? {})
@@ -114,7 +127,7 @@ export function legacySessions(options: LegacySessionsOptions): LegacySessionSou
     async loadSession(sid) {
       const data = await runWithTimeout('express-session', 'get', timeout, () => legacyCall(store, 'get', sid))
       if (data == null || typeof data !== 'object') return undefined
-      const expiresAt = cookieExpiry(data)
+      const expiresAt = rolling ? rollingExpiry(data) : cookieExpiry(data)
       if (expiresAt !== undefined && expiresAt <= Date.now()) return undefined
       const fields: unknown = map(data as Record<string, unknown>)
       // A Map, a class instance or a string would carry over no field, or fields "0", "1", …: the
@@ -150,6 +163,15 @@ function cookieExpiry(data: object): number | undefined {
   if (typeof expires !== 'string' && !(expires instanceof Date)) return undefined
   const at = new Date(expires).getTime()
   return Number.isFinite(at) ? at : undefined
+}
+
+/**
+ * For a rolling session: now plus the cookie's `maxAge` (`originalMaxAge`, in ms), the expiry the old
+ * app's next response would have set; `undefined` for a browser-session cookie.
+ */
+function rollingExpiry(data: object): number | undefined {
+  const maxAge = (data as { cookie?: { originalMaxAge?: unknown } }).cookie?.originalMaxAge
+  return typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0 ? Date.now() + maxAge : undefined
 }
 
 /**

@@ -355,11 +355,97 @@ describe('what a migrated session is held to: the old lifetime and the layer lim
       return fields
     })
     expect(first.result).toEqual({ a: 1, b: 2, c: 3 })
+    // Names beyond the limit are likely chosen by clients: counted, not named.
     expect(warnings).toEqual([
       expect.stringMatching(/"big" .*maxValueBytes \(1024\)/),
-      expect.stringMatching(/"d" .*maxFields \(3\)/),
+      expect.stringMatching(/maxFields \(3\) fields: the 1 after the first are left out/),
     ])
+    expect(warnings[1]).not.toContain('"d"')
     expect(warnings.join()).not.toContain('xxxx')
+  })
+
+  it('fails the migration and keeps the legacy session whole when every value is above maxValueBytes', async () => {
+    const { legacy, store, request } = legacySetup({}, { maxValueBytes: 1024, onWarning: () => undefined })
+    await legacy.put('sid-1', { passport: { user: 'x'.repeat(2000) } })
+    const failed = await request(legacyCookie('sid-1'), (session) => session.get('passport')).catch((error) => error)
+    expect(failed).toMatchObject({ code: 'ERR_SESSION_VALUE' })
+    expect(failed.message).toContain('maxValueBytes (1024)')
+    expect(await legacy.read('sid-1')).toBeTruthy()
+    expect(store.calls.write).toBe(0)
+  })
+
+  it('under idleTimeout keeps the idle policy for the session and the longer lifetime for its fields', async () => {
+    const { legacy, memory, request } = legacySetup({}, { idleTimeout: 900 })
+    await legacy.put('remembered', data, 30 * DAY * 1000)
+    const first = await request(legacyCookie('remembered'), (session) => session.get('count'))
+    expect(first.result).toBe(3)
+    expect(maxAgeOf(first.lines)).toBeLessThanOrEqual(900)
+    const field = await memory.get(sessionKeyOf(cookieFrom(first.lines, 'session') as string), 'user')
+    expect(field.live && field.fieldTtl).toBeGreaterThan((30 * DAY - 2) * 1000)
+  })
+
+  it('with rolling, trusts the store over a stale stored expiry and gives the full maxAge from now', async () => {
+    // connect-redis' touch moves only the key's TTL: a rolling session changed 20 days ago carries an
+    // expiry 10 days ahead (or, changed 31 days ago, one in the past) while its browser cookie is fresh.
+    const month = 30 * DAY * 1000
+    const stored = (expires: number) => ({
+      ...data,
+      cookie: { originalMaxAge: month, expires: new Date(expires).toISOString() },
+    })
+    const sessions = new Map([
+      ['changed-20-days-ago', stored(Date.now() + 10 * DAY * 1000)],
+      ['changed-31-days-ago', stored(Date.now() - DAY * 1000)],
+    ])
+    const legacy = {
+      get: (sid: string, callback: (error: unknown, session?: object | null) => void) =>
+        callback(null, sessions.get(sid) ?? null),
+      destroy: (sid: string, callback?: (error?: unknown) => void) => {
+        sessions.delete(sid)
+        callback?.()
+      },
+    }
+    const layerOf = (rolling: boolean) =>
+      new SessionLayer({
+        store: new MemoryStore(),
+        cookie: { maxAge: 3600 },
+        legacy: legacySessions({ store: legacy, secret: LEGACY_SECRET, rolling }),
+      })
+    const maxAgeFor = async (layer: SessionLayer, sid: string) => {
+      const session = layer.open(legacyCookie(sid))
+      await session.get('count')
+      const committed = await session.commit()
+      return maxAgeOf(committed === undefined ? [] : typeof committed === 'string' ? [committed] : [...committed])
+    }
+    const plain = layerOf(false)
+    expect(await maxAgeFor(plain, 'changed-20-days-ago')).toBeLessThanOrEqual(10 * DAY)
+    expect(Number.isNaN(await maxAgeFor(plain, 'changed-31-days-ago'))).toBe(true)
+    sessions.set('changed-20-days-ago', stored(Date.now() + 10 * DAY * 1000))
+    sessions.set('changed-31-days-ago', stored(Date.now() - DAY * 1000))
+    const rolling = layerOf(true)
+    for (const sid of ['changed-20-days-ago', 'changed-31-days-ago']) {
+      expect(await maxAgeFor(rolling, sid)).toBeGreaterThan(30 * DAY - 5)
+    }
+    expect(() => legacySessions({ store: legacy, secret: LEGACY_SECRET, rolling: 'yes' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
+    )
+  })
+
+  it("takes a custom source's expiry only when it is a finite time, and one that has passed as no session", async () => {
+    const sessionFor = (expiresAt: unknown) => ({ fields: { count: 3 }, expiresAt: expiresAt as number })
+    const source = (expiresAt: unknown): LegacySessionSource => ({
+      cookieName: 'old',
+      removalCookie: 'old=; Max-Age=0',
+      find: (header) => (typeof header === 'string' && header.startsWith('old=') ? header.slice(4) : undefined),
+      load: async () => ({ count: 3 }),
+      loadSession: async () => sessionFor(expiresAt),
+      destroy: async () => undefined,
+    })
+    const countFor = async (expiresAt: unknown) => {
+      const layer = new SessionLayer({ store: new MemoryStore(), cookie: { maxAge: 3600 }, legacy: source(expiresAt) })
+      return layer.open('old=abc').get('count')
+    }
+    expect(await countFor(Date.now() - 1000)).toBeUndefined()
+    for (const odd of [Number.NaN, 10n, '2099-01-01', undefined]) expect(await countFor(odd)).toBe(3)
   })
 
   it('warns once when the legacy store holds none of the sessions the first 20 signed cookies name, and reports each as expired', async () => {
@@ -374,6 +460,11 @@ describe('what a migrated session is held to: the old lifetime and the layer lim
       for (let n = 19; n < 25; n++) await request(legacyCookie(`gone-${n}`), (session) => session.get('count'))
       expect(warnings).toEqual([expect.stringContaining('legacySessions({ store }) is not the store it used')])
       expect(events.filter(({ event, store }) => event === 'expired' && store === 'legacy')).toHaveLength(25)
+      // One cookie sent again and again (a client replaying it) counts once.
+      const replayed: string[] = []
+      const again = legacySetup({}, { onWarning: (m) => replayed.push(m) })
+      for (let n = 0; n < 25; n++) await again.request(legacyCookie('gone-0'), (session) => session.get('count'))
+      expect(replayed).toEqual([])
       // Once a legacy session was found, misses are ordinary (sessions expire): no warning.
       const quiet: string[] = []
       const found = legacySetup({}, { onWarning: (m) => quiet.push(m) })
