@@ -177,22 +177,52 @@ export function sessionOf<Data extends object>(event: { context: object }, layer
  * at once otherwise. With h3 v1 the session holds `res.end` back until its commit, so the response is
  * complete only after the app's handler returned: a caller that reads it right then, such as Nitro's
  * in-process fetch (server-side `useFetch` and `$fetch` of your own API routes in Nuxt), would read an
- * empty body. Await this in Nitro's `afterResponse` hook, which h3 awaits before the handler returns:
+ * empty body. {@link nitroPlugin} awaits it where Nitro's h3 app lets it.
  *
  * @param event - the h3 event (v1 or v2)
  * @returns a promise that never rejects (a failed commit has already answered 503)
- *
- * @example
- * ```ts
- * // server/plugins/session.ts
- * import { untilCommitted } from 'ruts/h3'
- *
- * export default defineNitroPlugin((nitroApp) => {
- *   nitroApp.hooks.hook('afterResponse', untilCommitted)
- * })
- * ```
  */
 export function untilCommitted(event: { node?: { res?: ServerResponse } }): Promise<void> {
   const response = event.node?.res
   return response === undefined ? Promise.resolve() : responseCommitted(response)
+}
+
+/** An h3 v1 event as Nitro 2 passes it to its hooks. */
+type NitroEvent = { node?: { res?: ServerResponse } }
+
+/** The parts of a Nitro 2 app (`NitroApp`) {@link nitroPlugin} uses. */
+export interface NitroAppLike {
+  hooks: { hook(name: 'afterResponse', handler: (event: NitroEvent) => unknown): unknown }
+  h3App?: { options: { onError?: ((error: never, event: never) => unknown) | undefined } }
+}
+
+/**
+ * The Nitro plugin of {@link session} (Nuxt 3 and 4, Nitro 2): Nitro's in-process fetches
+ * (server-side `useFetch` and `$fetch` of the app's own routes) read a response as soon as h3's handler
+ * returns, so the handler must not return before the session's held-back response went out. It waits
+ * for {@link untilCommitted} in Nitro's `afterResponse` hook, which h3 awaits after a route answered,
+ * and after Nitro's error handler, which h3 awaits instead of that hook when a route threw.
+ *
+ * @param nitroApp - the app Nitro passes to a plugin
+ *
+ * @example
+ * ```ts
+ * // server/plugins/session.ts
+ * import { nitroPlugin } from 'ruts/h3'
+ *
+ * export default defineNitroPlugin(nitroPlugin)
+ * ```
+ */
+export function nitroPlugin(nitroApp: NitroAppLike): void {
+  nitroApp.hooks.hook('afterResponse', untilCommitted)
+  const options = nitroApp.h3App?.options
+  if (options === undefined) return
+  const answer = options.onError as ((error: unknown, event: NitroEvent) => unknown) | undefined
+  options.onError = (async (error: unknown, event: NitroEvent) => {
+    try {
+      await answer?.(error, event)
+    } finally {
+      await untilCommitted(event)
+    }
+  }) as (error: never, event: never) => unknown
 }

@@ -43,8 +43,12 @@ declare module 'nitropack/runtime' {
   }
   export interface NitroApp {
     hooks: {
-      hook(name: 'request' | 'beforeResponse' | 'afterResponse', handler: (event: NitroEvent) => unknown): () => void
+      hook(
+        name: 'request' | 'beforeResponse' | 'afterResponse',
+        handler: (event: NitroEvent, response?: { body?: unknown }) => void | Promise<void>,
+      ): () => void
     }
+    h3App: { options: { onError?: (error: Error & { statusCode: number }, event: NitroEvent) => unknown } }
   }
   export function defineNitroPlugin(plugin: (nitroApp: NitroApp) => void): (nitroApp: NitroApp) => void
 }

@@ -24,12 +24,13 @@ interface Deferral {
   /** The commit the first held call started, settled once the calls were replayed or the 503 sent. */
   committing: Promise<void> | undefined
   /**
-   * `writableEnded` as the response held it itself, before a held `end` made it read `true`: a
-   * response class that keeps it as a field and checks it in `end` (node-mock-http's, which Nitro's
-   * in-process fetch uses) gets it back before the replay, or the replayed `end` would do nothing.
-   * Node's own responses read it from a getter on their prototype: `undefined` for them.
+   * Set by the first held `end`: `writableEnded` as the response held it itself before that `end`
+   * made it read `true` (`own`). A response class that keeps it as a field and checks it in `end`
+   * (node-mock-http's, which Nitro's in-process fetch uses) gets it back before the replay, or the
+   * replayed `end` would do nothing. Node's own responses read it from a getter on their prototype:
+   * `own` is `undefined` for them.
    */
-  ownEnded: PropertyDescriptor | undefined
+  ended: { readonly own: PropertyDescriptor | undefined } | undefined
 }
 
 const DEFERRAL = Symbol('ruts.deferral')
@@ -90,7 +91,7 @@ export function deferHeadersUntilCommitted(
     queued: undefined,
     settled: undefined,
     committing: undefined,
-    ownEnded: undefined,
+    ended: undefined,
   }
   target.writeHead = STAND_INS.writeHead
   target.write = STAND_INS.write
@@ -132,10 +133,7 @@ function intercept(response: ServerResponse, name: Deferrable, args: unknown[]):
   // The handler ended the response: to the framework it is (h3 1 would otherwise answer 404 on top).
   // It stays so (the replayed end makes it true anyway), and is never deleted: a delete would turn
   // the response into a dictionary-mode object for V8, and slow Node's own accesses to responses.
-  if (name === 'end') {
-    deferral.ownEnded ??= Object.getOwnPropertyDescriptor(response, 'writableEnded')
-    Object.defineProperty(response, 'writableEnded', { value: true, configurable: true })
-  }
+  if (name === 'end' && deferral.ended === undefined) holdEnded(response, deferral)
   return name === 'write' ? true : name === 'flushHeaders' ? undefined : response
 }
 
@@ -171,7 +169,17 @@ function replay(response: ServerResponse, deferral: Deferral): void {
 function settle(response: ServerResponse, deferral: Deferral, outcome: 'replayed' | 'failed'): void {
   deferral.settled = outcome
   restore(response, deferral)
-  if (deferral.ownEnded !== undefined) Object.defineProperty(response, 'writableEnded', deferral.ownEnded)
+  const own = deferral.ended?.own
+  if (own !== undefined) Object.defineProperty(response, 'writableEnded', own)
+}
+
+/** `writableEnded` reads `true` while the `end` is held (see {@link Deferral.ended}). */
+function holdEnded(response: ServerResponse, deferral: Deferral): void {
+  const own = Object.getOwnPropertyDescriptor(response, 'writableEnded')
+  // A property that cannot be redefined stays as it is: throwing here would throw out of `end`.
+  if (own?.configurable === false) return
+  deferral.ended = { own }
+  Object.defineProperty(response, 'writableEnded', { value: true, configurable: true })
 }
 
 /**
