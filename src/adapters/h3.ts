@@ -192,7 +192,7 @@ type NitroEvent = { node?: { res?: ServerResponse } }
 
 /** The parts of a Nitro 2 app (`NitroApp`) {@link nitroPlugin} uses. */
 export interface NitroAppLike {
-  hooks: { hook(name: 'afterResponse', handler: (event: NitroEvent) => unknown): unknown }
+  hooks: { hook(name: 'afterResponse', handler: (event: NitroEvent) => void | Promise<void>): unknown }
   h3App?: { options: { onError?: ((error: never, event: never) => unknown) | undefined } }
 }
 
