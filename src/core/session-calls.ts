@@ -137,6 +137,11 @@ export class SessionCalls<Data extends object> {
     return result
   }
 
+  /** Nothing is queued or running, and no prepared regenerate waits: {@link settle} has nothing to do. */
+  get idle(): boolean {
+    return this.#tail === undefined && this.prepared === undefined
+  }
+
   /**
    * Wait for the operations queued so far, then apply an unconsumed prepared regenerate.
    *
@@ -232,7 +237,8 @@ export class SessionCalls<Data extends object> {
     const layer = this.layer
     const sealed = this.sealed
     return this.run(async () => {
-      await prepare?.()
+      // Awaited only when there is one: `await undefined` would still cost a promise and a turn.
+      if (prepare !== undefined) await prepare()
       for (let collisions = 0; collisions <= MAX_COLLISION_RETRIES; ) {
         const candidate = this.parse()[0] ?? (legacyPending(this) ? await migrateLegacy(this) : undefined)
         const target = candidate === undefined || fresh ? (this.prepared ?? createSessionId()) : this.prepared

@@ -30,10 +30,11 @@ export async function commitCookies<Data extends object>(
   calls: SessionCalls<Data>,
 ): Promise<SessionCookies | undefined> {
   calls.sealed = true
-  await calls.settle()
+  // The usual handler has awaited its calls: nothing to wait for, and no promise built for it.
+  if (!calls.idle) await calls.settle()
   const cookie = sessionCookie(calls)
   // A migrated legacy session goes once its copy's cookie goes out; rejects (503) when it cannot.
-  if (cookie !== undefined) await settleLegacy(calls)
+  if (cookie !== undefined && calls.migrated !== undefined) await settleLegacy(calls)
   return calls.clearLegacy ? withLegacyRemoval(calls.layer, cookie) : cookie
 }
 
@@ -44,9 +45,9 @@ export async function commitCookies<Data extends object>(
  * @returns what `session.flush()` resolves to
  */
 export async function flushCookie<Data extends object>(calls: SessionCalls<Data>): Promise<OutgoingCookie | undefined> {
-  await calls.settle()
+  if (!calls.idle) await calls.settle()
   const cookie = outgoingCookie(calls)
-  if (cookie !== undefined) await settleLegacy(calls)
+  if (cookie !== undefined && calls.migrated !== undefined) await settleLegacy(calls)
   return cookie
 }
 

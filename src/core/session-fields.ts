@@ -46,12 +46,14 @@ export function getField<Data extends object>(calls: SessionCalls<Data>, field: 
   const refused = refusedField(calls.layer, field)
   if (refused !== undefined) return refused
   return calls.run(async () => {
+    // readValue gives a promise only with an async schema: returned, not awaited, so a plain value
+    // costs no extra promise and turn (the async function adopts a promise either way).
     const cache = calls.cache
-    if (cache?.has(field)) return await readValue(calls.layer, field, cache.get(field))
+    if (cache?.has(field)) return readValue(calls.layer, field, cache.get(field))
     const read = await calls.onLive('get', (key) => calls.layer.store.get(key, field, calls.layer.readOptions))
     if (read === undefined) return undefined
     calls.remember(field, read.value)
-    return await readValue(calls.layer, field, read.value)
+    return readValue(calls.layer, field, read.value)
   })
 }
 
@@ -222,7 +224,7 @@ export function takeField<Data extends object>(calls: SessionCalls<Data>, field:
   return calls.run(async () => {
     const read = await calls.onLive('take', (key) => take(key, field))
     calls.remember(field, undefined)
-    return await readValue(calls.layer, field, read?.value)
+    return readValue(calls.layer, field, read?.value)
   })
 }
 
