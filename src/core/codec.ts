@@ -38,7 +38,13 @@ type Kind = 'msgpack' | 'json'
  * The path in the message never repeats an object key, since keys can be data (a map of e-mail
  * addresses): `$[2].(key 1)` is the second own key, in `Object.keys` order, of the third element.
  */
-function assertRoundTrips(value: unknown, kind: Kind, path: string, depth: number, seen: Set<object>): void {
+function assertRoundTrips(
+  value: unknown,
+  kind: Kind,
+  path: string,
+  depth: number,
+  seen: Set<object> | undefined,
+): void {
   switch (typeof value) {
     case 'string':
       if (kind === 'msgpack' && !value.isWellFormed()) fail(path, LONE_SURROGATE)
@@ -62,9 +68,11 @@ function assertRoundTrips(value: unknown, kind: Kind, path: string, depth: numbe
   }
   if (value === null) return
   if (depth >= MAX_DEPTH) fail(path, `values nest at most ${MAX_DEPTH} levels`)
-  if (seen.has(value)) fail(path, 'a value with a cycle cannot be stored')
+  if (seen?.has(value)) fail(path, 'a value with a cycle cannot be stored')
   if (kind === 'msgpack' && (value instanceof Date || value instanceof Uint8Array)) return
-  seen.add(value)
+  // Created at the first object or array: a primitive value (a counter) needs no cycle check.
+  const visited = seen ?? new Set<object>()
+  visited.add(value)
   // Neither codec writes symbol keys: such a member would vanish.
   const symbols = Object.getOwnPropertySymbols(value)
   if (symbols.length > 0 && symbols.some((symbol) => Object.prototype.propertyIsEnumerable.call(value, symbol))) {
@@ -78,7 +86,7 @@ function assertRoundTrips(value: unknown, kind: Kind, path: string, depth: numbe
     if (last !== undefined && !isIndex(last, value.length))
       fail(path, 'an array with named members does not round-trip')
     for (let index = 0; index < value.length; index++) {
-      assertRoundTrips(value[index], kind, `${path}[${index}]`, depth + 1, seen)
+      assertRoundTrips(value[index], kind, `${path}[${index}]`, depth + 1, visited)
     }
   } else {
     const prototype = Object.getPrototypeOf(value)
@@ -93,10 +101,10 @@ function assertRoundTrips(value: unknown, kind: Kind, path: string, depth: numbe
       if (kind === 'msgpack' && !key.isWellFormed()) fail(member, `its key: ${LONE_SURROGATE}`)
       const item = (value as Record<string, unknown>)[key]
       // JSON drops undefined members silently: reject so the read-back equals the write.
-      assertRoundTrips(item, kind, member, depth + 1, seen)
+      assertRoundTrips(item, kind, member, depth + 1, visited)
     }
   }
-  seen.delete(value)
+  visited.delete(value)
 }
 
 /** Whether an own key of an array is one of its element indexes. */
@@ -154,7 +162,7 @@ export function msgpackCodec(): Codec {
   return {
     name: 'msgpack',
     integerFormat: 'msgpack',
-    validate: (value) => assertRoundTrips(value, 'msgpack', '$', 0, new Set()),
+    validate: (value) => assertRoundTrips(value, 'msgpack', '$', 0, undefined),
     encode: (value) => packr.pack(value),
     decode: (bytes) => {
       const value = packr.unpack(bytes)
@@ -174,7 +182,7 @@ export function jsonCodec(): Codec {
   return {
     name: 'json',
     integerFormat: 'json',
-    validate: (value) => assertRoundTrips(value, 'json', '$', 0, new Set()),
+    validate: (value) => assertRoundTrips(value, 'json', '$', 0, undefined),
     encode: (value) => encoder.encode(JSON.stringify(value)),
     decode: (bytes) => JSON.parse(decoder.decode(bytes)),
   }
