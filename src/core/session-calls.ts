@@ -1,6 +1,6 @@
 import type { Candidate } from './candidates.js'
 import { parseCookieHeader } from './cookie.js'
-import { publishSessionEvent } from './diagnostics.js'
+import { publishSessionEvent, storeCallsObserved } from './diagnostics.js'
 import { headersSent, SessionError, type SessionStoreError } from './errors.js'
 import { createSessionId, sessionKeyOf } from './ids.js'
 import type { ResponseState, SessionLayer, TransportSource } from './layer.js'
@@ -8,7 +8,7 @@ import type { MigratedSession } from './legacy.js'
 import type { SessionCookies } from './session-commit.js'
 import { legacyPending, migrateLegacy } from './session-legacy.js'
 import type { FieldValue, LiveSession, PlacementOptions, SessionKey } from './store.js'
-import { callStore } from './timeout.js'
+import { callStore, storeFailure } from './timeout.js'
 
 const MAX_COLLISION_RETRIES = 3
 
@@ -169,6 +169,21 @@ export class SessionCalls<Data extends object> {
     })
   }
 
+  /**
+   * What a store call of {@link onLive} or {@link place} failed with, as {@link call} would reject:
+   * when nobody traces store calls, those loops call the store directly and convert its failure in
+   * their own `catch`: no wrapper promise and no closures per call (`call` costs both).
+   *
+   * @param operation - the store operation
+   * @param error - what the store call threw or rejected with
+   * @returns the error to throw
+   */
+  failure(operation: string, error: unknown): SessionError {
+    return storeFailure(this.layer.store.name, operation, error, (failure) => {
+      this.storeError = failure
+    })
+  }
+
   /** @returns the presented candidates, parsed from the cookie header on first use */
   parse(): Candidate[] {
     if (this.candidates !== undefined) return this.candidates
@@ -206,7 +221,14 @@ export class SessionCalls<Data extends object> {
     for (;;) {
       const candidate = this.parse()[0] ?? (legacyPending(this) ? await migrateLegacy(this) : undefined)
       if (candidate === undefined) return undefined
-      const result = await this.call(name, () => operation(candidate.key))
+      // Straight to the store unless someone traces store calls (`call` converts its own failures).
+      const traced = storeCallsObserved()
+      let result: R
+      try {
+        result = await (traced ? this.call(name, () => operation(candidate.key)) : operation(candidate.key))
+      } catch (error) {
+        throw traced ? error : this.failure(name, error)
+      }
       if (result.live) {
         this.#confirm(result as R & LiveSession)
         return result as R & LiveSession
@@ -253,7 +275,14 @@ export class SessionCalls<Data extends object> {
         if (!creating && target !== undefined) placement.renameFrom = candidate.key
         if (creating && layer.absoluteTimeout !== undefined) placement.maxLifetime = layer.absoluteTimeout
         if (layer.storeMaxFields !== undefined) placement.maxFields = layer.storeMaxFields
-        const result = await this.call(operation, () => send(key, placement))
+        // As in onLive: straight to the store unless someone traces store calls.
+        const traced = storeCallsObserved()
+        let result: R
+        try {
+          result = await (traced ? this.call(operation, () => send(key, placement)) : send(key, placement))
+        } catch (error) {
+          throw traced ? error : this.failure(operation, error)
+        }
         if (result.status === 'missing') {
           this.#drop()
           continue

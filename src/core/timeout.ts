@@ -83,18 +83,31 @@ function settle<T>(
   onStoreError: ((error: SessionStoreError) => void) | undefined,
 ): Promise<T> {
   try {
-    return call().then(undefined, (error: unknown) => storeFailure(store, operation, error, onStoreError))
+    return call().then(undefined, (error: unknown) => {
+      throw storeFailure(store, operation, error, onStoreError)
+    })
   } catch (error) {
-    return storeFailure(store, operation, error, onStoreError)
+    throw storeFailure(store, operation, error, onStoreError)
   }
 }
 
-function storeFailure(
+/**
+ * What a failed store call rejects with, as {@link callStore} reports it: a `SessionError` as is,
+ * anything else as a {@link SessionStoreError} with the backend error as `cause`. A store failure is
+ * told to `onStoreError` and published as a `store-error` event.
+ *
+ * @param store - store name for the message
+ * @param operation - the store operation, for the event
+ * @param error - what the call threw or rejected with
+ * @param onStoreError - told of the `SessionStoreError`
+ * @returns the error to throw
+ */
+export function storeFailure(
   store: string,
   operation: string,
   error: unknown,
   onStoreError: ((error: SessionStoreError) => void) | undefined,
-): never {
+): SessionError {
   const failure =
     error instanceof SessionError ? error : new SessionStoreError(`${store}: operation failed`, { cause: error })
   // A store may also reject an argument (a SessionError of another code): that is no store failure.
@@ -102,5 +115,5 @@ function storeFailure(
     onStoreError?.(failure)
     publishSessionEvent('store-error', store, { operation, code: failure.code })
   }
-  throw failure
+  return failure
 }
