@@ -244,7 +244,8 @@ export class SessionCalls<Data extends object> {
    *
    * @param operation - the store operation; a `bind` always offers the store a fresh id
    * @param fieldTtl - the written field's TTL in seconds
-   * @param send - the store call for a key and its placement
+   * @param send - the store call for a key and its placement (built for this one call: `send` may add
+   *   its operation's own options to it rather than copy it)
    * @param prepare - runs first, in call order (a schema check of the value)
    * @returns the store's result for the session it reached
    */
