@@ -64,6 +64,23 @@ const commits = new WeakMap<FastifyRequest, Promise<unknown> | typeof SEALED>()
 const SEALED = Symbol('sealed')
 
 /**
+ * The reply as the session handle sees it: a hijacked reply bypasses onSend, so no cookie can go out
+ * with it; hijacking seals the handle, as the headers going out would. A class, so that a request
+ * costs one small object and no closure.
+ */
+class ReplyState implements ResponseState {
+  readonly #reply: FastifyReply
+
+  constructor(reply: FastifyReply) {
+    this.#reply = reply
+  }
+
+  get headersSent(): boolean {
+    return this.#reply.sent || this.#reply.raw.headersSent
+  }
+}
+
+/**
  * Continue Fastify's send from a promise callback, where nothing above would catch what `done`
  * throws (it writes the reply): that would end the process. A second send whose first already wrote
  * the reply throws (headers already sent), and what it tried again is moot; anything else (a header
@@ -92,13 +109,7 @@ async function rutsSessionPlugin(fastify: FastifyInstance, options: FastifySessi
   // Callback-style hooks: an untouched session passes through both without allocating a promise.
   fastify.addHook('onRequest', function rutsOpenSession(request, reply, done) {
     const transport = () => ({ protocol: request.protocol, hostname: request.hostname })
-    // A hijacked reply bypasses onSend, so no cookie can go out with it: hijacking seals the handle,
-    // as the headers going out would.
-    const response = {
-      get headersSent() {
-        return reply.sent || reply.raw.headersSent
-      },
-    }
+    const response = new ReplyState(reply)
     ;(request as { session?: CommittableSession }).session = layer.open(request.headers.cookie, transport, response)
     done()
   })
