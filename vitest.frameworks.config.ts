@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 // `npm run test:frameworks`: the adapters on the frameworks' real servers, against the example apps
 // that scripts/test-frameworks.sh installed and built. Kept out of `npm test`, which needs no build
-// of Next.js or SvelteKit.
+// of Next.js, SvelteKit or Nuxt.
 export default defineConfig({
   test: {
     include: ['test/frameworks/**/*.test.ts'],

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# `npm run test:frameworks`: the Next.js and SvelteKit adapters on the frameworks' real production
-# servers. Builds ruts, installs each example app (its own package.json and lock: the heavy
+# `npm run test:frameworks`: the Next.js, SvelteKit and Nuxt adapters on the frameworks' real
+# production servers. Builds ruts, installs each example app (its own package.json and lock: the heavy
 # framework dependencies stay out of the root install), builds it, then runs test/frameworks/
-# against `next start` and SvelteKit's adapter-node server. RUTS_SUITE=1 builds add the adapter
-# behaviour suite's routes (see examples/*/suite/README.md).
+# against `next start`, SvelteKit's adapter-node server and Nuxt's Nitro node server. RUTS_SUITE=1
+# builds add the adapter behaviour suite's routes (see examples/*/suite/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export NEXT_TELEMETRY_DISABLED=1
+export NEXT_TELEMETRY_DISABLED=1 NUXT_TELEMETRY_DISABLED=1
 
 log() { printf '\n=== %s\n' "$*"; }
 started=$SECONDS
@@ -19,7 +19,7 @@ started=$SECONDS
 # (napi-windows-process-start-time), which the lock therefore cannot list.
 install() {
   rm -rf "$1/node_modules/ruts"
-  (cd "$1" && npm install --install-links --no-save --no-audit --no-fund --loglevel=error)
+  (cd "$1" && npm install --install-links --no-save --no-audit --no-fund --loglevel=error "${@:2}")
 }
 
 # RUTS_DIST_FRESH=1: dist/ was just built from this tree (.ci/run, right after `npm test`).
@@ -30,6 +30,16 @@ else
   npm run build
 fi
 
+# Nuxt installs and builds in the background, beside the two below: its install mostly waits on the
+# network and the disk, and keeping it off the critical path is most of the time it would add. Its
+# output is printed once it is done. --omit=dev: typescript and vue-tsc are for `npm run typecheck`
+# in the example (a ~30 s vue-tsc run, not done here: the test exercises the built app).
+log 'Nuxt: install and build, in the background'
+nuxt_log=$(mktemp)
+(install examples/nuxt --omit=dev && cd examples/nuxt && npm run build) >"$nuxt_log" 2>&1 &
+nuxt_pid=$!
+trap 'kill "$nuxt_pid" 2>/dev/null || true; rm -f "$nuxt_log"' EXIT
+
 log 'Next.js: install, build with the suite routes (one build serves the suite and the example)'
 install examples/next
 (cd examples/next && RUTS_SUITE=1 npm run build)
@@ -37,6 +47,16 @@ install examples/next
 log 'SvelteKit: install, type-check the example, build the example and the suite'
 install examples/sveltekit
 (cd examples/sveltekit && npm run check && npm run build && RUTS_SUITE=1 npm run build)
+
+log 'Nuxt: wait for its install and build'
+if wait "$nuxt_pid"; then
+  tail -n 3 "$nuxt_log"
+else
+  status=$?
+  cat "$nuxt_log"
+  exit "$status"
+fi
+trap 'rm -f "$nuxt_log"' EXIT
 
 log 'test the adapters on the built apps'
 npx vitest run -c vitest.frameworks.config.ts
