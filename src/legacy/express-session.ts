@@ -8,7 +8,7 @@
 import { MAX_CANDIDATES } from '../core/candidates.js'
 import { parseCookieHeader } from '../core/cookie.js'
 import { SessionConfigError, SessionError } from '../core/errors.js'
-import type { LegacyFields, LegacySessionSource } from '../core/legacy.js'
+import type { LegacyFields, LegacySession, LegacySessionSource } from '../core/legacy.js'
 import { DEFAULT_STORE_TIMEOUT, runWithTimeout } from '../core/timeout.js'
 import { ExpressSessionSigner } from './express-session-signing.js'
 
@@ -102,6 +102,20 @@ export function legacySessions(options: LegacySessionsOptions): LegacySessionSou
   const name = options.name ?? DEFAULT_NAME
   const signer = new ExpressSessionSigner(options.secret)
   const removalCookie = removalCookieOf(name, options.cookie ?? {})
+  /** The session the store holds for `sid`, with its cookie's expiry; `undefined` when it has none. */
+  const loadSession = async (sid: string): Promise<LegacySession | undefined> => {
+    const data = await runWithTimeout('express-session', 'get', timeout, () => legacyCall(store, 'get', sid))
+    if (data == null || typeof data !== 'object') return undefined
+    const expiresAt = rolling ? rollingExpiry(data) : cookieExpiry(data)
+    if (expiresAt !== undefined && expiresAt <= Date.now()) return undefined
+    const fields: unknown = map(data as Record<string, unknown>)
+    // A Map, a class instance or a string would carry over no field, or fields "0", "1", …: the
+    // legacy session would be destroyed with its data left behind.
+    if (!isPlainObject(fields)) {
+      throw new SessionError('ERR_SESSION_VALUE', 'legacySessions: map must return a plain object of fields')
+    }
+    return { fields, expiresAt }
+  }
   const source: LegacySessionSource = {
     cookieName: name,
     removalCookie,
@@ -122,21 +136,9 @@ export function legacySessions(options: LegacySessionsOptions): LegacySessionSou
       return sids
     },
     async load(sid) {
-      return (await source.loadSession?.(sid))?.fields
+      return (await loadSession(sid))?.fields
     },
-    async loadSession(sid) {
-      const data = await runWithTimeout('express-session', 'get', timeout, () => legacyCall(store, 'get', sid))
-      if (data == null || typeof data !== 'object') return undefined
-      const expiresAt = rolling ? rollingExpiry(data) : cookieExpiry(data)
-      if (expiresAt !== undefined && expiresAt <= Date.now()) return undefined
-      const fields: unknown = map(data as Record<string, unknown>)
-      // A Map, a class instance or a string would carry over no field, or fields "0", "1", …: the
-      // legacy session would be destroyed with its data left behind.
-      if (!isPlainObject(fields)) {
-        throw new SessionError('ERR_SESSION_VALUE', 'legacySessions: map must return a plain object of fields')
-      }
-      return { fields, expiresAt }
-    },
+    loadSession,
     async destroy(sid) {
       await runWithTimeout('express-session', 'destroy', timeout, () => legacyCall(store, 'destroy', sid))
     },
